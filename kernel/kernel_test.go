@@ -1,0 +1,446 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+
+	"atonce/kernel/enginemsg"
+	"atonce/kernel/wire"
+)
+
+// fakeEngine answers by the code it is given, so protocol rules can be
+// tested with no interpreter.
+type fakeEngine struct {
+	mu        sync.Mutex
+	executed  []string
+	interrupt chan struct{}
+}
+
+func newFakeEngine() *fakeEngine { return &fakeEngine{interrupt: make(chan struct{}, 1)} }
+
+func (f *fakeEngine) Request(ctx context.Context, req enginemsg.Request, out Output) (*enginemsg.Reply, error) {
+	switch req.Kind {
+	case enginemsg.KindComplete:
+		return &enginemsg.Reply{Matches: []string{"Sprint", "Sprintf"}, CursorStart: 4, CursorEnd: req.Cursor}, nil
+	case enginemsg.KindIsComplete:
+		return &enginemsg.Reply{Status: "incomplete", Indent: "\t"}, nil
+	case enginemsg.KindInspect:
+		return &enginemsg.Reply{}, nil
+	}
+	f.mu.Lock()
+	f.executed = append(f.executed, req.Code)
+	f.mu.Unlock()
+	switch {
+	case strings.HasPrefix(req.Code, "print "):
+		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: strings.TrimPrefix(req.Code, "print ")})
+	case req.Code == "fail":
+		return &enginemsg.Reply{Err: &enginemsg.Error{Name: "panic", Value: "boom", Traceback: []string{"boom"}}}, nil
+	case req.Code == "value":
+		return &enginemsg.Reply{Result: enginemsg.Bundle{"text/plain": "42"}}, nil
+	case req.Code == "input":
+		v, err := out.Input(ctx, "name? ", false)
+		if err != nil {
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: err.Error()}}, nil
+		}
+		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: "hello " + v})
+	case req.Code == "block":
+		select {
+		case <-f.interrupt:
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}, Interrupted: true}, nil
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return &enginemsg.Reply{}, nil
+}
+
+func (f *fakeEngine) Interrupt() error {
+	select {
+	case f.interrupt <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (f *fakeEngine) Close() error { return nil }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// client is a minimal Jupyter client over zmq4, for these tests.
+type client struct {
+	t                     *testing.T
+	inbox                 map[zmq4.Socket]chan received
+	signer                *wire.Signer
+	shell, control, stdin zmq4.Socket
+	iopub                 zmq4.Socket
+	hb                    zmq4.Socket
+	conn                  *wire.Connection
+}
+
+func startKernel(t *testing.T, eng Engine) *client {
+	t.Helper()
+	conn := &wire.Connection{Transport: "tcp", IP: "127.0.0.1", ShellPort: freePort(t), IOPubPort: freePort(t),
+		StdinPort: freePort(t), ControlPort: freePort(t), HBPort: freePort(t), SignatureScheme: "hmac-sha256", Key: "test-key"}
+	k, err := New(Options{Connection: conn, Engine: eng, Info: Info{Implementation: "fake", LanguageInfo: map[string]any{"name": "go"}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := k.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	signer, _ := wire.NewSigner(conn.SignatureScheme, conn.Key)
+	c := &client{t: t, signer: signer, conn: conn, inbox: map[zmq4.Socket]chan received{}}
+	id := zmq4.WithID(zmq4.SocketIdentity("test-client"))
+	bg := context.Background()
+	c.shell, c.control, c.stdin = zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id)
+	c.iopub = zmq4.NewSub(bg)
+	c.hb = zmq4.NewReq(bg)
+	for _, s := range []struct {
+		sock zmq4.Socket
+		port int
+	}{{c.shell, conn.ShellPort}, {c.control, conn.ControlPort}, {c.stdin, conn.StdinPort}, {c.iopub, conn.IOPubPort}, {c.hb, conn.HBPort}} {
+		if err := dialRetry(s.sock, conn.Endpoint(s.port)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.sock.Close() })
+	}
+	if err := c.iopub.SetOption(zmq4.OptionSubscribe, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []zmq4.Socket{c.shell, c.control, c.stdin, c.iopub} {
+		c.listen(s)
+	}
+	// Wait until iopub delivers (the slow-joiner problem of PUB/SUB).
+	for i := 0; ; i++ {
+		c.send(c.shell, "kernel_info_request", map[string]any{})
+		c.recv(c.shell)
+		if _, err := c.recvTimeout(c.iopub, 300*time.Millisecond); err == nil {
+			c.drainIOPub(200 * time.Millisecond)
+			return c
+		}
+		if i > 30 {
+			t.Fatal("iopub never delivered a message")
+		}
+	}
+}
+
+func dialRetry(s zmq4.Socket, ep string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = s.Dial(ep); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
+func (c *client) send(sock zmq4.Socket, msgType string, content any) *wire.Message {
+	c.t.Helper()
+	m, err := wire.NewMessage("client-session", msgType, nil, content)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	frames, err := c.signer.Encode(m)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+		c.t.Fatal(err)
+	}
+	return m
+}
+
+// recv waits up to 5 s for a message on sock.
+func (c *client) recv(sock zmq4.Socket) *wire.Message {
+	c.t.Helper()
+	m, err := c.recvTimeout(sock, 5*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return m
+}
+
+type received struct {
+	m   *wire.Message
+	err error
+}
+
+// listen starts the one goroutine that reads sock.
+func (c *client) listen(sock zmq4.Socket) {
+	ch := make(chan received, 1000)
+	c.inbox[sock] = ch
+	go func() {
+		for {
+			zm, err := sock.Recv()
+			if err != nil {
+				return
+			}
+			m, err := c.signer.Decode(zm.Frames)
+			ch <- received{m, err}
+		}
+	}()
+}
+
+func (c *client) recvTimeout(sock zmq4.Socket, d time.Duration) (*wire.Message, error) {
+	select {
+	case r := <-c.inbox[sock]:
+		return r.m, r.err
+	case <-time.After(d):
+		return nil, fmt.Errorf("no message within %v", d)
+	}
+}
+
+func (c *client) drainIOPub(d time.Duration) {
+	for {
+		if _, err := c.recvTimeout(c.iopub, d); err != nil {
+			return
+		}
+	}
+}
+
+// iopubUntilIdle collects iopub messages for parent until its idle status.
+func (c *client) iopubUntilIdle(parent string) []*wire.Message {
+	c.t.Helper()
+	var out []*wire.Message
+	for {
+		m := c.recv(c.iopub)
+		if m.ParentMsgID() != parent {
+			continue
+		}
+		out = append(out, m)
+		if m.Header.MsgType == "status" && content(c.t, m)["execution_state"] == "idle" {
+			return out
+		}
+	}
+}
+
+func content(t *testing.T, m *wire.Message) map[string]any {
+	t.Helper()
+	var c map[string]any
+	if err := json.Unmarshal(m.Content, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func types(ms []*wire.Message) []string {
+	var out []string
+	for _, m := range ms {
+		s := m.Header.MsgType
+		if s == "status" {
+			var c map[string]any
+			_ = json.Unmarshal(m.Content, &c)
+			s += ":" + fmt.Sprint(c["execution_state"])
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestExecuteMessageSequence(t *testing.T) {
+	c := startKernel(t, newFakeEngine())
+	for _, tt := range []struct {
+		name, code string
+		wantIOPub  string
+		wantStatus string
+		wantCount  float64
+	}{
+		{"print", "print hi", "status:busy execute_input stream status:idle", "ok", 1},
+		{"value", "value", "status:busy execute_input execute_result status:idle", "ok", 2},
+		{"error", "fail", "status:busy execute_input error status:idle", "error", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := c.send(c.shell, "execute_request", map[string]any{"code": tt.code, "silent": false, "store_history": true, "allow_stdin": false, "stop_on_error": true, "user_expressions": map[string]any{}})
+			rep := c.recv(c.shell)
+			if rep.Header.MsgType != "execute_reply" || rep.ParentMsgID() != req.Header.MsgID {
+				t.Fatalf("reply got %s to %s, want execute_reply to %s", rep.Header.MsgType, rep.ParentMsgID(), req.Header.MsgID)
+			}
+			rc := content(t, rep)
+			if rc["status"] != tt.wantStatus || rc["execution_count"] != tt.wantCount {
+				t.Errorf("reply got status %v count %v, want %s %v", rc["status"], rc["execution_count"], tt.wantStatus, tt.wantCount)
+			}
+			if got := strings.Join(types(c.iopubUntilIdle(req.Header.MsgID)), " "); got != tt.wantIOPub {
+				t.Errorf("iopub got %q, want %q", got, tt.wantIOPub)
+			}
+		})
+	}
+}
+
+func TestControlRepliesOnControl(t *testing.T) {
+	c := startKernel(t, newFakeEngine())
+	req := c.send(c.control, "kernel_info_request", map[string]any{})
+	rep := c.recv(c.control)
+	if rep.Header.MsgType != "kernel_info_reply" || rep.ParentMsgID() != req.Header.MsgID {
+		t.Fatalf("control reply got %s, want kernel_info_reply", rep.Header.MsgType)
+	}
+	if got := strings.Join(types(c.iopubUntilIdle(req.Header.MsgID)), " "); got != "status:busy status:idle" {
+		t.Errorf("iopub got %q, want busy then idle", got)
+	}
+	if m, err := c.recvTimeout(c.shell, 300*time.Millisecond); err == nil {
+		t.Errorf("shell got %s, want nothing: control requests are answered on control", m.Header.MsgType)
+	}
+}
+
+func TestBadSignatureDropped(t *testing.T) {
+	c := startKernel(t, newFakeEngine())
+	m, _ := wire.NewMessage("client-session", "kernel_info_request", nil, map[string]any{})
+	frames, _ := c.signer.Encode(m)
+	frames[1] = []byte(strings.Repeat("0", 64)) // the signature frame (no identity on a dealer)
+	if err := c.shell.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.recvTimeout(c.shell, 500*time.Millisecond); err == nil {
+		t.Fatalf("got %s in answer to a badly signed message, want nothing", got.Header.MsgType)
+	}
+	good := c.send(c.shell, "kernel_info_request", map[string]any{})
+	if rep := c.recv(c.shell); rep.ParentMsgID() != good.Header.MsgID {
+		t.Errorf("after a bad message, reply parent got %s, want %s", rep.ParentMsgID(), good.Header.MsgID)
+	}
+}
+
+func TestStopOnErrorAbortsQueue(t *testing.T) {
+	eng := newFakeEngine()
+	c := startKernel(t, eng)
+	exec := func(code string) *wire.Message {
+		return c.send(c.shell, "execute_request", map[string]any{"code": code, "silent": false, "store_history": true, "allow_stdin": false, "stop_on_error": true})
+	}
+	first := exec("block")
+	time.Sleep(100 * time.Millisecond) // the two below queue behind the blocked cell
+	exec("print a")
+	exec("print b")
+	info := c.send(c.shell, "kernel_info_request", map[string]any{})
+	time.Sleep(100 * time.Millisecond)
+	eng.Interrupt() // the blocked cell fails, as an interrupted cell does
+	var statuses []string
+	for i := 0; i < 4; i++ {
+		rep := c.recv(c.shell)
+		if rep.ParentMsgID() == info.Header.MsgID {
+			statuses = append(statuses, "kernel_info")
+			continue
+		}
+		cc := content(t, rep)
+		statuses = append(statuses, fmt.Sprint(cc["status"], "/", cc["ename"]))
+	}
+	want := "error/Interrupted error/ExecutionAborted error/ExecutionAborted kernel_info"
+	if got := strings.Join(statuses, " "); got != want {
+		t.Errorf("replies got %q, want %q", got, want)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if len(eng.executed) != 1 || eng.executed[0] != first.Header.MsgID && eng.executed[0] != "block" {
+		t.Errorf("engine ran %q, want only the first cell", eng.executed)
+	}
+}
+
+func TestInput(t *testing.T) {
+	c := startKernel(t, newFakeEngine())
+	req := c.send(c.shell, "execute_request", map[string]any{"code": "input", "allow_stdin": true, "store_history": true})
+	in := c.recv(c.stdin)
+	if in.Header.MsgType != "input_request" || content(t, in)["prompt"] != "name? " {
+		t.Fatalf("stdin got %s %v, want input_request with the prompt", in.Header.MsgType, content(t, in))
+	}
+	c.send(c.stdin, "input_reply", map[string]any{"value": "gopher"})
+	if rep := c.recv(c.shell); content(t, rep)["status"] != "ok" {
+		t.Fatalf("reply got %v, want ok", content(t, rep))
+	}
+	var text string
+	for _, m := range c.iopubUntilIdle(req.Header.MsgID) {
+		if m.Header.MsgType == "stream" {
+			text += fmt.Sprint(content(t, m)["text"])
+		}
+	}
+	if text != "hello gopher" {
+		t.Errorf("stream got %q, want %q", text, "hello gopher")
+	}
+
+	c.send(c.shell, "execute_request", map[string]any{"code": "input", "allow_stdin": false, "store_history": true})
+	rep := content(t, c.recv(c.shell))
+	if rep["status"] != "error" || !strings.Contains(fmt.Sprint(rep["evalue"]), "allow_stdin is false") {
+		t.Errorf("reply with allow_stdin false got %v, want an error naming allow_stdin", rep)
+	}
+}
+
+func TestHeartbeatAndUnknown(t *testing.T) {
+	c := startKernel(t, newFakeEngine())
+	if err := c.hb.Send(zmq4.NewMsgString("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.hb.Recv()
+	if err != nil || string(got.Bytes()) != "ping" {
+		t.Fatalf("heartbeat got %q, %v; want ping", got.Bytes(), err)
+	}
+	unk := c.send(c.shell, "no_such_request", map[string]any{})
+	if got := strings.Join(types(c.iopubUntilIdle(unk.Header.MsgID)), " "); got != "status:busy status:idle" {
+		t.Errorf("unknown type iopub got %q, want busy idle", got)
+	}
+	c.send(c.shell, "complete_request", map[string]any{"code": "fmt.Spr", "cursor_pos": 7})
+	rep := content(t, c.recv(c.shell))
+	if rep["status"] != "ok" || rep["cursor_start"] != float64(4) || len(rep["matches"].([]any)) != 2 {
+		t.Errorf("complete_reply got %v, want the engine's matches", rep)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		req  historyRequest
+		want string
+	}{
+		{"tail", historyRequest{HistAccessType: "tail", N: 2}, "[[1 3 a + b] [1 4 a = 1]]"},
+		{"range", historyRequest{HistAccessType: "range", Session: 1, Start: 1, Stop: 2}, "[[1 1 a = 1]]"},
+		{"search", historyRequest{HistAccessType: "search", Pattern: "a*"}, "[[1 1 a = 1] [1 3 a + b] [1 4 a = 1]]"},
+		{"search unique", historyRequest{HistAccessType: "search", Pattern: "a*", Unique: true}, "[[1 3 a + b] [1 4 a = 1]]"},
+		{"search n", historyRequest{HistAccessType: "search", Pattern: "*", N: 1}, "[[1 4 a = 1]]"},
+		{"output", historyRequest{HistAccessType: "range", Start: 3, Stop: 4, Output: true}, "[[1 3 [a + b 3]]]"},
+		{"other session", historyRequest{HistAccessType: "range", Session: 7, Start: 1}, "[]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var h history
+			three := "3"
+			h.add(1, "a = 1", nil)
+			h.add(2, "b = 2", nil)
+			h.add(3, "a + b", &three)
+			h.add(4, "a = 1", nil)
+			var parts []string
+			for _, e := range h.query(tt.req) {
+				if io, ok := e[2].([]any); ok {
+					parts = append(parts, fmt.Sprintf("[%v %v [%v %v]]", e[0], e[1], io[0], io[1]))
+				} else {
+					parts = append(parts, fmt.Sprintf("[%v %v %v]", e[0], e[1], e[2]))
+				}
+			}
+			if got := "[" + strings.Join(parts, " ") + "]"; got != tt.want {
+				t.Errorf("query got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,585 @@
+// Package supervisor runs the engine process for the kernel: it starts it,
+// passes it requests over its message pipes, notices when it dies, starts
+// a new one and replays the cells that had succeeded, so the notebook keeps
+// its state. It implements kernel.Engine.
+//
+// Steps follow the NATS server's: Options → New → Start (returns once the
+// engine is ready) → Request... → Close.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"atonce/kernel"
+	"atonce/kernel/enginemsg"
+)
+
+// Options configure a Supervisor.
+type Options struct {
+	// Command is the engine's command line: the binary and its arguments.
+	Command []string
+	// Env is the engine's environment; nil means the kernel's.
+	Env []string
+	// Background receives output that no request waits for.
+	Background func(enginemsg.Event)
+	// Grace is how long an interrupted request may take to stop before the
+	// engine is killed and replaced. Default 2 s.
+	Grace time.Duration
+	// StartTimeout bounds an engine's start-up. Default 30 s.
+	StartTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Supervisor is a kernel.Engine backed by an engine process.
+type Supervisor struct {
+	opt Options
+	log *slog.Logger
+
+	mu      sync.Mutex // serializes requests, restarts and replays
+	proc    *process   // nil while there is no live engine
+	replay  []string   // cells that succeeded, in order
+	pending []string   // notes to show at the start of the next request
+	nextID  uint64
+
+	activeMu sync.Mutex
+	active   *call // the request in flight, for Interrupt
+
+	wg        sync.WaitGroup // background revivals
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+var _ kernel.Engine = (*Supervisor)(nil)
+
+// New checks the options and returns a Supervisor with no engine yet.
+func New(opt Options) (*Supervisor, error) {
+	if len(opt.Command) == 0 {
+		return nil, errors.New("supervisor: no engine command")
+	}
+	if opt.Grace <= 0 {
+		opt.Grace = 2 * time.Second
+	}
+	if opt.StartTimeout <= 0 {
+		opt.StartTimeout = 30 * time.Second
+	}
+	if opt.Background == nil {
+		opt.Background = func(enginemsg.Event) {}
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Supervisor{opt: opt, log: log, closed: make(chan struct{})}, nil
+}
+
+// Start starts the engine and returns when it is ready.
+func (s *Supervisor) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startLocked(ctx)
+}
+
+// StartAsync starts the engine in the background: the first request waits
+// for it. The kernel uses it so it can answer kernel_info at once.
+func (s *Supervisor) StartAsync(ctx context.Context) {
+	s.mu.Lock() // held until the engine is up, so requests queue behind it
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.mu.Unlock()
+		if err := s.startLocked(ctx); err != nil {
+			s.log.Error("starting the engine", "err", err)
+		}
+	}()
+}
+
+func (s *Supervisor) startLocked(ctx context.Context) error {
+	if s.proc != nil {
+		return nil
+	}
+	select {
+	case <-s.closed:
+		return errors.New("the kernel is shutting down")
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opt.StartTimeout)
+	defer cancel()
+	p, err := startProcess(ctx, s.opt.Command, s.opt.Env, s.log, s.route)
+	if err != nil {
+		return err
+	}
+	s.proc = p
+	return nil
+}
+
+// route receives every event the engine sends and passes it to the call
+// it belongs to, or to Background.
+func (s *Supervisor) route(ev enginemsg.Event) {
+	s.activeMu.Lock()
+	c := s.active
+	s.activeMu.Unlock()
+	if c != nil && (ev.ID == c.id || ev.ID == 0) {
+		c.deliver(ev)
+		return
+	}
+	if ev.Kind == enginemsg.EventReply {
+		s.log.Debug("late reply dropped", "id", ev.ID)
+		return
+	}
+	s.opt.Background(ev)
+}
+
+// call is one request in flight.
+type call struct {
+	id      uint64
+	req     enginemsg.Request
+	out     kernel.Output
+	replies chan *enginemsg.Reply
+	ctx     context.Context
+	cancel  context.CancelFunc
+	proc    *process
+
+	interruptOnce sync.Once
+	interrupted   chan struct{}
+}
+
+func (c *call) deliver(ev enginemsg.Event) {
+	switch ev.Kind {
+	case enginemsg.EventReply:
+		r := ev.Reply
+		if r == nil {
+			r = &enginemsg.Reply{}
+		}
+		select {
+		case c.replies <- r:
+		default:
+		}
+	case enginemsg.EventInputRequest:
+		go func() {
+			value, err := c.out.Input(c.ctx, ev.Text, ev.Password)
+			reply := enginemsg.Request{ID: c.id, Kind: enginemsg.KindInputReply, Input: value}
+			if err != nil {
+				reply.InputError = err.Error()
+			}
+			if err := c.proc.send(reply); err != nil {
+				c.proc.log.Debug("sending input reply", "err", err)
+			}
+		}()
+	default:
+		if !c.req.Silent && c.req.Kind != enginemsg.KindReplay {
+			c.out.Event(ev)
+		}
+	}
+}
+
+// Request implements kernel.Engine.
+func (s *Supervisor) Request(ctx context.Context, req enginemsg.Request, out kernel.Output) (*enginemsg.Reply, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		if err := s.reviveLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if req.Kind == enginemsg.KindExecute && !req.Silent {
+		for _, note := range s.pending {
+			out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stderr", Text: note + "\n"})
+		}
+		s.pending = nil
+	}
+
+	rep, died := s.roundTrip(ctx, req, out)
+	if died != nil {
+		return s.afterDeath(req, died), nil
+	}
+	if req.Kind == enginemsg.KindExecute && rep.Err == nil {
+		s.replay = append(s.replay, req.Code)
+	}
+	if rep.Stuck {
+		s.log.Warn("the interrupted cell did not stop; replacing the engine")
+		s.killLocked()
+		rep.Err = withNote(rep.Err, s.replayNote("Some of the cell's code did not stop when interrupted (a call blocked for good, such as a lock or a WaitGroup), so the engine was stopped."))
+		s.reviveAsync()
+	}
+	return rep, nil
+}
+
+// death tells why the engine went away during a request.
+type death struct {
+	reason      string // the runtime's message, or the exit status
+	detail      []string
+	interrupted bool // killed because an interrupt did not stop it in time
+}
+
+// roundTrip sends req and waits for its reply, the engine's death, or ctx.
+func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out kernel.Output) (*enginemsg.Reply, *death) {
+	p := s.proc
+	s.nextID++
+	req.ID = s.nextID
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &call{id: req.ID, req: req, out: out, replies: make(chan *enginemsg.Reply, 1), ctx: cctx, cancel: cancel, proc: p, interrupted: make(chan struct{})}
+	s.activeMu.Lock()
+	s.active = c
+	s.activeMu.Unlock()
+	defer func() {
+		s.activeMu.Lock()
+		s.active = nil
+		s.activeMu.Unlock()
+	}()
+
+	if err := p.send(req); err != nil {
+		return nil, s.collectDeath(p, false)
+	}
+	var graceC <-chan time.Time
+	interrupted := c.interrupted
+	for {
+		select {
+		case r := <-c.replies:
+			return r, nil
+		case <-p.exited:
+			select { // a reply that raced with the exit still counts
+			case r := <-c.replies:
+				return r, nil
+			default:
+			}
+			return nil, s.collectDeath(p, graceC != nil && p.killedByUs())
+		case <-interrupted:
+			interrupted = nil
+			if err := p.send(enginemsg.Request{ID: req.ID, Kind: enginemsg.KindInterrupt}); err != nil {
+				s.log.Debug("sending interrupt", "err", err)
+			}
+			graceC = time.After(s.opt.Grace)
+		case <-graceC:
+			s.log.Warn("the engine did not stop after an interrupt; killing it", "grace", s.opt.Grace)
+			p.kill()
+			graceC = make(chan time.Time) // wait for exited
+		case <-ctx.Done():
+			p.send(enginemsg.Request{ID: req.ID, Kind: enginemsg.KindInterrupt})
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "the kernel is shutting down", Traceback: []string{}}, Interrupted: true}, nil
+		}
+	}
+}
+
+// collectDeath waits for the dead engine's exit status and the end of its
+// stderr, then says what killed it.
+func (s *Supervisor) collectDeath(p *process, interrupted bool) *death {
+	<-p.exited
+	p.waitStderr(500 * time.Millisecond)
+	d := &death{interrupted: interrupted}
+	d.reason, d.detail = explainExit(p.exitErr, p.stderrTail())
+	s.log.Warn("the engine died", "reason", d.reason)
+	s.proc = nil
+	return d
+}
+
+// afterDeath builds the cell's error for an engine that died while running
+// req, and starts a new engine in the background.
+func (s *Supervisor) afterDeath(req enginemsg.Request, d *death) *enginemsg.Reply {
+	var e *enginemsg.Error
+	if d.interrupted {
+		e = &enginemsg.Error{
+			Name:      "Interrupted",
+			Value:     "the cell did not stop within " + s.opt.Grace.String() + " of the interrupt, so its engine was stopped",
+			Traceback: []string{"Interrupted: the cell did not stop within " + s.opt.Grace.String() + " of the interrupt, so the engine running it was stopped."},
+		}
+	} else {
+		e = &enginemsg.Error{
+			Name:      "EngineCrashed",
+			Value:     d.reason,
+			Traceback: append([]string{"The Go engine running this notebook died: " + d.reason}, d.detail...),
+		}
+	}
+	what := "this cell"
+	if req.Kind != enginemsg.KindExecute {
+		what = "a " + strings.ReplaceAll(req.Kind, "_", "-") + " request"
+	}
+	e = withNote(e, s.replayNote("It died running "+what+"."))
+	s.reviveAsync()
+	return &enginemsg.Reply{Err: e, Interrupted: d.interrupted}
+}
+
+func (s *Supervisor) replayNote(first string) string {
+	n := len(s.replay)
+	cells := "cells"
+	if n == 1 {
+		cells = "cell"
+	}
+	if n == 0 {
+		return first + " A new engine is starting; no earlier cell had to be replayed."
+	}
+	return fmt.Sprintf("%s A new engine is starting and replays the %d %s that succeeded before (output hidden), so your variables and functions are kept; this cell's own effects are lost.", first, n, cells)
+}
+
+func withNote(e *enginemsg.Error, note string) *enginemsg.Error {
+	if e == nil {
+		e = &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}
+	}
+	e.Traceback = append(append([]string(nil), e.Traceback...), "", note)
+	return e
+}
+
+// reviveAsync starts a new engine and replays the cells in the background.
+// Requests wait for it, since it holds mu.
+func (s *Supervisor) reviveAsync() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.proc != nil {
+			return
+		}
+		if err := s.reviveLocked(context.Background()); err != nil {
+			s.log.Error("restarting the engine", "err", err)
+		}
+	}()
+}
+
+// reviveLocked starts an engine and replays the recorded cells into it.
+func (s *Supervisor) reviveLocked(ctx context.Context) error {
+	if err := s.startLocked(ctx); err != nil {
+		return fmt.Errorf("the engine could not be restarted: %w", err)
+	}
+	if len(s.replay) == 0 {
+		return nil
+	}
+	start := time.Now()
+	rep, d := s.roundTrip(ctx, enginemsg.Request{Kind: enginemsg.KindReplay, Cells: s.replay, Silent: true}, discardOutput{})
+	if d != nil {
+		s.pending = append(s.pending, "atonce: the engine died again while replaying the notebook ("+d.reason+"); your earlier state is lost. Run the cells you need again.")
+		s.replay = nil
+		return s.startLocked(ctx)
+	}
+	s.log.Info("replayed cells", "cells", len(s.replay), "ok", rep.Replayed, "took", time.Since(start))
+	if rep.Replayed < len(s.replay) || len(rep.Notes) > 0 {
+		s.pending = append(s.pending, fmt.Sprintf("atonce: replayed %d of %d cells into the new engine.", rep.Replayed, len(s.replay)))
+		s.pending = append(s.pending, rep.Notes...)
+	}
+	return nil
+}
+
+// Interrupt implements kernel.Engine: the running request is asked to
+// stop; if it has not stopped within the grace period the engine is killed.
+func (s *Supervisor) Interrupt() error {
+	s.activeMu.Lock()
+	c := s.active
+	s.activeMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	c.interruptOnce.Do(func() { close(c.interrupted) })
+	return nil
+}
+
+// Replayed returns the cells a new engine would replay.
+func (s *Supervisor) Replayed() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.replay...)
+}
+
+// Close implements kernel.Engine: it stops the engine and waits for it.
+func (s *Supervisor) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.mu.Lock()
+	s.killLocked()
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Supervisor) killLocked() {
+	if s.proc == nil {
+		return
+	}
+	s.proc.close()
+	s.proc = nil
+}
+
+type discardOutput struct{}
+
+func (discardOutput) Event(enginemsg.Event) {}
+func (discardOutput) Input(context.Context, string, bool) (string, error) {
+	return "", errors.New("no input while replaying")
+}
+
+// process is one running engine.
+type process struct {
+	cmd     *exec.Cmd
+	enc     *enginemsg.Encoder
+	reqW    io.Closer
+	log     *slog.Logger
+	exited  chan struct{} // closed when the process has exited
+	exitErr error
+
+	stderrDone chan struct{}
+	tailMu     sync.Mutex
+	tail       []string
+
+	killMu sync.Mutex
+	killed bool
+}
+
+func (p *process) send(r enginemsg.Request) error { return p.enc.Encode(r) }
+
+func (p *process) kill() {
+	p.killMu.Lock()
+	p.killed = true
+	p.killMu.Unlock()
+	killTree(p.cmd)
+}
+
+func (p *process) killedByUs() bool {
+	p.killMu.Lock()
+	defer p.killMu.Unlock()
+	return p.killed
+}
+
+// close asks the engine to exit by closing its request pipe, then kills it
+// if it has not exited within a moment, and waits.
+func (p *process) close() {
+	p.reqW.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(300 * time.Millisecond):
+		p.kill()
+		<-p.exited
+	}
+	killTree(p.cmd) // workers the engine started, if any are left
+}
+
+func (p *process) waitStderr(d time.Duration) {
+	select {
+	case <-p.stderrDone:
+	case <-time.After(d):
+	}
+}
+
+func (p *process) stderrTail() []string {
+	p.tailMu.Lock()
+	defer p.tailMu.Unlock()
+	return append([]string(nil), p.tail...)
+}
+
+// maxTail is how many stderr lines of the engine are kept for a crash
+// report.
+const maxTail = 400
+
+func startProcess(ctx context.Context, command, env []string, log *slog.Logger, route func(enginemsg.Event)) (*process, error) {
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("making the engine's request pipe: %w", err)
+	}
+	evR, evW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, fmt.Errorf("making the engine's event pipe: %w", err)
+	}
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Env = env
+	cmd.ExtraFiles = []*os.File{reqR, evW} // fd 3 and fd 4 in the engine
+	setProcAttr(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		reqR.Close()
+		reqW.Close()
+		evR.Close()
+		evW.Close()
+		return nil, fmt.Errorf("starting the engine %s: %w", command[0], err)
+	}
+	reqR.Close()
+	evW.Close()
+	p := &process{cmd: cmd, enc: enginemsg.NewEncoder(reqW), reqW: reqW, log: log, exited: make(chan struct{}), stderrDone: make(chan struct{})}
+
+	ready := make(chan string, 1)
+	go func() { // events
+		dec := enginemsg.NewDecoder(evR)
+		for {
+			var ev enginemsg.Event
+			if err := dec.Decode(&ev); err != nil {
+				if !errors.Is(err, io.EOF) {
+					log.Warn("reading engine events", "err", err)
+				}
+				break
+			}
+			if ev.Kind == enginemsg.EventReady {
+				select {
+				case ready <- ev.Text:
+				default:
+				}
+				continue
+			}
+			route(ev)
+		}
+		evR.Close()
+	}()
+	go func() { // stdout: output written straight to fd 1
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := stdout.Read(buf)
+			if n > 0 {
+				route(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: string(buf[:n])})
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // stderr: the engine's log and the runtime's last words
+		defer close(p.stderrDone)
+		readLines(stderr, func(line string) {
+			if msg, ok := strings.CutPrefix(line, engineLogPrefix); ok {
+				log.Info("engine: " + msg)
+				return
+			}
+			p.tailMu.Lock()
+			p.tail = append(p.tail, line)
+			if len(p.tail) > maxTail {
+				p.tail = p.tail[len(p.tail)-maxTail:]
+			}
+			p.tailMu.Unlock()
+		})
+	}()
+	go func() {
+		<-p.stderrDone
+		p.exitErr = cmd.Wait()
+		close(p.exited)
+	}()
+
+	select {
+	case v := <-ready:
+		log.Info("engine ready", "pid", cmd.Process.Pid, "version", v)
+		return p, nil
+	case <-p.exited:
+		reason, _ := explainExit(p.exitErr, p.stderrTail())
+		return nil, fmt.Errorf("the engine exited while starting: %s", reason)
+	case <-ctx.Done():
+		p.close()
+		return nil, fmt.Errorf("the engine did not start in time: %w", ctx.Err())
+	}
+}
+
+// EngineLogPrefix starts the lines of the engine's own log on its stderr;
+// the supervisor moves them to the kernel's log instead of a cell.
+const engineLogPrefix = "atonce-engine: "
+
+// EngineLogPrefix is exported for the engine side.
+const EngineLogPrefix = engineLogPrefix

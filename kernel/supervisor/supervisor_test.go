@@ -1,0 +1,254 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"atonce/kernel/enginemsg"
+)
+
+// The test binary doubles as a fake engine: with ATONCE_FAKE_ENGINE set
+// it serves enginemsg on fd 3 and 4, keeping "state" as the cells it ran.
+func TestMain(m *testing.M) {
+	if os.Getenv("ATONCE_FAKE_ENGINE") != "" {
+		fakeEngine()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func fakeEngine() {
+	dec := enginemsg.NewDecoder(os.NewFile(3, "requests"))
+	enc := enginemsg.NewEncoder(os.NewFile(4, "events"))
+	enc.Encode(enginemsg.Event{Kind: enginemsg.EventReady, Text: "fake"})
+	var state []string
+	interrupts := make(chan struct{}, 1)
+	work := make(chan enginemsg.Request)
+	go func() {
+		for {
+			var req enginemsg.Request
+			if err := dec.Decode(&req); err != nil {
+				os.Exit(0)
+			}
+			if req.Kind == enginemsg.KindInterrupt {
+				interrupts <- struct{}{}
+				continue
+			}
+			work <- req
+		}
+	}()
+	for req := range work {
+		rep := &enginemsg.Reply{}
+		switch {
+		case req.Kind == enginemsg.KindReplay:
+			for _, c := range req.Cells {
+				if c != "state" { // reading the state changes nothing
+					state = append(state, c)
+				}
+			}
+			rep.Replayed = len(req.Cells)
+		case req.Code == "crash":
+			fmt.Fprintln(os.Stderr, "fatal error: concurrent map writes")
+			fmt.Fprintln(os.Stderr, "\ngoroutine 7 [running]:")
+			os.Exit(2)
+		case req.Code == "exit":
+			os.Exit(3)
+		case req.Code == "hang":
+			select {} // ignores interrupts
+		case req.Code == "stuck":
+			<-interrupts
+			rep.Err = &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}
+			rep.Interrupted, rep.Stuck = true, true
+		case req.Code == "state":
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: "pid " + fmt.Sprint(os.Getpid())})
+			rep.Result = enginemsg.Bundle{"text/plain": strings.Join(state, ",")}
+		case req.Code == "print-raw":
+			os.Stdout.WriteString("raw fd 1")
+			time.Sleep(50 * time.Millisecond)
+		case strings.HasPrefix(req.Code, "fail"):
+			rep.Err = &enginemsg.Error{Name: "panic", Value: req.Code}
+		default:
+			state = append(state, req.Code)
+		}
+		enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventReply, Reply: rep})
+	}
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []enginemsg.Event
+}
+
+func (r *recorder) Event(ev enginemsg.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+func (r *recorder) Input(context.Context, string, bool) (string, error) {
+	return "", errors.New("no input")
+}
+
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var sb strings.Builder
+	for _, ev := range r.events {
+		sb.WriteString(ev.Text)
+	}
+	return sb.String()
+}
+
+func newSupervisor(t *testing.T) *Supervisor {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{
+		Command: []string{exe, "-test.run=^$"},
+		Env:     append(os.Environ(), "ATONCE_FAKE_ENGINE=1"),
+		Grace:   300 * time.Millisecond,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func execute(t *testing.T, s *Supervisor, code string) (*enginemsg.Reply, *recorder) {
+	t.Helper()
+	out := &recorder{}
+	rep, err := s.Request(context.Background(), enginemsg.Request{Kind: enginemsg.KindExecute, Code: code}, out)
+	if err != nil {
+		t.Fatalf("Request(%q): %v", code, err)
+	}
+	return rep, out
+}
+
+func state(t *testing.T, s *Supervisor) string {
+	t.Helper()
+	rep, _ := execute(t, s, "state")
+	v, _ := rep.Result["text/plain"].(string)
+	return v
+}
+
+func TestCrashesReplayState(t *testing.T) {
+	for _, tt := range []struct {
+		code, wantName, wantValue string
+	}{
+		{"crash", "EngineCrashed", "fatal error: concurrent map writes"},
+		{"exit", "EngineCrashed", "status 3"},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			s := newSupervisor(t)
+			execute(t, s, "a")
+			execute(t, s, "fail-not-kept")
+			execute(t, s, "b")
+			rep, _ := execute(t, s, tt.code)
+			if rep.Err == nil || rep.Err.Name != tt.wantName || !strings.Contains(rep.Err.Value, tt.wantValue) {
+				t.Fatalf("crash reply got %+v, want %s mentioning %q", rep.Err, tt.wantName, tt.wantValue)
+			}
+			if tb := strings.Join(rep.Err.Traceback, "\n"); !strings.Contains(tb, "replays the 2 cells") {
+				t.Errorf("traceback got %q, want it to say 2 cells are replayed", tb)
+			}
+			if got := state(t, s); got != "a,b" {
+				t.Errorf("state after crash got %q, want %q (successful cells replayed, in order)", got, "a,b")
+			}
+		})
+	}
+}
+
+func TestInterruptKillsAHungEngine(t *testing.T) {
+	s := newSupervisor(t)
+	execute(t, s, "a")
+	_, before := execute(t, s, "state")
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		s.Interrupt()
+	}()
+	rep, _ := execute(t, s, "hang")
+	if rep.Err == nil || rep.Err.Name != "Interrupted" || !rep.Interrupted {
+		t.Fatalf("hung cell reply got %+v, want Interrupted", rep.Err)
+	}
+	rep, after := execute(t, s, "state")
+	if rep.Result["text/plain"] != "a" {
+		t.Errorf("state after kill got %v, want a", rep.Result["text/plain"])
+	}
+	if before.text() == after.text() {
+		t.Errorf("engine pid unchanged (%s): want a new engine after the kill", after.text())
+	}
+}
+
+func TestStuckEngineIsReplaced(t *testing.T) {
+	s := newSupervisor(t)
+	execute(t, s, "a")
+	_, before := execute(t, s, "state")
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		s.Interrupt()
+	}()
+	rep, _ := execute(t, s, "stuck")
+	if rep.Err == nil || !strings.Contains(strings.Join(rep.Err.Traceback, " "), "did not stop") {
+		t.Fatalf("stuck reply got %+v, want a note that the code did not stop", rep.Err)
+	}
+	rep, after := execute(t, s, "state")
+	if rep.Result["text/plain"] != "a" || before.text() == after.text() {
+		t.Errorf("after a stuck cell got state %v in %s (before %s), want a in a new engine", rep.Result["text/plain"], after.text(), before.text())
+	}
+}
+
+func TestRawStdoutReachesTheCell(t *testing.T) {
+	s := newSupervisor(t)
+	_, out := execute(t, s, "print-raw")
+	if got := out.text(); got != "raw fd 1" {
+		t.Errorf("output got %q, want %q", got, "raw fd 1")
+	}
+}
+
+func TestCloseLeavesNoProcess(t *testing.T) {
+	s := newSupervisor(t)
+	s.mu.Lock()
+	pid := s.proc.cmd.Process.Pid
+	s.mu.Unlock()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("engine %d still alive after Close", pid)
+	}
+}
+
+func TestExplainExit(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tail []string
+		want string
+	}{
+		{"fatal", []string{"noise", "fatal error: concurrent map writes", "", "goroutine 1 [running]:"}, "fatal error: concurrent map writes"},
+		{"panic", []string{"panic: boom", "", "goroutine 5 [running]:"}, "panic: boom"},
+		{"stack", []string{"runtime: goroutine stack exceeds 536870912-byte limit", "fatal error: stack overflow"}, "stack overflow"},
+		{"silent exit", nil, "status 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := explainExit(nil, tt.tail)
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("explainExit got %q, want it to contain %q", got, tt.want)
+			}
+		})
+	}
+}
