@@ -1,0 +1,180 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"go/scanner"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"atonce/kernel/enginemsg"
+
+	"github.com/traefik/yaegi/interp"
+)
+
+// maxFrames bounds the frames a panic's traceback shows.
+const maxFrames = 6
+
+// compileError reports the parse errors of cell.
+func (s *Session) compileError(cell int, errs scanner.ErrorList) *enginemsg.Error {
+	errs.Sort()
+	e := &enginemsg.Error{Name: "CompileError"}
+	for i, pe := range errs {
+		c, line, col := s.position(pe.Pos.Line, pe.Pos.Column)
+		msg := fmt.Sprintf("%d:%d: %s", line, col, s.cleanPositions(pe.Msg))
+		if i == 0 {
+			e.Value = msg
+		}
+		e.Traceback = append(e.Traceback, s.where(cell, c, msg))
+		e.Traceback = append(e.Traceback, s.excerpt(c, line, col)...)
+	}
+	if n := len(errs); n > 1 {
+		e.Value += fmt.Sprintf(" (and %d more)", n-1)
+	}
+	return e
+}
+
+// errPos matches an error message that starts with a position, as yaegi
+// writes them: "7000002:5: undefined: x".
+var errPos = regexp.MustCompile(`(?s)^(?:_\.go:)?(\d+):(\d+): (.*)$`)
+
+// yaegiError reports an error yaegi returned for cell, with its position
+// relative to the cell.
+func (s *Session) yaegiError(cell int, ename string, err error) *enginemsg.Error {
+	msg := err.Error()
+	m := errPos.FindStringSubmatch(msg)
+	if m == nil {
+		msg = s.cleanPositions(msg)
+		return &enginemsg.Error{Name: ename, Value: msg, Traceback: []string{ename + ": " + msg}}
+	}
+	l, _ := strconv.Atoi(m[1])
+	col, _ := strconv.Atoi(m[2])
+	c, line, col := s.position(l, col)
+	value := fmt.Sprintf("%d:%d: %s", line, col, s.cleanPositions(m[3]))
+	tb := append([]string{s.where(cell, c, value)}, s.excerpt(c, line, col)...)
+	return &enginemsg.Error{Name: ename, Value: value, Traceback: tb}
+}
+
+// runError reports an error a cell's run returned: a panic, or an error of
+// the interpreter.
+func (s *Session) runError(cell int, err error) *enginemsg.Error {
+	var p interp.Panic
+	if !errors.As(err, &p) {
+		return s.yaegiError(cell, "RuntimeError", err)
+	}
+	s.SyncOutput()
+	msg := fmt.Sprint(p.Value)
+	e := &enginemsg.Error{Name: "panic", Value: msg, Traceback: []string{"panic: " + msg}}
+	var last string
+	frames := 0
+	for _, l := range s.stderr.takePanics() {
+		m := panicLine.FindStringSubmatch(l)
+		if m == nil || l == last {
+			continue
+		}
+		last = l
+		if frames++; frames > maxFrames {
+			e.Traceback = append(e.Traceback, "  ...")
+			break
+		}
+		rawLine, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		c, line, col := s.position(rawLine, col)
+		if c == cell && s.vague[[2]int{line, col}] {
+			e.Traceback = append(e.Traceback, "  in the cell's top-level code")
+			continue
+		}
+		at := fmt.Sprintf("%d:%d", line, col)
+		if fn := strings.ReplaceAll(strings.TrimPrefix(m[3], "main."), mainName, "main"); fn != "" && fn != "main" {
+			at += " in " + fn
+		}
+		e.Traceback = append(e.Traceback, "  "+s.where(cell, c, at))
+		for _, x := range s.excerpt(c, line, col) {
+			e.Traceback = append(e.Traceback, "  "+x)
+		}
+	}
+	return e
+}
+
+// position decodes a reported line:col into cell, line and column, with
+// line:col kept inside the cell's source: parse errors at the end of a
+// cell are reported past it, in the wrapper the session adds.
+func (s *Session) position(rawLine, col int) (cell, line, column int) {
+	cell, line = cellLine(rawLine)
+	src, ok := s.sources[cell]
+	if !ok {
+		return cell, line, col
+	}
+	lines := strings.Split(src, "\n")
+	if line > len(lines) {
+		line = len(lines)
+		col = len(lines[line-1]) + 1
+	}
+	return cell, line, col
+}
+
+// otherPos matches positions inside messages, such as "previous
+// declaration at 7000002:5".
+var otherPos = regexp.MustCompile(`(?:_\.go:)?(\d{7,}):(\d+)`)
+
+// cleanPositions rewrites the positions inside msg relative to their
+// cell, and gives main back its name.
+func (s *Session) cleanPositions(msg string) string {
+	msg = strings.ReplaceAll(msg, mainName, "main")
+	return otherPos.ReplaceAllStringFunc(msg, func(p string) string {
+		m := otherPos.FindStringSubmatch(p)
+		l, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		_, line, col := s.position(l, col)
+		return fmt.Sprintf("%d:%d", line, col)
+	})
+}
+
+// where prefixes msg, about a position in cell posCell, with "(in an
+// earlier cell)" when that is not the current cell.
+func (s *Session) where(cell, posCell int, msg string) string {
+	if posCell == cell || posCell == 0 {
+		return msg
+	}
+	return "(in an earlier cell) " + msg
+}
+
+// excerpt shows the line of cell's source with a caret under col.
+func (s *Session) excerpt(cell, line, col int) []string {
+	src, ok := s.sources[cell]
+	if !ok {
+		return nil
+	}
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) {
+		return nil
+	}
+	text := strings.TrimRight(lines[line-1], "\r")
+	col = min(max(col, 1), len(text)+1)
+	// Long lines: keep a window around the column.
+	const width = 100
+	if len(text) > width {
+		start := max(0, col-1-width/2)
+		for start > 0 && !isRuneStart(text[start]) {
+			start--
+		}
+		end := min(len(text), start+width)
+		for end < len(text) && !isRuneStart(text[end]) {
+			end++
+		}
+		col -= start
+		text = text[start:end]
+	}
+	var caret strings.Builder
+	for _, r := range text[:col-1] {
+		if r == '\t' {
+			caret.WriteByte('\t')
+		} else {
+			caret.WriteByte(' ')
+		}
+	}
+	return []string{"    " + text, "    " + caret.String() + "^"}
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,38 @@
+package interp
+
+import (
+	"reflect"
+
+	"atonce/interp/display"
+
+	"github.com/traefik/yaegi/interp"
+)
+
+// exports are the host packages the session adds to yaegi's standard
+// library: its time.Sleep, the display package, and the helper that
+// captures a cell's final value.
+func (s *Session) exports() interp.Exports {
+	return interp.Exports{
+		"time/time": {
+			"Sleep": reflect.ValueOf(s.sleep),
+		},
+		"atonce/internal/capture/capture": {
+			"Value": reflect.ValueOf(s.capture),
+		},
+		"atonce/display/display": {
+			"Clear":    reflect.ValueOf(display.Clear),
+			"Data":     reflect.ValueOf(display.Data),
+			"HTML":     reflect.ValueOf(display.HTML),
+			"Image":    reflect.ValueOf(display.Image),
+			"JPEG":     reflect.ValueOf(display.JPEG),
+			"JSON":     reflect.ValueOf(display.JSON),
+			"Latex":    reflect.ValueOf(display.Latex),
+			"Markdown": reflect.ValueOf(display.Markdown),
+			"PNG":      reflect.ValueOf(display.PNG),
+			"SVG":      reflect.ValueOf(display.SVG),
+			"Text":     reflect.ValueOf(display.Text),
+
+			"Handle": reflect.ValueOf((*display.Handle)(nil)),
+		},
+	}
+}

@@ -1,0 +1,106 @@
+package interp
+
+import (
+	"bufio"
+	"bytes"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"atonce/kernel/enginemsg"
+)
+
+// sleep replaces time.Sleep in cells: yaegi cannot cancel a host call, so
+// this one also returns when the session is interrupted.
+func (s *Session) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.intrMu.Lock()
+	intr := s.intr
+	s.intrMu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-intr:
+	}
+}
+
+// interrupt wakes every sleep in progress.
+func (s *Session) interrupt() {
+	s.intrMu.Lock()
+	defer s.intrMu.Unlock()
+	close(s.intr)
+	s.intr = make(chan struct{})
+}
+
+// interrupted finishes a run whose context was cancelled: it wakes
+// sleepers, gives the run's goroutines stuckWait to stop and reports.
+func (s *Session) interrupted(label int64) Result {
+	s.interrupt()
+	stuck := true
+	deadline := time.Now().Add(stuckWait)
+	for {
+		if labelled(label) == 0 {
+			stuck = false
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.SyncOutput()
+	s.stderr.takePanics()
+	tb := []string{"Interrupted: the cell was stopped before it finished."}
+	if stuck {
+		tb = append(tb, "Some of its goroutines are blocked in a call that cannot be cancelled.")
+	}
+	return Result{
+		Err:         &enginemsg.Error{Name: "Interrupted", Value: "the cell was interrupted", Traceback: tb},
+		Interrupted: true,
+		Stuck:       stuck,
+	}
+}
+
+// labelled counts the live goroutines carrying label.
+func labelled(label int64) int {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		return 0
+	}
+	return countLabelled(&buf, labelKey, strconv.FormatInt(label, 10))
+}
+
+// countLabelled reads a goroutine profile in its debug=1 text form and
+// counts the goroutines that carry label key=value.
+func countLabelled(profile *bytes.Buffer, key, value string) int {
+	want := strconv.Quote(key) + ":" + strconv.Quote(value)
+	total, count := 0, 0
+	sc := bufio.NewScanner(profile)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if n, rest, ok := strings.Cut(line, " @ "); ok && rest != "" {
+			count, _ = strconv.Atoi(n)
+			continue
+		}
+		if labels, ok := strings.CutPrefix(line, "# labels: "); ok && containsLabel(labels, want) {
+			total += count
+		}
+	}
+	return total
+}
+
+// containsLabel tells whether labels, as {"k":"v", "k2":"v2"}, holds kv.
+func containsLabel(labels, kv string) bool {
+	labels = strings.TrimSuffix(strings.TrimPrefix(labels, "{"), "}")
+	for l := range strings.SplitSeq(labels, ", ") {
+		if l == kv {
+			return true
+		}
+	}
+	return false
+}
