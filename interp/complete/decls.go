@@ -1,0 +1,295 @@
+package complete
+
+import (
+	"go/ast"
+	"go/token"
+	"path"
+	"strings"
+)
+
+// A space is one namespace: a standard package, the universe (package
+// builtin), or the notebook's own declarations.
+type space struct {
+	path    string            // import path; "" for the notebook
+	name    string            // package name
+	doc     *ast.CommentGroup // package doc comment
+	imports map[string]string // local package name -> import path
+	types   map[string]*typeDecl
+	values  map[string]*valueDecl           // funcs, vars and consts
+	methods map[string]map[string]*funcDecl // receiver base type -> method name
+	fset    *token.FileSet                  // positions of a standard package
+}
+
+func newSpace(path, name string) *space {
+	return &space{
+		path: path, name: name,
+		imports: map[string]string{},
+		types:   map[string]*typeDecl{},
+		values:  map[string]*valueDecl{},
+		methods: map[string]map[string]*funcDecl{},
+	}
+}
+
+// A typeDecl is a type declaration.
+type typeDecl struct {
+	spec *ast.TypeSpec
+	gen  *ast.GenDecl
+	u    *unit
+}
+
+// A funcDecl is a function or method declaration.
+type funcDecl struct {
+	decl *ast.FuncDecl
+	u    *unit
+}
+
+// A valueDecl is a var, const, func or := variable. Its type comes from typ
+// when declared, else from val (the idx-th result when one call fills
+// several names).
+type valueDecl struct {
+	kind string // "var", "const", "func"
+	typ  ast.Expr
+	val  ast.Expr
+	idx  int
+	fn   *funcDecl
+	spec *ast.ValueSpec // for var and const declarations
+	gen  *ast.GenDecl
+	stmt ast.Stmt // for := and range variables
+	u    *unit
+}
+
+// visible reports whether a name of this space is visible from the notebook.
+func (sp *space) visible(name string) bool {
+	return sp.path == "" || ast.IsExported(name)
+}
+
+// addFile records the top-level declarations of a file. For the standard
+// library u is nil and function bodies are dropped to save memory.
+func (sp *space) addFile(f *ast.File, u *unit) {
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if u == nil {
+				d.Body = nil
+			}
+			if d.Name.Name == "_" {
+				continue
+			}
+			fd := &funcDecl{decl: d, u: u}
+			if d.Recv != nil && len(d.Recv.List) > 0 {
+				base := baseTypeName(d.Recv.List[0].Type)
+				if sp.methods[base] == nil {
+					sp.methods[base] = map[string]*funcDecl{}
+				}
+				sp.methods[base][d.Name.Name] = fd
+				continue
+			}
+			sp.values[d.Name.Name] = &valueDecl{kind: "func", fn: fd, u: u}
+		case *ast.GenDecl:
+			sp.addGenDecl(d, u)
+		}
+	}
+}
+
+func (sp *space) addGenDecl(d *ast.GenDecl, u *unit) {
+	var last *ast.ValueSpec // for consts that repeat the previous spec
+	for _, s := range d.Specs {
+		switch s := s.(type) {
+		case *ast.ImportSpec:
+			p := strings.Trim(s.Path.Value, "\"`")
+			name := packageNameOf(p)
+			if s.Name != nil {
+				name = s.Name.Name
+			}
+			if name != "_" && name != "." {
+				sp.imports[name] = p
+			}
+		case *ast.TypeSpec:
+			sp.types[s.Name.Name] = &typeDecl{spec: s, gen: d, u: u}
+		case *ast.ValueSpec:
+			typ, vals := s.Type, s.Values
+			if d.Tok == token.CONST && typ == nil && len(vals) == 0 && last != nil {
+				typ, vals = last.Type, last.Values
+			} else {
+				last = s
+			}
+			for i, n := range s.Names {
+				v := &valueDecl{kind: d.Tok.String(), typ: typ, spec: s, gen: d, u: u}
+				setValue(v, vals, i)
+				sp.values[n.Name] = v
+			}
+		}
+	}
+}
+
+// setValue sets the value expression for the i-th of several names.
+func setValue(v *valueDecl, vals []ast.Expr, i int) {
+	switch {
+	case i < len(vals) && len(vals) > 1:
+		v.val = vals[i]
+	case len(vals) == 1:
+		v.val, v.idx = vals[0], i
+	}
+}
+
+// addStmt records the variables a statement declares.
+func (sp *space) addStmt(s ast.Stmt, u *unit) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		if s.Tok != token.DEFINE {
+			return
+		}
+		for i, l := range s.Lhs {
+			id, ok := l.(*ast.Ident)
+			if !ok || id.Name == "_" {
+				continue
+			}
+			v := &valueDecl{kind: "var", stmt: s, u: u}
+			setValue(v, s.Rhs, i)
+			if i > 0 && len(s.Rhs) == 1 {
+				if _, isCall := s.Rhs[0].(*ast.CallExpr); !isCall {
+					v.val = nil // comma-ok forms: v, ok := m[k]
+				}
+			}
+			sp.values[id.Name] = v
+		}
+	case *ast.DeclStmt:
+		if g, ok := s.Decl.(*ast.GenDecl); ok {
+			sp.addGenDecl(g, u)
+		}
+	case *ast.RangeStmt:
+		if s.Tok != token.DEFINE {
+			return
+		}
+		for i, e := range []ast.Expr{s.Key, s.Value} {
+			if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+				sp.values[id.Name] = &valueDecl{kind: "var", stmt: s, val: &rangeElem{x: s.X, value: i == 1}, u: u}
+			}
+		}
+	}
+}
+
+// rangeElem stands for the key or value of a range clause in a valueDecl.
+type rangeElem struct {
+	ast.Expr
+	x     ast.Expr
+	value bool
+}
+
+// addParams records the parameters of a function type.
+func (sp *space) addParams(ft *ast.FuncType, u *unit) {
+	for _, fl := range []*ast.FieldList{ft.Params, ft.Results} {
+		if fl == nil {
+			continue
+		}
+		for _, f := range fl.List {
+			for _, n := range f.Names {
+				sp.values[n.Name] = &valueDecl{kind: "var", typ: f.Type, u: u}
+			}
+		}
+	}
+}
+
+// baseTypeName returns T for receivers T, *T, T[K] and *T[K].
+func baseTypeName(e ast.Expr) string {
+	for {
+		switch x := e.(type) {
+		case *ast.StarExpr:
+			e = x.X
+		case *ast.ParenExpr:
+			e = x.X
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// packageNameOf guesses a package's name from its import path: the last
+// element, skipping a major version suffix.
+func packageNameOf(p string) string {
+	base := path.Base(p)
+	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && strings.Contains(p, "/") {
+		base = path.Base(path.Dir(p))
+	}
+	if i := strings.IndexAny(base, ".-"); i > 0 {
+		base = base[:i]
+	}
+	return base
+}
+
+// userSpace builds the notebook's namespace from the scope's cells (top
+// level only) and the current code (every declaration, including locals,
+// so that completion works inside a function being written).
+func userSpace(sc Scope, code string) *space {
+	sp := newSpace("", "main")
+	for _, c := range sc.Cells {
+		for _, u := range cachedCell(c) {
+			sp.addUnit(u, false)
+		}
+	}
+	for _, u := range parseCell(code) {
+		sp.addUnit(u, true)
+	}
+	return sp
+}
+
+func (sp *space) addUnit(u *unit, locals bool) {
+	if !u.stmts {
+		sp.addFile(u.file, u)
+	} else {
+		for _, s := range u.body() {
+			sp.addStmt(s, u)
+		}
+	}
+	if !locals {
+		return
+	}
+	ast.Inspect(u.file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if n.Recv != nil {
+				for _, f := range n.Recv.List {
+					for _, id := range f.Names {
+						sp.values[id.Name] = &valueDecl{kind: "var", typ: f.Type, u: u}
+					}
+				}
+			}
+			sp.addParams(n.Type, u)
+		case *ast.FuncLit:
+			sp.addParams(n.Type, u)
+		case *ast.BlockStmt:
+			if n == nil {
+				return false
+			}
+			if u.stmts && len(u.file.Decls) > 0 {
+				if fd, ok := u.file.Decls[0].(*ast.FuncDecl); ok && fd.Body == n {
+					return true // the wrapper's statements are already recorded
+				}
+			}
+			for _, s := range n.List {
+				sp.addStmt(s, u)
+			}
+		case *ast.IfStmt:
+			if n.Init != nil {
+				sp.addStmt(n.Init, u)
+			}
+		case *ast.ForStmt:
+			if n.Init != nil {
+				sp.addStmt(n.Init, u)
+			}
+		case *ast.RangeStmt:
+			sp.addStmt(n, u)
+		case *ast.SwitchStmt:
+			if n.Init != nil {
+				sp.addStmt(n.Init, u)
+			}
+		}
+		return true
+	})
+}
