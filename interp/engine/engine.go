@@ -1,0 +1,300 @@
+// Package engine is the engine process's loop: it reads the kernel's
+// requests from one pipe, runs them in an interp.Session, and writes
+// events and replies to another (see atonce/kernel/enginemsg).
+//
+// Requests run one at a time, in order. Interrupts and input replies are
+// read while a request runs, so a cell can be stopped or fed.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"atonce/interp"
+	"atonce/interp/complete"
+	"atonce/kernel/enginemsg"
+)
+
+// Options configure Serve.
+type Options struct {
+	Requests io.Reader // the kernel's requests (fd 3)
+	Events   io.Writer // events and replies to the kernel (fd 4)
+	Version  string    // sent in the ready event
+	Logger   *slog.Logger
+}
+
+// Serve runs requests until the request pipe closes or ctx is done.
+func Serve(ctx context.Context, opt Options) error {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &engine{
+		enc:     enginemsg.NewEncoder(opt.Events),
+		log:     log,
+		inputCh: make(chan enginemsg.Request, 1),
+	}
+	sess, err := interp.New(interp.Options{Output: e, Stdin: &stdin{e: e}})
+	if err != nil {
+		return fmt.Errorf("starting the Go interpreter: %w", err)
+	}
+	defer sess.Close()
+	e.sess = sess
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan enginemsg.Request, 64)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // read requests; interrupts and input replies act at once
+		defer wg.Done()
+		defer close(work)
+		dec := enginemsg.NewDecoder(opt.Requests)
+		for {
+			var req enginemsg.Request
+			if err := dec.Decode(&req); err != nil {
+				if !errors.Is(err, io.EOF) {
+					log.Error("reading a request", "err", err)
+				}
+				cancel()
+				e.interrupt()
+				return
+			}
+			switch req.Kind {
+			case enginemsg.KindInterrupt:
+				e.interrupt()
+			case enginemsg.KindInputReply:
+				select {
+				case e.inputCh <- req:
+				default:
+					log.Warn("input reply with no reader waiting")
+				}
+			default:
+				select {
+				case work <- req:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	if err := e.enc.Encode(enginemsg.Event{Kind: enginemsg.EventReady, Text: opt.Version}); err != nil {
+		return err
+	}
+	for req := range work {
+		rep := e.handle(ctx, req)
+		if err := e.enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventReply, Reply: rep}); err != nil {
+			log.Error("sending a reply", "err", err)
+			cancel()
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// engine holds what the running request shares with output and stdin.
+type engine struct {
+	enc  *enginemsg.Encoder
+	log  *slog.Logger
+	sess *interp.Session
+
+	mu         sync.Mutex
+	current    uint64             // the request running, 0 when idle
+	silent     bool               // drop the current request's output
+	allowStdin bool               // the current request may read stdin
+	cancel     context.CancelFunc // cancels the current request
+	done       <-chan struct{}    // closed when the current request is cancelled
+	cells      []string           // cells that ran without error, for completion
+
+	inputCh chan enginemsg.Request
+}
+
+func (e *engine) begin(ctx context.Context, req enginemsg.Request) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.current, e.silent, e.allowStdin, e.cancel, e.done = req.ID, req.Silent || req.Kind == enginemsg.KindReplay, req.AllowStdin, cancel, ctx.Done()
+	e.mu.Unlock()
+	// Drop an input reply left over from an earlier, interrupted read.
+	select {
+	case <-e.inputCh:
+	default:
+	}
+	return ctx
+}
+
+func (e *engine) end() {
+	e.mu.Lock()
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.current, e.silent, e.allowStdin, e.cancel, e.done = 0, false, false, nil, nil
+	e.mu.Unlock()
+}
+
+func (e *engine) interrupt() {
+	e.mu.Lock()
+	cancel := e.cancel
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (e *engine) handle(ctx context.Context, req enginemsg.Request) *enginemsg.Reply {
+	switch req.Kind {
+	case enginemsg.KindExecute:
+		ctx = e.begin(ctx, req)
+		defer e.end()
+		return e.execute(ctx, req)
+	case enginemsg.KindReplay:
+		ctx = e.begin(ctx, req)
+		defer e.end()
+		return e.replay(ctx, req.Cells)
+	case enginemsg.KindComplete:
+		c := complete.Complete(e.scope(), req.Code, req.Cursor)
+		return &enginemsg.Reply{Matches: c.Matches, CursorStart: c.CursorStart, CursorEnd: c.CursorEnd}
+	case enginemsg.KindInspect:
+		text, found := complete.Inspect(e.scope(), req.Code, req.Cursor, req.Detail)
+		if !found {
+			return &enginemsg.Reply{}
+		}
+		return &enginemsg.Reply{Found: true, Data: enginemsg.Bundle{"text/plain": text}}
+	case enginemsg.KindIsComplete:
+		status, indent := complete.IsComplete(req.Code)
+		return &enginemsg.Reply{Status: status, Indent: indent}
+	}
+	return &enginemsg.Reply{Err: &enginemsg.Error{
+		Name:      "UnknownRequest",
+		Value:     fmt.Sprintf("the engine does not know requests of kind %q", req.Kind),
+		Traceback: []string{},
+	}}
+}
+
+func (e *engine) execute(ctx context.Context, req enginemsg.Request) *enginemsg.Reply {
+	res := e.sess.Execute(ctx, req.Code)
+	rep := &enginemsg.Reply{Result: res.Value, Err: res.Err, Notes: res.Notes, Interrupted: res.Interrupted, Stuck: res.Stuck}
+	if res.Err == nil {
+		e.mu.Lock()
+		e.cells = append(e.cells, req.Code)
+		e.mu.Unlock()
+	}
+	if len(req.UserExpressions) > 0 {
+		rep.UserExpressions = map[string]any{}
+		for name, expr := range req.UserExpressions {
+			v, err := e.sess.Eval(ctx, expr)
+			if err != nil {
+				rep.UserExpressions[name] = map[string]any{"status": "error", "ename": "EvalError", "evalue": err.Error(), "traceback": []string{}}
+				continue
+			}
+			rep.UserExpressions[name] = map[string]any{"status": "ok", "data": v, "metadata": map[string]any{}}
+		}
+	}
+	return rep
+}
+
+func (e *engine) replay(ctx context.Context, cells []string) *enginemsg.Reply {
+	rep := &enginemsg.Reply{}
+	for i, code := range cells {
+		res := e.sess.Execute(ctx, code)
+		if res.Err != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("atonce: replaying cell %d of %d failed: %s: %s", i+1, len(cells), res.Err.Name, res.Err.Value))
+			if res.Interrupted {
+				break
+			}
+			continue
+		}
+		rep.Replayed++
+		e.mu.Lock()
+		e.cells = append(e.cells, code)
+		e.mu.Unlock()
+	}
+	return rep
+}
+
+func (e *engine) scope() complete.Scope {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return complete.Scope{Cells: append([]string(nil), e.cells...)}
+}
+
+// Stream implements interp.Output.
+func (e *engine) Stream(name, text string) {
+	e.mu.Lock()
+	id, silent := e.current, e.silent
+	e.mu.Unlock()
+	if silent {
+		return
+	}
+	if err := e.enc.Encode(enginemsg.Event{ID: id, Kind: enginemsg.EventStream, Name: name, Text: text}); err != nil {
+		e.log.Debug("sending output", "err", err)
+	}
+}
+
+// Display implements interp.Output.
+func (e *engine) Display(ev enginemsg.Event) {
+	e.mu.Lock()
+	id, silent := e.current, e.silent
+	e.mu.Unlock()
+	if silent {
+		return
+	}
+	ev.ID = id
+	if err := e.enc.Encode(ev); err != nil {
+		e.log.Debug("sending a display", "err", err)
+	}
+}
+
+// stdin is what cells read as os.Stdin: each line is asked of the user
+// through the kernel's input_request.
+type stdin struct {
+	e   *engine
+	buf []byte
+}
+
+// errNoInput is returned to a cell that reads stdin when nobody can answer.
+var errNoInput = errors.New("standard input is not available: the client that ran this cell does not accept input requests (allow_stdin is false)")
+
+func (s *stdin) Read(p []byte) (int, error) {
+	if len(s.buf) == 0 {
+		line, err := s.e.ask("")
+		if err != nil {
+			return 0, err
+		}
+		s.buf = append(s.buf, line...)
+		s.buf = append(s.buf, '\n')
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	return n, nil
+}
+
+// ask sends an input request for the running cell and waits for the
+// answer or an interrupt.
+func (e *engine) ask(prompt string) (string, error) {
+	e.mu.Lock()
+	id, allow, done := e.current, e.allowStdin, e.done
+	e.mu.Unlock()
+	if id == 0 || !allow || done == nil {
+		// A cell often ignores Scan's error: say it where the user looks.
+		e.Stream("stderr", "atonce: "+errNoInput.Error()+"\n")
+		return "", errNoInput
+	}
+	if err := e.enc.Encode(enginemsg.Event{ID: id, Kind: enginemsg.EventInputRequest, Text: prompt}); err != nil {
+		return "", err
+	}
+	var rep enginemsg.Request
+	select {
+	case rep = <-e.inputCh:
+	case <-done:
+		return "", errors.New("interrupted while waiting for input")
+	}
+	if rep.InputError != "" {
+		return "", errors.New(rep.InputError)
+	}
+	return rep.Input, nil
+}

@@ -1,0 +1,218 @@
+// Command atonce is a Jupyter kernel for Go that runs a notebook's
+// functions under many concurrency models.
+//
+//	atonce kernel -f CONNECTION_FILE   serve a Jupyter client (Jupyter runs this)
+//	atonce install [--user|--sys-prefix|--prefix DIR] [--uninstall]
+//	atonce version
+//
+// The kernel starts `atonce engine` itself: that process runs the cells.
+// This file parses the command line and wires the packages together.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+
+	"atonce/install"
+	"atonce/interp/engine"
+	"atonce/kernel"
+	"atonce/kernel/enginemsg"
+	"atonce/kernel/supervisor"
+	"atonce/kernel/wire"
+)
+
+// version is the atonce version; engines and workers must match it.
+var version = "0.1.0-dev"
+
+const usage = `atonce: a Jupyter kernel for Go
+
+usage:
+  atonce install [--user | --sys-prefix | --prefix DIR] [--uninstall]
+                                      install the kernelspec where Jupyter finds it
+  atonce kernel -f CONNECTION_FILE    run the kernel (Jupyter starts this for you)
+  atonce version                      print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "kernel":
+		return runKernel(args[1:], stderr)
+	case "engine":
+		return runEngine(args[1:], stderr)
+	case "install":
+		return install.Main(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "atonce %s (%s, yaegi v0.16.1)\n", version, runtime.Version())
+		return 0
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "atonce: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func logger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("ATONCE_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func runKernel(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atonce kernel", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	connFile := fs.String("f", "", "the Jupyter connection file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *connFile == "" && fs.NArg() == 1 {
+		*connFile = fs.Arg(0)
+	}
+	if *connFile == "" {
+		fmt.Fprintln(stderr, "atonce kernel: no connection file: run it as `atonce kernel -f FILE` (Jupyter does this for you)")
+		return 2
+	}
+	conn, err := wire.ReadConnection(*connFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
+		return 2
+	}
+	log := logger(stderr)
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce kernel: cannot find its own binary to start the engine: %v\n", err)
+		return 1
+	}
+
+	var k *kernel.Kernel
+	sup, err := supervisor.New(supervisor.Options{
+		Command:    []string{exe, "engine"},
+		Background: func(ev enginemsg.Event) { k.Background(ev) },
+		Logger:     log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
+		return 1
+	}
+	k, err = kernel.New(kernel.Options{Connection: conn, Engine: sup, Info: kernelInfo(), Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
+		return 2
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer cancel()
+	sigint := make(chan os.Signal, 1)
+	signal.Notify(sigint, os.Interrupt)
+	defer signal.Stop(sigint)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-sigint:
+				log.Info("SIGINT: interrupting the running cell")
+				k.Interrupt()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	sup.StartAsync(ctx)
+	if err := k.Run(ctx); err != nil {
+		log.Error("kernel stopped", "err", err)
+		cancel()
+		return 1
+	}
+	cancel()
+	return 0
+}
+
+func kernelInfo() kernel.Info {
+	return kernel.Info{
+		Implementation:        "atonce",
+		ImplementationVersion: version,
+		LanguageInfo: map[string]any{
+			"name":               "go",
+			"version":            "1.22",
+			"mimetype":           "text/x-go",
+			"file_extension":     ".go",
+			"pygments_lexer":     "go",
+			"codemirror_mode":    "go",
+			"nbconvert_exporter": "",
+		},
+		Banner: "atonce " + version + ": Go cells interpreted by yaegi v0.16.1, run under every concurrency model.",
+		HelpLinks: []map[string]string{
+			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},
+		},
+	}
+}
+
+// runEngine is the engine process the kernel starts: requests arrive on
+// fd 3, events leave on fd 4, the log goes to stderr with a prefix the
+// supervisor recognises.
+func runEngine(args []string, stderr io.Writer) int {
+	if len(args) != 0 {
+		fmt.Fprintln(stderr, "atonce engine takes no arguments; the kernel starts it")
+		return 2
+	}
+	requests := os.NewFile(3, "requests")
+	events := os.NewFile(4, "events")
+	if requests == nil || events == nil {
+		fmt.Fprintln(stderr, "atonce engine: started without its pipes; the kernel starts the engine, not you")
+		return 2
+	}
+	log := logger(&prefixWriter{w: stderr, prefix: supervisor.EngineLogPrefix})
+	err := engine.Serve(context.Background(), engine.Options{Requests: requests, Events: events, Version: version, Logger: log})
+	if err != nil {
+		log.Error("engine stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// prefixWriter starts every line it writes with prefix.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var sb strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		sb.WriteString(p.prefix)
+		sb.WriteString(sc.Text())
+		sb.WriteByte('\n')
+	}
+	if _, err := io.WriteString(p.w, sb.String()); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
