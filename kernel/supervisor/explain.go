@@ -12,9 +12,21 @@ import (
 
 // explainExit says in one line why the engine exited, from its exit error
 // and the last lines of its stderr, and returns a few lines of detail.
+// crashPrefixes start the Go runtime's reports of a dying process.
+var crashPrefixes = []string{"runtime: goroutine stack exceeds", "fatal error: ", "panic: "}
+
+func isCrashStart(line string) bool {
+	for _, p := range crashPrefixes {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func explainExit(exitErr error, tail []string) (reason string, detail []string) {
 	for i, line := range tail {
-		for _, prefix := range []string{"fatal error: ", "panic: ", "runtime: goroutine stack exceeds"} {
+		for _, prefix := range crashPrefixes {
 			if !strings.HasPrefix(line, prefix) {
 				continue
 			}
@@ -46,10 +58,10 @@ func explainExit(exitErr error, tail []string) (reason string, detail []string) 
 // excerpt keeps the first lines of a crash report: the message and the
 // first goroutine's top frames, not the whole dump.
 func excerpt(lines []string) []string {
-	const max = 12
+	const most = 12
 	var out []string
 	for _, l := range lines {
-		if len(out) >= max {
+		if len(out) >= most {
 			out = append(out, "...")
 			break
 		}

@@ -424,7 +424,8 @@ type process struct {
 
 	stderrDone chan struct{}
 	tailMu     sync.Mutex
-	tail       []string
+	tail       []string // the last maxTail lines of stderr
+	head       []string // the first lines of a crash report, kept whole
 
 	killMu sync.Mutex
 	killed bool
@@ -465,10 +466,33 @@ func (p *process) waitStderr(d time.Duration) {
 	}
 }
 
+// stderrTail returns the start of the crash report, if any, then the
+// last lines of stderr.
 func (p *process) stderrTail() []string {
 	p.tailMu.Lock()
 	defer p.tailMu.Unlock()
-	return append([]string(nil), p.tail...)
+	return append(append([]string(nil), p.head...), p.tail...)
+}
+
+// maxHead is how many lines of a crash report's start are kept: a stack
+// overflow prints thousands of frames after its one telling line.
+const maxHead = 40
+
+func (p *process) keepStderr(line string) {
+	p.tailMu.Lock()
+	defer p.tailMu.Unlock()
+	if len(p.head) > 0 && len(p.head) < maxHead {
+		p.head = append(p.head, line)
+		return
+	}
+	if len(p.head) == 0 && isCrashStart(line) {
+		p.head = append(p.head, line)
+		return
+	}
+	p.tail = append(p.tail, line)
+	if len(p.tail) > maxTail {
+		p.tail = p.tail[len(p.tail)-maxTail:]
+	}
 }
 
 // maxTail is how many stderr lines of the engine are kept for a crash
@@ -550,12 +574,7 @@ func startProcess(ctx context.Context, command, env []string, log *slog.Logger, 
 				log.Info("engine: " + msg)
 				return
 			}
-			p.tailMu.Lock()
-			p.tail = append(p.tail, line)
-			if len(p.tail) > maxTail {
-				p.tail = p.tail[len(p.tail)-maxTail:]
-			}
-			p.tailMu.Unlock()
+			p.keepStderr(line)
 		})
 	}()
 	go func() {

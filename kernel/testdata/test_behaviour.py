@@ -1,0 +1,258 @@
+"""atonce's own protocol tests with a real Jupyter client: interrupt,
+stop_on_error, stdin, crash recovery, bad signatures, shutdown.
+
+Run by kernel/jupyter_test.go with the kernelspec installed under a
+temporary JUPYTER_PATH.
+"""
+import os
+import queue
+import signal
+import subprocess
+import time
+import unittest
+
+import zmq
+from jupyter_client.manager import start_new_kernel
+from jupyter_client.session import Session
+
+TIMEOUT = 30
+
+
+def engine_pids(kernel_pid):
+    """Process ids of engines whose parent is kernel_pid."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[1] == str(kernel_pid) and parts[2].endswith(" engine"):
+            pids.append(int(parts[0]))
+    return pids
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class KernelCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.km, cls.kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=True)
+
+    def setUp(self):
+        self.flush()
+
+    def flush(self):
+        for get in (self.kc.get_shell_msg, self.kc.get_iopub_msg, self.kc.get_stdin_msg):
+            while True:
+                try:
+                    get(timeout=0.05)
+                except queue.Empty:
+                    break
+
+    def reply(self, msg_id, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.fail(f"no reply to {msg_id} within {timeout}s")
+            msg = self.kc.get_shell_msg(timeout=left)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    def outputs(self, msg_id, timeout=TIMEOUT):
+        """iopub messages for msg_id up to its idle status."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return out
+            out.append(msg)
+
+    def run_cell(self, code, **kw):
+        msg_id = self.kc.execute(code, **kw)
+        rep = self.reply(msg_id)
+        return rep["content"], self.outputs(msg_id)
+
+    def stdout(self, outs):
+        return "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+
+    def result(self, outs):
+        for m in outs:
+            if m["msg_type"] == "execute_result":
+                return m["content"]["data"]["text/plain"]
+        return None
+
+    def assertOK(self, content):
+        self.assertEqual(content["status"], "ok", content)
+
+
+class Interrupt(KernelCase):
+    def interrupt_after(self, code, delay=0.5):
+        msg_id = self.kc.execute(code, stop_on_error=False)
+        time.sleep(delay)
+        start = time.monotonic()
+        self.km.interrupt_kernel()
+        rep = self.reply(msg_id, timeout=10)
+        took = time.monotonic() - start
+        self.outputs(msg_id)
+        return rep["content"], took
+
+    def test_interrupts(self):
+        content, _ = self.run_cell("kept := 5")
+        self.assertOK(content)
+        for name, code in [
+            ("loop", "for {}"),
+            ("sleep", 'import "time"\ntime.Sleep(time.Hour)'),
+            ("channel", "<-make(chan int)"),
+            ("goroutines", "n := 0\nfor i := 0; i < 4; i++ {\n\tgo func() {\n\t\tfor {\n\t\t\tn++\n\t\t}\n\t}()\n}\nselect {}"),
+        ]:
+            with self.subTest(name):
+                content, took = self.interrupt_after(code)
+                self.assertEqual(content["status"], "error", content)
+                self.assertEqual(content["ename"], "Interrupted", content)
+                # Stopping must be prompt; a generous bound keeps a loaded CI machine from flaking.
+                self.assertLess(took, 5.0)
+                content, outs = self.run_cell("kept + 1")
+                self.assertOK(content)
+                self.assertEqual(self.result(outs), "6")
+
+
+class StopOnError(KernelCase):
+    def test_error_aborts_queue(self):
+        first = self.kc.execute('panic("first fails")')
+        second = self.kc.execute("aborted := 1")
+        third = self.kc.execute('import "fmt"\nfmt.Println("never")')
+        replies = [self.reply(i)["content"] for i in (first, second, third)]
+        self.assertEqual([r["status"] for r in replies], ["error", "error", "error"])
+        self.assertEqual(replies[1]["ename"], "ExecutionAborted")
+        self.assertEqual(replies[2]["ename"], "ExecutionAborted")
+        self.flush()
+        content, _ = self.run_cell("aborted")
+        self.assertEqual(content["status"], "error", "an aborted cell must not have run")
+
+    def test_no_stop_on_error_runs_queue(self):
+        first = self.kc.execute('panic("fails")', stop_on_error=False)
+        second = self.kc.execute("ran := 7", stop_on_error=False)
+        self.assertEqual(self.reply(first)["content"]["status"], "error")
+        self.assertOK(self.reply(second)["content"])
+
+
+class Stdin(KernelCase):
+    def test_input(self):
+        msg_id = self.kc.execute('import "fmt"\nvar name string\nfmt.Print("name? ")\nfmt.Scanln(&name)\nfmt.Println("hello,", name)', allow_stdin=True)
+        req = self.kc.get_stdin_msg(timeout=TIMEOUT)
+        self.assertEqual(req["msg_type"], "input_request")
+        self.kc.input("gopher")
+        self.assertOK(self.reply(msg_id)["content"])
+        self.assertIn("hello, gopher", self.stdout(self.outputs(msg_id)))
+
+    def test_input_not_allowed(self):
+        content, outs = self.run_cell('import "fmt"\nvar n2 int\n_, err := fmt.Scanln(&n2)\nfmt.Println("err:", err)', allow_stdin=False)
+        self.assertOK(content)
+        text = self.stdout(outs) + "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream")
+        self.assertIn("allow_stdin is false", text)
+
+
+class CrashRecovery(KernelCase):
+    def crash(self, code):
+        content, outs = self.run_cell(code, stop_on_error=False)
+        self.assertEqual(content["status"], "error", content)
+        return content
+
+    def test_crashes_keep_state(self):
+        content, _ = self.run_cell("survivor := 41\nm := map[int]int{}")
+        self.assertOK(content)
+        for name, code, want, kills in [
+            ("concurrent map writes",
+             'import "sync"\nvar wg sync.WaitGroup\nfor g := 0; g < 4; g++ {\n\twg.Add(1)\n\tgo func() {\n\t\tdefer wg.Done()\n\t\tfor i := 0; i < 1000000; i++ {\n\t\t\tm[i%100] = i\n\t\t}\n\t}()\n}\nwg.Wait()',
+             "concurrent map", True),
+            ("goroutine panic", 'import "time"\ngo func() { panic("in a goroutine") }()\ntime.Sleep(2 * time.Second)', "in a goroutine", True),
+            # yaegi turns os.Exit into a panic, so the engine survives it.
+            ("os.Exit", 'import "os"\nos.Exit(3)', "os.Exit(3)", False),
+            ("stack overflow", "func down(n int) int { return down(n+1) + 1 }\ndown(0)", "stack", True),
+        ]:
+            with self.subTest(name):
+                pids_before = engine_pids(self.km.provisioner.process.pid)
+                content = self.crash(code)
+                self.assertIn(want, content["evalue"] + "\n".join(content["traceback"]))
+                content, outs = self.run_cell("survivor + 1")
+                self.assertOK(content)
+                self.assertEqual(self.result(outs), "42")
+                for pid in pids_before:
+                    self.assertEqual(alive(pid), not kills, f"engine {pid}: alive={alive(pid)}")
+
+
+class BadInput(KernelCase):
+    def test_bad_signature_is_dropped(self):
+        info = self.km.get_connection_info(session=False)
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.connect(f"tcp://{info['ip']}:{info['shell_port']}")
+        wrong = Session(key=b"not-the-key")
+        wrong.send(sock, "execute_request", {"code": "hacked := 1", "silent": False})
+        unsigned = Session(key=b"")
+        unsigned.send(sock, "execute_request", {"code": "hacked := 2", "silent": False})
+        sock.send_multipart([b"<IDS|MSG>", b"garbage"])
+        self.assertEqual(sock.poll(1000), 0, "the kernel answered a badly signed message")
+        sock.close()
+        content, _ = self.run_cell("hacked")
+        self.assertEqual(content["status"], "error", "a badly signed cell ran")
+        content, outs = self.run_cell("1 + 1")
+        self.assertEqual(self.result(outs), "2")
+
+    def test_control_answers_on_control(self):
+        msg = self.kc.session.msg("kernel_info_request")
+        self.kc.control_channel.send(msg)
+        rep = self.kc.get_control_msg(timeout=TIMEOUT)
+        self.assertEqual(rep["msg_type"], "kernel_info_reply")
+        self.assertEqual(rep["parent_header"]["msg_id"], msg["header"]["msg_id"])
+
+
+class Lifecycle(unittest.TestCase):
+    def test_shutdown_leaves_no_engine(self):
+        km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+        kc.execute_interactive("x := 1", timeout=TIMEOUT)
+        pid = km.provisioner.process.pid
+        engines = engine_pids(pid)
+        self.assertEqual(len(engines), 1, "one engine per kernel")
+        kc.stop_channels()
+        km.shutdown_kernel()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(p) for p in engines + [pid]):
+            time.sleep(0.05)
+        self.assertFalse(any(alive(p) for p in engines), "engine outlived a shutdown")
+
+    def test_killed_kernel_takes_engine_along(self):
+        km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+        kc.execute_interactive("x := 1", timeout=TIMEOUT)
+        pid = km.provisioner.process.pid
+        engines = engine_pids(pid)
+        self.assertEqual(len(engines), 1)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(alive(p) for p in engines):
+            time.sleep(0.05)
+        self.assertFalse(any(alive(p) for p in engines), "engine outlived a killed kernel (parent-death signal)")
+        kc.stop_channels()
+        km.cleanup_resources()
+
+
+if __name__ == "__main__":
+    unittest.main()
