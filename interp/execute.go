@@ -52,7 +52,10 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 	var units []unit
 	var errs scanner.ErrorList
 	s.vague = map[[2]int]bool{}
-	for _, g := range splitCell(code) {
+	groups := splitCell(code)
+	s.rw = s.newCellEnv(cell, code, groups)
+	defer func() { s.rw = nil }()
+	for _, g := range groups {
 		u, err := s.parseUnit(cell, code, g)
 		if err != nil {
 			errs = append(errs, err...)
@@ -66,10 +69,13 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 	if len(errs) > 0 {
 		return Result{Err: s.compileError(cell, errs)}
 	}
-	var notes []string
+	notes := s.rw.notes
 	if u, ok := s.programMain(cell, code, units); ok {
 		units = append(units, u)
 		notes = append(notes, "ran main(), the program's entry point")
+	}
+	if r, failed := s.prepare(ctx, cell, label); failed {
+		return r
 	}
 
 	s.setCaptured(nil, false)
@@ -92,6 +98,7 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 		for name, path := range u.imports {
 			s.imports[name] = path
 		}
+		s.noteDefined(u.node)
 	}
 	s.SyncOutput()
 	res := Result{Notes: notes}
@@ -151,12 +158,19 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 	return formatValue(vals[0]), nil
 }
 
-// newCell numbers a new cell and remembers its source.
+// newCell numbers a new cell and remembers its source. Numbers are
+// slots that wrap around after cellSlots cells, which keeps line numbers
+// within what a line directive allows (2^30) and bounds the sources kept
+// for tracebacks; a traceback into a cell that many cells old is rare.
 func (s *Session) newCell(code string) int {
 	s.cells++
-	s.sources[s.cells] = code
-	return s.cells
+	slot := s.cells%cellSlots + 1
+	s.sources[slot] = code
+	return slot
 }
+
+// cellSlots is how many cells' numbers and sources are kept apart.
+const cellSlots = 10_000
 
 // sourceName is the file name every cell is parsed under. yaegi keeps
 // imports per file name, so it must not change from cell to cell; yaegi
@@ -165,7 +179,8 @@ const sourceName = interp.DefaultSourceName
 
 // lineBase separates the cells' line numbers: line l of cell n is
 // reported as line n*lineBase+l, so a position says which cell it is in.
-const lineBase = 1_000_000
+// (cellSlots+1)*lineBase must stay below 2^30.
+const lineBase = 100_000
 
 // lineDirective makes the parser count positions from line:col of the
 // cell, whatever wraps the cell's text.
@@ -215,9 +230,15 @@ func (s *Session) parseUnit(cell int, code string, g group) (unit, scanner.Error
 		renameMain(f)
 	}
 	if g.Kind != groupStmt {
+		if errs := s.rewrite(f.Decls, nil, nil); errs != nil {
+			return u, errs
+		}
 		return u, nil
 	}
 	body := f.Decls[0].(*ast.FuncDecl).Body
+	if errs := s.rewrite(nil, body.List, func(l []ast.Stmt) { body.List = l }); errs != nil {
+		return u, errs
+	}
 	u.node = body
 	if n := len(body.List); n > 0 {
 		if es, ok := body.List[n-1].(*ast.ExprStmt); ok {

@@ -77,6 +77,8 @@ type Session struct {
 	cells   int               // cells run so far, for lineDirective
 	sources map[int]string    // cell number to source, for excerpts in tracebacks
 	imports map[string]string // package names imported so far, to their paths
+	defined map[string]bool   // package-level names earlier cells declared
+	rw      *cellEnv          // the rewriter's view while a cell compiles
 	hasMain bool              // a cell declared func main: see renameMain
 	// vague holds the starts of the current cell's statement groups of
 	// more than one statement: yaegi places a panic in top-level code
@@ -116,7 +118,7 @@ func New(opt Options) (*Session, error) {
 	}
 	sentinel := []byte("\x00atonce-sync-" + hex.EncodeToString(rnd[:]) + "\x00")
 
-	s := &Session{out: opt.Output, sources: map[int]string{}, imports: map[string]string{}, intr: make(chan struct{})}
+	s := &Session{out: opt.Output, sources: map[int]string{}, imports: map[string]string{}, defined: map[string]bool{}, intr: make(chan struct{})}
 	var err error
 	if s.stdout, err = newStream("stdout", sentinel, &s.quiet, s.out.Stream, false); err != nil {
 		return nil, fmt.Errorf("interp: %w", err)

@@ -32,7 +32,9 @@ func (c *channel) send(m *wire.Message) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+	// SendMulti writes all frames with one writev; Send would make a
+	// syscall (and a TCP segment) per frame header and body.
+	if err := c.sock.SendMulti(zmq4.NewMsgFrom(frames...)); err != nil {
 		c.log.Warn("sending message", "channel", c.name, "msg_type", m.Header.MsgType, "err", err)
 	}
 }

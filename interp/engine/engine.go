@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"atonce/interp"
@@ -177,6 +178,12 @@ func (e *engine) handle(ctx context.Context, req enginemsg.Request) *enginemsg.R
 
 func (e *engine) execute(ctx context.Context, req enginemsg.Request) *enginemsg.Reply {
 	res := e.sess.Execute(ctx, req.Code)
+	for _, note := range res.Notes {
+		if !strings.HasPrefix(note, "atonce: ") {
+			note = "atonce: " + note
+		}
+		e.Stream("stderr", note+"\n")
+	}
 	rep := &enginemsg.Reply{Result: res.Value, Err: res.Err, Notes: res.Notes, Interrupted: res.Interrupted, Stuck: res.Stuck}
 	if res.Err == nil {
 		e.mu.Lock()

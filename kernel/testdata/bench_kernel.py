@@ -32,6 +32,21 @@ def start_time(name):
     return took, km, kc
 
 
+def wait_iopub(kc):
+    """PUB/SUB drops what is published before the subscription lands:
+    ask for kernel_info until its status reaches iopub."""
+    for _ in range(100):
+        msg_id = kc.kernel_info()
+        try:
+            while True:
+                msg = kc.get_iopub_msg(timeout=0.2)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return
+        except Exception:
+            continue
+    raise RuntimeError("iopub never connected")
+
+
 def round_trip(kc, code):
     t0 = time.perf_counter()
     msg_id = kc.execute(code, store_history=False)
@@ -61,6 +76,12 @@ def main():
             kc.stop_channels()
             km.shutdown_kernel(now=True)
         took, km, kc = start_time(name)
+        wait_iopub(kc)
+        while True:  # drop the replies wait_iopub left
+            try:
+                kc.get_shell_msg(timeout=0.2)
+            except Exception:
+                break
         for _ in range(5):  # warm up
             round_trip(kc, trivial.get(name, "1"))
         trips = [round_trip(kc, trivial.get(name, "1")) for _ in range(args.runs)]

@@ -1,0 +1,253 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"atonce/interp/rewrite"
+	"atonce/kernel/enginemsg"
+)
+
+// cellEnv is what the rewriter knows of the notebook while one cell is
+// compiled: the names earlier cells defined and the names this cell
+// declares, in any of its groups. It collects what the rewrites need
+// done before the cell runs.
+type cellEnv struct {
+	s       *Session
+	names   map[string]bool // declared at the top level of this cell
+	imports []string        // std packages to import first
+	notes   []string
+	prelude []string
+}
+
+func (s *Session) newCellEnv(cell int, code string, groups []group) *cellEnv {
+	env := &cellEnv{s: s, names: map[string]bool{}}
+	for _, g := range groups {
+		src := code[g.Start:g.End]
+		if g.Kind == groupStmt {
+			src = "package main; func main() {" + src + "\n}"
+		} else {
+			src = "package main;" + src
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.SkipObjectResolution)
+		if err != nil {
+			continue // parseUnit reports it
+		}
+		for name := range topNames(f, g.Kind == groupStmt) {
+			env.names[name] = true
+		}
+		for _, is := range f.Imports {
+			path, err := strconv.Unquote(is.Path.Value)
+			if err != nil {
+				continue
+			}
+			name := importName(path)
+			if is.Name != nil {
+				name = is.Name.Name
+			}
+			env.names[name] = true
+		}
+	}
+	return env
+}
+
+// Defined implements rewrite.Env.
+func (e *cellEnv) Defined(name string) bool {
+	s := e.s
+	if e.names[name] || s.defined[name] || s.imports[name] != "" {
+		return true
+	}
+	_, ok := s.in.Globals()[name]
+	return ok
+}
+
+// KindOf implements rewrite.Env.
+func (e *cellEnv) KindOf(name string) (reflect.Kind, bool) {
+	v, ok := e.s.in.Globals()[name]
+	if !ok || !v.IsValid() {
+		return reflect.Invalid, false
+	}
+	return v.Kind(), true
+}
+
+func (e *cellEnv) add(res rewrite.Result) {
+	for _, p := range res.Imports {
+		if !contains(e.imports, p) {
+			e.imports = append(e.imports, p)
+		}
+	}
+	for _, n := range res.Notes {
+		if !contains(e.notes, n) {
+			e.notes = append(e.notes, n)
+		}
+	}
+	for _, p := range res.Prelude {
+		if !contains(e.prelude, p) {
+			e.prelude = append(e.prelude, p)
+		}
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// rewrite adapts freshly parsed nodes to Go 1.26 semantics (see package
+// rewrite). setStmts receives the statements when the rewrite replaced
+// them.
+func (s *Session) rewrite(decls []ast.Decl, stmts []ast.Stmt, setStmts func([]ast.Stmt)) scanner.ErrorList {
+	if s.rw == nil {
+		return nil
+	}
+	res, err := rewrite.Cell(s.in.FileSet(), decls, stmts, s.rw)
+	if err != nil {
+		var errs scanner.ErrorList
+		if errors.As(err, &errs) {
+			return errs
+		}
+		return scanner.ErrorList{{Msg: err.Error()}}
+	}
+	if setStmts != nil {
+		setStmts(res.Stmts)
+	}
+	s.rw.add(res)
+	return nil
+}
+
+// prepare runs what the cell's rewrites asked for before the cell: the
+// helper prelude (once per session) and the imports the cell left out.
+func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, bool) {
+	fail := func(err error) (Result, bool) {
+		return Result{Err: &enginemsg.Error{Name: "CompileError", Value: "preparing the cell: " + err.Error(), Traceback: []string{err.Error()}}}, true
+	}
+	for _, src := range s.rw.prelude {
+		if s.defined[rewrite.PreludeSentinel] {
+			break
+		}
+		f, err := parser.ParseFile(s.in.FileSet(), sourceName, src, 0)
+		if err != nil {
+			return fail(err)
+		}
+		prog, err := s.compile(f)
+		if err != nil {
+			return fail(err)
+		}
+		if err := s.run(ctx, label, prog); err != nil {
+			return fail(err)
+		}
+		s.defined[rewrite.PreludeSentinel] = true
+	}
+	var missing []string
+	for _, path := range s.rw.imports {
+		if s.imports[importName(path)] != path {
+			missing = append(missing, strconv.Quote(path))
+		}
+	}
+	if len(missing) == 0 {
+		return Result{}, false
+	}
+	src := "package main; import (" + strings.Join(missing, "; ") + ")"
+	f, err := parser.ParseFile(s.in.FileSet(), sourceName, src, 0)
+	if err != nil {
+		return fail(err)
+	}
+	prog, err := s.compile(f)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.run(ctx, label, prog); err != nil {
+		return fail(err)
+	}
+	for _, q := range missing {
+		path, _ := strconv.Unquote(q)
+		s.imports[importName(path)] = path
+	}
+	return Result{}, false
+}
+
+// noteDefined records the package-level names a unit that ran declared.
+func (s *Session) noteDefined(n ast.Node) {
+	switch n := n.(type) {
+	case *ast.File:
+		for name := range topNames(n, false) {
+			s.defined[name] = true
+		}
+	case *ast.BlockStmt:
+		for name := range topNames(&ast.File{Decls: []ast.Decl{&ast.FuncDecl{Name: ast.NewIdent("main"), Body: n}}}, true) {
+			s.defined[name] = true
+		}
+	}
+}
+
+// topNames lists the names a parsed group declares at the notebook's top
+// level. For statement groups (wrapped in func main) these are the
+// variables its top-level := and var statements define.
+func topNames(f *ast.File, stmts bool) map[string]bool {
+	names := map[string]bool{}
+	addSpec := func(sp ast.Spec) {
+		switch sp := sp.(type) {
+		case *ast.ValueSpec:
+			for _, n := range sp.Names {
+				names[n.Name] = true
+			}
+		case *ast.TypeSpec:
+			names[sp.Name.Name] = true
+		}
+	}
+	if stmts {
+		if len(f.Decls) == 0 {
+			return names
+		}
+		fd, ok := f.Decls[0].(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			return names
+		}
+		for _, st := range fd.Body.List {
+			switch st := st.(type) {
+			case *ast.AssignStmt:
+				if st.Tok == token.DEFINE {
+					for _, l := range st.Lhs {
+						if id, ok := l.(*ast.Ident); ok {
+							names[id.Name] = true
+						}
+					}
+				}
+			case *ast.DeclStmt:
+				if gd, ok := st.Decl.(*ast.GenDecl); ok {
+					for _, sp := range gd.Specs {
+						addSpec(sp)
+					}
+				}
+			}
+		}
+		return names
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil {
+				names[d.Name.Name] = true
+			}
+		case *ast.GenDecl:
+			if d.Tok == token.IMPORT {
+				continue
+			}
+			for _, sp := range d.Specs {
+				addSpec(sp)
+			}
+		}
+	}
+	return names
+}

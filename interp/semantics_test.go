@@ -1,0 +1,55 @@
+package interp
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestGoSemantics runs cells that depend on Go 1.22+ semantics or on
+// imports the user left out. Each want is what `go run` printed for the
+// same code in a main func (Go 1.26), not a guess.
+func TestGoSemantics(t *testing.T) {
+	for _, tt := range []struct {
+		name, cell, want, wantNote string
+	}{
+		{"auto-import", `fmt.Println(strings.ToUpper("x"))`, "X\n", ""},
+		{"per-iteration loop variable", `var wg sync.WaitGroup
+var mu sync.Mutex
+seen := []int{}
+for i := 0; i < 3; i++ {
+	wg.Add(1)
+	go func() { defer wg.Done(); mu.Lock(); seen = append(seen, i); mu.Unlock() }()
+}
+wg.Wait()
+sort.Ints(seen)
+fmt.Println(seen)`, "[0 1 2]\n", ""},
+		{"range over int", "for i := range 3 {\n\tfmt.Print(i)\n}\nfmt.Println()", "012\n", ""},
+		{"min and max", `fmt.Println(min(3, 1, 2), max(2.5, 1), min("b", "a"))`, "1 2.5 a\n", ""},
+		{"clear", "m := map[int]int{1: 1}\nclear(m)\nfmt.Println(len(m))", "0\n", ""},
+		{"ambiguous import", "fmt.Println(rand.IntN(1))", "0\n", "math/rand/v2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := &recorder{}
+			s, err := New(Options{Output: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			res := s.Execute(context.Background(), tt.cell)
+			if res.Err != nil {
+				t.Fatalf("Execute: %s: %s\n%s", res.Err.Name, res.Err.Value, strings.Join(res.Err.Traceback, "\n"))
+			}
+			if got := out.text("stdout"); got != tt.want {
+				t.Errorf("stdout got %q, want %q", got, tt.want)
+			}
+			notes := strings.Join(res.Notes, "\n")
+			if tt.wantNote == "" && notes != "" {
+				t.Errorf("notes got %q, want none", notes)
+			}
+			if !strings.Contains(notes, tt.wantNote) {
+				t.Errorf("notes got %q, want one naming %q", notes, tt.wantNote)
+			}
+		})
+	}
+}
