@@ -17,7 +17,8 @@ func (s *Session) exports() interp.Exports {
 			"Sleep": reflect.ValueOf(s.sleep),
 		},
 		"atonce/internal/capture/capture": {
-			"Value": reflect.ValueOf(s.capture),
+			"Value":   reflect.ValueOf(s.capture),
+			"GoPanic": reflect.ValueOf(s.goPanic),
 		},
 		"atonce/display/display": {
 			"Clear":    reflect.ValueOf(display.Clear),

@@ -3,10 +3,12 @@ package interp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
@@ -67,6 +69,10 @@ func (e *cellEnv) Defined(name string) bool {
 	_, ok := s.in.Globals()[name]
 	return ok
 }
+
+// RecoverGoroutines implements rewrite.GoroutineRecoverer: the session
+// provides rewrite.GoPanicFunc (see goPanic).
+func (e *cellEnv) RecoverGoroutines() bool { return true }
 
 // KindOf implements rewrite.Env.
 func (e *cellEnv) KindOf(name string) (reflect.Kind, bool) {
@@ -250,4 +256,18 @@ func topNames(f *ast.File, stmts bool) map[string]bool {
 		}
 	}
 	return names
+}
+
+// goPanic reports a panic that a goroutine started by a cell recovered
+// (see rewrite.GoPanicFunc): the engine survives, the user reads why on
+// stderr, attributed to the cell running now.
+func (s *Session) goPanic(r any, line, col int) {
+	_, l := cellLine(line)
+	msg := fmt.Sprintf("panic in a goroutine (started by the go statement at %d:%d of its cell): %v\n", l, col, r)
+	if err, ok := r.(error); ok {
+		msg = fmt.Sprintf("panic in a goroutine (started by the go statement at %d:%d of its cell): %v\n", l, col, err.Error())
+	}
+	if _, err := s.stderr.w.WriteString(msg); err != nil {
+		slog.Warn("reporting a goroutine's panic", "err", err)
+	}
 }

@@ -53,3 +53,24 @@ fmt.Println(seen)`, "[0 1 2]\n", ""},
 		})
 	}
 }
+
+func TestGoroutinePanicIsReported(t *testing.T) {
+	out := &recorder{}
+	s, err := New(Options{Output: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	res := s.Execute(ctx, "done := make(chan bool)\ngo func() {\n\tdefer close(done)\n\tpanic(\"in a goroutine\")\n}()\n<-done\nkept := 7")
+	if res.Err != nil {
+		t.Fatalf("cell: %s: %s", res.Err.Name, res.Err.Value)
+	}
+	if got := out.text("stderr"); !strings.Contains(got, "panic in a goroutine (started by the go statement at 2:1 of its cell): in a goroutine") {
+		t.Errorf("stderr got %q, want the goroutine's panic with its go statement's position", got)
+	}
+	res = s.Execute(ctx, "kept * 6")
+	if res.Err != nil || res.Value["text/plain"] != "42" {
+		t.Errorf("after the panic got %v %v, want 42: the session must survive", res.Value, res.Err)
+	}
+}

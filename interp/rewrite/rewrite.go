@@ -34,6 +34,13 @@ type Env interface {
 	KindOf(name string) (reflect.Kind, bool)
 }
 
+// GoroutineRecoverer is an Env that provides GoPanicFunc: Cell then makes
+// every goroutine the cell starts recover its own panic and report it
+// there, instead of killing the process.
+type GoroutineRecoverer interface {
+	RecoverGoroutines() bool
+}
+
 // Result tells the session what else a rewritten cell needs.
 type Result struct {
 	// Stmts are the cell's top-level statements after the rewrite. The
@@ -103,6 +110,11 @@ func Cell(fset *token.FileSet, decls []ast.Decl, stmts []ast.Stmt, env Env) (Res
 	if len(w.errs) > 0 {
 		w.errs.Sort()
 		return Result{}, w.errs
+	}
+	if r, ok := env.(GoroutineRecoverer); ok && r.RecoverGoroutines() {
+		if err := recoverGoroutines(fset, decls, res.Stmts); err != nil {
+			return Result{}, err
+		}
 	}
 	res.Imports, res.Notes = w.autoImports()
 	if (w.needMinMax || w.needClear) && !env.Defined(PreludeSentinel) {

@@ -183,7 +183,6 @@ class CrashRecovery(KernelCase):
             ("concurrent map writes",
              'import "sync"\nvar wg sync.WaitGroup\nfor g := 0; g < 4; g++ {\n\twg.Add(1)\n\tgo func() {\n\t\tdefer wg.Done()\n\t\tfor i := 0; i < 1000000; i++ {\n\t\t\tm[i%100] = i\n\t\t}\n\t}()\n}\nwg.Wait()',
              "concurrent map", True),
-            ("goroutine panic", 'import "time"\ngo func() { panic("in a goroutine") }()\ntime.Sleep(2 * time.Second)', "in a goroutine", True),
             # yaegi turns os.Exit into a panic, so the engine survives it.
             ("os.Exit", 'import "os"\nos.Exit(3)', "os.Exit(3)", False),
             ("stack overflow", "func down(n int) int { return down(n+1) + 1 }\ndown(0)", "stack", True),
@@ -197,6 +196,20 @@ class CrashRecovery(KernelCase):
                 self.assertEqual(self.result(outs), "42")
                 for pid in pids_before:
                     self.assertEqual(alive(pid), not kills, f"engine {pid}: alive={alive(pid)}")
+
+
+    def test_goroutine_panic_is_reported_not_fatal(self):
+        content, _ = self.run_cell("before := 1")
+        self.assertOK(content)
+        pids = engine_pids(self.km.provisioner.process.pid)
+        content, outs = self.run_cell('import "time"\ngo func() { panic("in a goroutine") }()\ntime.Sleep(200 * time.Millisecond)')
+        self.assertOK(content)
+        stderr = "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        self.assertIn("panic in a goroutine", stderr)
+        self.assertIn("in a goroutine", stderr)
+        self.assertEqual(engine_pids(self.km.provisioner.process.pid), pids, "the engine must survive")
+        content, outs = self.run_cell("before + 1")
+        self.assertEqual(self.result(outs), "2")
 
 
 class BadInput(KernelCase):
