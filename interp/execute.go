@@ -44,6 +44,21 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 	if s.closed {
 		return Result{Err: &enginemsg.Error{Name: "SessionClosed", Value: "the interpreter session is closed"}}
 	}
+	return s.executeCell(ctx, code)
+}
+
+// cellRun tells how a cell's run went, beyond its Result.
+type cellRun struct {
+	ranStmts bool // a group of statements ran (or started to)
+	skipped  int  // groups of statements that failed and were skipped (lenient runs)
+}
+
+// runCell runs code as one cell: it is what Execute does once the cell's
+// redefinitions are sorted out (see executeCell). When lenient is set, a
+// group of statements that fails to compile or panics is skipped instead
+// of failing the cell: replaying the notebook uses it.
+func (s *Session) runCell(ctx context.Context, code string, lenient bool) (Result, cellRun) {
+	var info cellRun
 	cell := s.newCell(code)
 	label := runLabels.Add(1)
 	s.SyncOutput()
@@ -67,7 +82,7 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 		units = append(units, u)
 	}
 	if len(errs) > 0 {
-		return Result{Err: s.compileError(cell, errs)}
+		return Result{Err: s.compileError(cell, errs)}, info
 	}
 	notes := s.rw.notes
 	if u, ok := s.programMain(cell, code, units); ok {
@@ -75,25 +90,37 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 		notes = append(notes, "ran main(), the program's entry point")
 	}
 	if r, failed := s.prepare(ctx, cell, label); failed {
-		return r
+		return r, info
 	}
 
 	s.setCaptured(nil, false)
 	for i, u := range units {
 		if ctx.Err() != nil {
-			return s.interrupted(label)
+			return s.interrupted(label), info
 		}
 		prog, err := s.compileUnit(cell, u, i == len(units)-1)
 		if err != nil {
 			s.SyncOutput()
-			return Result{Err: s.yaegiError(cell, "CompileError", err)}
+			if lenient && u.Kind == groupStmt {
+				info.skipped++
+				continue
+			}
+			return Result{Err: s.yaegiError(cell, "CompileError", err)}, info
+		}
+		if u.Kind == groupStmt {
+			info.ranStmts = true
 		}
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
-				return s.interrupted(label)
+				return s.interrupted(label), info
 			}
 			s.SyncOutput()
-			return Result{Err: s.runError(cell, err)}
+			if lenient && u.Kind == groupStmt {
+				s.stderr.takePanics()
+				info.skipped++
+				continue
+			}
+			return Result{Err: s.runError(cell, err)}, info
 		}
 		for name, path := range u.imports {
 			s.imports[name] = path
@@ -105,7 +132,7 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 	if vals, ok := s.takeCaptured(); ok && len(vals) == 1 {
 		res.Value = formatValue(vals[0])
 	}
-	return res
+	return res, info
 }
 
 // Eval evaluates one expression, for user_expressions, and returns its

@@ -65,6 +65,7 @@ type Result struct {
 // goroutine.
 type Session struct {
 	out            Output
+	stdin          io.Reader // Options.Stdin, or noStdin
 	in             *interp.Interpreter
 	stdout, stderr *stream
 	quiet          atomic.Bool // drop output: Eval must not print
@@ -80,6 +81,10 @@ type Session struct {
 	defined map[string]bool   // package-level names earlier cells declared
 	rw      *cellEnv          // the rewriter's view while a cell compiles
 	hasMain bool              // a cell declared func main: see renameMain
+	history []string          // successful cells, as run: see History
+	decls   map[string]decl   // top-level declarations, by name: see redefine.go
+	// replayed counts the cells replayed to rebuild the state, for tests.
+	replayed int
 	// vague holds the starts of the current cell's statement groups of
 	// more than one statement: yaegi places a panic in top-level code
 	// there, whichever statement it is in.
@@ -118,7 +123,7 @@ func New(opt Options) (*Session, error) {
 	}
 	sentinel := []byte("\x00atonce-sync-" + hex.EncodeToString(rnd[:]) + "\x00")
 
-	s := &Session{out: opt.Output, sources: map[int]string{}, imports: map[string]string{}, defined: map[string]bool{}, intr: make(chan struct{})}
+	s := &Session{out: opt.Output, sources: map[int]string{}, intr: make(chan struct{})}
 	var err error
 	if s.stdout, err = newStream("stdout", sentinel, &s.quiet, s.out.Stream, false); err != nil {
 		return nil, fmt.Errorf("interp: %w", err)
@@ -131,19 +136,36 @@ func New(opt Options) (*Session, error) {
 	if stdin == nil {
 		stdin = noStdin{}
 	}
-	s.in = interp.New(interp.Options{Stdin: stdin, Stdout: s.stdout.w, Stderr: s.stderr.w, Unrestricted: true})
-	for _, ex := range []interp.Exports{stdlib.Symbols, s.exports()} {
-		if err := s.in.Use(ex); err != nil {
-			s.closeStreams()
-			return nil, fmt.Errorf("interp: loading packages: %w", err)
-		}
-	}
-	if r := s.Execute(context.Background(), captureImport); r.Err != nil {
+	s.stdin = stdin
+	if err := s.setup(context.Background()); err != nil {
 		s.closeStreams()
-		return nil, fmt.Errorf("interp: setting up the session: %w", r.Err)
+		return nil, fmt.Errorf("interp: %w", err)
 	}
 	display.SetPublisher(s.publish)
 	return s, nil
+}
+
+// setup gives the session a fresh yaegi interpreter, writing to the
+// session's pipes, with the standard library, the session's exports and
+// the capture helper imported, and forgets what the cells built: imports,
+// names, declarations and history. New uses it, and so does a rebuild
+// (see redefine.go).
+func (s *Session) setup(ctx context.Context) error {
+	s.in = interp.New(interp.Options{Stdin: s.stdin, Stdout: s.stdout.w, Stderr: s.stderr.w, Unrestricted: true})
+	for _, ex := range []interp.Exports{stdlib.Symbols, s.exports()} {
+		if err := s.in.Use(ex); err != nil {
+			return fmt.Errorf("loading packages: %w", err)
+		}
+	}
+	s.imports = map[string]string{}
+	s.defined = map[string]bool{}
+	s.decls = map[string]decl{}
+	s.hasMain = false
+	s.history = nil
+	if r, _ := s.runCell(ctx, captureImport, false); r.Err != nil {
+		return fmt.Errorf("setting up the session: %w", r.Err)
+	}
+	return nil
 }
 
 // publish is the display hook: output printed before the display shows
