@@ -37,6 +37,10 @@ const (
 	EventClearOutput   = "clear_output"   // clear the cell's output; Event.Wait as in Jupyter
 	EventInputRequest  = "input_request"  // the cell reads stdin: ask the user Event.Text
 	EventReply         = "reply"          // the final answer to the request Event.ID
+	// EventCheckpoint saves Event.Checkpoint for the running request: if
+	// the engine dies before replying, the supervisor starts a new one and
+	// sends the request again with Request.Resume holding it.
+	EventCheckpoint = "checkpoint"
 )
 
 // Request is one message from the kernel to the engine.
@@ -55,6 +59,15 @@ type Request struct {
 	InputError string `json:"input_error,omitempty"`
 	// UserExpressions maps names to expressions evaluated after the cell.
 	UserExpressions map[string]string `json:"user_expressions,omitempty"`
+	// Resume is set when the request is sent again because the engine
+	// died while running it after a checkpoint.
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume tells a re-sent request where its first attempt got to.
+type Resume struct {
+	Checkpoint json.RawMessage `json:"checkpoint"` // the last checkpoint the engine sent
+	Crash      string          `json:"crash"`      // what killed the engine, in one line
 }
 
 // Bundle is a MIME bundle: MIME type to data. Text types hold strings,
@@ -75,6 +88,8 @@ type Event struct {
 	Wait      bool           `json:"wait,omitempty"`     // clear_output
 	Password  bool           `json:"password,omitempty"` // input_request
 	Reply     *Reply         `json:"reply,omitempty"`
+	// Checkpoint is the state an EventCheckpoint saves.
+	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
 }
 
 // Reply is the engine's answer to a request. Which fields are set depends

@@ -9,6 +9,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,6 +151,15 @@ type call struct {
 
 	interruptOnce sync.Once
 	interrupted   chan struct{}
+
+	cpMu       sync.Mutex
+	checkpoint json.RawMessage // the latest EventCheckpoint, if any
+}
+
+func (c *call) lastCheckpoint() json.RawMessage {
+	c.cpMu.Lock()
+	defer c.cpMu.Unlock()
+	return c.checkpoint
 }
 
 func (c *call) deliver(ev enginemsg.Event) {
@@ -163,6 +173,10 @@ func (c *call) deliver(ev enginemsg.Event) {
 		case c.replies <- r:
 		default:
 		}
+	case enginemsg.EventCheckpoint:
+		c.cpMu.Lock()
+		c.checkpoint = ev.Checkpoint
+		c.cpMu.Unlock()
 	case enginemsg.EventInputRequest:
 		go func() {
 			value, err := c.out.Input(c.ctx, ev.Text, ev.Password)
@@ -198,6 +212,16 @@ func (s *Supervisor) Request(ctx context.Context, req enginemsg.Request, out ker
 	}
 
 	rep, died := s.roundTrip(ctx, req, out)
+	for resumes := 0; died != nil && died.checkpoint != nil && !died.interrupted && resumes < maxResumes; resumes++ {
+		// The request saved where it got to: a new engine, with the
+		// notebook replayed, carries on from there.
+		s.log.Warn("the engine died during a checkpointed request; resuming", "reason", died.reason)
+		if err := s.reviveLocked(ctx); err != nil {
+			return s.afterDeath(req, died), nil
+		}
+		req.Resume = &enginemsg.Resume{Checkpoint: died.checkpoint, Crash: died.reason}
+		rep, died = s.roundTrip(ctx, req, out)
+	}
 	if died != nil {
 		return s.afterDeath(req, died), nil
 	}
@@ -213,11 +237,15 @@ func (s *Supervisor) Request(ctx context.Context, req enginemsg.Request, out ker
 	return rep, nil
 }
 
+// maxResumes bounds how often one request is resumed after crashes.
+const maxResumes = 8
+
 // death tells why the engine went away during a request.
 type death struct {
 	reason      string // the runtime's message, or the exit status
 	detail      []string
-	interrupted bool // killed because an interrupt did not stop it in time
+	interrupted bool            // killed because an interrupt did not stop it in time
+	checkpoint  json.RawMessage // the request's last checkpoint, if any
 }
 
 // roundTrip sends req and waits for its reply, the engine's death, or ctx.
@@ -240,6 +268,11 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 	if err := p.send(req); err != nil {
 		return nil, s.collectDeath(p, false)
 	}
+	dead := func(interrupted bool) *death {
+		d := s.collectDeath(p, interrupted)
+		d.checkpoint = c.lastCheckpoint()
+		return d
+	}
 	var graceC <-chan time.Time
 	interrupted := c.interrupted
 	for {
@@ -252,7 +285,7 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 				return r, nil
 			default:
 			}
-			return nil, s.collectDeath(p, graceC != nil && p.killedByUs())
+			return nil, dead(graceC != nil && p.killedByUs())
 		case <-interrupted:
 			interrupted = nil
 			if err := p.send(enginemsg.Request{ID: req.ID, Kind: enginemsg.KindInterrupt}); err != nil {

@@ -60,6 +60,12 @@ func fakeEngine() {
 			fmt.Fprintln(os.Stderr, "fatal error: concurrent map writes")
 			fmt.Fprintln(os.Stderr, "\ngoroutine 7 [running]:")
 			os.Exit(2)
+		case req.Code == "checkpointed" && req.Resume == nil:
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventCheckpoint, Checkpoint: []byte(`{"done":["sequential"]}`)})
+			fmt.Fprintln(os.Stderr, "fatal error: concurrent map writes")
+			os.Exit(2)
+		case req.Code == "checkpointed":
+			rep.Result = enginemsg.Bundle{"text/plain": "resumed " + string(req.Resume.Checkpoint) + " after " + req.Resume.Crash + " with " + strings.Join(state, ",")}
 		case req.Code == "exit":
 			os.Exit(3)
 		case req.Code == "hang":
@@ -250,5 +256,18 @@ func TestExplainExit(t *testing.T) {
 				t.Errorf("explainExit got %q, want it to contain %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckpointedRequestResumes(t *testing.T) {
+	s := newSupervisor(t)
+	execute(t, s, "a")
+	rep, _ := execute(t, s, "checkpointed")
+	if rep.Err != nil {
+		t.Fatalf("got error %+v, want the request resumed in a new engine", rep.Err)
+	}
+	want := `resumed {"done":["sequential"]} after fatal error: concurrent map writes with a`
+	if got := rep.Result["text/plain"]; got != want {
+		t.Errorf("result got %q, want %q", got, want)
 	}
 }
