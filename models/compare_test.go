@@ -1,0 +1,104 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"atonce/models"
+)
+
+func TestCompare(t *testing.T) {
+	var resets, calls int
+	task := models.Task{Name: "count", N: 3, Call: func(context.Context, int) (any, error) {
+		calls++ // sequential and eventloop only: never concurrent
+		return nil, nil
+	}}
+	opt := models.CompareOptions{Repeat: 3, Reset: func() error { resets++; return nil }}
+	reps, err := models.Compare(context.Background(), task, []string{"sequential", "eventloop"}, opt)
+	if err != nil {
+		t.Fatalf("Compare: %v", err)
+	}
+	var got []string
+	for _, r := range reps {
+		got = append(got, r.Model)
+	}
+	if want := []string{"sequential", "eventloop"}; !slices.Equal(got, want) {
+		t.Errorf("Compare reports' models = %v, want %v", got, want)
+	}
+	if resets != 6 || calls != 18 {
+		t.Errorf("Compare with Repeat 3 over 2 models reset %d times and made %d calls, want 6 and 18", resets, calls)
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	task := models.Task{N: 1, Call: func(context.Context, int) (any, error) { return nil, nil }}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	errReset := errors.New("replay failed")
+	for _, tt := range []struct {
+		name    string
+		ctx     context.Context
+		names   []string
+		opt     models.CompareOptions
+		want    error
+		wantMsg string
+		reports int
+	}{
+		{"unknown model", context.Background(), []string{"threads", "nope"}, models.CompareOptions{}, nil, `unknown concurrency model "nope"`, 0},
+		{"reset fails", context.Background(), []string{"sequential"}, models.CompareOptions{Reset: func() error { return errReset }}, errReset, "resetting", 0},
+		{"canceled", canceled, []string{"sequential", "threads"}, models.CompareOptions{}, context.Canceled, "stopped", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			reps, err := models.Compare(tt.ctx, task, tt.names, tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Errorf("Compare error = %v, want one saying %q (is %v)", err, tt.wantMsg, tt.want)
+			}
+			if len(reps) != tt.reports {
+				t.Errorf("Compare returned %d reports, want %d", len(reps), tt.reports)
+			}
+		})
+	}
+}
+
+func TestTable(t *testing.T) {
+	ms := time.Millisecond
+	reports := []models.Report{
+		{Model: "sequential", Workers: 1, Wall: 400 * ms, CPU: 400 * ms, MSU: "whole task", Sharing: "shares",
+			Tasks: []models.TaskRecord{{Index: 0}, {Index: 1}, {Index: 2}, {Index: 3}}},
+		{Model: "threads", Workers: 2, Wall: 200 * ms, CPU: 400 * ms, MSU: "machine instruction", Sharing: "x < y & z",
+			Tasks: []models.TaskRecord{{Index: 0, Worker: 0}, {Index: 1, Worker: 1}, {Index: 2, Worker: 1, Err: "boom"}, {Index: 3, Worker: 1}}},
+		{Model: "gil", Workers: 4, Err: "gil: stopped after 1 of 4 tasks: context canceled", Wall: 10 * ms,
+			Tasks: []models.TaskRecord{{Index: 0}}},
+	}
+	text, html := models.Table(reports)
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"text header", text, "model"},
+		{"speedup", text, "2.00x"},
+		{"efficiency", text, "100%"},
+		{"tasks per worker", text, "2.0 (1–3)"},
+		{"task error", text, "1 task failed: boom"},
+		{"run error", text, "stopped after 1 of 4 tasks"},
+		{"wall ms", text, "400.0"},
+		{"html table", html, "<table>"},
+		{"html escapes", html, "x &lt; y &amp; z"},
+		{"html cell", html, "<td>2.00x</td>"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(tt.in, tt.want) {
+				t.Errorf("Table output lacks %q; got:\n%s", tt.want, tt.in)
+			}
+		})
+	}
+	if strings.Contains(html, "<script") {
+		t.Errorf("Table's HTML has a script:\n%s", html)
+	}
+	if n := strings.Count(text, "\n"); n != len(reports)+1 {
+		t.Errorf("Table's text has %d lines, want %d (header and one per report)", n, len(reports)+1)
+	}
+}

@@ -1,0 +1,17 @@
+//go:build unix
+
+package models
+
+import (
+	"syscall"
+	"time"
+)
+
+// cpuTime returns the process's user+sys CPU time so far, or 0.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,64 @@
+package models
+
+import (
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// gcSetting is how the garbage collector is tuned while a model runs.
+//
+// The interpreter allocates about 500 bytes per interpreted call, so with
+// Go's default GOGC=100 an interpreted CPU-bound task spends much of its
+// time in the collector, and the collector's work does not spread over
+// cores: two threads gained only about 1.1x over one. Collecting less
+// often, with a memory limit as the bound, lets parallel models show the
+// parallelism the talk is about. The numbers behind the choice are in
+// README.md (measured by BenchmarkGC in bench_test.go).
+type gcSetting struct {
+	// percent is GOGC during the run (debug.SetGCPercent); -1 is off.
+	// A higher GOGC already in force is kept.
+	percent int
+	// limitFloor and liveFactor bound memory: the soft memory limit during
+	// the run is max(limitFloor, liveFactor × the live heap at the start),
+	// or the limit already in force if that is lower.
+	limitFloor int64
+	liveFactor int64
+}
+
+// runGC is the setting every model's run applies.
+var runGC = gcSetting{percent: 800, limitFloor: 1 << 30, liveFactor: 4}
+
+// apply tunes the collector and returns the function that restores the
+// previous setting.
+func (s gcSetting) apply() (restore func()) {
+	prevLimit := debug.SetMemoryLimit(-1)
+	limit := max(s.limitFloor, s.liveFactor*liveHeap())
+	if prevLimit < limit {
+		limit = prevLimit
+	}
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	debug.SetMemoryLimit(limit)
+	prevPercent := debug.SetGCPercent(-1)
+	percent := s.percent
+	if prevPercent < 0 || (percent >= 0 && prevPercent > percent) {
+		percent = prevPercent
+	}
+	debug.SetGCPercent(percent)
+	return func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	}
+}
+
+// liveHeap returns the heap the last collection found live, in bytes.
+func liveHeap() int64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(min(sample[0].Value.Uint64(), math.MaxInt64/16))
+}

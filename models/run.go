@@ -1,0 +1,255 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/trace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Names of the execution-trace annotations a run makes; parseStates
+// (states.go) reads them back.
+const (
+	traceTaskType  = "atonce.task"     // trace.NewTask for each task
+	traceLogIndex  = "atonce.index"    // trace.Log: the task's index
+	traceLogAnchor = "atonce.start"    // trace.Log at the run's start: offset 0
+	regionRun      = "atonce.run"      // region around Call
+	regionAwait    = "atonce.await"    // region around Sleep and Await
+	regionLoopWait = "atonce.loopwait" // region around waiting for the event loop
+)
+
+// errGoexit is the run's error when a task ended its worker's goroutine
+// and so left tasks undone.
+var errGoexit = errors.New("a task ended its worker's goroutine (runtime.Goexit), leaving tasks undone")
+
+// runSem serializes runs: they change process-wide settings.
+var runSem = make(chan struct{}, 1)
+
+// runState is one run in progress, shared by its workers and by Sleep and
+// Await called from them.
+type runState struct {
+	spec  spec
+	task  Task
+	opt   Options
+	start time.Time
+	// done is closed when the run's context is done (or the run is over).
+	done <-chan struct{}
+	// loop is the event loop's token; nil for the other models.
+	loop *loop
+
+	next    atomic.Int64 // next index to hand out
+	recs    []TaskRecord // by index; recs[i] belongs to whoever took i
+	started []bool       // by index, like recs
+
+	mu       sync.Mutex // guards finished and Progress calls
+	finished int
+	exited   atomic.Bool // a task called runtime.Goexit, ending its worker
+}
+
+// run is the one implementation behind every in-process Model.
+func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
+	rep := Report{
+		Model:    s.name,
+		Task:     t.Name,
+		MSU:      s.msu,
+		Sharing:  s.sharing,
+		Parallel: s.parallel,
+		Tasks:    []TaskRecord{},
+	}
+	fail := func(err error) (Report, error) {
+		rep.Err = err.Error()
+		return rep, err
+	}
+	switch {
+	case t.N < 0:
+		return fail(fmt.Errorf("%s: cannot run %s %d times", s.name, taskName(t), t.N))
+	case t.N > 0 && t.Call == nil:
+		return fail(fmt.Errorf("%s: %s has no function to call", s.name, taskName(t)))
+	case opt.Workers < 0:
+		return fail(fmt.Errorf("%s: cannot run with %d workers", s.name, opt.Workers))
+	}
+	workers := s.workers(t.N)
+	if !s.fixed && opt.Workers > 0 {
+		workers = opt.Workers
+	}
+	workers = max(min(workers, t.N), 0)
+	rep.Workers = workers
+
+	select {
+	case runSem <- struct{}{}:
+	case <-ctx.Done():
+		return fail(fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err()))
+	}
+	defer func() { <-runSem }()
+
+	defer runGC.apply()()
+	if s.procs > 0 {
+		prev := runtime.GOMAXPROCS(s.procs)
+		defer runtime.GOMAXPROCS(prev)
+	}
+	var traceBuf *bytes.Buffer
+	if opt.Trace {
+		traceBuf = startTrace()
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &runState{
+		spec:    s,
+		task:    t,
+		opt:     opt,
+		done:    runCtx.Done(),
+		recs:    make([]TaskRecord, t.N),
+		started: make([]bool, t.N),
+	}
+	if s.loop {
+		r.loop = newLoop(r.done)
+	}
+
+	cpu0 := cpuTime()
+	r.start = time.Now()
+	trace.Log(runCtx, traceLogAnchor, "")
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() { r.work(runCtx, k) })
+	}
+	wg.Wait()
+	rep.Wall = time.Since(r.start)
+	rep.CPU = cpuTime() - cpu0
+
+	if traceBuf != nil {
+		trace.Stop()
+		states, err := parseStates(traceBuf, t.N)
+		if err != nil {
+			slog.Warn("models: cannot read the execution trace; reporting no task states", "model", s.name, "err", err)
+		} else {
+			rep.Traced = true
+			for i := range r.recs {
+				r.recs[i].States = states.spans(i, r.recs[i].Start, r.recs[i].End)
+			}
+		}
+	}
+	for i, ok := range r.started {
+		if ok {
+			rep.Tasks = append(rep.Tasks, r.recs[i])
+		}
+	}
+	if r.finished < t.N {
+		err := ctx.Err()
+		if err == nil {
+			err = errGoexit
+		}
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, r.finished, t.N, err))
+	}
+	return rep, nil
+}
+
+func taskName(t Task) string {
+	if t.Name == "" {
+		return "the task"
+	}
+	return "task " + t.Name
+}
+
+// startTrace starts the execution tracer into a buffer, or returns nil if
+// the tracer is busy.
+func startTrace() *bytes.Buffer {
+	if trace.IsEnabled() {
+		return nil
+	}
+	buf := new(bytes.Buffer)
+	if err := trace.Start(buf); err != nil {
+		return nil
+	}
+	return buf
+}
+
+// work is one worker: it takes tasks from the shared queue until it is
+// empty or the run is done.
+func (r *runState) work(ctx context.Context, worker int) {
+	g := goid()
+	register(g, r)
+	defer unregister(g)
+	if r.loop != nil {
+		defer r.loop.release(g) // if a task ended the goroutine holding it
+	}
+	for {
+		if r.loop != nil && !r.loop.acquire(ctx, g) {
+			return
+		}
+		i, ok := r.take(ctx)
+		if ok {
+			r.runTask(ctx, worker, i)
+		}
+		if r.loop != nil {
+			// Yield between tasks, so that every coroutine gets its turn.
+			r.loop.release(g)
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+// take hands out the next task index, if any and if the run goes on.
+func (r *runState) take(ctx context.Context) (int, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	i := int(r.next.Add(1) - 1)
+	if i >= r.task.N {
+		return 0, false
+	}
+	return i, true
+}
+
+func (r *runState) runTask(ctx context.Context, worker, i int) {
+	tctx, task := trace.NewTask(ctx, traceTaskType)
+	defer task.End()
+	trace.Log(tctx, traceLogIndex, strconv.Itoa(i))
+	rec := &r.recs[i]
+	rec.Index, rec.Worker = i, worker
+	r.started[i] = true
+	rec.Start = time.Since(r.start)
+	region := trace.StartRegion(tctx, regionRun)
+	returned := false
+	// Deferred, so that a task that ends its goroutine (runtime.Goexit)
+	// is still recorded.
+	defer func() {
+		region.End()
+		rec.End = time.Since(r.start)
+		if !returned {
+			rec.Err = fmt.Sprintf("task %d ended its goroutine (runtime.Goexit)", i)
+			r.exited.Store(true)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.finished++
+		if r.opt.Progress != nil {
+			r.opt.Progress(r.spec.name, r.finished, r.task.N)
+		}
+	}()
+	res, err := call(tctx, r.task.Call, i)
+	returned = true
+	rec.Result = res
+	if err != nil {
+		rec.Err = err.Error()
+	}
+}
+
+// call calls f, turning a panic into an error.
+func call(ctx context.Context, f func(context.Context, int) (any, error), i int) (res any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, fmt.Errorf("task %d panicked: %v", i, v)
+		}
+	}()
+	return f(ctx, i)
+}
