@@ -3,28 +3,41 @@ package interp
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"atonce/kernel/enginemsg"
+	"atonce/models"
 )
 
 // sleep replaces time.Sleep in cells: yaegi cannot cancel a host call, so
-// this one also returns when the session is interrupted.
+// this one also returns when the session is interrupted. It is the
+// notebook's await point: during a concurrency model's run,
+// models.Sleep yields the event loop (or, under the GIL model, the
+// processor) while it sleeps.
 func (s *Session) sleep(d time.Duration) {
-	if d <= 0 {
-		return
-	}
 	s.intrMu.Lock()
 	intr := s.intr
 	s.intrMu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
+	_ = models.Sleep(interruptContext{intr}, d)
+}
+
+// interruptContext is a context that is done when the session is
+// interrupted; cheaper than a context.WithCancel per sleep.
+type interruptContext struct{ done <-chan struct{} }
+
+func (c interruptContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c interruptContext) Done() <-chan struct{}       { return c.done }
+func (c interruptContext) Value(any) any               { return nil }
+func (c interruptContext) Err() error {
 	select {
-	case <-t.C:
-	case <-intr:
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
 	}
 }
 

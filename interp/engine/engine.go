@@ -17,8 +17,12 @@ import (
 
 	"atonce/interp"
 	"atonce/interp/complete"
+	"atonce/interp/magic"
+	"atonce/interp/modelrun"
 	"atonce/kernel/enginemsg"
 )
+
+func init() { modelrun.RegisterMagics() }
 
 // Options configure Serve.
 type Options struct {
@@ -177,17 +181,21 @@ func (e *engine) handle(ctx context.Context, req enginemsg.Request) *enginemsg.R
 }
 
 func (e *engine) execute(ctx context.Context, req enginemsg.Request) *enginemsg.Reply {
-	res := e.sess.Execute(ctx, req.Code)
+	env := &notebook{e: e, resume: req.Resume}
+	res := magic.Run(ctx, env, req.Code)
 	for _, note := range res.Notes {
 		if !strings.HasPrefix(note, "atonce: ") {
 			note = "atonce: " + note
 		}
 		e.Stream("stderr", note+"\n")
 	}
-	rep := &enginemsg.Reply{Result: res.Value, Err: res.Err, Notes: res.Notes, Interrupted: res.Interrupted, Stuck: res.Stuck}
-	if res.Err == nil {
+	rep := &enginemsg.Reply{Result: res.Value, Err: res.Err, Notes: res.Notes, Interrupted: res.Interrupted, Stuck: res.Stuck, Reset: res.Reset}
+	if res.Page != "" {
+		rep.Payload = []map[string]any{{"source": "page", "data": map[string]any{"text/plain": res.Page}, "start": 0}}
+	}
+	if res.Reset {
 		e.mu.Lock()
-		e.cells = append(e.cells, req.Code)
+		e.cells = nil
 		e.mu.Unlock()
 	}
 	if len(req.UserExpressions) > 0 {
@@ -207,7 +215,8 @@ func (e *engine) execute(ctx context.Context, req enginemsg.Request) *enginemsg.
 func (e *engine) replay(ctx context.Context, cells []string) *enginemsg.Reply {
 	rep := &enginemsg.Reply{}
 	for i, code := range cells {
-		res := e.sess.Execute(ctx, code)
+		env := &notebook{e: e, replaying: true}
+		res := magic.Run(ctx, env, code)
 		if res.Err != nil {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("atonce: replaying cell %d of %d failed: %s: %s", i+1, len(cells), res.Err.Name, res.Err.Value))
 			if res.Interrupted {
@@ -216,9 +225,6 @@ func (e *engine) replay(ctx context.Context, cells []string) *enginemsg.Reply {
 			continue
 		}
 		rep.Replayed++
-		e.mu.Lock()
-		e.cells = append(e.cells, code)
-		e.mu.Unlock()
 	}
 	return rep
 }

@@ -114,6 +114,10 @@ type Reply struct {
 	// on the cell's behalf (an import added, state rebuilt).
 	Notes []string `json:"notes,omitempty"`
 
+	// Reset tells that the notebook's state was thrown away (%reset):
+	// earlier cells must no longer be replayed after a crash.
+	Reset bool `json:"reset,omitempty"`
+
 	// Replay: how many cells ran again and how many failed.
 	Replayed int `json:"replayed,omitempty"`
 

@@ -225,7 +225,10 @@ func (s *Supervisor) Request(ctx context.Context, req enginemsg.Request, out ker
 	if died != nil {
 		return s.afterDeath(req, died), nil
 	}
-	if req.Kind == enginemsg.KindExecute && rep.Err == nil {
+	switch {
+	case req.Kind == enginemsg.KindExecute && rep.Reset:
+		s.replay = nil
+	case req.Kind == enginemsg.KindExecute && rep.Err == nil:
 		s.replay = append(s.replay, req.Code)
 	}
 	if rep.Stuck {

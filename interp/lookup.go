@@ -1,0 +1,48 @@
+package interp
+
+import (
+	"context"
+	"fmt"
+	"go/token"
+	"reflect"
+	"strings"
+)
+
+// Func returns the notebook's function name as a value the host can call
+// (from any goroutine). Fetch it again after an interrupt: yaegi's
+// wrappers of an interrupted run silently return zero values.
+func (s *Session) Func(ctx context.Context, name string) (reflect.Value, error) {
+	if !token.IsIdentifier(name) {
+		return reflect.Value{}, fmt.Errorf("%q is not a function name", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.in.EvalWithContext(ctx, name)
+	if err != nil {
+		return reflect.Value{}, fmt.Errorf("no function %s is defined in the notebook: %w", name, err)
+	}
+	if !v.IsValid() || v.Kind() != reflect.Func {
+		kind := "nothing"
+		if v.IsValid() {
+			kind = "a " + v.Type().String()
+		}
+		return reflect.Value{}, fmt.Errorf("%s is %s, not a function", name, kind)
+	}
+	return v, nil
+}
+
+// Vars returns the notebook's package-level variables by name, as
+// settable values (yaegi's own frame slots), leaving out the session's
+// helpers. Setting one changes the notebook's variable.
+func (s *Session) Vars() map[string]reflect.Value {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]reflect.Value{}
+	for name, v := range s.in.Globals() {
+		if strings.HasPrefix(name, "__atonce") || strings.HasPrefix(name, "_atonce") || !v.IsValid() || !v.CanSet() {
+			continue
+		}
+		out[name] = v
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package modelrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"strings"
+	"sync"
+	"time"
+
+	"atonce/interp/magic"
+	"atonce/kernel/enginemsg"
+	"atonce/models"
+)
+
+// InProcess are the models that run in the engine itself, in report order.
+var InProcess = []string{"sequential", "eventloop", "gil", "threads"}
+
+// ReportMIME is the MIME type of the raw per-task record, kept in the
+// table's metadata so a user can load it into anything.
+const ReportMIME = "application/vnd.atonce.report+json"
+
+var registerOnce sync.Once
+
+// RegisterMagics adds %%models, %models and one cell magic per model
+// (%%sequential, %%eventloop, %%gil, %%threads) to the magic table.
+func RegisterMagics() {
+	registerOnce.Do(func() {
+		magic.Register(magic.Command{
+			Name:    "models",
+			Summary: "Run one function of the notebook under every concurrency model and compare.",
+			Usage:   Usage,
+			Doc: `Calls the task function for i = 0..n-1 under each model, restoring the notebook's variables before each,
+and shows wall time, CPU time, speedup and efficiency against sequential, tasks per worker, and each
+model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
+sequential run left. Task shapes: ` + Shapes + `.
+Defaults: -n 8; -workers: threads = number of CPUs, eventloop = n coroutines, gil = 4 threads.
+time.Sleep in a task is an await point: it yields the event loop and releases the GIL.`,
+			Line: true, Cell: true,
+			Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
+				return runMagic(ctx, env, c, InProcess)
+			},
+		})
+		for _, name := range InProcess {
+			name := name
+			magic.Register(magic.Command{
+				Name:    name,
+				Summary: "Run the cell's last function under the " + name + " model only.",
+				Usage:   "%%" + name + " [-n 8] [-workers K] [-repeat R] [Func]",
+				Cell:    true,
+				Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
+					return runMagic(ctx, env, c, []string{name})
+				},
+			})
+		}
+	})
+}
+
+// checkpoint is what a %%models run saves before each model, so that a
+// model that kills the engine is reported and the others still run.
+type checkpoint struct {
+	Done    []models.Report `json:"done"`
+	Running string          `json:"running"`
+}
+
+func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []string) magic.Result {
+	spec, err := ParseSpec(c.Args, defaults)
+	if err != nil {
+		return magic.Result{Err: magic.UserError("UsageError", err.Error())}
+	}
+	if len(defaults) == 1 && strings.Contains(c.Args, "-models") {
+		return magic.Result{Err: magic.UserError("UsageError", "%%"+defaults[0]+" runs one model; use %%models -models ... for several")}
+	}
+	var res magic.Result
+	if c.Cell {
+		res = env.Execute(ctx, c.Body)
+		if res.Err != nil {
+			return res
+		}
+		if spec.Func == "" {
+			spec.Func = LastFunc(c.Body)
+		}
+	}
+	if spec.Func == "" {
+		return magic.Result{Err: magic.UserError("UsageError", "no task function: declare one in the cell or name it, e.g. %models -n 8 Task\n"+Usage)}
+	}
+	if env.Replaying() {
+		// Rebuilding state: the notebook held what sequential left.
+		spec.Models, spec.Trace = []string{"sequential"}, false
+		_, err := Run(ctx, env, spec, nil, nil)
+		return magic.Result{Err: errorOf(err)}
+	}
+
+	var done []models.Report
+	if r := env.Resume(); r != nil {
+		var cp checkpoint
+		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
+			done = cp.Done
+			done = append(done, models.Report{Model: cp.Running, Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
+			spec.Models = after(spec.Models, cp.Running)
+			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
+		}
+	}
+
+	started := time.Now()
+	p := newProgress(env, spec)
+	reports, err := Run(ctx, env, spec, p.update, func(model string, so []models.Report) {
+		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model})
+	})
+	all := append(done, reports...)
+	p.finish(all, time.Since(started), err)
+	if len(all) > 0 {
+		show(env, all)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return magic.Result{Err: magic.UserError("Interrupted", fmt.Sprintf("the %%%%models run was interrupted: %d model(s) reported above", len(all))), Interrupted: true}
+		}
+		return magic.Result{Err: errorOf(err)}
+	}
+	return magic.Result{Notes: res.Notes}
+}
+
+func errorOf(err error) *enginemsg.Error {
+	if err == nil {
+		return nil
+	}
+	return magic.UserError("ModelError", err.Error())
+}
+
+// after returns the names that come after name in names.
+func after(names []string, name string) []string {
+	for i, n := range names {
+		if n == name {
+			return names[i+1:]
+		}
+	}
+	return names
+}
+
+// show displays the comparison: a table (text and HTML) with the raw
+// record in its metadata.
+func show(env magic.Env, reports []models.Report) {
+	text, table := models.Table(reports)
+	env.Display(enginemsg.Bundle{
+		"text/plain": text,
+		"text/html":  table,
+	})
+	raw, err := json.Marshal(reports)
+	if err != nil {
+		return
+	}
+	var record any
+	if json.Unmarshal(raw, &record) == nil {
+		env.Display(enginemsg.Bundle{ReportMIME: record, "text/plain": fmt.Sprintf("(per-task record of %d model run(s), as %s)", len(reports), ReportMIME)})
+	}
+}
+
+// progress is the line that tells, in place, which model runs and how
+// many of its tasks are done.
+type progress struct {
+	env   magic.Env
+	id    string
+	total int
+	mu    sync.Mutex
+	last  time.Time
+}
+
+func newProgress(env magic.Env, spec Spec) *progress {
+	p := &progress{env: env, total: len(spec.Models)}
+	p.id = env.Display(progressBundle(fmt.Sprintf("%%%%models: starting %s with %d tasks", strings.Join(spec.Models, ", "), spec.N)))
+	return p
+}
+
+func progressBundle(line string) enginemsg.Bundle {
+	return enginemsg.Bundle{"text/plain": line, "text/html": "<code>" + html.EscapeString(line) + "</code>"}
+}
+
+// update is called after each task; it refreshes the line at most ten
+// times a second, and at each model's last task.
+func (p *progress) update(model string, done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done != total && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s, %d of %d tasks done", model, done, total)))
+}
+
+func (p *progress) finish(reports []models.Report, took time.Duration, err error) {
+	line := fmt.Sprintf("%%%%models: ran %d model(s) in %s", len(reports), took.Round(time.Millisecond))
+	if err != nil {
+		line += " (stopped: " + firstLine(err) + ")"
+	}
+	p.env.Update(p.id, progressBundle(line))
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if errors.Is(err, context.Canceled) {
+		return "interrupted"
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,255 @@
+// Package modelrun runs a notebook function under the concurrency models
+// of package models: it parses the %%models magic's flags, turns the
+// interpreted function into a models.Task, puts the notebook's variables
+// back before every model so each starts from the same state, shows
+// progress, and renders the comparison table.
+package modelrun
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"atonce/models"
+)
+
+// MaxWorkers bounds -workers: more goroutines than this teach nothing and
+// can exhaust memory.
+const MaxWorkers = 4096
+
+// Spec is what a %%models invocation asks for.
+type Spec struct {
+	N       int      // tasks, i = 0..N-1
+	Workers int      // 0: each model's default
+	Models  []string // in the order to run and show
+	Repeat  int      // runs per model; the median is reported
+	Func    string   // the task function's name; "" means the cell's last func
+	Trace   bool     // record per-task states
+}
+
+// ParseSpec parses the magic's arguments, e.g.
+// "-n 8 -workers 2 -models sequential,threads -repeat 3 Task".
+// defaultModels is used when -models is absent.
+func ParseSpec(args string, defaultModels []string) (Spec, error) {
+	spec := Spec{N: 8, Repeat: 1, Trace: true}
+	fs := flag.NewFlagSet("models", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&spec.N, "n", 8, "number of tasks")
+	fs.IntVar(&spec.Workers, "workers", 0, "workers per model")
+	list := fs.String("models", "", "models to run")
+	fs.IntVar(&spec.Repeat, "repeat", 1, "runs per model")
+	noTrace := fs.Bool("no-trace", false, "do not record task states")
+	if err := fs.Parse(strings.Fields(args)); err != nil {
+		return spec, fmt.Errorf("%w\n%s", err, Usage)
+	}
+	spec.Trace = !*noTrace
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		spec.Func = fs.Arg(0)
+		if !token.IsIdentifier(spec.Func) {
+			return spec, fmt.Errorf("%q is not a function name\n%s", spec.Func, Usage)
+		}
+	default:
+		return spec, fmt.Errorf("expected at most one function name, got %q\n%s", strings.Join(fs.Args(), " "), Usage)
+	}
+	if spec.N <= 0 {
+		return spec, fmt.Errorf("-n %d: the number of tasks must be at least 1", spec.N)
+	}
+	if spec.Workers < 0 || spec.Workers > MaxWorkers {
+		return spec, fmt.Errorf("-workers %d: choose between 1 and %d (0 or absent: each model's default)", spec.Workers, MaxWorkers)
+	}
+	if spec.Repeat < 1 || spec.Repeat > 100 {
+		return spec, fmt.Errorf("-repeat %d: choose between 1 and 100", spec.Repeat)
+	}
+	spec.Models = defaultModels
+	if *list != "" && *list != "all" {
+		spec.Models = nil
+		for _, name := range strings.Split(*list, ",") {
+			name = strings.TrimSpace(name)
+			if _, err := models.ByName(name); err != nil {
+				return spec, err
+			}
+			if !slices.Contains(spec.Models, name) {
+				spec.Models = append(spec.Models, name)
+			}
+		}
+	}
+	return spec, nil
+}
+
+// Usage is the magic's usage line.
+const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads|all] [-repeat R] [-no-trace] [Func]
+       %models  [same flags] Func`
+
+// Shapes lists the task function shapes a model can run.
+const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"
+
+var errorType = reflect.TypeOf((*error)(nil)).Elem()
+
+// NewTask adapts fn, a notebook function, to a models.Task of n calls.
+// It refuses shapes other than Shapes with an error that lists them.
+func NewTask(name string, fn reflect.Value, n int) (models.Task, error) {
+	t := fn.Type()
+	if t.Kind() != reflect.Func {
+		return models.Task{}, fmt.Errorf("%s is a %s, not a function; a task is one of: %s", name, t, Shapes)
+	}
+	takesInt := t.NumIn() == 1 && isInt(t.In(0))
+	okIn := t.NumIn() == 0 || takesInt
+	okOut := t.NumOut() <= 1 || (t.NumOut() == 2 && t.Out(1) == errorType)
+	if t.IsVariadic() || !okIn || !okOut {
+		return models.Task{}, fmt.Errorf("%s has type %s, which a model cannot call; a task is one of: %s", name, t, Shapes)
+	}
+	call := func(ctx context.Context, i int) (any, error) {
+		var in []reflect.Value
+		if takesInt {
+			in = []reflect.Value{reflect.ValueOf(i).Convert(t.In(0))}
+		}
+		out := fn.Call(in)
+		switch len(out) {
+		case 0:
+			return nil, nil
+		case 1:
+			return out[0].Interface(), nil
+		}
+		var err error
+		if e := out[1].Interface(); e != nil {
+			err = e.(error)
+		}
+		return out[0].Interface(), err
+	}
+	return models.Task{Name: name, N: n, Call: call}, nil
+}
+
+func isInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// LastFunc returns the name of the last plain function (not a method) the
+// Go code declares, or "" if none.
+func LastFunc(code string) string {
+	// The cell may mix statements and declarations; scan the top level.
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p;"+code, parser.SkipObjectResolution)
+	name := ""
+	if err == nil {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
+				name = fd.Name.Name
+			}
+		}
+		return name
+	}
+	// Not a pure declaration list: look for "func Name(" at line starts.
+	for _, line := range strings.Split(code, "\n") {
+		rest, ok := strings.CutPrefix(line, "func ")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(rest, '('); i > 0 && token.IsIdentifier(strings.TrimSpace(rest[:i])) {
+			name = strings.TrimSpace(rest[:i])
+		}
+	}
+	return name
+}
+
+// State is a copy of the notebook's variables, to put back before each
+// model runs.
+type State struct {
+	vals map[string]reflect.Value
+}
+
+// Snapshot copies vars deeply (maps, slices, arrays and structs are
+// copied; pointers, channels and funcs are shared).
+func Snapshot(vars map[string]reflect.Value) State {
+	s := State{vals: map[string]reflect.Value{}}
+	for name, v := range vars {
+		s.vals[name] = deepCopy(v)
+	}
+	return s
+}
+
+// Restore sets vars back to the snapshot's values (fresh copies, so the
+// snapshot can be restored again).
+func (s State) Restore(vars map[string]reflect.Value) error {
+	var errs []error
+	for name, v := range vars {
+		old, ok := s.vals[name]
+		if !ok || !v.CanSet() {
+			continue
+		}
+		if old.Type() != v.Type() {
+			errs = append(errs, fmt.Errorf("%s changed type from %s to %s", name, old.Type(), v.Type()))
+			continue
+		}
+		v.Set(deepCopy(old))
+	}
+	return errors.Join(errs...)
+}
+
+func deepCopy(v reflect.Value) reflect.Value {
+	out := reflect.New(v.Type()).Elem()
+	copyInto(out, v)
+	return out
+}
+
+func copyInto(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.Map:
+		if src.IsNil() {
+			dst.Set(src)
+			return
+		}
+		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		iter := src.MapRange()
+		for iter.Next() {
+			m.SetMapIndex(iter.Key(), deepCopy(iter.Value()))
+		}
+		dst.Set(m)
+	case reflect.Slice:
+		if src.IsNil() {
+			dst.Set(src)
+			return
+		}
+		s := reflect.MakeSlice(src.Type(), src.Len(), src.Cap())
+		for i := 0; i < src.Len(); i++ {
+			copyInto(s.Index(i), src.Index(i))
+		}
+		dst.Set(s)
+	case reflect.Array:
+		for i := 0; i < src.Len(); i++ {
+			copyInto(dst.Index(i), src.Index(i))
+		}
+	case reflect.Struct:
+		if !allFieldsSettable(dst) {
+			dst.Set(src)
+			return
+		}
+		for i := 0; i < src.NumField(); i++ {
+			copyInto(dst.Field(i), src.Field(i))
+		}
+	default:
+		dst.Set(src)
+	}
+}
+
+func allFieldsSettable(v reflect.Value) bool {
+	for i := 0; i < v.NumField(); i++ {
+		if !v.Field(i).CanSet() {
+			return false
+		}
+	}
+	return true
+}

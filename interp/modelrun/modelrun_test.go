@@ -1,0 +1,129 @@
+package modelrun_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"atonce/interp"
+	"atonce/interp/modelrun"
+	"atonce/kernel/enginemsg"
+)
+
+type discard struct{}
+
+func (discard) Stream(string, string)      {}
+func (discard) Display(ev enginemsg.Event) {}
+
+func session(t *testing.T, cells ...string) *interp.Session {
+	t.Helper()
+	s, err := interp.New(interp.Options{Output: discard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, c := range cells {
+		if r := s.Execute(context.Background(), c); r.Err != nil {
+			t.Fatalf("cell %q: %s: %s", c, r.Err.Name, r.Err.Value)
+		}
+	}
+	return s
+}
+
+func TestParseSpec(t *testing.T) {
+	all := []string{"sequential", "eventloop", "gil", "threads"}
+	for _, tt := range []struct {
+		name, args, wantErr string
+		wantN, wantK        int
+		wantModels          string
+		wantFunc            string
+	}{
+		{"defaults", "", "", 8, 0, "sequential,eventloop,gil,threads", ""},
+		{"all flags", "-n 3 -workers 2 -models threads,sequential -repeat 2 Task", "", 3, 2, "threads,sequential", "Task"},
+		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads", "F"},
+		{"n zero", "-n 0", "at least 1", 0, 0, "", ""},
+		{"too many workers", "-workers 5000", "between 1 and 4096", 0, 0, "", ""},
+		{"unknown model", "-models threads,fibers", `unknown concurrency model "fibers"`, 0, 0, "", ""},
+		{"unknown flag", "-x", "flag provided but not defined", 0, 0, "", ""},
+		{"two names", "A B", "at most one function name", 0, 0, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := modelrun.ParseSpec(tt.args, all)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseSpec(%q) error got %v, want %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(spec.Models, ","); spec.N != tt.wantN || spec.Workers != tt.wantK || got != tt.wantModels || spec.Func != tt.wantFunc {
+				t.Errorf("ParseSpec(%q) got n=%d k=%d models=%s func=%q, want n=%d k=%d models=%s func=%q",
+					tt.args, spec.N, spec.Workers, got, spec.Func, tt.wantN, tt.wantK, tt.wantModels, tt.wantFunc)
+			}
+		})
+	}
+}
+
+func TestRunEveryModelFromTheSameState(t *testing.T) {
+	s := session(t, "var counter int\nfunc Task(i int) int {\n\tcounter++\n\treturn i * i\n}")
+	spec, err := modelrun.ParseSpec("-n 6 Task", []string{"sequential", "eventloop", "gil", "threads"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progressed int
+	reports, err := modelrun.Run(context.Background(), s, spec, func(model string, done, total int) { progressed++ }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 4 || progressed != 24 {
+		t.Fatalf("got %d reports and %d progress calls, want 4 and 24", len(reports), progressed)
+	}
+	for _, r := range reports {
+		if len(r.Tasks) != 6 {
+			t.Errorf("%s: got %d task records, want 6", r.Model, len(r.Tasks))
+			continue
+		}
+		for _, tr := range r.Tasks {
+			if got, want := tr.Result, tr.Index*tr.Index; got != want {
+				t.Errorf("%s task %d: result got %v, want %d", r.Model, tr.Index, got, want)
+			}
+		}
+	}
+	// Each model started from counter == 0 and the notebook keeps what the
+	// sequential run left.
+	res := s.Execute(context.Background(), "counter")
+	if res.Err != nil || res.Value["text/plain"] != "6" {
+		t.Errorf("counter after the runs got %v (%v), want 6", res.Value, res.Err)
+	}
+}
+
+func TestRunRefusesBadShapes(t *testing.T) {
+	s := session(t, "func Bad(s string) {}\nvar notAFunc = 3")
+	for _, tt := range []struct{ fn, want string }{
+		{"Bad", "a task is one of: func(), func(i int)"},
+		{"notAFunc", "not a function"},
+		{"Missing", "no function Missing"},
+	} {
+		t.Run(tt.fn, func(t *testing.T) {
+			spec, _ := modelrun.ParseSpec(tt.fn, []string{"sequential"})
+			_, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run(%s) error got %v, want one containing %q", tt.fn, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLastFunc(t *testing.T) {
+	for _, tt := range []struct{ code, want string }{
+		{"func A() {}\nfunc B(i int) int { return i }", "B"},
+		{"func (t T) M() {}\nfunc Task(i int) {}\nx := 1", "Task"},
+		{"x := 1", ""},
+	} {
+		if got := modelrun.LastFunc(tt.code); got != tt.want {
+			t.Errorf("LastFunc(%q) got %q, want %q", tt.code, got, tt.want)
+		}
+	}
+}

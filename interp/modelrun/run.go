@@ -1,0 +1,102 @@
+package modelrun
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"atonce/models"
+)
+
+// Notebook is what a run needs from the interpreter session.
+type Notebook interface {
+	// Func returns the notebook function name, callable from any goroutine.
+	Func(ctx context.Context, name string) (reflect.Value, error)
+	// Vars returns the notebook's variables as settable values.
+	Vars() map[string]reflect.Value
+}
+
+// Progress is told, after each task, which model runs and how far it is.
+type Progress func(model string, done, total int)
+
+// Run runs the spec's models, in order, on the notebook's function. Each
+// model starts from the variables as they were before Run; afterwards
+// the notebook holds what the sequential run left (or, without a
+// sequential run, what it held before). It returns the reports so far
+// when ctx is done.
+//
+// before, if set, is called before each model with the reports so far.
+func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before func(model string, done []models.Report)) ([]models.Report, error) {
+	if spec.Func == "" {
+		return nil, fmt.Errorf("no task function: name one (%%models Func) or declare one in the cell\n%s", Usage)
+	}
+	fn, err := nb.Func(ctx, spec.Func)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := NewTask(spec.Func, fn, spec.N); err != nil {
+		return nil, err
+	}
+	start := Snapshot(nb.Vars())
+	after := start
+	var reports []models.Report
+	for _, name := range spec.Models {
+		m, err := models.ByName(name)
+		if err != nil {
+			return reports, err
+		}
+		if before != nil {
+			before(name, reports)
+		}
+		var runs []models.Report
+		for r := 0; r < spec.Repeat; r++ {
+			if err := start.Restore(nb.Vars()); err != nil {
+				return reports, fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
+			}
+			// Fetch the function afresh: a value from before an
+			// interrupt silently returns zeros.
+			fn, err := nb.Func(ctx, spec.Func)
+			if err != nil {
+				return reports, err
+			}
+			task, err := NewTask(spec.Func, fn, spec.N)
+			if err != nil {
+				return reports, err
+			}
+			opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
+			if progress != nil {
+				opt.Progress = progress
+			}
+			if name == "sequential" {
+				opt.Workers = 0
+			}
+			rep, err := m.Run(ctx, task, opt)
+			runs = append(runs, rep)
+			if err != nil {
+				reports = append(reports, rep)
+				if rerr := start.Restore(nb.Vars()); rerr != nil {
+					err = errors.Join(err, rerr)
+				}
+				return reports, err
+			}
+			if name == "sequential" {
+				after = Snapshot(nb.Vars())
+			}
+		}
+		slices.SortStableFunc(runs, func(a, b models.Report) int { return cmp.Compare(a.Wall, b.Wall) })
+		reports = append(reports, runs[(len(runs)-1)/2])
+	}
+	if err := after.Restore(nb.Vars()); err != nil {
+		return reports, fmt.Errorf("putting back the state the sequential run left: %w", err)
+	}
+	return reports, nil
+}
+
+// Summary is one line about a finished comparison, for the progress line.
+func Summary(reports []models.Report, took time.Duration) string {
+	return fmt.Sprintf("ran %d model(s) in %s", len(reports), took.Round(time.Millisecond))
+}
