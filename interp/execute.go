@@ -35,6 +35,15 @@ type unit struct {
 // expression yields to Session.capture.
 const captureCall = "__atonce_capture.Value("
 
+// displayCall and displayEnd wrap a final expression whose type has a
+// method Display() display.Bundle, calling it in interpreted code (yaegi
+// cannot hand such a value to the host as an interface); the wrapped
+// code does not compile for other values.
+const (
+	displayCall = "__atonce_capture.Displayable(("
+	displayEnd  = ").Display())"
+)
+
 // Execute runs one cell. It returns when the cell is done, failed or was
 // interrupted through ctx; by then everything the cell wrote has been
 // handed to the Output.
@@ -285,10 +294,14 @@ func (s *Session) compileUnit(cell int, u unit, lastUnit bool) (*interp.Program,
 		pos := s.in.FileSet().Position(u.last.Pos())
 		_, line := cellLine(pos.Line)
 		a, b := u.lastOffset[0], u.lastOffset[1]
-		text := u.text[:a] + captureCall + lineDirective(cell, line, pos.Column) + u.text[a:b] + ")" + u.text[b:]
-		if w, errs := s.parseUnit(cell, text, group{Kind: groupStmt, End: len(text), Line: u.Line, Col: u.Col}); errs == nil {
-			if prog, err := s.compile(w.node); err == nil {
-				return prog, nil
+		// A value whose type has a Display method renders itself; any
+		// other value is captured as it is.
+		for _, wrap := range [][2]string{{displayCall, displayEnd}, {captureCall, ")"}} {
+			text := u.text[:a] + wrap[0] + lineDirective(cell, line, pos.Column) + u.text[a:b] + wrap[1] + u.text[b:]
+			if w, errs := s.parseUnit(cell, text, group{Kind: groupStmt, End: len(text), Line: u.Line, Col: u.Col}); errs == nil {
+				if prog, err := s.compile(w.node); err == nil {
+					return prog, nil
+				}
 			}
 		}
 	}

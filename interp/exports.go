@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"atonce/interp/display"
+	"atonce/interp/rewrite"
 
 	"github.com/traefik/yaegi/interp"
 )
@@ -17,8 +18,9 @@ func (s *Session) exports() interp.Exports {
 			"Sleep": reflect.ValueOf(s.sleep),
 		},
 		"atonce/internal/capture/capture": {
-			"Value":   reflect.ValueOf(s.capture),
-			"GoPanic": reflect.ValueOf(s.goPanic),
+			"Value":       reflect.ValueOf(s.capture),
+			"GoPanic":     reflect.ValueOf(s.goPanic),
+			"Displayable": reflect.ValueOf(s.displayable),
 		},
 		"atonce/display/display": {
 			"Clear":    reflect.ValueOf(display.Clear),
@@ -34,6 +36,17 @@ func (s *Session) exports() interp.Exports {
 			"Text":     reflect.ValueOf(display.Text),
 
 			"Handle": reflect.ValueOf((*display.Handle)(nil)),
+			"Bundle": reflect.ValueOf((*display.Bundle)(nil)),
 		},
 	}
+}
+
+// The display package is imported for a cell that uses it, like the
+// standard library.
+func init() {
+	var members []string
+	for name := range (&Session{}).exports()["atonce/display/display"] {
+		members = append(members, name)
+	}
+	rewrite.AddPackage("atonce/display", members)
 }

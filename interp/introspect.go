@@ -59,7 +59,7 @@ func (s *Session) Goroutines() string {
 			labelled = strings.Contains(labels, strconv.Quote(labelKey))
 			continue
 		}
-		if f, ok := strings.CutPrefix(strings.TrimSpace(line), "# "); ok {
+		if f, ok := strings.CutPrefix(line, "#"); ok {
 			if fields := strings.Fields(f); len(fields) >= 2 {
 				frames = append(frames, fields[1])
 			}

@@ -6,6 +6,8 @@ import (
 	"go/token"
 	"reflect"
 	"strings"
+
+	"github.com/traefik/yaegi/interp"
 )
 
 // Func returns the notebook's function name as a value the host can call
@@ -38,11 +40,23 @@ func (s *Session) Vars() map[string]reflect.Value {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]reflect.Value{}
-	for name, v := range s.in.Globals() {
+	for name, v := range globals(s.in) {
 		if strings.HasPrefix(name, "__atonce") || strings.HasPrefix(name, "_atonce") || !v.IsValid() || !v.CanSet() {
 			continue
 		}
 		out[name] = v
 	}
 	return out
+}
+
+// globals returns yaegi's package-level variables. Interpreter.Globals
+// indexes the frame by symbols a failed or not yet run compilation may
+// have added, and panics then; it reports nothing rather than crash.
+func globals(in *interp.Interpreter) (g map[string]reflect.Value) {
+	defer func() {
+		if recover() != nil {
+			g = map[string]reflect.Value{}
+		}
+	}()
+	return in.Globals()
 }

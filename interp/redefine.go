@@ -557,7 +557,7 @@ func (s *Session) rebuild(ctx context.Context, cells []string, redefs []site, wh
 		s.history = append(s.history, text)
 		s.record(text)
 	}
-	copyGlobals(old.Globals(), s.in.Globals())
+	copyGlobals(globals(old), globals(s.in))
 	plural := "s"
 	if len(cells) == 1 {
 		plural = ""

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"atonce/interp/display"
 	"atonce/interp/rewrite"
 	"atonce/kernel/enginemsg"
 )
@@ -66,7 +67,7 @@ func (e *cellEnv) Defined(name string) bool {
 	if e.names[name] || s.defined[name] || s.imports[name] != "" {
 		return true
 	}
-	_, ok := s.in.Globals()[name]
+	_, ok := globals(s.in)[name]
 	return ok
 }
 
@@ -76,7 +77,7 @@ func (e *cellEnv) RecoverGoroutines() bool { return true }
 
 // KindOf implements rewrite.Env.
 func (e *cellEnv) KindOf(name string) (reflect.Kind, bool) {
-	v, ok := e.s.in.Globals()[name]
+	v, ok := globals(e.s.in)[name]
 	if !ok || !v.IsValid() {
 		return reflect.Invalid, false
 	}
@@ -271,3 +272,15 @@ func (s *Session) goPanic(r any, line, col int) {
 		slog.Warn("reporting a goroutine's panic", "err", err)
 	}
 }
+
+// displayable captures the bundle a cell's final value rendered with its
+// Display method: the cell shows it.
+func (s *Session) displayable(b display.Bundle) {
+	if len(b) == 0 {
+		b = enginemsg.Bundle{"text/plain": "(empty display)"}
+	}
+	s.setCaptured([]any{shown(b)}, true)
+}
+
+// shown marks a bundle a cell's value already rendered.
+type shown enginemsg.Bundle

@@ -74,3 +74,56 @@ func TestGoroutinePanicIsReported(t *testing.T) {
 		t.Errorf("after the panic got %v %v, want 42: the session must survive", res.Value, res.Err)
 	}
 }
+
+func TestGoroutinesListsWhatCellsLeftRunning(t *testing.T) {
+	s, err := New(Options{Output: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Goroutines(); got != "" {
+		t.Errorf("fresh session: Goroutines got %q, want none", got)
+	}
+	if r := s.Execute(context.Background(), "stop := make(chan bool)\ngo func() { <-stop }()"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if got := s.Goroutines(); !strings.Contains(got, "1 goroutine(s)") || !strings.Contains(got, "waiting on a channel") {
+		t.Errorf("Goroutines got %q, want one goroutine waiting on a channel", got)
+	}
+	s.Execute(context.Background(), "close(stop)")
+}
+
+func TestCellValues(t *testing.T) {
+	for _, tt := range []struct {
+		name, cell string
+		want       map[string]any // nil: no value
+	}{
+		{"struct with field names", "type P struct{ X, Y int }\nP{1, 2}", map[string]any{"text/plain": "{X:1 Y:2}"}},
+		{"slice", "[]int{1, 2, 3}", map[string]any{"text/plain": "[1 2 3]"}},
+		{"map", `map[string]int{"a": 1}`, map[string]any{"text/plain": "map[a:1]"}},
+		{"display call shows no value", `display.HTML("<b>x</b>")`, nil},
+		{"type with a Display method", "type Temp float64\nfunc (t Temp) Display() display.Bundle {\n\treturn display.Bundle{\"text/html\": \"<b>hot</b>\", \"text/plain\": \"hot\"}\n}\nTemp(40)",
+			map[string]any{"text/html": "<b>hot</b>", "text/plain": "hot"}},
+		{"void call", `fmt.Println("x")`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Options{Output: &recorder{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			res := s.Execute(context.Background(), tt.cell)
+			if res.Err != nil {
+				t.Fatalf("Execute: %s: %s", res.Err.Name, res.Err.Value)
+			}
+			if len(res.Value) != len(tt.want) {
+				t.Fatalf("value got %v, want %v", res.Value, tt.want)
+			}
+			for k, v := range tt.want {
+				if res.Value[k] != v {
+					t.Errorf("value[%s] got %v, want %v", k, res.Value[k], v)
+				}
+			}
+		})
+	}
+}

@@ -131,7 +131,7 @@ func TestExecuteValue(t *testing.T) {
 		{"value after print", "fmt.Print(\"p\")\nx + 1", "44", "p"},
 		{"nil error", "var e error\ne", "<nil>", ""},
 		{"slice", "[]int{1, 2}", "[1 2]", ""},
-		{"struct", "type P struct{ X, Y int }\nP{1, 2}", "{1 2}", ""},
+		{"struct", "type P struct{ X, Y int }\nP{1, 2}", "{X:1 Y:2}", ""},
 		{"method value call", "func (p P) Sum() int { return p.X + p.Y }\nP{3, 4}.Sum()", "7", ""},
 		{"if statement last", "if x > 0 { x++ }", nil, ""},
 		{"long value cut", `strings.Repeat("ab", 1500)`, nil, ""}, // checked below

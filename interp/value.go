@@ -2,11 +2,26 @@ package interp
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 
+	"atonce/interp/display"
 	"atonce/kernel/enginemsg"
 )
+
+// goSyntax prints v as %v does, but structs with their field names
+// (%+v), which reads more like Go.
+func goSyntax(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.IsValid() && rv.Kind() == reflect.Struct {
+		return fmt.Sprintf("%+v", v)
+	}
+	return fmt.Sprintf("%v", v)
+}
 
 // maxValueText bounds the text/plain form of a cell's value, in runes.
 const maxValueText = 2000
@@ -15,10 +30,19 @@ const maxValueText = 2000
 // %v, cut after maxValueText runes.
 func formatValue(v any) enginemsg.Bundle {
 	var text string
-	if s, ok := v.(string); ok {
-		text = strconv.Quote(s)
-	} else {
-		text = fmt.Sprintf("%v", v)
+	switch x := v.(type) {
+	case shown:
+		b := enginemsg.Bundle(x)
+		if _, ok := b["text/plain"]; !ok {
+			b["text/plain"] = "(display)"
+		}
+		return b
+	case *display.Handle:
+		return nil // a display call's handle: the display is the output
+	case string:
+		text = strconv.Quote(x)
+	default:
+		text = goSyntax(v)
 	}
 	return enginemsg.Bundle{"text/plain": truncate(text, maxValueText)}
 }

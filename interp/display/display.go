@@ -235,3 +235,14 @@ func htmlText(s string) string {
 	}
 	return t
 }
+
+// Bundle is a MIME bundle: MIME type to content (text types as strings,
+// JSON types as any JSON value).
+type Bundle = enginemsg.Bundle
+
+// Displayer is a value that shows itself: when a cell's final value has a
+// method Display() Bundle, the cell shows the bundle it returns instead
+// of the value's text.
+type Displayer interface {
+	Display() Bundle
+}

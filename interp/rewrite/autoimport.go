@@ -23,7 +23,19 @@ type stdIndex struct {
 var (
 	indexOnce sync.Once
 	index     stdIndex
+
+	extraMu sync.Mutex
+	extra   = map[string][]string{} // import path to exported names, from AddPackage
 )
+
+// AddPackage makes a host package the session provides (beyond the
+// standard library) importable automatically: path is its import path,
+// members its exported names. Call it before the first Cell.
+func AddPackage(path string, members []string) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	extra[path] = members
+}
 
 // std returns the index of yaegi's standard library: stdlib.Symbols, keyed
 // "importpath/pkgname", plus the generic packages yaegi interprets from
@@ -63,6 +75,18 @@ func std() *stdIndex {
 				}
 			}
 		}
+		extraMu.Lock()
+		for path, members := range extra {
+			name := path[strings.LastIndex(path, "/")+1:]
+			index.byName[name] = append(index.byName[name], path)
+			index.name[path] = name
+			m := map[string]bool{}
+			for _, s := range members {
+				m[s] = true
+			}
+			index.members[path] = m
+		}
+		extraMu.Unlock()
 		for _, paths := range index.byName {
 			slices.Sort(paths)
 		}

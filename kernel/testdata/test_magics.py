@@ -1,0 +1,161 @@
+"""The magics, through a real Jupyter client: what a user sees in the cell.
+
+Run by kernel/jupyter_test.go with the kernelspec installed under a
+temporary JUPYTER_PATH.
+"""
+import re
+import time
+import unittest
+
+from test_behaviour import KernelCase, engine_pids, alive
+
+
+def texts(outs, kinds=("stream", "display_data", "execute_result", "update_display_data")):
+    parts = []
+    for m in outs:
+        if m["msg_type"] not in kinds:
+            continue
+        c = m["content"]
+        parts.append(c["text"] if m["msg_type"] == "stream" else str(c["data"].get("text/plain", "")))
+    return "\n".join(parts)
+
+
+class Magics(KernelCase):
+    def test_lsmagic_and_help(self):
+        content, outs = self.run_cell("%lsmagic")
+        self.assertOK(content)
+        out = texts(outs)
+        for name in ("%time", "%timeit", "%who", "%whos", "%reset", "%env", "%goroutines", "%%models", "%%threads"):
+            self.assertIn(name, out)
+        content, _ = self.run_cell("%time?")
+        self.assertOK(content)
+        self.assertIn("%time STATEMENT", content["payload"][0]["data"]["text/plain"])
+        content, _ = self.run_cell("strings.ToUpper?")
+        self.assertIn("func ToUpper(s string) string", content["payload"][0]["data"]["text/plain"])
+
+    def test_unknown_magic(self):
+        content, outs = self.run_cell("%nosuchmagic 1")
+        self.assertEqual(content["status"], "error")
+        self.assertIn("unknown magic %nosuchmagic", content["evalue"])
+        self.assertIn("%timeit", content["evalue"], "the error lists the known magics")
+
+    def test_time_and_timeit(self):
+        content, outs = self.run_cell("t := 20\n%time t * 2")
+        self.assertOK(content)
+        self.assertRegex(texts(outs), r"CPU times: user [\d.]+ .?s, sys: [\d.]+ .?s, total: [\d.]+ .?s\nWall time: [\d.]+ .?s")
+        self.assertEqual(self.result(outs), "40")
+        content, outs = self.run_cell("%timeit -r 3 t + 1")
+        self.assertOK(content)
+        self.assertRegex(texts(outs), r"[\d.]+ .?s ± [\d.]+ .?s per loop \(median ± 95% interval of 3 runs, [\d,]+ loops each; min [\d.]+ .?s\) \[interpreted by yaegi\]")
+
+    def test_who_whos_reset_env(self):
+        content, _ = self.run_cell('alpha := 1\nbeta := "two"')
+        self.assertOK(content)
+        content, outs = self.run_cell("%who")
+        self.assertIn("alpha", texts(outs))
+        self.assertIn("beta", texts(outs))
+        content, outs = self.run_cell("%whos")
+        self.assertRegex(texts(outs), r"beta\s+string\s+\"two\"")
+        content, _ = self.run_cell("%env ATONCE_TEST_VAR=42")
+        self.assertOK(content)
+        content, outs = self.run_cell('os.Getenv("ATONCE_TEST_VAR")')
+        self.assertEqual(self.result(outs), '"42"')
+        content, outs = self.run_cell("%reset")
+        self.assertOK(content)
+        content, _ = self.run_cell("alpha")
+        self.assertEqual(content["status"], "error", "a variable survived %reset")
+
+    def test_goroutines(self):
+        content, outs = self.run_cell("%goroutines")
+        self.assertOK(content)
+        content, _ = self.run_cell("stop := make(chan bool)\ngo func() { <-stop }()")
+        self.assertOK(content)
+        content, outs = self.run_cell("%goroutines")
+        self.assertIn("waiting on a channel", texts(outs))
+        self.run_cell("close(stop)")
+
+
+class Models(KernelCase):
+    def models_table(self, outs):
+        for m in outs:
+            if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"] and "<table" in m["content"]["data"]["text/html"]:
+                return m["content"]["data"]["text/plain"]
+        self.fail("no table in the output: " + texts(outs))
+
+    def row(self, table, model):
+        for line in table.splitlines():
+            if line.startswith(model + " "):
+                return line.split()
+        self.fail(f"no {model} row in:\n{table}")
+
+    def test_models_table_and_state(self):
+        code = "var calls int\nfunc Work(i int) int {\n\tcalls++\n\treturn i * 2\n}"
+        content, outs = self.run_cell("%%models -n 6\n" + code)
+        self.assertOK(content)
+        table = self.models_table(outs)
+        for model in ("sequential", "eventloop", "gil", "threads"):
+            self.row(table, model)
+        self.assertEqual(self.row(table, "sequential")[3], "1.00x")
+        kinds = [m["msg_type"] for m in outs]
+        self.assertIn("update_display_data", kinds, "progress must update in place")
+        record = [m for m in outs if m["msg_type"] == "display_data" and "application/vnd.atonce.report+json" in m["content"]["data"]]
+        self.assertEqual(len(record), 1)
+        reports = record[0]["content"]["data"]["application/vnd.atonce.report+json"]
+        self.assertEqual([r["model"] for r in reports], ["sequential", "eventloop", "gil", "threads"])
+        for r in reports:
+            self.assertEqual(sorted(t["index"] for t in r["tasks"]), list(range(6)))
+        # The notebook holds what the sequential run left.
+        content, outs = self.run_cell("calls")
+        self.assertEqual(self.result(outs), "6")
+
+    def test_line_magic_and_one_model(self):
+        content, _ = self.run_cell("func Square(i int) int { return i * i }")
+        self.assertOK(content)
+        content, outs = self.run_cell("%models -n 3 -models sequential,threads Square")
+        self.assertOK(content)
+        table = self.models_table(outs)
+        self.row(table, "threads")
+        content, outs = self.run_cell("%%eventloop -n 3\nfunc Cube(i int) int { return i * i * i }")
+        self.assertOK(content)
+        self.row(self.models_table(outs), "eventloop")
+
+    def test_bad_input(self):
+        self.run_cell("func Named(s string) {}")
+        for code, want in [
+            ("%models -n 0 Named", "at least 1"),
+            ("%models -models threads,fibers Named", "unknown concurrency model"),
+            ("%models -workers 5000 Named", "4096"),
+            ("%models Named", "func(i int) (T, error)"),
+            ("%models Undefined", "no function Undefined"),
+        ]:
+            with self.subTest(code):
+                content, outs = self.run_cell(code, stop_on_error=False)
+                self.assertEqual(content["status"], "error")
+                self.assertIn(want, content["evalue"])
+
+    def test_crashing_model_is_reported(self):
+        code = ("m := map[int]int{}\n"
+                "func Crash(i int) {\n\tfor j := 0; j < 200000; j++ {\n\t\tm[j%64] = j\n\t}\n}")
+        content, outs = self.run_cell("%%models -n 4 -models sequential,threads,eventloop\n" + code, stop_on_error=False)
+        self.assertOK(content)
+        table = self.models_table(outs)
+        self.assertIn("concurrent map", table)
+        self.row(table, "eventloop")
+        self.row(table, "sequential")
+
+    def test_interrupt_models(self):
+        self.run_cell("func Slow(i int) { time.Sleep(10 * time.Second) }")
+        msg_id = self.kc.execute("%models -n 4 -models sequential Slow", stop_on_error=False)
+        time.sleep(1.0)
+        start = time.monotonic()
+        self.km.interrupt_kernel()
+        rep = self.reply(msg_id, timeout=10)
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertEqual(rep["content"]["ename"], "Interrupted")
+        self.outputs(msg_id)
+        content, outs = self.run_cell("1 + 1")
+        self.assertEqual(self.result(outs), "2")
+
+
+if __name__ == "__main__":
+    unittest.main()
