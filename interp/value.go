@@ -2,7 +2,6 @@ package interp
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"unicode/utf8"
 
@@ -10,17 +9,10 @@ import (
 	"atonce/kernel/enginemsg"
 )
 
-// goSyntax prints v as %v does, but structs with their field names
-// (%+v), which reads more like Go.
+// goSyntax prints v as %v does, but with struct field names (%+v),
+// which reads more like Go, also inside slices and maps.
 func goSyntax(v any) string {
-	rv := reflect.ValueOf(v)
-	for rv.IsValid() && rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.IsValid() && rv.Kind() == reflect.Struct {
-		return fmt.Sprintf("%+v", v)
-	}
-	return fmt.Sprintf("%v", v)
+	return fmt.Sprintf("%+v", v)
 }
 
 // maxValueText bounds the text/plain form of a cell's value, in runes.
