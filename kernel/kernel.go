@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -220,8 +221,12 @@ type handler func(ctx context.Context, ch *channel, m *wire.Message)
 // message type: logged, and answered with nothing but the status pair.
 // A panicking handler is logged; the kernel goes on.
 func (k *Kernel) dispatch(ctx context.Context, ch *channel, m *wire.Message, h handler) {
+	start := time.Now()
 	k.publish(m, "status", map[string]any{"execution_state": "busy"})
-	defer k.publish(m, "status", map[string]any{"execution_state": "idle"})
+	defer func() {
+		k.publish(m, "status", map[string]any{"execution_state": "idle"})
+		k.log.Debug("handled", "channel", ch.name, "msg_type", m.Header.MsgType, "took", time.Since(start))
+	}()
 	if h == nil {
 		k.log.Warn("unknown message type", "channel", ch.name, "msg_type", m.Header.MsgType)
 		return
