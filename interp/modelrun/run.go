@@ -43,6 +43,10 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	}
 	start := Snapshot(nb.Vars())
 	after := start
+	if len(spec.Models) > 1 {
+		// Else the first model pays the page faults of a growing heap.
+		models.Prewarm()
+	}
 	var reports []models.Report
 	for _, name := range spec.Models {
 		m, err := models.ByName(name)
