@@ -3,6 +3,8 @@ package interp
 import (
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"go/token"
 	"reflect"
 	"strings"
@@ -59,4 +61,24 @@ func globals(in *interp.Interpreter) (g map[string]reflect.Value) {
 		}
 	}()
 	return in.Globals()
+}
+
+// Stop makes interpreted code that the host called (a function value
+// from Func, run by a model or %timeit) return at its next step, as an
+// interrupt does to a cell; sleeps wake too. Values fetched with Func
+// before Stop return zeros afterwards: fetch them again.
+func (s *Session) Stop() {
+	s.interrupt()
+	f, err := parser.ParseFile(s.in.FileSet(), "", "package main; func main() {}", 0)
+	if err != nil {
+		return
+	}
+	prog, err := s.compile(f.Decls[0].(*ast.FuncDecl).Body)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// A cancelled context makes yaegi stop every run in progress.
+	_, _ = s.in.ExecuteWithContext(ctx, prog)
 }

@@ -38,6 +38,8 @@ func (n *notebook) Func(ctx context.Context, name string) (reflect.Value, error)
 
 func (n *notebook) Vars() map[string]reflect.Value { return n.e.sess.Vars() }
 
+func (n *notebook) Stop() { n.e.sess.Stop() }
+
 func (n *notebook) Reset() error { return n.e.sess.Reset(context.Background()) }
 
 func (n *notebook) Goroutines() string { return n.e.sess.Goroutines() }

@@ -34,6 +34,10 @@ type Env interface {
 	Func(ctx context.Context, name string) (reflect.Value, error)
 	// Vars returns the notebook's variables as settable values.
 	Vars() map[string]reflect.Value
+	// Stop makes notebook code called through Func return at its next
+	// step (an interrupt for code the host called); fetch funcs again
+	// afterwards.
+	Stop()
 	// Reset throws the notebook's state away.
 	Reset() error
 	// Goroutines describes the goroutines cells left running, "" if none.

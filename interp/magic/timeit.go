@@ -74,6 +74,17 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 	if !ok {
 		return Result{Err: userError("TimeitError", "could not compile the statement into a function")}
 	}
+	// An interrupt must also stop a call in progress: the interpreter
+	// only checks for it inside code it runs itself.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			env.Stop()
+		case <-stopped:
+		}
+	}()
 	timeLoops := func(n int) (time.Duration, error) {
 		start := time.Now()
 		for i := 0; i < n; i++ {
@@ -81,6 +92,9 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 				return 0, ctx.Err()
 			}
 			fn()
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
 		}
 		return time.Since(start), nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"atonce/interp"
 	"atonce/interp/modelrun"
@@ -125,5 +126,31 @@ func TestLastFunc(t *testing.T) {
 		if got := modelrun.LastFunc(tt.code); got != tt.want {
 			t.Errorf("LastFunc(%q) got %q, want %q", tt.code, got, tt.want)
 		}
+	}
+}
+
+func TestInterruptStopsBusyTasks(t *testing.T) {
+	s := session(t, "func Spin(i int) {\n\tfor {\n\t}\n}\nkept := 3")
+	spec, _ := modelrun.ParseSpec("-n 4 -models threads Spin", []string{"threads"})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := modelrun.Run(ctx, s, spec, nil, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("an interrupted run got nil error, want one")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("busy tasks did not stop within 5 s of the interrupt")
+	}
+	if r := s.Execute(context.Background(), "kept"); r.Err != nil || r.Value["text/plain"] != "3" {
+		t.Errorf("after the interrupt got %v %v, want 3: the session must still work", r.Value, r.Err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"atonce/models"
@@ -18,6 +19,8 @@ type Notebook interface {
 	Func(ctx context.Context, name string) (reflect.Value, error)
 	// Vars returns the notebook's variables as settable values.
 	Vars() map[string]reflect.Value
+	// Stop makes notebook code the host called return at its next step.
+	Stop()
 }
 
 // Progress is told, after each task, which model runs and how far it is.
@@ -43,6 +46,23 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	}
 	start := Snapshot(nb.Vars())
 	after := start
+	// An interrupt must also stop tasks in the middle of interpreted
+	// code: the interpreter only checks for it in code it runs itself.
+	stopped := make(chan struct{})
+	var stopper sync.WaitGroup
+	stopper.Add(1)
+	go func() {
+		defer stopper.Done()
+		select {
+		case <-ctx.Done():
+			nb.Stop()
+		case <-stopped:
+		}
+	}()
+	defer func() {
+		close(stopped)
+		stopper.Wait()
+	}()
 	if len(spec.Models) > 1 {
 		// Else the first model pays the page faults of a growing heap.
 		models.Prewarm()
