@@ -66,6 +66,14 @@ func liveHeap() int64 {
 	return int64(min(sample[0].Value.Uint64(), math.MaxInt64/16))
 }
 
+// Tune applies the collector setting of a run until the returned
+// restore is called. Every model's run applies it anyway; a comparison
+// that holds it across all its runs keeps the heap's pages mapped from
+// one run to the next, instead of giving them back to the system and
+// faulting them in again (slow on virtual machines), which made speedups
+// swing by 20% from run to run.
+func Tune() (restore func()) { return runGC.apply() }
+
 // Prewarm has the runtime map the memory a run may use before the run
 // starts, so that the first model run in a comparison does not pay the
 // page faults of a growing heap (with collection off, about 40% of its

@@ -63,10 +63,12 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		close(stopped)
 		stopper.Wait()
 	}()
-	if len(spec.Models) > 1 {
-		// Else the first model pays the page faults of a growing heap.
-		models.Prewarm()
-	}
+	// One collector setting for the whole comparison, and a heap that is
+	// already mapped: else the first model pays the page faults of a
+	// growing heap and every model the faults of one given back.
+	restore := models.Tune()
+	defer restore()
+	models.Prewarm()
 	var reports []models.Report
 	for _, name := range spec.Models {
 		m, err := models.ByName(name)
