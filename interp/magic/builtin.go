@@ -204,7 +204,7 @@ func envMagic(ctx context.Context, env Env, c Call) Result {
 func goroutines(ctx context.Context, env Env, c Call) Result {
 	g := env.Goroutines()
 	if g == "" {
-		g = "No goroutines are left running by cells.\n"
+		g = "no goroutines left running by cells\n"
 	}
 	env.Print("stdout", g)
 	return Result{}

@@ -122,7 +122,14 @@ func names() []string {
 			out = append(out, "%%"+n)
 		}
 	}
-	sort.Strings(out)
+	// By name, a line magic before its cell form.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := strings.TrimLeft(out[i], "%"), strings.TrimLeft(out[j], "%")
+		if a != b {
+			return a < b
+		}
+		return len(out[i]) < len(out[j])
+	})
 	return out
 }
 

@@ -60,6 +60,9 @@ func Parse(cell string) []Step {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
+		if m := helpLine.FindStringSubmatch(l); m != nil && len(lines[i+1:]) == 0 {
+			return []Step{{Help: m[1]}}
+		}
 		if m := cellMagic.FindStringSubmatch(l); m != nil {
 			return []Step{{Magic: &Call{
 				Name: m[1], Args: strings.TrimSpace(m[2]), Cell: true, Line: i + 1,

@@ -32,6 +32,9 @@ var TimeitTarget = 200 * time.Millisecond
 const timeitFunc = "__atonce_timeit"
 
 func timeit(ctx context.Context, env Env, c Call) Result {
+	if env.Replaying() {
+		return Result{} // timing changes no state: nothing to rebuild
+	}
 	fs := flag.NewFlagSet("timeit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	loops := fs.Int("n", 0, "loops per run")
