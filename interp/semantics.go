@@ -143,15 +143,7 @@ func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, b
 		if s.defined[rewrite.PreludeSentinel] {
 			break
 		}
-		f, err := parser.ParseFile(s.in.FileSet(), sourceName, src, 0)
-		if err != nil {
-			return fail(err)
-		}
-		prog, err := s.compile(f)
-		if err != nil {
-			return fail(err)
-		}
-		if err := s.run(ctx, label, prog); err != nil {
+		if err := s.runFile(ctx, label, src); err != nil {
 			return fail(err)
 		}
 		s.defined[rewrite.PreludeSentinel] = true
@@ -165,16 +157,7 @@ func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, b
 	if len(missing) == 0 {
 		return Result{}, false
 	}
-	src := "package main; import (" + strings.Join(missing, "; ") + ")"
-	f, err := parser.ParseFile(s.in.FileSet(), sourceName, src, 0)
-	if err != nil {
-		return fail(err)
-	}
-	prog, err := s.compile(f)
-	if err != nil {
-		return fail(err)
-	}
-	if err := s.run(ctx, label, prog); err != nil {
+	if err := s.runFile(ctx, label, "package main; import ("+strings.Join(missing, "; ")+")"); err != nil {
 		return fail(err)
 	}
 	for _, q := range missing {
@@ -182,6 +165,20 @@ func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, b
 		s.imports[importName(path)] = path
 	}
 	return Result{}, false
+}
+
+// runFile parses, compiles and runs a whole source file of the session's
+// own (a prelude, imports) in the cells' file scope.
+func (s *Session) runFile(ctx context.Context, label int64, src string) error {
+	f, err := parser.ParseFile(s.in.FileSet(), sourceName, src, 0)
+	if err != nil {
+		return err
+	}
+	prog, err := s.compile(f)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, label, prog)
 }
 
 // noteDefined records the package-level names a unit that ran declared.

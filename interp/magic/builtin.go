@@ -87,32 +87,34 @@ func timeMagic(ctx context.Context, env Env, c Call) Result {
 	return r
 }
 
-func who(ctx context.Context, env Env, c Call) Result {
+// sortedVars returns the notebook's variables and their sorted names,
+// or says the namespace is empty.
+func sortedVars(env Env) (map[string]reflect.Value, []string, bool) {
 	vars := env.Vars()
 	if len(vars) == 0 {
 		env.Print("stdout", "Interactive namespace is empty.\n")
-		return Result{}
+		return nil, nil, false
 	}
 	names := make([]string, 0, len(vars))
 	for n := range vars {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	env.Print("stdout", strings.Join(names, "\t")+"\n")
+	return vars, names, true
+}
+
+func who(ctx context.Context, env Env, c Call) Result {
+	if _, names, ok := sortedVars(env); ok {
+		env.Print("stdout", strings.Join(names, "\t")+"\n")
+	}
 	return Result{}
 }
 
 func whos(ctx context.Context, env Env, c Call) Result {
-	vars := env.Vars()
-	if len(vars) == 0 {
-		env.Print("stdout", "Interactive namespace is empty.\n")
+	vars, names, ok := sortedVars(env)
+	if !ok {
 		return Result{}
 	}
-	names := make([]string, 0, len(vars))
-	for n := range vars {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	rows := [][3]string{{"Variable", "Type", "Data/Info"}}
 	for _, n := range names {
 		v := vars[n]
