@@ -211,7 +211,9 @@ func (s *Supervisor) Request(ctx context.Context, req enginemsg.Request, out ker
 		s.pending = nil
 	}
 
+	start := time.Now()
 	rep, died := s.roundTrip(ctx, req, out)
+	s.log.Debug("engine request", "kind", req.Kind, "took", time.Since(start))
 	for resumes := 0; died != nil && died.checkpoint != nil && !died.interrupted && resumes < maxResumes; resumes++ {
 		// The request saved where it got to: a new engine, with the
 		// notebook replayed, carries on from there.
