@@ -71,7 +71,6 @@ func Parse(cell string) []Step {
 		}
 		break
 	}
-	inside := literalLines(cell)
 	var steps []Step
 	start := 0 // first line of the pending Go chunk
 	flush := func(end int) {
@@ -81,7 +80,10 @@ func Parse(cell string) []Step {
 		}
 	}
 	for i, l := range lines {
-		if inside[i] {
+		// Only a line that looks like a magic needs the scan that tells
+		// whether it is inside a string or comment of the pending Go code.
+		// Magic lines are left out of that scan: their text is not Go.
+		if !maybeMagic(l) || inLiteral(strings.Join(lines[start:i], "\n")) {
 			continue
 		}
 		if m := helpLine.FindStringSubmatch(l); m != nil {
@@ -106,25 +108,26 @@ func Parse(cell string) []Step {
 	return steps
 }
 
-// literalLines marks the lines (from 0) that begin inside a multi-line
-// string or comment, where a % is not a magic.
-func literalLines(cell string) map[int]bool {
-	inside := map[int]bool{}
+// maybeMagic tells whether line has the form of a magic, a cell magic or
+// a help request.
+func maybeMagic(line string) bool {
+	return magicLine.MatchString(line) || cellMagic.MatchString(line) || helpLine.MatchString(line)
+}
+
+// inLiteral tells whether Go code ends inside a raw string or a /*
+// comment, so that the line after it is part of that literal.
+func inLiteral(code string) bool {
+	open := false
 	var s scanner.Scanner
-	fset := token.NewFileSet()
-	file := fset.AddFile("", fset.Base(), len(cell))
-	s.Init(file, []byte(cell), func(token.Position, string) {}, scanner.ScanComments)
-	for {
-		pos, tok, lit := s.Scan()
-		if tok == token.EOF {
-			break
+	file := token.NewFileSet().AddFile("", -1, len(code))
+	s.Init(file, []byte(code), func(_ token.Position, msg string) {
+		if msg == "raw string literal not terminated" || msg == "comment not terminated" {
+			open = true
 		}
-		if (tok == token.STRING || tok == token.COMMENT) && strings.Contains(lit, "\n") {
-			first := fset.Position(pos).Line
-			for k := 1; k <= strings.Count(lit, "\n"); k++ {
-				inside[first-1+k] = true
-			}
+	}, scanner.ScanComments)
+	for {
+		if _, tok, _ := s.Scan(); tok == token.EOF {
+			return open
 		}
 	}
-	return inside
 }

@@ -22,6 +22,13 @@ func TestParse(t *testing.T) {
 		{"percent in raw string", "s := `\n%not a magic\n`\nfmt.Println(s)", "code:s := `"},
 		{"percent in comment", "/*\n%nope\n*/\nx := 1", "code:/*"},
 		{"modulo continuation", "y := 7 %\n3", "code:y := 7 %"},
+		{"backquote on a magic line", "%env X=`\nx := 1\n%who", "magic:%env X=` | code:x := 1 | magic:%who"},
+		{"comment opener on a magic line", "%env X=/*\nx := 1\n%who", "magic:%env X=/* | code:x := 1 | magic:%who"},
+		{"raw string ends before a magic", "s := `a\n%b`\n%who", "code:s := `a | magic:%who"},
+		{"backquote in a line comment", "x := 1 // `\n%who", "code:x := 1 // ` | magic:%who"},
+		{"magic in a string", "x := \"%who\"\n%who", "code:x := \"%who\" | magic:%who"},
+		{"help then code", "x?\ny := 1", "help:x | code:y := 1"},
+		{"not a help selector", "a.b.c?", "code:a.b.c?"},
 		{"indented magic", "if true {\n\t%time f()\n}", "code:if true { | magic:%time f() | code:}"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
