@@ -52,6 +52,8 @@ class AtonceConformance(jkt.KernelTests):
 
     code_inspect_sample = "fmt.Println"
 
+    code_page_something = "fmt.Println?"
+
 
 if __name__ == "__main__":
     unittest.main()
