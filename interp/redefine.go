@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"atonce/interp/complete"
 )
 
 // Redefinition. yaegi v0.16.1 keeps functions compiled earlier bound to
@@ -217,22 +219,10 @@ func varAssign(sp *ast.ValueSpec, text func(a, b token.Pos) string) string {
 
 // recvName is the type name of a method's receiver: T for T, *T, T[K].
 func recvName(e ast.Expr) string {
-	for {
-		switch x := e.(type) {
-		case *ast.StarExpr:
-			e = x.X
-		case *ast.ParenExpr:
-			e = x.X
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return "?"
-		}
+	if name := complete.BaseTypeName(e); name != "" {
+		return name
 	}
+	return "?"
 }
 
 // canonical is src's tokens, without comments and the semicolons that

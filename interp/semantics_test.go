@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestGoSemantics runs cells that depend on Go 1.22+ semantics or on
@@ -87,7 +88,14 @@ func TestGoroutinesListsWhatCellsLeftRunning(t *testing.T) {
 	if r := s.Execute(context.Background(), "stop := make(chan bool)\ngo func() { <-stop }()"); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if got := s.Goroutines(); !strings.Contains(got, "1 goroutine(s)") || !strings.Contains(got, "waiting on a channel") {
+	// The goroutine may not have reached its receive yet: give it a moment.
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if got = s.Goroutines(); strings.Contains(got, "waiting on a channel") {
+			break
+		}
+	}
+	if !strings.Contains(got, "1 goroutine(s)") || !strings.Contains(got, "waiting on a channel") {
 		t.Errorf("Goroutines got %q, want one goroutine waiting on a channel", got)
 	}
 	s.Execute(context.Background(), "close(stop)")

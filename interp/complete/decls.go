@@ -77,7 +77,7 @@ func (sp *space) addFile(f *ast.File, u *unit) {
 			}
 			fd := &funcDecl{decl: d, u: u}
 			if d.Recv != nil && len(d.Recv.List) > 0 {
-				base := baseTypeName(d.Recv.List[0].Type)
+				base := BaseTypeName(d.Recv.List[0].Type)
 				if sp.methods[base] == nil {
 					sp.methods[base] = map[string]*funcDecl{}
 				}
@@ -190,8 +190,9 @@ func (sp *space) addParams(ft *ast.FuncType, u *unit) {
 	}
 }
 
-// baseTypeName returns T for receivers T, *T, T[K] and *T[K].
-func baseTypeName(e ast.Expr) string {
+// BaseTypeName returns T for a receiver or type expression T, *T, T[K] or
+// *T[K], or "" for anything else.
+func BaseTypeName(e ast.Expr) string {
 	for {
 		switch x := e.(type) {
 		case *ast.StarExpr:

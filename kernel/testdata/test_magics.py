@@ -70,7 +70,11 @@ class Magics(KernelCase):
         self.assertOK(content)
         content, _ = self.run_cell("stop := make(chan bool)\ngo func() { <-stop }()")
         self.assertOK(content)
-        content, outs = self.run_cell("%goroutines")
+        for _ in range(20):  # the goroutine may not have reached its receive yet
+            content, outs = self.run_cell("%goroutines")
+            if "waiting on a channel" in texts(outs):
+                break
+            time.sleep(0.1)
         self.assertIn("waiting on a channel", texts(outs))
         self.run_cell("close(stop)")
 
