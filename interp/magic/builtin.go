@@ -152,12 +152,36 @@ func typeName(v reflect.Value) string {
 }
 
 func short(v reflect.Value) string {
-	s := fmt.Sprintf("%v", v.Interface())
+	if v.Kind() == reflect.Interface && !v.IsNil() {
+		return short(v.Elem())
+	}
+	var s string
 	switch v.Kind() {
 	case reflect.String:
-		s = fmt.Sprintf("%q", v.String())
-	case reflect.Slice, reflect.Map, reflect.Array, reflect.Chan:
-		s = fmt.Sprintf("%d items: %v", v.Len(), v.Interface())
+		str := v.String()
+		n := 0
+		for i := range str { // only 50 runes are shown: quote no more than 60
+			if n == 60 {
+				str = str[:i]
+				break
+			}
+			n++
+		}
+		s = fmt.Sprintf("%q", str)
+	case reflect.Slice, reflect.Array:
+		if !v.CanAddr() && v.Kind() == reflect.Array {
+			s = fmt.Sprintf("%d items: %v", v.Len(), v.Interface())
+			break
+		}
+		// Only the first elements are formatted: a slice may be huge.
+		s = fmt.Sprintf("%d items: %v", v.Len(), v.Slice(0, min(v.Len(), 20)).Interface())
+	case reflect.Map, reflect.Chan:
+		s = fmt.Sprintf("%d items", v.Len())
+		if v.Kind() == reflect.Map && v.Len() <= 20 {
+			s += fmt.Sprintf(": %v", v.Interface())
+		}
+	default:
+		s = fmt.Sprintf("%v", v.Interface())
 	}
 	if r := []rune(s); len(r) > 50 {
 		s = string(r[:47]) + "..."

@@ -195,6 +195,8 @@ func TestTimeitErrors(t *testing.T) {
 		{"no statement", "%timeit", "needs a statement"},
 		{"bad flag", "%timeit -x 1", "usage: %timeit"},
 		{"compile error", "%timeit nosuch()", "undefined: nosuch"},
+		{"panic", `%timeit -n 1 -r 1 panic("boom")`, "boom"},
+		{"runtime panic", "var a []int\n%timeit -n 1 -r 1 _ = a[3]", "index out of range"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -261,12 +263,24 @@ func TestWhoWhos(t *testing.T) {
 
 func TestWhosShortensValues(t *testing.T) {
 	e := newEnv(t)
-	e.run(t, `long := strings.Repeat("x", 200)`)
+	e.run(t, `long := strings.Repeat("é", 200)
+big := make([]int, 1000000)
+m := map[int]int{}
+for i := 0; i < 1000; i++ {
+	m[i] = i
+}
+boxed := []interface{}{big}[0]`)
 	_, _, displays := e.run(t, "%whos")
 	plain, _ := displays[0]["text/plain"].(string)
-	line := strings.Split(strings.TrimSpace(plain), "\n")[2]
-	if n := len([]rune(line)); n > 80 || !strings.HasSuffix(line, "...") {
-		t.Errorf("%%whos line got %q (%d runes), want it cut with ...", line, n)
+	for _, want := range []string{
+		`boxed\s+\[\]int\s+1000000 items: \[(0 ){15}0\.\.\.\n`,
+		`big\s+\[\]int\s+1000000 items: \[(0 ){15}0\.\.\.\n`,
+		`long\s+string\s+"é{46}\.\.\.\n`,
+		`m\s+map\[int\]int\s+1000 items\n`,
+	} {
+		if !regexp.MustCompile(want).MatchString(plain) {
+			t.Errorf("%%whos text got %q, want a match for %s", plain, want)
+		}
 	}
 }
 
@@ -323,7 +337,14 @@ func TestGoroutines(t *testing.T) {
 	}
 	e.run(t, "stop := make(chan bool)\ngo func() { <-stop }()")
 	e.run(t, "go func() { time.Sleep(time.Hour) }()")
-	_, text, _ := e.run(t, "%goroutines")
+	var text string
+	for i := 0; i < 100; i++ { // until the goroutines block
+		_, text, _ = e.run(t, "%goroutines")
+		if !strings.Contains(text, "running\n") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, want := range []string{"2 goroutine(s)", "waiting on a channel", "sleeping (time.Sleep)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("%%goroutines got %q, want it to contain %q", text, want)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"atonce/kernel/enginemsg"
 )
 
 type cpu struct{ user, sys time.Duration }
@@ -88,7 +90,14 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 		case <-stopped:
 		}
 	}()
-	timeLoops := func(n int) (time.Duration, error) {
+	timeLoops := func(n int) (d time.Duration, err error) {
+		// A panic in the code would otherwise unwind through the host
+		// and end the engine.
+		defer func() {
+			if p := recover(); p != nil {
+				err = &codePanic{fmt.Sprint(p)}
+			}
+		}()
 		start := time.Now()
 		for i := 0; i < n; i++ {
 			if i&63 == 0 && ctx.Err() != nil {
@@ -108,7 +117,7 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 			n = []int{1, 2, 5}[k%3] * int(math.Pow10(k/3))
 			d, err := timeLoops(n)
 			if err != nil {
-				return interrupted()
+				return failed(err)
 			}
 			if d >= TimeitTarget || n >= 1e9 {
 				break
@@ -119,7 +128,7 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 	for i := 0; i < *runs; i++ {
 		d, err := timeLoops(n)
 		if err != nil {
-			return interrupted()
+			return failed(err)
 		}
 		per = append(per, d.Seconds()/float64(n))
 	}
@@ -127,7 +136,17 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 	return Result{}
 }
 
-func interrupted() Result {
+// codePanic is a panic of the timed code.
+type codePanic struct{ value string }
+
+func (p *codePanic) Error() string { return p.value }
+
+// failed reports a timing stopped by an interrupt or by a panic of the
+// timed code.
+func failed(err error) Result {
+	if p, ok := err.(*codePanic); ok {
+		return Result{Err: &enginemsg.Error{Name: "panic", Value: p.value, Traceback: []string{"panic: " + p.value, "(in the code %timeit was timing)"}}}
+	}
 	return Result{Err: userError("Interrupted", "the timing was interrupted"), Interrupted: true}
 }
 
