@@ -179,42 +179,42 @@ func TestCrashesReplayState(t *testing.T) {
 	}
 }
 
-func TestInterruptKillsAHungEngine(t *testing.T) {
-	s := newSupervisor(t)
-	execute(t, s, "a")
-	_, before := execute(t, s, "state")
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		s.Interrupt()
-	}()
-	rep, _ := execute(t, s, "hang")
-	if rep.Err == nil || rep.Err.Name != "Interrupted" || !rep.Interrupted {
-		t.Fatalf("hung cell reply got %+v, want Interrupted", rep.Err)
-	}
-	rep, after := execute(t, s, "state")
-	if rep.Result["text/plain"] != "a" {
-		t.Errorf("state after kill got %v, want a", rep.Result["text/plain"])
-	}
-	if before.text() == after.text() {
-		t.Errorf("engine pid unchanged (%s): want a new engine after the kill", after.text())
-	}
-}
-
-func TestStuckEngineIsReplaced(t *testing.T) {
-	s := newSupervisor(t)
-	execute(t, s, "a")
-	_, before := execute(t, s, "state")
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		s.Interrupt()
-	}()
-	rep, _ := execute(t, s, "stuck")
-	if rep.Err == nil || !strings.Contains(strings.Join(rep.Err.Traceback, " "), "did not stop") {
-		t.Fatalf("stuck reply got %+v, want a note that the code did not stop", rep.Err)
-	}
-	rep, after := execute(t, s, "state")
-	if rep.Result["text/plain"] != "a" || before.text() == after.text() {
-		t.Errorf("after a stuck cell got state %v in %s (before %s), want a in a new engine", rep.Result["text/plain"], after.text(), before.text())
+// TestInterruptReplacesEngine: a cell that ignores the interrupt (hang)
+// is killed after the grace period, and one the engine reports as stuck
+// is replaced at once; either way the next cell runs in a new engine
+// that has the earlier state.
+func TestInterruptReplacesEngine(t *testing.T) {
+	for _, tt := range []struct {
+		code string
+		want func(*enginemsg.Reply) bool
+		what string
+	}{
+		{"hang", func(r *enginemsg.Reply) bool {
+			return r.Err != nil && r.Err.Name == "Interrupted" && r.Interrupted
+		}, "Interrupted"},
+		{"stuck", func(r *enginemsg.Reply) bool {
+			return r.Err != nil && strings.Contains(strings.Join(r.Err.Traceback, " "), "did not stop")
+		}, "a note that the code did not stop"},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			s := newSupervisor(t)
+			execute(t, s, "a")
+			_, before := execute(t, s, "state")
+			go func() {
+				time.Sleep(100 * time.Millisecond)
+				s.Interrupt()
+			}()
+			if rep, _ := execute(t, s, tt.code); !tt.want(rep) {
+				t.Fatalf("%s reply got %+v, want %s", tt.code, rep.Err, tt.what)
+			}
+			rep, after := execute(t, s, "state")
+			if rep.Result["text/plain"] != "a" {
+				t.Errorf("state afterwards got %v, want a", rep.Result["text/plain"])
+			}
+			if before.text() == after.text() {
+				t.Errorf("engine pid unchanged (%s): want a new engine", after.text())
+			}
+		})
 	}
 }
 
