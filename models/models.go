@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -56,6 +57,41 @@ type Report struct {
 	Parallel bool `json:"parallel"`
 	// Traced tells whether the TaskRecords carry States.
 	Traced bool `json:"traced"`
+	// Pool describes the workers of a model whose tasks run in other
+	// processes (processes, distributed), by worker number; empty for the
+	// in-process models, whose workers are goroutines.
+	Pool []WorkerRecord `json:"pool,omitempty"`
+	// Startup is the time from the run's start until the last worker
+	// was ready for tasks (spawn and replay of the notebook); it is part
+	// of Wall. 0 for in-process models.
+	Startup time.Duration `json:"startup_ns,omitempty"`
+	// Globals holds, after the run, the notebook's values of the
+	// package-level variables the task may read or write, as JSON (a
+	// value JSON cannot encode is left out). For processes and
+	// distributed this is the notebook's own copy; each worker's copy is
+	// in Pool.
+	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+}
+
+// WorkerRecord is one worker of a model that runs tasks in other
+// processes.
+type WorkerRecord struct {
+	Worker int    `json:"worker"`         // the number TaskRecord.Worker refers to
+	Host   string `json:"host,omitempty"` // the machine it runs on
+	PID    int    `json:"pid,omitempty"`
+	CPUs   int    `json:"cpus,omitempty"`
+	// Spawn is when the run started this worker (or, for a worker that
+	// was already running, when it was asked to load the notebook); Ready
+	// is when it had replayed the notebook and could take tasks. Offsets
+	// from the run's start.
+	Spawn time.Duration `json:"spawn_ns"`
+	Ready time.Duration `json:"ready_ns"`
+	// Exit says how the worker ended if it died during the run, e.g.
+	// "killed by signal 9"; "" if it lived.
+	Exit string `json:"exit,omitempty"`
+	// Globals are the final values, in this worker's own copy of the
+	// notebook, of the package-level variables its tasks changed.
+	Globals map[string]json.RawMessage `json:"globals,omitempty"`
 }
 
 // TaskRecord is what happened to one task.
@@ -71,6 +107,18 @@ type TaskRecord struct {
 	// time order, adjacent spans of one state merged, slivers under a
 	// microsecond dropped (so small gaps may remain).
 	States []Span `json:"states,omitempty"`
+	// Queued is when the task was handed to a worker in another process
+	// (sent down its pipe or published); Start and End are then when the
+	// worker began and finished it, on the run's clock. 0 in process.
+	Queued time.Duration `json:"queued_ns,omitempty"`
+	// BytesIn and BytesOut are the sizes of the task's message to the
+	// worker and of the result message back.
+	BytesIn  int `json:"bytes_in,omitempty"`
+	BytesOut int `json:"bytes_out,omitempty"`
+	// Attempts is how many times the task was handed out (more than 1
+	// when a worker died running it); Note says why, in words.
+	Attempts int    `json:"attempts,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
 // The states a task can be in; see Span.
