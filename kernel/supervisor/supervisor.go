@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"atonce/kernel"
+	"atonce/kernel/crash"
 	"atonce/kernel/enginemsg"
 )
 
@@ -314,7 +315,7 @@ func (s *Supervisor) collectDeath(p *process, interrupted bool) *death {
 	<-p.exited
 	p.waitStderr(500 * time.Millisecond)
 	d := &death{interrupted: interrupted}
-	d.reason, d.detail = explainExit(p.exitErr, p.stderrTail())
+	d.reason, d.detail = crash.Explain("the engine", p.exitErr, p.stderrTail())
 	s.log.Warn("the engine died", "reason", d.reason)
 	s.proc = nil
 	return d
@@ -461,9 +462,7 @@ type process struct {
 	exitErr error
 
 	stderrDone chan struct{}
-	tailMu     sync.Mutex
-	tail       []string // the last maxTail lines of stderr
-	head       []string // the first lines of a crash report, kept whole
+	stderr     crash.Recorder // the runtime's last words
 
 	killMu sync.Mutex
 	killed bool
@@ -506,36 +505,7 @@ func (p *process) waitStderr(d time.Duration) {
 
 // stderrTail returns the start of the crash report, if any, then the
 // last lines of stderr.
-func (p *process) stderrTail() []string {
-	p.tailMu.Lock()
-	defer p.tailMu.Unlock()
-	return append(append([]string(nil), p.head...), p.tail...)
-}
-
-// maxHead is how many lines of a crash report's start are kept: a stack
-// overflow prints thousands of frames after its one telling line.
-const maxHead = 40
-
-func (p *process) keepStderr(line string) {
-	p.tailMu.Lock()
-	defer p.tailMu.Unlock()
-	if len(p.head) > 0 && len(p.head) < maxHead {
-		p.head = append(p.head, line)
-		return
-	}
-	if len(p.head) == 0 && isCrashStart(line) {
-		p.head = append(p.head, line)
-		return
-	}
-	p.tail = append(p.tail, line)
-	if len(p.tail) > maxTail {
-		p.tail = p.tail[len(p.tail)-maxTail:]
-	}
-}
-
-// maxTail is how many stderr lines of the engine are kept for a crash
-// report.
-const maxTail = 400
+func (p *process) stderrTail() []string { return p.stderr.Lines() }
 
 func startProcess(ctx context.Context, command, env []string, log *slog.Logger, route func(enginemsg.Event)) (*process, error) {
 	reqR, reqW, err := os.Pipe()
@@ -607,12 +577,12 @@ func startProcess(ctx context.Context, command, env []string, log *slog.Logger, 
 	}()
 	go func() { // stderr: the engine's log and the runtime's last words
 		defer close(p.stderrDone)
-		readLines(stderr, func(line string) {
+		crash.ReadLines(stderr, func(line string) {
 			if msg, ok := strings.CutPrefix(line, engineLogPrefix); ok {
 				log.Info("engine: " + msg)
 				return
 			}
-			p.keepStderr(line)
+			p.stderr.Keep(line)
 		})
 	}()
 	go func() {
@@ -626,7 +596,7 @@ func startProcess(ctx context.Context, command, env []string, log *slog.Logger, 
 		log.Info("engine ready", "pid", cmd.Process.Pid, "version", v)
 		return p, nil
 	case <-p.exited:
-		reason, _ := explainExit(p.exitErr, p.stderrTail())
+		reason, _ := crash.Explain("the engine", p.exitErr, p.stderrTail())
 		return nil, fmt.Errorf("the engine exited while starting: %s", reason)
 	case <-ctx.Done():
 		p.close()

@@ -239,26 +239,6 @@ func TestCloseLeavesNoProcess(t *testing.T) {
 	}
 }
 
-func TestExplainExit(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		tail []string
-		want string
-	}{
-		{"fatal", []string{"noise", "fatal error: concurrent map writes", "", "goroutine 1 [running]:"}, "fatal error: concurrent map writes"},
-		{"panic", []string{"panic: boom", "", "goroutine 5 [running]:"}, "panic: boom"},
-		{"stack", []string{"runtime: goroutine stack exceeds 536870912-byte limit", "fatal error: stack overflow"}, "stack overflow"},
-		{"silent exit", nil, "status 0"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, _ := explainExit(nil, tt.tail)
-			if !strings.Contains(got, tt.want) {
-				t.Errorf("explainExit got %q, want it to contain %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestCheckpointedRequestResumes(t *testing.T) {
 	s := newSupervisor(t)
 	execute(t, s, "a")
