@@ -25,6 +25,7 @@ import (
 
 	"atonce/install"
 	"atonce/interp/engine"
+	"atonce/interp/worker"
 	"atonce/kernel"
 	"atonce/kernel/enginemsg"
 	"atonce/kernel/supervisor"
@@ -40,6 +41,7 @@ usage:
   atonce install [--user | --sys-prefix | --prefix DIR] [--uninstall]
                                       install the kernelspec where Jupyter finds it
   atonce kernel -f CONNECTION_FILE    run the kernel (Jupyter starts this for you)
+  atonce worker -pipe                 a worker process for the processes model (the engine starts it)
   atonce version                      print the version
 `
 
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runKernel(args[1:], stderr)
 	case "engine":
 		return runEngine(args[1:], stderr)
+	case "worker":
+		return runWorker(args[1:], stderr)
 	case "install":
 		return install.Main(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -186,7 +190,15 @@ func runEngine(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := logger(&prefixWriter{w: stderr, prefix: supervisor.EngineLogPrefix})
-	err := engine.Serve(context.Background(), engine.Options{Requests: requests, Events: events, Version: version, Logger: log})
+	exe, err := os.Executable()
+	if err != nil {
+		log.Error("cannot find the atonce binary to start workers", "err", err)
+		exe = os.Args[0]
+	}
+	err = engine.Serve(context.Background(), engine.Options{
+		Requests: requests, Events: events, Version: version, Logger: log,
+		WorkerCommand: []string{exe, "worker", "-pipe"},
+	})
 	if err != nil {
 		log.Error("engine stopped", "err", err)
 		return 1
@@ -215,4 +227,31 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// runWorker is a worker process: with -pipe, one the processes model
+// starts, serving requests on fd 3 and answering on fd 4.
+func runWorker(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atonce worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pipe := fs.Bool("pipe", false, "serve the engine over fds 3 and 4 (the engine starts workers this way)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := logger(stderr)
+	if !*pipe {
+		fmt.Fprintln(stderr, "atonce worker: say how to reach the kernel: -pipe (started by the engine)")
+		return 2
+	}
+	requests := os.NewFile(3, "requests")
+	answers := os.NewFile(4, "answers")
+	if requests == nil || answers == nil {
+		fmt.Fprintln(stderr, "atonce worker -pipe: started without its pipes; the engine starts pipe workers, not you")
+		return 2
+	}
+	if err := worker.ServePipe(context.Background(), requests, answers, version); err != nil {
+		log.Error("worker stopped", "err", err)
+		return 1
+	}
+	return 0
 }

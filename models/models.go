@@ -19,6 +19,11 @@ type Task struct {
 	Name string // shown in reports and errors, e.g. the notebook function's name
 	N    int    // number of calls, >= 0
 	Call func(ctx context.Context, i int) (any, error)
+	// Remote, for the models that run tasks in other processes
+	// (processes, distributed), names the function and carries the
+	// notebook's state; the in-process models ignore it, and those
+	// models ignore Call.
+	Remote *Remote
 }
 
 // Options tune one run.
@@ -160,13 +165,25 @@ var (
 )
 
 // all lists the models in the order reports show them.
-var all = []Model{Sequential{}, EventLoop{}, GIL{}, Threads{}}
+var all = []Model{Sequential{}, EventLoop{}, GIL{}, Threads{}, Processes{}}
 
 // Names returns the names of the models, baseline first.
 func Names() []string {
 	names := make([]string, len(all))
 	for i, m := range all {
 		names[i] = m.Name()
+	}
+	return names
+}
+
+// InProcessNames returns the names of the models that run tasks in this
+// process, on Task.Call, baseline first; the others need Task.Remote.
+func InProcessNames() []string {
+	var names []string
+	for _, m := range all {
+		if _, ok := m.(Processes); !ok {
+			names = append(names, m.Name())
+		}
 	}
 	return names
 }

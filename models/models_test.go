@@ -15,7 +15,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	for _, name := range models.Names() {
+	for _, name := range models.InProcessNames() {
 		m, err := models.ByName(name)
 		if err != nil {
 			t.Fatalf("ByName(%q): %v", name, err)

@@ -29,7 +29,10 @@ type Options struct {
 	Requests io.Reader // the kernel's requests (fd 3)
 	Events   io.Writer // events and replies to the kernel (fd 4)
 	Version  string    // sent in the ready event
-	Logger   *slog.Logger
+	// WorkerCommand starts a worker process for the processes model
+	// (serving pipes on fds 3 and 4).
+	WorkerCommand []string
+	Logger        *slog.Logger
 }
 
 // Serve runs requests until the request pipe closes or ctx is done.
@@ -38,6 +41,7 @@ func Serve(ctx context.Context, opt Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand})
 	e := &engine{
 		enc:     enginemsg.NewEncoder(opt.Events),
 		log:     log,

@@ -83,3 +83,5 @@ func (n *notebook) Resume() *enginemsg.Resume { return n.resume }
 // Replaying tells magics that the cell is being replayed into a new
 // engine: only what rebuilds state needs to run.
 func (n *notebook) Replaying() bool { return n.replaying }
+
+func (n *notebook) History() []string { return n.e.sess.History() }

@@ -96,6 +96,7 @@ func (e *testEnv) Update(id string, b enginemsg.Bundle) {}
 func (e *testEnv) Checkpoint(v any)                     {}
 func (e *testEnv) Resume() *enginemsg.Resume            { return nil }
 func (e *testEnv) Replaying() bool                      { return e.replaying }
+func (e *testEnv) History() []string                    { return e.sess.History() }
 
 // run runs a cell through Run and fails the test on an error.
 func (e *testEnv) run(t *testing.T, cell string) (Result, string, []enginemsg.Bundle) {

@@ -60,6 +60,10 @@ type Env interface {
 	// state in a new engine: output is hidden and only what changes
 	// state needs to run.
 	Replaying() bool
+	// History returns the Go code of the cells that ran successfully, in
+	// order, as they ran: replaying them in a new session rebuilds the
+	// notebook (worker processes do).
+	History() []string
 }
 
 // Command is one magic.

@@ -16,7 +16,7 @@ import (
 )
 
 // InProcess are the models that run in the engine itself, in report order.
-var InProcess = []string{"sequential", "eventloop", "gil", "threads"}
+var InProcess = models.InProcessNames()
 
 // ReportMIME is the MIME type of the raw per-task record, kept in the
 // table's metadata so a user can load it into anything.
@@ -25,7 +25,8 @@ const ReportMIME = "application/vnd.atonce.report+json"
 var registerOnce sync.Once
 
 // RegisterMagics adds %%models, %models and one cell magic per model
-// (%%sequential, %%eventloop, %%gil, %%threads) to the magic table.
+// (%%sequential, %%eventloop, %%gil, %%threads, %%processes, ...) to the
+// magic table.
 func RegisterMagics() {
 	registerOnce.Do(func() {
 		magic.Register(magic.Command{
@@ -36,14 +37,18 @@ func RegisterMagics() {
 and shows wall time, CPU time, speedup and efficiency against sequential, tasks per worker, and each
 model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
 sequential run left. Task shapes: ` + Shapes + `.
-Defaults: -n 8; -workers: threads = number of CPUs, eventloop = n coroutines, gil = 4 threads.
+Defaults: -n 8; -models: the in-process models (sequential, eventloop, gil, threads), -models all adds the
+models whose tasks run in other processes (processes); -workers: threads and processes = number of CPUs,
+eventloop = n coroutines, gil = 4 threads.
+Processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
+and results cross as JSON, and what a worker's tasks change stays in that worker.
 time.Sleep in a task is an await point: it yields the event loop and releases the GIL.`,
 			Line: true, Cell: true,
 			Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
 				return runMagic(ctx, env, c, InProcess)
 			},
 		})
-		for _, name := range InProcess {
+		for _, name := range models.Names() {
 			name := name
 			magic.Register(magic.Command{
 				Name:    name,

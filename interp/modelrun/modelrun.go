@@ -71,6 +71,9 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 		return spec, fmt.Errorf("-repeat %d: choose between 1 and 100", spec.Repeat)
 	}
 	spec.Models = defaultModels
+	if *list == "all" {
+		spec.Models = models.Names()
+	}
 	if *list != "" && *list != "all" {
 		spec.Models = nil
 		for _, name := range strings.Split(*list, ",") {
@@ -87,7 +90,7 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 }
 
 // Usage is the magic's usage line.
-const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads|all] [-repeat R] [-no-trace] [Func]
+const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [Func]
        %models  [same flags] Func`
 
 // Shapes lists the task function shapes a model can run.

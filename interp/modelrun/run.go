@@ -3,6 +3,7 @@ package modelrun
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"atonce/models"
+	"atonce/models/workermsg"
 )
 
 // Notebook is what a run needs from the interpreter session.
@@ -21,6 +23,35 @@ type Notebook interface {
 	Vars() map[string]reflect.Value
 	// Stop makes notebook code the host called return at its next step.
 	Stop()
+	// History returns the Go code of the cells that ran successfully,
+	// which worker processes replay to rebuild the notebook.
+	History() []string
+}
+
+// Config is what runs need to know of the program they run in.
+type Config struct {
+	// Version is the kernel's version; workers must match it.
+	Version string
+	// WorkerCommand starts a local worker process serving pipes on fds 3
+	// and 4, e.g. {"/usr/bin/atonce", "worker", "-pipe"}.
+	WorkerCommand []string
+}
+
+var config Config
+
+// Configure sets what runs need to know of the program: the engine calls
+// it once at start.
+func Configure(c Config) { config = c }
+
+// remote describes the notebook for the models that run tasks in other
+// processes: the cells to replay and the variables' values at the start.
+func remote(nb Notebook, spec Spec, output func(worker int, o workermsg.Output)) *models.Remote {
+	return &models.Remote{
+		Func:    spec.Func,
+		State:   workermsg.NewState(config.Version, nb.History(), JSONGlobals(nb.Vars(), nil)),
+		Command: config.WorkerCommand,
+		Output:  output,
+	}
 }
 
 // Progress is told, after each task, which model runs and how far it is.
@@ -46,6 +77,13 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	}
 	start := Snapshot(nb.Vars())
 	after := start
+	// What tasks print in worker processes goes to the cell, when the
+	// notebook can print.
+	var workerOutput func(int, workermsg.Output)
+	if p, ok := nb.(interface{ Print(stream, text string) }); ok {
+		workerOutput = func(_ int, o workermsg.Output) { p.Print(o.Stream, o.Text) }
+	}
+	rem := remote(nb, spec, workerOutput)
 	// An interrupt must also stop tasks in the middle of interpreted
 	// code: the interpreter only checks for it in code it runs itself.
 	stopped := make(chan struct{})
@@ -94,6 +132,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			if err != nil {
 				return reports, err
 			}
+			task.Remote = rem
 			opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
 			if progress != nil {
 				opt.Progress = progress
@@ -141,4 +180,42 @@ func warmUp(ctx context.Context, fn reflect.Value, spec Spec) {
 		defer func() { _ = recover() }() // a failing task fails in the runs, where it is reported
 		_, _ = task.Call(ctx, 0)
 	}()
+}
+
+// JSONGlobals returns the JSON of the variables named in names (every
+// variable when names is empty); variables JSON cannot encode (channels,
+// funcs, cycles) are left out.
+func JSONGlobals(vars map[string]reflect.Value, names []string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	add := func(name string, v reflect.Value) {
+		if !v.IsValid() || !v.CanInterface() {
+			return
+		}
+		if b, err := marshalValue(v); err == nil {
+			out[name] = b
+		}
+	}
+	if len(names) == 0 {
+		for name, v := range vars {
+			add(name, v)
+		}
+		return out
+	}
+	for _, name := range names {
+		if v, ok := vars[name]; ok {
+			add(name, v)
+		}
+	}
+	return out
+}
+
+// marshalValue encodes v as JSON, treating a panic (a value reflection
+// cannot read) as an error.
+func marshalValue(v reflect.Value) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("%v", p)
+		}
+	}()
+	return json.Marshal(v.Interface())
 }

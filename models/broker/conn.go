@@ -1,0 +1,265 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Conn is a connection to a NATS server with JetStream. It is safe for
+// concurrent use. Close it with [Conn.Close].
+type Conn struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	log  *slog.Logger
+	addr string // the server URL without credentials, for messages
+
+	stateMu sync.Mutex
+	kv      jetstream.KeyValue
+	obs     jetstream.ObjectStore
+}
+
+// ConnectOption configures [Connect].
+type ConnectOption func(*connectConfig)
+
+type connectConfig struct {
+	name        string
+	log         *slog.Logger
+	fingerprint string
+	caPEM       []byte
+	timeout     time.Duration
+}
+
+// WithName sets the connection's name, shown in the server's monitoring.
+func WithName(name string) ConnectOption {
+	return func(c *connectConfig) { c.name = name }
+}
+
+// WithLogger sets where the connection logs disconnects, reconnects and
+// asynchronous errors (and where queues and workers on it log). Nil, the
+// default, discards them.
+func WithLogger(l *slog.Logger) ConnectOption {
+	return func(c *connectConfig) { c.log = l }
+}
+
+// WithTLSFingerprint pins the server's certificate: the connection uses
+// TLS and succeeds only if the server's certificate has this hex SHA-256
+// fingerprint ([Server.TLSFingerprint]). Host names are not checked, so
+// this works with a self-signed certificate reached by any address.
+func WithTLSFingerprint(sha256hex string) ConnectOption {
+	return func(c *connectConfig) { c.fingerprint = strings.ToLower(strings.ReplaceAll(sha256hex, ":", "")) }
+}
+
+// WithCACertPEM makes the connection use TLS and trust certificates signed
+// by these PEM certificates (for a self-signed server, its own certificate:
+// [Server.TLSCertPEM]). The server's host name must match the certificate.
+func WithCACertPEM(pemBytes []byte) ConnectOption {
+	return func(c *connectConfig) { c.caPEM = pemBytes }
+}
+
+// WithConnectTimeout bounds how long [Connect] waits for the server when
+// the context has no deadline; the default is 5 seconds.
+func WithConnectTimeout(d time.Duration) ConnectOption {
+	return func(c *connectConfig) { c.timeout = d }
+}
+
+// Connect dials the NATS server at url with token (if token is empty, the
+// one embedded in url as nats://TOKEN@host:port is used) and checks that
+// the server has JetStream. Once connected, the connection reconnects by
+// itself if the server goes away for a while.
+func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Conn, error) {
+	cfg := connectConfig{timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := cfg.log
+	if log == nil {
+		log = discardLogger
+	}
+	addr := redactURL(url)
+	if token != "" {
+		url = redactURL(url)
+	}
+	timeout := cfg.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+		if timeout <= 0 {
+			return nil, fmt.Errorf("could not connect to the NATS server at %s: %w", addr, context.DeadlineExceeded)
+		}
+	}
+	nopts := []nats.Option{
+		nats.Timeout(timeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Warn("NATS asynchronous error", "subject", subj, "err", err)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Info("disconnected from the NATS server", "server", addr, "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			log.Info("reconnected to the NATS server", "server", addr)
+		}),
+	}
+	if token != "" {
+		nopts = append(nopts, nats.Token(token))
+	}
+	if cfg.name != "" {
+		nopts = append(nopts, nats.Name(cfg.name))
+	}
+	if cfg.fingerprint != "" || cfg.caPEM != nil {
+		tc, err := clientTLS(cfg)
+		if err != nil {
+			return nil, err
+		}
+		nopts = append(nopts, nats.Secure(tc))
+	}
+
+	type dialed struct {
+		nc  *nats.Conn
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		nc, err := nats.Connect(url, nopts...)
+		ch <- dialed{nc, err}
+	}()
+	var d dialed
+	select {
+	case d = <-ch:
+	case <-ctx.Done():
+		go func() {
+			if d := <-ch; d.nc != nil {
+				d.nc.Close()
+			}
+		}()
+		return nil, fmt.Errorf("gave up connecting to the NATS server at %s: %w", addr, ctx.Err())
+	}
+	if d.err != nil {
+		return nil, connectError(addr, d.err)
+	}
+	js, err := jetstream.New(d.nc)
+	if err != nil {
+		d.nc.Close()
+		return nil, fmt.Errorf("could not use JetStream on the NATS server at %s: %w", addr, err)
+	}
+	c := &Conn{nc: d.nc, js: js, log: log, addr: addr}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := js.AccountInfo(actx); err != nil {
+		d.nc.Close()
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("the NATS server at %s does not have JetStream enabled (start it with -js): %w", addr, err)
+		}
+		return nil, fmt.Errorf("the NATS server at %s did not answer a JetStream request: %w", addr, err)
+	}
+	log.Debug("connected to the NATS server", "server", addr, "version", d.nc.ConnectedServerVersion())
+	return c, nil
+}
+
+// connectError explains why nats.Connect failed, in a notebook user's
+// words.
+func connectError(addr string, err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(msg), "authorization violation"):
+		return fmt.Errorf("the NATS server refused the token: %w (check the token, or copy the join command again)", err)
+	case errors.Is(err, nats.ErrSecureConnRequired):
+		return fmt.Errorf("the NATS server at %s requires TLS: pass its certificate fingerprint or CA: %w", addr, err)
+	case errors.Is(err, nats.ErrSecureConnWanted):
+		return fmt.Errorf("TLS was asked for but the NATS server at %s does not offer it: %w", addr, err)
+	case strings.Contains(msg, "x509") || strings.Contains(msg, "tls:") || strings.Contains(msg, "fingerprint"):
+		return fmt.Errorf("could not set up TLS with the NATS server at %s: %w", addr, err)
+	case errors.Is(err, nats.ErrNoServers):
+		return fmt.Errorf("could not reach the NATS server at %s (is it running, and are the host and port right?): %w", addr, err)
+	}
+	return fmt.Errorf("could not connect to the NATS server at %s: %w", addr, err)
+}
+
+func clientTLS(cfg connectConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.caPEM != nil {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cfg.caPEM) {
+			return nil, errors.New("the CA certificate given for the NATS server holds no PEM certificate")
+		}
+		tc.RootCAs = pool
+	}
+	if fp := cfg.fingerprint; fp != "" {
+		if b, err := hex.DecodeString(fp); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("the TLS fingerprint %q is not a hex SHA-256 (64 hex digits)", fp)
+		}
+		tc.InsecureSkipVerify = cfg.caPEM == nil // the pin below replaces the chain check
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the NATS server sent no TLS certificate")
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if got := hex.EncodeToString(sum[:]); got != fp {
+				return fmt.Errorf("the NATS server's TLS certificate fingerprint is %s, not the expected %s", got, fp)
+			}
+			return nil
+		}
+	}
+	return tc, nil
+}
+
+// NATS is the underlying nats.go connection.
+func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// JetStream is the connection's JetStream context.
+func (c *Conn) JetStream() jetstream.JetStream { return c.js }
+
+// Server is the server's URL, without credentials.
+func (c *Conn) Server() string { return c.addr }
+
+// Close closes the connection. Subscriptions and a running [Consume] on it
+// end.
+func (c *Conn) Close() { c.nc.Close() }
+
+// closedError reports whether the connection is closed, as an error
+// worth returning.
+func (c *Conn) closedError(err error) error {
+	if c.nc.IsClosed() || errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("the connection to the NATS server at %s was closed: %w", c.addr, nats.ErrConnectionClosed)
+	}
+	return nil
+}
+
+// redactURL drops credentials (user:password@ or token@) from a server URL
+// or comma-separated list of URLs, so it can be shown, logged or dialed
+// with a separate token.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			u.User = nil
+			p = u.String()
+		} else if j := strings.LastIndex(p, "@"); j >= 0 && !strings.Contains(p, "://") {
+			p = p[j+1:]
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ",")
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,51 @@
+// Package broker is the NATS transport of the "distributed" model: an
+// embedded NATS server with JetStream, a work queue with explicit acks, the
+// worker loop that drains it, a presence protocol to list the connected
+// workers, and a small key-value store for the notebook state workers need.
+//
+// The package moves bytes and knows nothing of tasks' meaning: callers
+// encode their payloads (JSON in atonce) themselves.
+//
+// # Pieces
+//
+//   - [StartServer] embeds a NATS server with JetStream (memory storage
+//     only) on a random loopback port with a fresh random token; [Server.ClientURL]
+//     is what a worker needs to join.
+//   - [Connect] dials a server (embedded or external) and checks that
+//     JetStream is there; every other function takes the returned [*Conn].
+//   - [NewQueue] is the kernel side of a run: it publishes tasks
+//     ([Queue.Publish]) and hands back each task's result exactly once
+//     ([Queue.Results]), including tasks no worker could finish.
+//   - [Consume] is the worker side: one task at a time, with keep-alives
+//     while the task runs, the result published before the task is acked.
+//   - [ServeWorkerInfo] and [ListWorkers] let the kernel see who is there.
+//   - [PutState] and [GetState] carry notebook state by key.
+//
+// # Names on the wire
+//
+// For a queue called NAME:
+//
+//	stream   ATONCE_TASKS_NAME    subjects atonce.NAME.tasks.>  (work queue, memory)
+//	consumer workers              durable pull, explicit ack
+//	stream   ATONCE_RESULTS_NAME  subject  atonce.NAME.results  (limits, memory)
+//	advisory $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ATONCE_TASKS_NAME.workers
+//
+// Tasks are published on atonce.NAME.tasks.run with the headers
+// Nats-Msg-Id and Atonce-Task set to the task id. Results carry the headers
+// Atonce-Task, Atonce-Delivery, Atonce-Worker and Atonce-Status ("ok" or
+// "error"; for "error" the payload is the error text).
+//
+// Workers announce themselves on atonce.workers.hello and answer requests
+// on atonce.workers.ping. Notebook state lives in the key-value bucket
+// atonce_state, or in the object store atonce_state_large when it does not
+// fit in one message.
+//
+// # Delivery guarantees
+//
+// A task is delivered at least once: a worker that dies or stalls without
+// acking has its task redelivered after the queue's AckWait, up to
+// MaxDeliver attempts, after which [Queue.Results] reports it as failed. A
+// worker publishes the result before it acks, so a result is never lost;
+// the price is that a task can occasionally run twice, and [Queue] keeps
+// only the first result for each task id (see [QueueStats.Duplicates]).
+package broker

@@ -1,0 +1,499 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of [QueueOptions].
+const (
+	DefaultAckWait       = time.Second
+	DefaultMaxDeliver    = 3
+	DefaultMaxAckPending = 10000
+	DefaultMaxAge        = 24 * time.Hour
+)
+
+// ConsumerName is the durable pull consumer every queue's workers share.
+const ConsumerName = "workers"
+
+// Message headers tasks and results carry.
+const (
+	HeaderTask     = "Atonce-Task"     // the task id
+	HeaderDelivery = "Atonce-Delivery" // which attempt produced a result (1, 2, ...)
+	HeaderWorker   = "Atonce-Worker"   // the worker that produced a result
+	HeaderStatus   = "Atonce-Status"   // "ok", or "error" when the payload is the task's error text
+)
+
+const (
+	statusOK    = "ok"
+	statusError = "error"
+)
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// TasksStream is the name of the JetStream stream holding queue name's
+// tasks.
+func TasksStream(name string) string { return "ATONCE_TASKS_" + name }
+
+// ResultsStream is the name of the JetStream stream holding queue name's
+// results.
+func ResultsStream(name string) string { return "ATONCE_RESULTS_" + name }
+
+// TasksSubject is the subject tasks of queue name are published on; the
+// tasks stream holds atonce.NAME.tasks.>.
+func TasksSubject(name string) string { return "atonce." + name + ".tasks.run" }
+
+// ResultsSubject is the subject workers publish queue name's results on.
+func ResultsSubject(name string) string { return "atonce." + name + ".results" }
+
+// MaxDeliveriesAdvisory is the JetStream advisory subject the server
+// publishes on when a task of queue name has used up its deliveries.
+func MaxDeliveriesAdvisory(name string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TasksStream(name) + "." + ConsumerName
+}
+
+func checkName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("the queue name %q must be 1 to 64 letters, digits, '-' or '_'", name)
+	}
+	return nil
+}
+
+// QueueOptions configures [NewQueue]. Zero fields take the defaults.
+type QueueOptions struct {
+	// AckWait is how long a worker may stay silent about a task before the
+	// task is given to another worker. Workers send a keep-alive every
+	// AckWait/3 while a task runs, so only dead or stuck workers hit it.
+	// Default [DefaultAckWait].
+	AckWait time.Duration
+
+	// MaxDeliver is how many times a task is handed out before it is
+	// reported failed. Default [DefaultMaxDeliver].
+	MaxDeliver int
+
+	// MaxAckPending bounds the tasks handed out and not yet acked across
+	// all workers. Default [DefaultMaxAckPending].
+	MaxAckPending int
+
+	// MaxAge is how long tasks and results stay on the server if nobody
+	// takes or reads them (say the kernel died). Default [DefaultMaxAge].
+	MaxAge time.Duration
+}
+
+func (o QueueOptions) withDefaults() QueueOptions {
+	if o.AckWait <= 0 {
+		o.AckWait = DefaultAckWait
+	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = DefaultMaxDeliver
+	}
+	if o.MaxAckPending <= 0 {
+		o.MaxAckPending = DefaultMaxAckPending
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	return o
+}
+
+// Result is the outcome of one task, reported once per task id by
+// [Queue.Results]. Exactly one of three holds: the task succeeded
+// (Payload), the task itself failed (Error), or no worker could finish it
+// (Failed).
+type Result struct {
+	// TaskID is the id the task was published with.
+	TaskID string
+	// Payload is what the worker's handler returned.
+	Payload []byte
+	// Error is the handler's error text when the task itself failed.
+	Error string
+	// Failed says why the queue gave up on the task: every worker that
+	// took it died or timed out, MaxDeliver times.
+	Failed string
+	// Delivery is the attempt that produced this result: 1 for the first
+	// worker to take the task, 2 after one redelivery, and so on.
+	Delivery int
+	// Worker is the id of the worker that produced the result; empty when
+	// Failed.
+	Worker string
+}
+
+// Err returns the task's failure as an error, or nil if it succeeded.
+func (r Result) Err() error {
+	switch {
+	case r.Failed != "":
+		return fmt.Errorf("task %s: %s", r.TaskID, r.Failed)
+	case r.Error != "":
+		return fmt.Errorf("task %s: %s", r.TaskID, r.Error)
+	}
+	return nil
+}
+
+// QueueStats counts what a [Queue] has seen.
+type QueueStats struct {
+	// Published is the number of distinct tasks published.
+	Published int
+	// Results counts results reported (including Error and Failed ones).
+	Results int
+	// Errors counts results whose handler returned an error.
+	Errors int
+	// Failed counts tasks no worker could finish.
+	Failed int
+	// Duplicates counts results dropped because the task already had one:
+	// a task that ran twice (its first worker was presumed dead but was
+	// only slow, or died between publishing its result and acking).
+	Duplicates int
+}
+
+// Queue is the kernel side of a distributed run: a JetStream work queue of
+// tasks and the stream their results come back on. Create it with
+// [NewQueue]; workers drain it with [Consume]. Its methods are safe for
+// concurrent use.
+type Queue struct {
+	conn       *Conn
+	name       string
+	log        *slog.Logger
+	tasks      jetstream.Stream
+	results    jetstream.Stream
+	maxPayload int64
+
+	adv *nats.Subscription
+	cc  jetstream.ConsumeContext
+
+	mu      sync.Mutex
+	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
+	taskSeq map[string]uint64 // the reverse, to forget a task's sequence
+	seen    map[string]bool   // task ids that have a result
+	pending []Result
+	stats   QueueStats
+	taken   bool // Results was called
+
+	notify    chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewQueue creates the work queue name on the server conn is connected to
+// (or takes over an existing one, emptying it: a queue belongs to one run
+// at a time), with its durable consumer for workers and its results
+// stream. Names are 1 to 64 letters, digits, '-' or '_'; two kernels
+// sharing a server must use different names.
+func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*Queue, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	opt = opt.withDefaults()
+	js := conn.js
+	q := &Queue{
+		conn:       conn,
+		name:       name,
+		log:        conn.log.With("queue", name),
+		maxPayload: conn.nc.MaxPayload(),
+		seqTask:    make(map[uint64]string),
+		taskSeq:    make(map[string]uint64),
+		seen:       make(map[string]bool),
+		notify:     make(chan struct{}, 1),
+		closed:     make(chan struct{}),
+	}
+	dupWindow := 2 * time.Minute
+	if dupWindow > opt.MaxAge {
+		dupWindow = opt.MaxAge
+	}
+	var err error
+	q.tasks, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        TasksStream(name),
+		Description: "atonce distributed tasks of queue " + name,
+		Subjects:    []string{"atonce." + name + ".tasks.>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.MemoryStorage,
+		MaxAge:      opt.MaxAge,
+		Duplicates:  dupWindow,
+		Replicas:    1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("could not create the task queue %q on the NATS server: %w", name, err)
+	}
+	q.results, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        ResultsStream(name),
+		Description: "atonce distributed results of queue " + name,
+		Subjects:    []string{ResultsSubject(name)},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.MemoryStorage,
+		MaxAge:      opt.MaxAge,
+		Replicas:    1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server: %w", name, err)
+	}
+	// A queue belongs to one run: drop what an earlier run left behind.
+	for _, s := range []jetstream.Stream{q.tasks, q.results} {
+		if err := s.Purge(ctx); err != nil {
+			return nil, fmt.Errorf("could not empty the leftovers of queue %q: %w", name, err)
+		}
+	}
+	ccfg := jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "atonce workers of queue " + name,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       opt.AckWait,
+		MaxDeliver:    opt.MaxDeliver,
+		MaxAckPending: opt.MaxAckPending,
+		FilterSubject: "atonce." + name + ".tasks.>",
+		MaxWaiting:    4096,
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, TasksStream(name), ccfg); err != nil {
+		// Older servers refuse some changes to a durable consumer:
+		// start it afresh (the stream is empty anyway).
+		if derr := js.DeleteConsumer(ctx, TasksStream(name), ConsumerName); derr != nil && !errors.Is(derr, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("could not create the workers' consumer of queue %q: %w", name, err)
+		}
+		if _, err := js.CreateOrUpdateConsumer(ctx, TasksStream(name), ccfg); err != nil {
+			return nil, fmt.Errorf("could not create the workers' consumer of queue %q: %w", name, err)
+		}
+	}
+
+	q.adv, err = conn.nc.Subscribe(MaxDeliveriesAdvisory(name), q.onAdvisory)
+	if err != nil {
+		return nil, fmt.Errorf("could not listen for failed tasks of queue %q: %w", name, err)
+	}
+	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		q.adv.Unsubscribe()
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
+	}
+	q.cc, err = oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		q.log.Debug("results consumer", "err", err)
+	}))
+	if err != nil {
+		q.adv.Unsubscribe()
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
+	}
+	if err := conn.nc.FlushWithContext(ctx); err != nil {
+		q.cc.Stop()
+		q.adv.Unsubscribe()
+		return nil, fmt.Errorf("the NATS server did not confirm the subscriptions of queue %q: %w", name, err)
+	}
+	return q, nil
+}
+
+// Name is the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// Publish adds a task to the queue. The task id is the message's
+// Nats-Msg-Id, so publishing the same id again within two minutes (a retry
+// after a timeout, say) does not queue the task twice; ids must be unique
+// within a run and hold no line breaks.
+func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) error {
+	if taskID == "" || strings.ContainsAny(taskID, "\r\n") {
+		return fmt.Errorf("task id %q must be non-empty and on one line", taskID)
+	}
+	if n := int64(len(payload)) + int64(2*len(taskID)) + 64; n > q.maxPayload {
+		return fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)
+	}
+	msg := nats.NewMsg(TasksSubject(q.name))
+	msg.Header.Set(jetstream.MsgIDHeader, taskID)
+	msg.Header.Set(HeaderTask, taskID)
+	msg.Data = payload
+	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
+	if err != nil {
+		if cerr := q.conn.closedError(err); cerr != nil {
+			return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
+		}
+		return fmt.Errorf("the NATS server did not take task %s of queue %q: %w", taskID, q.name, err)
+	}
+	q.mu.Lock()
+	if !q.seen[taskID] {
+		q.seqTask[ack.Sequence] = taskID
+		q.taskSeq[taskID] = ack.Sequence
+	}
+	if !ack.Duplicate {
+		q.stats.Published++
+	}
+	q.mu.Unlock()
+	return nil
+}
+
+// Results returns the channel the queue's results arrive on, one per task
+// id: the first result wins and later ones are counted in
+// [QueueStats.Duplicates]. Results published before the call are not
+// lost. The channel is closed when ctx is done or the queue is closed.
+// Results may be called only once per queue.
+func (q *Queue) Results(ctx context.Context) (<-chan Result, error) {
+	q.mu.Lock()
+	if q.taken {
+		q.mu.Unlock()
+		return nil, fmt.Errorf("the results of queue %q are already being read: Results may be called only once", q.name)
+	}
+	q.taken = true
+	q.mu.Unlock()
+	out := make(chan Result, 64)
+	go func() {
+		defer close(out)
+		for {
+			q.mu.Lock()
+			if len(q.pending) > 0 {
+				r := q.pending[0]
+				q.pending[0] = Result{}
+				q.pending = q.pending[1:]
+				q.mu.Unlock()
+				select {
+				case out <- r:
+					continue
+				case <-ctx.Done():
+				case <-q.closed:
+				}
+				return
+			}
+			q.mu.Unlock()
+			select {
+			case <-q.notify:
+			case <-ctx.Done():
+				return
+			case <-q.closed:
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Stats returns what the queue has counted so far.
+func (q *Queue) Stats() QueueStats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stats
+}
+
+// Close stops reading results and deletes the queue's streams (and so its
+// consumer) from the server; workers waiting on it go back to waiting for
+// a queue of that name. It is safe to call more than once.
+func (q *Queue) Close() error {
+	q.closeOnce.Do(func() {
+		close(q.closed)
+		q.cc.Stop()
+		q.adv.Unsubscribe()
+		if q.conn.nc.IsClosed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		for _, s := range []string{TasksStream(q.name), ResultsStream(q.name)} {
+			if err := q.conn.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				errs = append(errs, fmt.Errorf("could not delete the stream %s of queue %q: %w", s, q.name, err))
+			}
+		}
+		q.closeErr = errors.Join(errs...)
+	})
+	return q.closeErr
+}
+
+// deliver records a result unless its task already has one.
+func (q *Queue) deliver(r Result) {
+	q.mu.Lock()
+	if q.seen[r.TaskID] {
+		q.stats.Duplicates++
+		q.mu.Unlock()
+		q.log.Debug("dropped a duplicate result", "task", r.TaskID, "delivery", r.Delivery, "worker", r.Worker)
+		return
+	}
+	q.seen[r.TaskID] = true
+	if seq, ok := q.taskSeq[r.TaskID]; ok {
+		delete(q.taskSeq, r.TaskID)
+		delete(q.seqTask, seq)
+	}
+	q.stats.Results++
+	switch {
+	case r.Failed != "":
+		q.stats.Failed++
+	case r.Error != "":
+		q.stats.Errors++
+	}
+	q.pending = append(q.pending, r)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// onResult turns a message of the results stream into a Result.
+func (q *Queue) onResult(m jetstream.Msg) {
+	h := m.Headers()
+	r := Result{TaskID: h.Get(HeaderTask), Worker: h.Get(HeaderWorker)}
+	if r.TaskID == "" {
+		q.log.Warn("ignored a result without a task id", "subject", m.Subject())
+		return
+	}
+	r.Delivery, _ = strconv.Atoi(h.Get(HeaderDelivery))
+	if h.Get(HeaderStatus) == statusError {
+		r.Error = string(m.Data())
+		if r.Error == "" {
+			r.Error = "the task failed without saying why"
+		}
+	} else {
+		r.Payload = m.Data()
+	}
+	q.deliver(r)
+}
+
+// maxDeliveriesAdvisory is the part of the server's
+// io.nats.jetstream.advisory.v1.max_deliver event the queue reads.
+type maxDeliveriesAdvisory struct {
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// onAdvisory reports a task that used up its deliveries as failed and
+// removes it from the stream.
+func (q *Queue) onAdvisory(m *nats.Msg) {
+	var a maxDeliveriesAdvisory
+	if err := json.Unmarshal(m.Data, &a); err != nil || a.StreamSeq == 0 {
+		q.log.Warn("ignored an unreadable max-deliveries advisory", "err", err)
+		return
+	}
+	select {
+	case <-q.closed:
+		return
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q.mu.Lock()
+	id, ok := q.seqTask[a.StreamSeq]
+	q.mu.Unlock()
+	if !ok {
+		// Published by someone else: read the id off the stored task.
+		raw, err := q.tasks.GetMsg(ctx, a.StreamSeq)
+		if err != nil {
+			q.log.Warn("a task used up its deliveries but could not be read back", "seq", a.StreamSeq, "err", err)
+			return
+		}
+		if id = raw.Header.Get(HeaderTask); id == "" {
+			id = raw.Header.Get(jetstream.MsgIDHeader)
+		}
+	}
+	// A work queue keeps unacked tasks: remove it so it does not linger.
+	if err := q.tasks.DeleteMsg(ctx, a.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		q.log.Debug("could not delete a failed task", "task", id, "seq", a.StreamSeq, "err", err)
+	}
+	n := int(a.Deliveries)
+	q.deliver(Result{
+		TaskID:   id,
+		Delivery: n,
+		Failed:   fmt.Sprintf("no worker could finish this task in %d attempts (each worker that took it died or timed out)", n),
+	})
+}

@@ -1,0 +1,77 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"atonce/models/workermsg"
+)
+
+// Remote is what the models that run tasks in other processes (processes,
+// distributed) need besides Task: the function's name and the notebook's
+// state, which each worker rebuilds by replaying the cells.
+type Remote struct {
+	// Func is the notebook function each task calls.
+	Func string
+	// State is the notebook as the run starts: cells and variables.
+	State workermsg.State
+	// Watch names the package-level variables whose final values in each
+	// worker's copy the report keeps (Report.Pool[k].Globals); empty
+	// means every variable a task changed.
+	Watch []string
+	// Command starts one local worker that serves its pipes: requests on
+	// fd 3, answers on fd 4 (for example: atonce worker -pipe).
+	Command []string
+	// Output, if set, receives what tasks print in the workers.
+	Output func(worker int, o workermsg.Output)
+}
+
+// remoteRecord turns a worker's Result into the task's record, on the
+// run's clock (the worker's clock is taken to be the same: true on one
+// machine, and close enough with NTP across machines).
+func remoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskRecord {
+	rec := TaskRecord{
+		Index:  res.Index,
+		Worker: worker,
+		Start:  time.Unix(0, res.Start).Sub(runStart),
+		End:    time.Unix(0, res.End).Sub(runStart),
+		Err:    res.Err,
+	}
+	if len(res.Value) > 0 && string(res.Value) != "null" {
+		var v any
+		if err := json.Unmarshal(res.Value, &v); err == nil {
+			rec.Result = v
+		}
+	}
+	return rec
+}
+
+// mergeGlobals adds a worker's latest values of changed globals to its
+// record.
+func mergeGlobals(w *WorkerRecord, g map[string]json.RawMessage) {
+	if len(g) == 0 {
+		return
+	}
+	if w.Globals == nil {
+		w.Globals = map[string]json.RawMessage{}
+	}
+	for name, v := range g {
+		w.Globals[name] = v
+	}
+}
+
+// checkRemote refuses a task the out-of-process models cannot run.
+func checkRemote(s spec, t Task, opt Options) error {
+	switch {
+	case t.N < 0:
+		return fmt.Errorf("%s: cannot run %s %d times", s.name, taskName(t), t.N)
+	case t.Remote == nil:
+		return fmt.Errorf("%s: %s runs in other processes, which rebuild the notebook from its cells; this run has no cells to give them", s.name, taskName(t))
+	case t.Remote.Func == "":
+		return fmt.Errorf("%s: no notebook function named to run in the workers", s.name)
+	case opt.Workers < 0:
+		return fmt.Errorf("%s: cannot run with %d workers", s.name, opt.Workers)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package workermsg defines the messages between the engine (or the
+// kernel's NATS side) and an `atonce worker` process, which runs the
+// tasks of the processes and distributed models.
+//
+// A worker first gets the notebook's State (the cells to replay and the
+// values of its variables), then Tasks that name a function of that state
+// and an index; it answers each Task with a Result. Over pipes (the
+// processes model) every message is one line of JSON in a Message
+// envelope; over NATS (the distributed model) a Task and a Result are each
+// one NATS message's payload and a State is stored once under its Key.
+// This package imports neither the interpreter nor NATS.
+package workermsg
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+)
+
+// Message kinds on a worker's pipes.
+const (
+	KindState  = "state"  // engine → worker: load Message.State
+	KindTask   = "task"   // engine → worker: run Message.Task
+	KindHello  = "hello"  // worker → engine: Message.Hello, first thing a worker says
+	KindReady  = "ready"  // worker → engine: the state Message.Ready.Key is loaded
+	KindResult = "result" // worker → engine: Message.Result
+	KindOutput = "output" // worker → engine: a task printed Message.Output
+)
+
+// Message is the envelope of one line on a worker's pipes.
+type Message struct {
+	Kind   string  `json:"kind"`
+	State  *State  `json:"state,omitempty"`
+	Task   *Task   `json:"task,omitempty"`
+	Hello  *Hello  `json:"hello,omitempty"`
+	Ready  *Ready  `json:"ready,omitempty"`
+	Result *Result `json:"result,omitempty"`
+	Output *Output `json:"output,omitempty"`
+}
+
+// State is what a worker rebuilds the notebook from: the cells that ran
+// successfully, replayed in order (like Python's spawn start method, which
+// re-imports the main module), then the notebook's variables set to the
+// values they held when the run started.
+type State struct {
+	// Key identifies the state: NewState sets it to a hash of the rest.
+	Key string `json:"key"`
+	// Version is the kernel's version: a worker of another version refuses
+	// the state, since replay needs identical symbol tables.
+	Version string   `json:"version"`
+	Cells   []string `json:"cells"`
+	// Globals are the notebook's package-level variables as JSON; those
+	// JSON cannot encode (channels, funcs) are absent and keep the value
+	// replaying the cells gave them.
+	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+}
+
+// NewState returns the state of cells and globals, with its Key set.
+func NewState(version string, cells []string, globals map[string]json.RawMessage) State {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00", version, len(cells))
+	for _, c := range cells {
+		fmt.Fprintf(h, "%d\x00%s\x00", len(c), c)
+	}
+	names := make([]string, 0, len(globals))
+	for name := range globals {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", name, len(globals[name]), globals[name])
+	}
+	return State{Key: hex.EncodeToString(h.Sum(nil)[:16]), Version: version, Cells: cells, Globals: globals}
+}
+
+// Task asks a worker to call the notebook function Func with Index, in the
+// state StateKey.
+type Task struct {
+	ID       string `json:"id"`  // unique over the kernel's life
+	Run      string `json:"run"` // the model run it belongs to
+	StateKey string `json:"state"`
+	Func     string `json:"func"`
+	Index    int    `json:"index"`
+	// Watch names the package-level variables whose values the Result
+	// reports when the task changed them; empty means every variable.
+	Watch []string `json:"watch,omitempty"`
+}
+
+// Result is a worker's answer to a Task.
+type Result struct {
+	ID     string `json:"id"`
+	Run    string `json:"run"`
+	Index  int    `json:"index"`
+	Worker string `json:"worker"` // the worker's ID (Hello.ID)
+	// Value is the task's return value as JSON; null for a task that
+	// returns nothing.
+	Value json.RawMessage `json:"value,omitempty"`
+	// Err is the task's failure: its error, its panic, or why its result
+	// could not cross back (a value JSON cannot encode).
+	Err string `json:"err,omitempty"`
+	// Start and End are when the call began and returned, in Unix
+	// nanoseconds on the worker's clock.
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
+	// Globals are the watched variables whose values differ from the
+	// state's, in this worker's copy, after the task.
+	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+}
+
+// Hello introduces a worker.
+type Hello struct {
+	ID      string `json:"id"` // unique per worker process
+	Version string `json:"version"`
+	Host    string `json:"host"`
+	PID     int    `json:"pid"`
+	CPUs    int    `json:"cpus"`
+}
+
+// Ready tells that a worker loaded a state.
+type Ready struct {
+	Key string `json:"key"`
+	// Err is set when the state could not be loaded (a version mismatch, a
+	// cell that no longer compiles); the worker cannot run its tasks.
+	Err string `json:"err,omitempty"`
+	// Notes are one-line remarks about the replay, e.g. a variable whose
+	// value could not be set from JSON.
+	Notes []string `json:"notes,omitempty"`
+	// ReplayNS is how long the replay took, in nanoseconds.
+	ReplayNS int64 `json:"replay_ns"`
+}
+
+// Output is text a task wrote to its standard output or error.
+type Output struct {
+	Stream string `json:"stream"` // "stdout" or "stderr"
+	Text   string `json:"text"`
+}
+
+// Conn carries Messages as JSON lines over a pair of pipes. Send is safe
+// for concurrent use; Receive is not.
+type Conn struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	dec *json.Decoder
+}
+
+// NewConn returns a Conn reading from r and writing to w.
+func NewConn(r io.Reader, w io.Writer) *Conn {
+	return &Conn{w: bufio.NewWriter(w), dec: json.NewDecoder(bufio.NewReader(r))}
+}
+
+// Send writes m as one line and flushes it; it returns the bytes written.
+func (c *Conn) Send(m Message) (int, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return 0, fmt.Errorf("encoding a %s message: %w", m.Kind, err)
+	}
+	b = append(b, '\n')
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(b), c.w.Flush()
+}
+
+// Receive reads the next message and returns the bytes it took (an
+// estimate: the size of the message re-encoded).
+func (c *Conn) Receive() (Message, int, error) {
+	var raw json.RawMessage
+	if err := c.dec.Decode(&raw); err != nil {
+		return Message{}, 0, err
+	}
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Message{}, len(raw), fmt.Errorf("a malformed message from the worker: %w", err)
+	}
+	return m, len(raw) + 1, nil
+}
