@@ -13,7 +13,7 @@ import (
 // library: its time.Sleep, the display package, and the helper that
 // captures a cell's final value.
 func (s *Session) exports() interp.Exports {
-	return interp.Exports{
+	ex := interp.Exports{
 		"time/time": {
 			"Sleep": reflect.ValueOf(s.sleep),
 		},
@@ -39,6 +39,10 @@ func (s *Session) exports() interp.Exports {
 			"Bundle": reflect.ValueOf((*display.Bundle)(nil)),
 		},
 	}
+	if s.exit != nil {
+		ex["os/os"] = map[string]reflect.Value{"Exit": reflect.ValueOf(s.exit)}
+	}
+	return ex
 }
 
 // The display package is imported for a cell that uses it, like the

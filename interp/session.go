@@ -40,6 +40,10 @@ type Options struct {
 	// Stdin is what cells read from fmt.Scan* and friends; nil means
 	// reading fails with an error that says input is not available.
 	Stdin io.Reader
+	// Exit, if set, is what os.Exit does in cells; by default it panics
+	// (yaegi's sandbox), which keeps the process alive. A worker process
+	// sets it to really exit, as a Python worker process does.
+	Exit func(code int)
 }
 
 // Result is what one cell did.
@@ -66,6 +70,7 @@ type Result struct {
 type Session struct {
 	out            Output
 	stdin          io.Reader // Options.Stdin, or noStdin
+	exit           func(int) // Options.Exit
 	in             *interp.Interpreter
 	stdout, stderr *stream
 	quiet          atomic.Bool // drop output: Eval must not print
@@ -123,7 +128,7 @@ func New(opt Options) (*Session, error) {
 	}
 	sentinel := []byte("\x00atonce-sync-" + hex.EncodeToString(rnd[:]) + "\x00")
 
-	s := &Session{out: opt.Output, sources: map[int]string{}, intr: make(chan struct{})}
+	s := &Session{out: opt.Output, sources: map[int]string{}, intr: make(chan struct{}), exit: opt.Exit}
 	var err error
 	if s.stdout, err = newStream("stdout", sentinel, &s.quiet, s.out.Stream, false); err != nil {
 		return nil, fmt.Errorf("interp: %w", err)

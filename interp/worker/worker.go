@@ -96,7 +96,7 @@ func (w *Worker) Load(ctx context.Context, st workermsg.State) workermsg.Ready {
 		w.sess.Close()
 		w.sess, w.key = nil, ""
 	}
-	sess, err := interp.New(interp.Options{Output: output{w}})
+	sess, err := interp.New(interp.Options{Output: output{w}, Exit: w.exit})
 	if err != nil {
 		ready.Err = fmt.Sprintf("starting the Go interpreter: %v", err)
 		return ready
@@ -122,6 +122,15 @@ func (w *Worker) Load(ctx context.Context, st workermsg.State) workermsg.Ready {
 	w.funcs = map[string]reflect.Value{}
 	ready.ReplayNS = int64(time.Since(started))
 	return ready
+}
+
+// exit is os.Exit for the worker's cells: it flushes what the task
+// printed, then ends the process, as os.Exit in a Python worker does.
+func (w *Worker) exit(code int) {
+	if w.sess != nil {
+		w.sess.SyncOutput()
+	}
+	os.Exit(code)
 }
 
 // Run calls the task's function in the loaded state. Its failures (the

@@ -167,6 +167,7 @@ type Queue struct {
 	tasks      jetstream.Stream
 	results    jetstream.Stream
 	maxPayload int64
+	ackWait    string // the AckWait tasks carry in HeaderAckWait
 
 	adv *nats.Subscription
 	cc  jetstream.ConsumeContext
@@ -201,6 +202,7 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		name:       name,
 		log:        conn.log.With("queue", name),
 		maxPayload: conn.nc.MaxPayload(),
+		ackWait:    opt.AckWait.String(),
 		seqTask:    make(map[uint64]string),
 		taskSeq:    make(map[string]uint64),
 		seen:       make(map[string]bool),
@@ -306,6 +308,7 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	msg := nats.NewMsg(TasksSubject(q.name))
 	msg.Header.Set(jetstream.MsgIDHeader, taskID)
 	msg.Header.Set(HeaderTask, taskID)
+	msg.Header.Set(HeaderAckWait, q.ackWait)
 	msg.Data = payload
 	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
 	if err != nil {
