@@ -106,8 +106,10 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	models.Prewarm()
-	warmUp(ctx, fn, spec)
+	if slices.ContainsFunc(spec.Models, func(m string) bool { return slices.Contains(models.InProcessNames(), m) }) {
+		models.Prewarm()
+		warmUp(ctx, fn, spec)
+	}
 	var reports []models.Report
 	for _, name := range spec.Models {
 		m, err := models.ByName(name)

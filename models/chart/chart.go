@@ -18,6 +18,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image/color"
+	"math"
+	"strconv"
 	"strings"
 
 	xfont "golang.org/x/image/font"
@@ -107,6 +109,41 @@ func styleAxes(p *plot.Plot) {
 		ax.Label.Padding = 3
 	}
 	p.Title.TextStyle.Font = font.From(boldFont, 12)
+}
+
+// niceTicks marks about target evenly spaced round values (1, 2 or 5
+// times a power of ten apart) between min and max, with unlabelled
+// minor ticks between them.
+func niceTicks(target int) plot.Ticker {
+	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		if !(hi > lo) || math.IsInf(hi-lo, 0) {
+			return nil
+		}
+		raw := (hi - lo) / float64(max(target, 1))
+		mag := math.Pow(10, math.Floor(math.Log10(raw)))
+		step, minor := 10*mag, 5
+		switch {
+		case raw <= mag:
+			step = mag
+		case raw <= 2*mag:
+			step, minor = 2*mag, 4
+		case raw <= 5*mag:
+			step = 5 * mag
+		}
+		prec := max(0, -int(math.Floor(math.Log10(step))))
+		var ticks []plot.Tick
+		first := int(math.Ceil(lo / step * float64(minor)))
+		last := int(math.Floor(hi / step * float64(minor)))
+		for i := first; i <= last; i++ {
+			v := float64(i) * step / float64(minor)
+			t := plot.Tick{Value: v}
+			if i%minor == 0 {
+				t.Label = strconv.FormatFloat(v, 'f', prec, 64)
+			}
+			ticks = append(ticks, t)
+		}
+		return ticks
+	})
 }
 
 func gray(v uint8) color.NRGBA { return color.NRGBA{v, v, v, 0xff} }

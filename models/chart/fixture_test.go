@@ -71,9 +71,12 @@ func simulate(model string, workers, cpus int, quantum time.Duration, parallel b
 			}
 			r := &recs[ws[w].task]
 			r.States = appendMerged(r.States, models.Span{State: s, Start: t, End: t + ms})
-			ws[w].left -= ms
-			if s == models.Running {
+			switch s {
+			case models.Running:
+				ws[w].left -= ms
 				ws[w].used += ms
+			case models.Blocked:
+				ws[w].left -= ms
 			}
 		}
 		t += ms

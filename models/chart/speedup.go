@@ -85,6 +85,7 @@ func Speedup(reports []models.Report) (Chart, error) {
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(bars))-0.5
 	p.Y.Min, p.Y.Max = 0, top*1.18
+	p.Y.Tick.Marker = niceTicks(5)
 	p.Y.Label.Text = "speedup over sequential (×)"
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = nil

@@ -87,6 +87,7 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		grid.Vertical.Width = 0.5
 		p.Add(grid, &streamPlotter{panel: pn})
 		p.X.Min, p.X.Max = 0, endMS
+		p.X.Tick.Marker = niceTicks(10)
 		p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
 		p.Y.Tick.Marker = rowTicks(pn.Rows, float64(dataH)/float64(n))
 		if i == len(panels)-1 {

@@ -1,0 +1,103 @@
+"""The processes model through a real Jupyter client: worker processes that
+replay the notebook, isolation, a dying worker, interrupt reaping every worker.
+
+Run by kernel/jupyter_test.go with the kernelspec installed under a
+temporary JUPYTER_PATH.
+"""
+import subprocess
+import time
+import unittest
+
+from test_behaviour import KernelCase, alive
+from test_magics import texts
+
+REPORT = "application/vnd.atonce.report+json"
+
+
+def worker_pids():
+    """Process ids of every `atonce worker -pipe` on the machine."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if args.endswith(" worker -pipe"):
+            pids.append(int(pid))
+    return [p for p in pids if alive(p)]
+
+
+class Processes(KernelCase):
+    def reports(self, outs):
+        for m in outs:
+            if m["msg_type"] == "display_data" and REPORT in m["content"]["data"]:
+                return {r["model"]: r for r in m["content"]["data"][REPORT]}
+        self.fail("no report in the output: " + texts(outs))
+
+    def test_isolation_and_copies(self):
+        content, outs = self.run_cell(
+            "%%models -n 8 -workers 2 -models sequential,threads,processes\n"
+            "var counter int\n"
+            "func Count(i int) int {\n\tcounter++\n\treturn i * i\n}")
+        self.assertOK(content)
+        reps = self.reports(outs)
+        proc = reps["processes"]
+        self.assertEqual(sorted(t["index"] for t in proc["tasks"]), list(range(8)))
+        self.assertEqual([t["result"] for t in sorted(proc["tasks"], key=lambda t: t["index"])], [i * i for i in range(8)])
+        self.assertEqual(len(proc["pool"]), 2)
+        copies = sum(int(w["globals"]["counter"]) for w in proc["pool"] if "counter" in w.get("globals", {}))
+        self.assertEqual(copies, 8, "each worker's copy counts its own tasks")
+        for w in proc["pool"]:
+            self.assertGreater(w["ready_ns"], w["spawn_ns"])
+            self.assertGreater(w["pid"], 0)
+        self.assertEqual(worker_pids(), [], "no worker outlives the run")
+        content, outs = self.run_cell("counter")
+        self.assertEqual(self.result(outs), "8", "the notebook holds what sequential left")
+
+    def test_worker_dies_and_task_fails_alone(self):
+        content, outs = self.run_cell(
+            "%%processes -n 5 -workers 2\n"
+            "func Risky(i int) int {\n\tif i == 2 {\n\t\tos.Exit(7)\n\t}\n\treturn i\n}",
+            stop_on_error=False)
+        self.assertOK(content)
+        proc = self.reports(outs)["processes"]
+        by_index = {t["index"]: t for t in proc["tasks"]}
+        self.assertEqual(sorted(by_index), list(range(5)))
+        self.assertIn("killed every worker", by_index[2]["err"])
+        self.assertIn("status 7", by_index[2]["err"])
+        self.assertEqual(by_index[2]["attempts"], 2)
+        for i in (0, 1, 3, 4):
+            self.assertEqual(by_index[i]["result"], i)
+        content, outs = self.run_cell("1 + 1")
+        self.assertEqual(self.result(outs), "2")
+
+    def test_result_that_cannot_cross(self):
+        content, outs = self.run_cell("%%processes -n 2 -workers 1\nfunc Chan(i int) chan int { return make(chan int) }")
+        self.assertOK(content)
+        for t in self.reports(outs)["processes"]["tasks"]:
+            self.assertIn("chan int", t["err"])
+            self.assertIn("JSON", t["err"])
+
+    def test_interrupt_reaps_every_worker(self):
+        self.run_cell("func Sleepy(i int) { time.Sleep(30 * time.Second) }")
+        before = worker_pids()
+        msg_id = self.kc.execute("%models -models processes -n 4 -workers 3 Sleepy", stop_on_error=False)
+        deadline = time.monotonic() + 10
+        while len(worker_pids()) < len(before) + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(worker_pids()), len(before) + 3, "three workers run")
+        time.sleep(0.3)
+        start = time.monotonic()
+        self.km.interrupt_kernel()
+        rep = self.reply(msg_id, timeout=10)
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertEqual(rep["content"]["ename"], "Interrupted")
+        deadline = time.monotonic() + 1
+        while worker_pids() != before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(worker_pids(), before, "every worker is reaped within a second")
+        self.outputs(msg_id)
+        content, outs = self.run_cell("1 + 1")
+        self.assertEqual(self.result(outs), "2")
+
+
+if __name__ == "__main__":
+    unittest.main()

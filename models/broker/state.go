@@ -1,0 +1,154 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// State buckets.
+const (
+	// StateBucket is the JetStream key-value bucket (memory storage) that
+	// holds notebook state that fits in one message.
+	StateBucket = "atonce_state"
+	// LargeStateBucket is the JetStream object store (memory storage) for
+	// larger state, sent in chunks.
+	LargeStateBucket = "atonce_state_large"
+	// MaxStateSize is the largest state [PutState] accepts.
+	MaxStateSize = 64 << 20
+)
+
+// ErrStateNotFound is returned (wrapped) by [GetState] for a key nobody
+// put.
+var ErrStateNotFound = errors.New("no such notebook state on the NATS server")
+
+var validKey = regexp.MustCompile(`^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$`)
+
+// PutState stores data under key (letters, digits, '-', '/', '_', '=' and
+// inner dots: a hash of the data is the intended key) for workers to fetch
+// with [GetState]. State that fits in one NATS message goes in the
+// key-value bucket [StateBucket], larger state up to [MaxStateSize] in the
+// object store [LargeStateBucket]; both live in the server's memory.
+func PutState(ctx context.Context, conn *Conn, key string, data []byte) error {
+	if !validKey.MatchString(key) {
+		return fmt.Errorf("the state key %q may hold only letters, digits, '-', '/', '_', '=' and inner dots", key)
+	}
+	if len(data) > MaxStateSize {
+		return fmt.Errorf("the notebook state %s is %d MB; at most %d MB can be sent to workers", key, len(data)>>20, MaxStateSize>>20)
+	}
+	if int64(len(data))+int64(len(key))+1024 <= conn.nc.MaxPayload() {
+		kv, err := conn.stateKV(ctx, true)
+		if err != nil {
+			return err
+		}
+		if _, err := kv.Put(ctx, key, data); err != nil {
+			return fmt.Errorf("could not store the notebook state %s on the NATS server: %w", key, err)
+		}
+		return nil
+	}
+	obs, err := conn.stateObjects(ctx, true)
+	if err != nil {
+		return err
+	}
+	if _, err := obs.PutBytes(ctx, key, data); err != nil {
+		return fmt.Errorf("could not store the notebook state %s (%d bytes) on the NATS server: %w", key, len(data), err)
+	}
+	return nil
+}
+
+// GetState returns the data [PutState] stored under key, or an error
+// wrapping [ErrStateNotFound].
+func GetState(ctx context.Context, conn *Conn, key string) ([]byte, error) {
+	if !validKey.MatchString(key) {
+		return nil, fmt.Errorf("the state key %q may hold only letters, digits, '-', '/', '_', '=' and inner dots", key)
+	}
+	kv, err := conn.stateKV(ctx, false)
+	if err != nil && !errors.Is(err, ErrStateNotFound) {
+		return nil, err
+	}
+	if kv != nil {
+		e, err := kv.Get(ctx, key)
+		if err == nil {
+			return e.Value(), nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, fmt.Errorf("could not fetch the notebook state %s from the NATS server: %w", key, err)
+		}
+	}
+	obs, err := conn.stateObjects(ctx, false)
+	if err != nil {
+		if errors.Is(err, ErrStateNotFound) {
+			return nil, fmt.Errorf("notebook state %s: %w", key, ErrStateNotFound)
+		}
+		return nil, err
+	}
+	data, err := obs.GetBytes(ctx, key)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("notebook state %s: %w", key, ErrStateNotFound)
+		}
+		return nil, fmt.Errorf("could not fetch the notebook state %s from the NATS server: %w", key, err)
+	}
+	return data, nil
+}
+
+// stateKV returns the state bucket, creating it if create is set; a
+// missing bucket is ErrStateNotFound.
+func (c *Conn) stateKV(ctx context.Context, create bool) (jetstream.KeyValue, error) {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if c.kv != nil {
+		return c.kv, nil
+	}
+	var kv jetstream.KeyValue
+	var err error
+	if create {
+		kv, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      StateBucket,
+			Description: "atonce notebook state for workers",
+			Storage:     jetstream.MemoryStorage,
+			History:     1,
+		})
+	} else {
+		kv, err = c.js.KeyValue(ctx, StateBucket)
+	}
+	if err != nil {
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			return nil, ErrStateNotFound
+		}
+		return nil, fmt.Errorf("could not open the notebook state bucket on the NATS server: %w", err)
+	}
+	c.kv = kv
+	return kv, nil
+}
+
+// stateObjects is stateKV for the object store.
+func (c *Conn) stateObjects(ctx context.Context, create bool) (jetstream.ObjectStore, error) {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if c.obs != nil {
+		return c.obs, nil
+	}
+	var obs jetstream.ObjectStore
+	var err error
+	if create {
+		obs, err = c.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      LargeStateBucket,
+			Description: "atonce large notebook state for workers",
+			Storage:     jetstream.MemoryStorage,
+		})
+	} else {
+		obs, err = c.js.ObjectStore(ctx, LargeStateBucket)
+	}
+	if err != nil {
+		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, ErrStateNotFound
+		}
+		return nil, fmt.Errorf("could not open the large notebook state store on the NATS server: %w", err)
+	}
+	c.obs = obs
+	return obs, nil
+}
