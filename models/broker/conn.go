@@ -244,6 +244,17 @@ func (c *Conn) closedError(err error) error {
 	return nil
 }
 
+// flush waits until the server has processed what was sent, within
+// ctx or, if ctx has no deadline, 5 seconds.
+func (c *Conn) flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	return c.nc.FlushWithContext(ctx)
+}
+
 // redactURL drops credentials (user:password@ or token@) from a server URL
 // or comma-separated list of URLs, so it can be shown, logged or dialed
 // with a separate token.

@@ -114,7 +114,7 @@ func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 		err = conn.nc.Publish(HelloSubject, b)
 	}
 	if err == nil {
-		err = conn.nc.FlushWithContext(ctx)
+		err = conn.flush(ctx)
 	}
 	if err != nil {
 		sub.Unsubscribe()
@@ -206,7 +206,7 @@ func WatchWorkers(ctx context.Context, conn *Conn) (<-chan WorkerInfo, error) {
 		}
 		return nil, fmt.Errorf("could not listen for workers joining: %w", err)
 	}
-	if err := conn.nc.FlushWithContext(ctx); err != nil {
+	if err := conn.flush(ctx); err != nil {
 		sub.Unsubscribe()
 		return nil, fmt.Errorf("could not listen for workers joining: %w", err)
 	}

@@ -283,7 +283,7 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		q.adv.Unsubscribe()
 		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
 	}
-	if err := conn.nc.FlushWithContext(ctx); err != nil {
+	if err := conn.flush(ctx); err != nil {
 		q.cc.Stop()
 		q.adv.Unsubscribe()
 		return nil, fmt.Errorf("the NATS server did not confirm the subscriptions of queue %q: %w", name, err)

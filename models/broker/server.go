@@ -111,9 +111,9 @@ func StartServer(opt ServerOptions) (*Server, error) {
 		NoLog:         true,
 		NoSigs:        true,
 		JetStream:     true,
-		// Memory streams only: a store limit of one byte leaves no room
-		// for a file-backed stream, and an explicit limit stops the server
-		// from probing the disk for a default.
+		// An explicit store limit stops the server from probing the disk
+		// for a default; the account limit set below keeps file-backed
+		// streams empty.
 		JetStreamMaxMemory: maxMem,
 		JetStreamMaxStore:  1,
 		StoreDir:           dir,
@@ -155,6 +155,14 @@ func StartServer(opt ServerOptions) (*Server, error) {
 	if !ns.JetStreamEnabled() {
 		ns.Shutdown()
 		return fail(errors.New("the embedded NATS server started without JetStream (is there enough memory?)"))
+	}
+	// Memory streams only: the account may store no byte on disk.
+	if err := ns.GlobalAccount().UpdateJetStreamLimits(map[string]server.JetStreamAccountLimits{"": {
+		MaxMemory: -1, MaxStore: 0, MaxStreams: -1, MaxConsumers: -1, MaxAckPending: -1,
+		MemoryMaxStreamBytes: -1, StoreMaxStreamBytes: -1,
+	}}); err != nil {
+		ns.Shutdown()
+		return fail(fmt.Errorf("could not limit the embedded NATS server to memory storage: %w", err))
 	}
 	addr, ok := ns.Addr().(*net.TCPAddr)
 	if !ok {

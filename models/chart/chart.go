@@ -73,6 +73,15 @@ const pngDPI = 144
 // the same metrics.
 const fontFamily = "Liberation Sans,Arial,Helvetica,sans-serif"
 
+// A browser without Liberation Sans, Arial or Helvetica draws the SVG's
+// text in its sans-serif, up to about this much wider (DejaVu Sans: 15%
+// for regular, 21% for bold text); layouts that place text after text
+// leave that room.
+const (
+	textSlack = 1.16
+	boldSlack = 1.22
+)
+
 var (
 	sansFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 	boldFont = font.Font{Typeface: "Liberation", Variant: "Sans", Weight: xfont.WeightBold}
@@ -212,5 +221,9 @@ func fixSVG(svg []byte, w, h vg.Length) ([]byte, error) {
 	}
 	s = strings.Replace(s, old, fmt.Sprintf(`<svg width="%d" height="%d"`, int(w.Points()+0.5), int(h.Points()+0.5)), 1)
 	s = strings.ReplaceAll(s, "font-family:Liberation Sans;", "font-family:"+fontFamily+";")
+	// Drop the styles that say what a browser does anyway.
+	s = strings.ReplaceAll(s, ";font-variant:normal", "")
+	s = strings.ReplaceAll(s, "font-weight:normal;", "")
+	s = strings.ReplaceAll(s, ";font-style:normal", "")
 	return []byte(s), nil
 }

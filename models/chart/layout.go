@@ -197,7 +197,7 @@ func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 	if r.Startup > 0 {
 		parts = append(parts, "start-up "+formatDuration(r.Startup))
 	}
-	if untraced && len(r.Tasks) > 0 {
+	if untraced && len(r.Tasks) > 0 && len(r.Pool) == 0 {
 		parts = append(parts, "states not traced")
 	}
 	if failed := failedTasks(r); failed > 0 {

@@ -100,7 +100,7 @@ func Speedup(reports []models.Report) (Chart, error) {
 		c.SetColor(gray(0xff))
 		c.Fill(c.Rectangle.Path())
 		y := c.Max.Y - margin - titleHeight/2
-		drawTitle(c, vg.Point{X: margin, Y: y}, "speedup", title)
+		drawTitle(c, vg.Point{X: margin, Y: y}, 0, "speedup", title)
 		y -= titleHeight/2 + 2
 		lines := layoutLegend(items, width-2*margin)
 		drawLegend(c, lines, margin, y)
@@ -165,6 +165,7 @@ func barColor(r models.Report) color.NRGBA {
 
 func speedupLegend() []legendItem {
 	return []legendItem{
+		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, baselineGray) }, "sequential (the baseline)"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, parallelBlue) }, "parallel model"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, concurrentOrng) }, "concurrent, one at a time"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {

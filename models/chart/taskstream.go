@@ -72,12 +72,20 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		left, right, bottom, top vg.Length
 	}
 	pps := make([]panelPlot, len(panels))
+	// Row labels are right-aligned at the axis: leave room on the left
+	// for a browser's fallback font, wider than the one measured.
+	var labelW vg.Length
+	for _, pn := range panels {
+		for _, r := range pn.Rows {
+			labelW = max(labelW, textStyle(10, false, nil).Width(r.Label))
+		}
+	}
+	left := margin + labelW*(textSlack-1)
 	var maxLeft, maxRight vg.Length
-	innerW := vg.Length(streamWidth - 2*margin)
+	innerW := vg.Length(streamWidth-margin) - left
 	for i, pn := range panels {
 		n := len(pn.Rows)
-		rowH := min(maxRowHeight, float64(maxPanelData)/float64(n))
-		dataH := vg.Length(max(float64(n)*rowH, minPanelData))
+		dataH := panelDataHeight(n)
 		p := plot.New()
 		p.BackgroundColor = nil
 		styleAxes(p)
@@ -107,7 +115,7 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		pps[i] = pp
 	}
 
-	legendX := vg.Length(margin) + maxLeft
+	legendX := left + maxLeft
 	items := append([]legendItem{{label: "color = task index;"}}, legend.items()...)
 	legendLines := layoutLegend(items, vg.Length(streamWidth-margin)-legendX)
 
@@ -129,11 +137,11 @@ func TaskStream(reports []models.Report) (Chart, error) {
 			if i > 0 {
 				y -= panelGap
 			}
-			drawTitle(c, vg.Point{X: margin, Y: y - titleHeight/2}, panels[i].Model, panels[i].Title)
+			drawTitle(c, vg.Point{X: margin, Y: y - titleHeight/2}, left+maxLeft, panels[i].Model, panels[i].Title)
 			y -= titleHeight
 			h := pp.top + pp.dataH + pp.bottom
 			pc := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
-				Min: vg.Point{X: margin + maxLeft - pp.left, Y: y - h},
+				Min: vg.Point{X: left + maxLeft - pp.left, Y: y - h},
 				Max: vg.Point{X: margin + innerW - (maxRight - pp.right), Y: y},
 			}}
 			pp.p.Draw(pc)
@@ -152,6 +160,29 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		Height:  int(height),
 		Summary: streamSummary(reports, end, legend),
 	}, nil
+}
+
+// panelDataHeight is the height of the data area of a panel of n rows.
+func panelDataHeight(n int) vg.Length {
+	rowH := min(maxRowHeight, float64(maxPanelData)/float64(n))
+	return vg.Length(max(float64(n)*rowH, minPanelData))
+}
+
+// barHeight is the height of a bar in a panel of n rows.
+func barHeight(n int) vg.Length {
+	rowPx := panelDataHeight(n) / vg.Length(n)
+	if rowPx < 5 {
+		return rowPx
+	}
+	return rowPx * 0.78
+}
+
+// waitingLabel names the waiting state in the legend.
+func waitingLabel(thin bool) string {
+	if thin {
+		return "waiting for the lock or a CPU (half-tone in thin rows)"
+	}
+	return "waiting for the lock or a CPU"
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -174,13 +205,14 @@ func rowTicks(rows []Row, rowPx float64) plot.ConstantTicks {
 	return ticks
 }
 
-// drawTitle writes the model's name in bold and the rest after it,
-// vertically centred on at.
-func drawTitle(c draw.Canvas, at vg.Point, model, rest string) {
+// drawTitle writes the model's name in bold and the rest after it, from
+// restX on or further right if the name needs it (with room for a
+// wider fallback font), vertically centred on at.
+func drawTitle(c draw.Canvas, at vg.Point, restX vg.Length, model, rest string) {
 	bold := textStyle(12, true, nil)
 	c.FillText(bold, at, model)
 	if rest != "" {
-		at.X += bold.Width(model) + 8
+		at.X = max(restX, at.X+bold.Width(model)*boldSlack+8)
 		c.FillText(textStyle(11, false, gray(0x44)), at, rest)
 	}
 }
@@ -199,6 +231,7 @@ func (sp *streamPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	if rowPx < 5 {
 		bh = rowPx
 	}
+	thin := bh < thinBar
 	for ri, row := range sp.panel.Rows {
 		yc := trY(float64(n - 1 - ri))
 		y0, y1 := yc-bh/2, yc+bh/2
@@ -209,21 +242,26 @@ func (sp *streamPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 				fillRect(c, x0, x1, y0, y1, startupGray)
 				label := textStyle(9, false, gray(0x22))
 				label.XAlign = draw.XCenter
-				if w := label.Width("start-up"); w+4 <= x1-x0 && bh >= 9 {
+				if w := label.Width("start-up"); w*textSlack+4 <= x1-x0 && bh >= 9 {
 					c.FillText(label, vg.Point{X: (x0 + x1) / 2, Y: yc}, "start-up")
 				}
 			case TransferBar:
 				fillRect(c, x0, x1, yc-bh*0.18, yc+bh*0.18, transferGray)
 			case TaskBar:
-				drawTask(c, b, x0, x1, y0, y1)
+				drawTask(c, b, x0, x1, y0, y1, thin)
 			}
 		}
 	}
 }
 
+// thinBar is the height under which hatching does not read: waiting is
+// then a half-tone of the task's color.
+const thinBar = 6
+
 // drawTask draws one task's bar: solid without states, otherwise one
-// piece per state inside a thin outline.
-func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length) {
+// piece per state inside a thin outline. In thin bars, waiting is a
+// half-tone instead of hatched.
+func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	if x1-x0 < 1 {
 		x1 = x0 + 1
 	} else if x1-x0 > 3 {
@@ -241,21 +279,34 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length) {
 			}
 			switch s.State {
 			case models.Waiting:
+				if thin {
+					fillRect(c, sx0, sx1, y0, y1, alpha(col, 0.55))
+					break
+				}
 				fillRect(c, sx0, sx1, y0, y1, alpha(col, 0.10))
 				hatch(c, sx0, sx1, y0, y1, col)
 			case models.Blocked:
-				fillRect(c, sx0, sx1, y0, y1, alpha(col, 0.25))
+				fillRect(c, sx0, sx1, y0, y1, alpha(col, blockedAlpha(thin)))
 			default:
 				fillRect(c, sx0, sx1, y0, y1, col)
 			}
 		}
-		if y1-y0 >= 5 {
+		if !thin {
 			strokeRect(c, x0, x1, y0, y1, col, 0.75)
 		}
 	}
 	if b.Failed {
 		strokeRect(c, x0, x1, y0, y1, failedRed, 1.5)
 	}
+}
+
+// blockedAlpha is the opacity of a blocked piece: lighter in thin bars,
+// to tell it from a waiting half-tone.
+func blockedAlpha(thin bool) float64 {
+	if thin {
+		return 0.18
+	}
+	return 0.25
 }
 
 // xOf places t, a time within the bar b drawn from x0 to x1.
@@ -314,10 +365,13 @@ func hatch(c draw.Canvas, x0, x1, y0, y1 vg.Length, col color.Color) {
 // legendFlags tells which kinds of marks the panels use.
 type legendFlags struct {
 	states, startup, transfer, failed bool
+	// thin tells that some traced panel has rows too thin for hatching.
+	thin bool
 }
 
 func (f *legendFlags) add(pn Panel) {
 	f.states = f.states || pn.Traced
+	f.thin = f.thin || pn.Traced && barHeight(len(pn.Rows)) < thinBar
 	for _, r := range pn.Rows {
 		for _, b := range r.Bars {
 			f.startup = f.startup || b.Kind == StartupBar
@@ -345,7 +399,7 @@ func (f legendFlags) items() []legendItem {
 				fillRect(c, x0, x1, y0, y1, alpha(col, 0.10))
 				hatch(c, x0, x1, y0, y1, col)
 				strokeRect(c, x0, x1, y0, y1, col, 0.75)
-			}, "waiting for the lock or a CPU"},
+			}, waitingLabel(f.thin)},
 			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
 				fillRect(c, x0, x1, y0, y1, alpha(col, 0.25))
 				strokeRect(c, x0, x1, y0, y1, col, 0.75)
@@ -396,7 +450,7 @@ func layoutLegend(items []legendItem, width vg.Length) [][]legendItem {
 	var line []legendItem
 	var x vg.Length
 	for _, it := range items {
-		w := st.Width(it.label)
+		w := st.Width(it.label) * textSlack
 		if it.swatch != nil {
 			w += swatchW + swatchGap
 		}
@@ -422,7 +476,7 @@ func drawLegend(c draw.Canvas, lines [][]legendItem, x0, top vg.Length) {
 				x += swatchW + swatchGap
 			}
 			c.FillText(st, vg.Point{X: x, Y: yc}, it.label)
-			x += st.Width(it.label) + itemGap
+			x += st.Width(it.label)*textSlack + itemGap
 		}
 	}
 }
@@ -441,7 +495,8 @@ func streamSummary(reports []models.Report, end time.Duration, f legendFlags) st
 	}
 	keys := []string{"color = task index"}
 	if f.states {
-		keys = append(keys, "solid = running", "hatched = waiting for the lock or a CPU", "light = blocked at an await")
+		keys = append(keys, "solid = running", waitingLabel(f.thin), "light = blocked at an await")
+		keys[2] = "hatched = " + keys[2]
 	}
 	if f.startup || f.transfer {
 		keys = append(keys, "grey = worker start-up and tasks on their way to a worker")
