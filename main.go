@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,8 +33,38 @@ import (
 	"atonce/kernel/wire"
 )
 
-// version is the atonce version; engines and workers must match it.
+// version is the atonce version; engines and workers must match it. A
+// build from a git checkout adds its commit (and "-dirty" for local
+// changes), so workers from another build are told apart.
 var version = "0.1.0-dev"
+
+func init() { version = withBuild(version) }
+
+// withBuild appends the commit the binary was built from, if known.
+func withBuild(v string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" || strings.Contains(v, "+") {
+		return v
+	}
+	return v + "+" + rev + dirty
+}
 
 const usage = `atonce: a Jupyter kernel for Go
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // minorFaults returns the process's minor page faults so far.
@@ -47,4 +48,19 @@ func machineBusy() float64 {
 		busy += v
 	}
 	return busy / 100 // USER_HZ
+}
+
+// waitQuiet waits, up to limit, until other processes have used less
+// than 5% of a core over a second, and returns how long it waited and
+// whether the machine got quiet.
+func waitQuiet(limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		b0, o0 := machineBusy(), ownCPU()
+		time.Sleep(time.Second)
+		if (machineBusy()-b0)-(ownCPU()-o0) < 0.05 {
+			return time.Since(start), true
+		}
+	}
+	return time.Since(start), false
 }
