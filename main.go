@@ -31,6 +31,7 @@ import (
 	"atonce/kernel/enginemsg"
 	"atonce/kernel/supervisor"
 	"atonce/kernel/wire"
+	"atonce/models"
 )
 
 // version is the atonce version; engines and workers must match it. A
@@ -71,8 +72,11 @@ const usage = `atonce: a Jupyter kernel for Go
 usage:
   atonce install [--user | --sys-prefix | --prefix DIR] [--uninstall]
                                       install the kernelspec where Jupyter finds it
-  atonce kernel -f CONNECTION_FILE    run the kernel (Jupyter starts this for you)
-  atonce worker -pipe                 a worker process for the processes model (the engine starts it)
+  atonce kernel -f CONNECTION_FILE [-listen ADDR [-tls-cert FILE -tls-key FILE]]
+                                      run the kernel (Jupyter starts this for you); -listen lets
+                                      workers on other machines reach its NATS server (with TLS)
+  atonce worker -nats nats://TOKEN@HOST:PORT [-tls-fingerprint SHA256] [-queue NAME]
+                                      join a kernel's distributed workers (%workers join prints this)
   atonce version                      print the version
 `
 
@@ -117,8 +121,21 @@ func runKernel(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("atonce kernel", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	connFile := fs.String("f", "", "the Jupyter connection file")
+	listen := fs.String("listen", "", "address the distributed model's NATS server listens on, beyond loopback (default: a random loopback port)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM) for the NATS server; with -listen and no certificate, a self-signed one is made")
+	tlsKey := fs.String("tls-key", "", "the TLS certificate's key (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "atonce kernel: -tls-cert and -tls-key go together")
+		return 2
+	}
+	// The engine, which runs the NATS server, reads these.
+	for name, v := range map[string]string{"ATONCE_NATS_LISTEN": *listen, "ATONCE_NATS_TLS_CERT": *tlsCert, "ATONCE_NATS_TLS_KEY": *tlsKey} {
+		if v != "" {
+			os.Setenv(name, v)
+		}
 	}
 	if *connFile == "" && fs.NArg() == 1 {
 		*connFile = fs.Arg(0)
@@ -261,17 +278,41 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 // runWorker is a worker process: with -pipe, one the processes model
-// starts, serving requests on fd 3 and answering on fd 4.
+// starts, serving requests on fd 3 and answering on fd 4; with -nats, a
+// distributed worker taking tasks from a kernel's NATS server.
 func runWorker(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("atonce worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	pipe := fs.Bool("pipe", false, "serve the engine over fds 3 and 4 (the engine starts workers this way)")
+	natsURL := fs.String("nats", "", "the kernel's NATS server, nats://TOKEN@HOST:PORT (as %workers join prints it)")
+	queue := fs.String("queue", "", "the work queue (default: the kernel's default)")
+	fingerprint := fs.String("tls-fingerprint", "", "the SHA-256 fingerprint of the server's TLS certificate, to pin it")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	log := logger(stderr)
-	if !*pipe {
-		fmt.Fprintln(stderr, "atonce worker: say how to reach the kernel: -pipe (started by the engine)")
+	switch {
+	case *pipe && *natsURL != "":
+		fmt.Fprintln(stderr, "atonce worker: choose -pipe or -nats, not both")
+		return 2
+	case *natsURL != "":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		q := *queue
+		if q == "" {
+			q = models.DefaultQueue
+		}
+		err := worker.ServeNATS(ctx, worker.NATSOptions{
+			URL: *natsURL, Token: os.Getenv("ATONCE_NATS_TOKEN"), Queue: q,
+			TLSFingerprint: *fingerprint, Version: version, Logger: log,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "atonce worker: %v\n", err)
+			return 1
+		}
+		return 0
+	case !*pipe:
+		fmt.Fprintln(stderr, "atonce worker: say how to reach the kernel: -nats nats://TOKEN@HOST:PORT (see %workers join in the notebook)")
 		return 2
 	}
 	requests := os.NewFile(3, "requests")

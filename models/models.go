@@ -165,7 +165,7 @@ var (
 )
 
 // all lists the models in the order reports show them.
-var all = []Model{Sequential{}, EventLoop{}, GIL{}, Threads{}, Processes{}}
+var all = []Model{Sequential{}, EventLoop{}, GIL{}, Threads{}, Processes{}, Distributed{}}
 
 // Names returns the names of the models, baseline first.
 func Names() []string {
@@ -181,7 +181,9 @@ func Names() []string {
 func InProcessNames() []string {
 	var names []string
 	for _, m := range all {
-		if _, ok := m.(Processes); !ok {
+		switch m.(type) {
+		case Processes, Distributed:
+		default:
 			names = append(names, m.Name())
 		}
 	}

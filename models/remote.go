@@ -23,6 +23,8 @@ type Remote struct {
 	// Command starts one local worker that serves its pipes: requests on
 	// fd 3, answers on fd 4 (for example: atonce worker -pipe).
 	Command []string
+	// Cluster is where the distributed model runs its tasks.
+	Cluster *Cluster
 	// Output, if set, receives what tasks print in the workers.
 	Output func(worker int, o workermsg.Output)
 }

@@ -42,6 +42,7 @@ func Serve(ctx context.Context, opt Options) error {
 		log = slog.Default()
 	}
 	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand})
+	defer modelrun.Shutdown()
 	e := &engine{
 		enc:     enginemsg.NewEncoder(opt.Events),
 		log:     log,

@@ -29,6 +29,7 @@ var registerOnce sync.Once
 // magic table.
 func RegisterMagics() {
 	registerOnce.Do(func() {
+		registerWorkers()
 		magic.Register(magic.Command{
 			Name:    "models",
 			Summary: "Run one function of the notebook under every concurrency model and compare.",

@@ -84,6 +84,11 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		workerOutput = func(_ int, o workermsg.Output) { p.Print(o.Stream, o.Text) }
 	}
 	rem := remote(nb, spec, workerOutput)
+	if slices.Contains(spec.Models, "distributed") {
+		if rem.Cluster, err = Cluster(ctx); err != nil {
+			return nil, err
+		}
+	}
 	// An interrupt must also stop tasks in the middle of interpreted
 	// code: the interpreter only checks for it in code it runs itself.
 	stopped := make(chan struct{})

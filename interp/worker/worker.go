@@ -32,6 +32,11 @@ type Worker struct {
 	hello  workermsg.Hello
 	output func(workermsg.Output)
 	quiet  atomic.Bool // drop output: the state is being replayed
+	// running is the run of the task in progress ("" when idle), and
+	// active its session, so StopRun can reach it without waiting.
+	running atomic.Value
+	stopped atomic.Bool // StopRun stopped the task in progress
+	active  atomic.Pointer[interp.Session]
 
 	mu       sync.Mutex
 	sess     *interp.Session
@@ -169,12 +174,18 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	if err != nil {
 		return fail("%v", err)
 	}
+	w.running.Store(t.Run)
+	w.active.Store(w.sess)
 	res.Start = time.Now().UnixNano()
 	value, err := call(ctx, task.Call, t.Index)
+	w.running.Store("")
 	w.sess.SyncOutput()
 	res.End = time.Now().UnixNano()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || w.stopped.Swap(false) {
 		delete(w.funcs, t.Func) // an interrupted value returns zeros from now on
+		if res.Err == "" {
+			res.Err = fmt.Sprintf("task %d was stopped: its run was interrupted", t.Index)
+		}
 	}
 	if err != nil {
 		res.Err = err.Error()
@@ -193,6 +204,18 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	}
 	res.Globals = changed(modelrun.JSONGlobals(w.sess.Vars(), t.Watch), w.baseline)
 	return res
+}
+
+// StopRun stops the task in progress if it belongs to run: the notebook
+// code it runs returns at its next step (the user interrupted the run).
+func (w *Worker) StopRun(run string) {
+	if r, _ := w.running.Load().(string); r == "" || r != run {
+		return
+	}
+	if sess := w.active.Load(); sess != nil {
+		w.stopped.Store(true)
+		sess.Stop()
+	}
 }
 
 // call calls f, turning a panic into an error as the in-process models do.

@@ -40,6 +40,7 @@ type connectConfig struct {
 	fingerprint string
 	caPEM       []byte
 	timeout     time.Duration
+	reconnects  int
 }
 
 // WithName sets the connection's name, shown in the server's monitoring.
@@ -75,12 +76,19 @@ func WithConnectTimeout(d time.Duration) ConnectOption {
 	return func(c *connectConfig) { c.timeout = d }
 }
 
+// WithMaxReconnects bounds how many times the connection tries to get
+// back to a server that went away before it gives up and closes (then
+// [Consume] returns); negative, the default, means forever.
+func WithMaxReconnects(n int) ConnectOption {
+	return func(c *connectConfig) { c.reconnects = n }
+}
+
 // Connect dials the NATS server at url with token (if token is empty, the
 // one embedded in url as nats://TOKEN@host:port is used) and checks that
 // the server has JetStream. Once connected, the connection reconnects by
-// itself if the server goes away for a while.
+// itself if the server goes away for a while (see [WithMaxReconnects]).
 func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Conn, error) {
-	cfg := connectConfig{timeout: 5 * time.Second}
+	cfg := connectConfig{timeout: 5 * time.Second, reconnects: -1}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -101,7 +109,7 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 	}
 	nopts := []nats.Option{
 		nats.Timeout(timeout),
-		nats.MaxReconnects(-1),
+		nats.MaxReconnects(cfg.reconnects),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""

@@ -31,7 +31,8 @@
 //	advisory $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ATONCE_TASKS_NAME.workers
 //
 // Tasks are published on atonce.NAME.tasks.run with the headers
-// Nats-Msg-Id and Atonce-Task set to the task id. Results carry the headers
+// Nats-Msg-Id and Atonce-Task set to the task id, and Atonce-Ack-Wait (the
+// queue's AckWait, which paces the workers' keep-alives). Results carry the headers
 // Atonce-Task, Atonce-Delivery, Atonce-Worker and Atonce-Status ("ok" or
 // "error"; for "error" the payload is the error text).
 //

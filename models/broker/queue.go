@@ -33,6 +33,7 @@ const (
 	HeaderDelivery = "Atonce-Delivery" // which attempt produced a result (1, 2, ...)
 	HeaderWorker   = "Atonce-Worker"   // the worker that produced a result
 	HeaderStatus   = "Atonce-Status"   // "ok", or "error" when the payload is the task's error text
+	HeaderAckWait  = "Atonce-Ack-Wait" // the queue's AckWait on a task (a Go duration), pacing keep-alives
 )
 
 const (

@@ -14,10 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// HeaderAckWait is the header tasks carry with their queue's AckWait (a
-// Go duration), so a worker knows how often to send keep-alives.
-const HeaderAckWait = "Atonce-Ack-Wait"
-
 // Handler runs one task on a worker: taskID and payload as published,
 // delivery the attempt (1 the first time, more after redeliveries). What
 // it returns goes back to the kernel as the task's result; a returned
@@ -207,6 +203,11 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		if cerr := w.conn.closedError(err); cerr != nil {
 			return cerr
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			// The run ended (its queue was closed) while the task ran.
+			log.Debug("the queue is gone; dropping the task's result", "err", err)
+			return nil
 		}
 		log.Warn("could not publish a task's result; the task goes back to the queue", "err", err)
 		if err := msg.Nak(); err != nil {

@@ -176,10 +176,11 @@ func taskColor(i int) color.NRGBA {
 	return taskPalette[i%len(taskPalette)]
 }
 
-// alpha is c with opacity a (0..1).
-func alpha(c color.NRGBA, a float64) color.NRGBA {
-	c.A = uint8(a*255 + 0.5)
-	return c
+// lighten is c drawn with opacity a (0..1) over white, as an opaque
+// color.
+func lighten(c color.NRGBA, a float64) color.NRGBA {
+	mix := func(v uint8) uint8 { return uint8(255 - a*(255-float64(v)) + 0.5) }
+	return color.NRGBA{mix(c.R), mix(c.G), mix(c.B), 0xff}
 }
 
 // render draws a w × h drawing with paint, once into an SVG and once into

@@ -42,18 +42,22 @@ func (k BarKind) String() string {
 // Panel is one model's part of the task stream: its title and one row
 // per worker.
 type Panel struct {
+	// Model is the report's model name, the panel's heading.
 	Model string
 	// Title is the panel's heading after the model's name, e.g.
 	// "8 tasks on 4 threads · wall 812 ms · 0.99x".
 	Title string
-	Wall  time.Duration
+	// Wall is the report's wall time.
+	Wall time.Duration
 	// Traced tells whether any of the panel's tasks carries states.
 	Traced bool
-	Rows   []Row
+	// Rows has one row per worker, worker 0 first (drawn at the top).
+	Rows []Row
 }
 
 // Row is one worker's line in a panel.
 type Row struct {
+	// Worker is the worker's number, as in TaskRecord.Worker.
 	Worker int
 	// Label names the worker as the model calls it: "loop",
 	// "coroutine 3", "thread 0", "goroutine 1", "process 2",
@@ -66,10 +70,12 @@ type Row struct {
 
 // Bar is one rectangle of a row.
 type Bar struct {
+	// Kind tells what the bar stands for.
 	Kind BarKind
 	// Task is the task's index for TaskBar and TransferBar, -1 for a
 	// StartupBar.
-	Task       int
+	Task int
+	// Start and End are offsets from the run's start.
 	Start, End time.Duration
 	// Failed marks a task whose call returned an error or panicked.
 	Failed bool
@@ -77,14 +83,15 @@ type Bar struct {
 	// End without gaps, in time order, one state each (models.Running,
 	// models.Waiting or models.Blocked). Gaps between the traced spans
 	// go to the state before them, and runs of spans shorter than a
-	// thousandth of the chart's time axis are merged into their dominant
-	// state, so a segment is at least about a pixel wide.
+	// 600th of the chart's time axis (about a pixel) are merged into
+	// their dominant state, at least that wide: a state that was there
+	// shows, though its share of the time is then only roughly drawn.
 	Segments []models.Span
 }
 
 // resolution is the number of steps the time axis is cut into when
 // merging short state spans: about one per pixel of the drawing.
-const resolution = 1000
+const resolution = 600
 
 // Layout arranges reports as the task stream draws them: one panel per
 // report, in order, one row per worker, one bar per task (plus start-up
@@ -303,8 +310,9 @@ func stateIndex(state string) int {
 var stateNames = [3]string{models.Running, models.Waiting, models.Blocked}
 
 // segments turns a task's traced spans into gap-free segments covering
-// start to end, merging runs of spans shorter than q into their
-// dominant state. It returns nil when no span falls within start..end.
+// start to end, merging runs of spans shorter than q into one segment of
+// their dominant state, at least q long (taken from the span after it).
+// It returns nil when no span falls within start..end.
 func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 	var in []models.Span
 	for _, sp := range states {
@@ -359,14 +367,16 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 	for _, sp := range full {
 		if sp.End-sp.Start >= q {
 			if !empty {
-				if bucket.End-bucket.Start >= q {
-					out = appendMerged(out, dominant())
-				} else {
-					sp.Start = bucket.Start
-				}
+				// A short run before a long span still shows, q wide.
+				d := dominant()
+				d.End = max(d.End, d.Start+q)
+				sp.Start = d.End
+				out = appendMerged(out, d)
 				empty, dur = true, [3]time.Duration{}
 			}
-			out = appendMerged(out, sp)
+			if sp.End > sp.Start {
+				out = appendMerged(out, sp)
+			}
 			continue
 		}
 		if empty {
@@ -382,11 +392,7 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 		}
 	}
 	if !empty {
-		if len(out) > 0 && bucket.End-bucket.Start < q {
-			out[len(out)-1].End = bucket.End
-		} else {
-			out = appendMerged(out, dominant())
-		}
+		out = appendMerged(out, dominant())
 	}
 	return out
 }

@@ -81,6 +81,9 @@ func Speedup(reports []models.Report) (Chart, error) {
 	names := make([]string, len(bars))
 	for i, b := range bars {
 		names[i] = b.report.Model + "\n" + workerCount(b.report)
+		if b.report.Err != "" {
+			names[i] += "\nstopped early"
+		}
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(bars))-0.5

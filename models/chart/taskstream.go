@@ -70,19 +70,26 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		p                        *plot.Plot
 		dataH                    vg.Length
 		left, right, bottom, top vg.Length
+		ticks                    plot.ConstantTicks
+		labels                   []string
 	}
 	pps := make([]panelPlot, len(panels))
-	// Row labels are right-aligned at the axis: leave room on the left
-	// for a browser's fallback font, wider than the one measured.
+	// The row labels are drawn here, not by the axis: right-aligned for
+	// the font they are measured in, with room on their right for a
+	// browser's wider fallback font (an SVG text starts where the
+	// measure put it).
+	labelStyle := textStyle(10, false, nil)
+	labelStyle.XAlign = draw.XRight
 	var labelW vg.Length
 	for _, pn := range panels {
 		for _, r := range pn.Rows {
-			labelW = max(labelW, textStyle(10, false, nil).Width(r.Label))
+			labelW = max(labelW, labelStyle.Width(r.Label))
 		}
 	}
-	left := margin + labelW*(textSlack-1)
+	labelRight := margin + labelW
+	left := labelRight + labelW*(textSlack-1) + 4
 	var maxLeft, maxRight vg.Length
-	innerW := vg.Length(streamWidth-margin) - left
+	innerW := streamWidth - margin - left
 	for i, pn := range panels {
 		n := len(pn.Rows)
 		dataH := panelDataHeight(n)
@@ -97,7 +104,8 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		p.X.Min, p.X.Max = 0, endMS
 		p.X.Tick.Marker = niceTicks(10)
 		p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5
-		p.Y.Tick.Marker = rowTicks(pn.Rows, float64(dataH)/float64(n))
+		ticks, labels := rowTicks(pn.Rows, float64(dataH)/float64(n))
+		p.Y.Tick.Marker = ticks
 		if i == len(panels)-1 {
 			p.X.Label.Text = "time since the run started (ms)"
 		}
@@ -110,12 +118,19 @@ func TaskStream(reports []models.Report) (Chart, error) {
 			right:  innerW - dc.Max.X,
 			bottom: dc.Min.Y,
 			top:    probe - dc.Max.Y,
+			ticks:  ticks,
+			labels: labels,
 		}
 		maxLeft, maxRight = max(maxLeft, pp.left), max(maxRight, pp.right)
 		pps[i] = pp
 	}
 
 	legendX := left + maxLeft
+	// The titles' words after the model names start in one column.
+	titleX := legendX
+	for _, pn := range panels {
+		titleX = max(titleX, margin+textStyle(12, true, nil).Width(pn.Model)*boldSlack+8)
+	}
 	items := append([]legendItem{{label: "color = task index;"}}, legend.items()...)
 	legendLines := layoutLegend(items, vg.Length(streamWidth-margin)-legendX)
 
@@ -137,14 +152,19 @@ func TaskStream(reports []models.Report) (Chart, error) {
 			if i > 0 {
 				y -= panelGap
 			}
-			drawTitle(c, vg.Point{X: margin, Y: y - titleHeight/2}, left+maxLeft, panels[i].Model, panels[i].Title)
+			drawTitle(c, vg.Point{X: margin, Y: y - titleHeight/2}, titleX, panels[i].Model, panels[i].Title)
 			y -= titleHeight
 			h := pp.top + pp.dataH + pp.bottom
 			pc := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
 				Min: vg.Point{X: left + maxLeft - pp.left, Y: y - h},
-				Max: vg.Point{X: margin + innerW - (maxRight - pp.right), Y: y},
+				Max: vg.Point{X: streamWidth - margin - (maxRight - pp.right), Y: y},
 			}}
 			pp.p.Draw(pc)
+			dc := pp.p.DataCanvas(pc)
+			_, trY := pp.p.Transforms(&dc)
+			for j, t := range pp.ticks {
+				c.FillText(labelStyle, vg.Point{X: labelRight, Y: trY(t.Value)}, pp.labels[j])
+			}
 			y -= h
 		}
 		drawLegend(c, legendLines, legendX, c.Min.Y+margin+vg.Length(len(legendLines))*legendLine)
@@ -187,9 +207,10 @@ func waitingLabel(thin bool) string {
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// rowTicks labels the rows on the Y axis (row 0 at the top), every
-// k-th row when they are too close for every label.
-func rowTicks(rows []Row, rowPx float64) plot.ConstantTicks {
+// rowTicks marks the rows to label on the Y axis (row 0 at the top),
+// every k-th row when they are too close for every label, and returns
+// the labels apart: the ticks are unlabelled.
+func rowTicks(rows []Row, rowPx float64) (plot.ConstantTicks, []string) {
 	step := 1
 	for _, s := range []int{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000} {
 		step = s
@@ -199,10 +220,12 @@ func rowTicks(rows []Row, rowPx float64) plot.ConstantTicks {
 	}
 	n := len(rows)
 	var ticks plot.ConstantTicks
+	var labels []string
 	for i := 0; i < n; i += step {
-		ticks = append(ticks, plot.Tick{Value: float64(n - 1 - i), Label: rows[i].Label})
+		ticks = append(ticks, plot.Tick{Value: float64(n - 1 - i)})
+		labels = append(labels, rows[i].Label)
 	}
-	return ticks
+	return ticks, labels
 }
 
 // drawTitle writes the model's name in bold and the rest after it, from
@@ -260,7 +283,10 @@ const thinBar = 6
 
 // drawTask draws one task's bar: solid without states, otherwise one
 // piece per state inside a thin outline. In thin bars, waiting is a
-// half-tone instead of hatched.
+// half-tone instead of hatched. The light colors are opaque (blended
+// with white), so pieces can be drawn over each other: a bar with many
+// waiting pieces is hatched once as a whole and its other pieces drawn
+// over the hatching, which keeps the SVG small.
 func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	if x1-x0 < 1 {
 		x1 = x0 + 1
@@ -271,6 +297,20 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	if len(b.Segments) == 0 {
 		fillRect(c, x0, x1, y0, y1, col)
 	} else {
+		waitTone := lighten(col, waitingTone(thin))
+		waits := 0
+		for _, s := range b.Segments {
+			if s.State == models.Waiting {
+				waits++
+			}
+		}
+		whole := waits >= 4
+		if whole {
+			fillRect(c, x0, x1, y0, y1, waitTone)
+			if !thin {
+				hatch(c, x0, x1, y0, y1, col)
+			}
+		}
 		for _, s := range b.Segments {
 			sx0 := max(x0, xOf(s.Start, b, x0, x1))
 			sx1 := min(x1, xOf(s.End, b, x0, x1))
@@ -279,14 +319,15 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 			}
 			switch s.State {
 			case models.Waiting:
-				if thin {
-					fillRect(c, sx0, sx1, y0, y1, alpha(col, 0.55))
+				if whole {
 					break
 				}
-				fillRect(c, sx0, sx1, y0, y1, alpha(col, 0.10))
-				hatch(c, sx0, sx1, y0, y1, col)
+				fillRect(c, sx0, sx1, y0, y1, waitTone)
+				if !thin {
+					hatch(c, sx0, sx1, y0, y1, col)
+				}
 			case models.Blocked:
-				fillRect(c, sx0, sx1, y0, y1, alpha(col, blockedAlpha(thin)))
+				fillRect(c, sx0, sx1, y0, y1, lighten(col, blockedTone(thin)))
 			default:
 				fillRect(c, sx0, sx1, y0, y1, col)
 			}
@@ -300,9 +341,18 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	}
 }
 
-// blockedAlpha is the opacity of a blocked piece: lighter in thin bars,
-// to tell it from a waiting half-tone.
-func blockedAlpha(thin bool) float64 {
+// waitingTone is how much of the task's color a waiting piece's
+// background has: a tint under the hatching, a half-tone in thin bars.
+func waitingTone(thin bool) float64 {
+	if thin {
+		return 0.55
+	}
+	return 0.10
+}
+
+// blockedTone is how much of the task's color a blocked piece has:
+// less in thin bars, to tell it from a waiting half-tone.
+func blockedTone(thin bool) float64 {
 	if thin {
 		return 0.18
 	}
@@ -396,12 +446,12 @@ func (f legendFlags) items() []legendItem {
 				fillRect(c, x0, x1, y0, y1, col)
 			}, "running"},
 			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-				fillRect(c, x0, x1, y0, y1, alpha(col, 0.10))
+				fillRect(c, x0, x1, y0, y1, lighten(col, waitingTone(false)))
 				hatch(c, x0, x1, y0, y1, col)
 				strokeRect(c, x0, x1, y0, y1, col, 0.75)
 			}, waitingLabel(f.thin)},
 			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-				fillRect(c, x0, x1, y0, y1, alpha(col, 0.25))
+				fillRect(c, x0, x1, y0, y1, lighten(col, blockedTone(false)))
 				strokeRect(c, x0, x1, y0, y1, col, 0.75)
 			}, "blocked at an await"},
 		)
@@ -495,8 +545,7 @@ func streamSummary(reports []models.Report, end time.Duration, f legendFlags) st
 	}
 	keys := []string{"color = task index"}
 	if f.states {
-		keys = append(keys, "solid = running", waitingLabel(f.thin), "light = blocked at an await")
-		keys[2] = "hatched = " + keys[2]
+		keys = append(keys, "solid = running", "hatched = "+waitingLabel(f.thin), "light = blocked at an await")
 	}
 	if f.startup || f.transfer {
 		keys = append(keys, "grey = worker start-up and tasks on their way to a worker")

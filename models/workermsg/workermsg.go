@@ -107,10 +107,25 @@ type Result struct {
 	// nanoseconds on the worker's clock.
 	Start int64 `json:"start"`
 	End   int64 `json:"end"`
+	// LoadStart and LoadEnd, when this task made the worker load the
+	// notebook state (its first task in that state over NATS), are when
+	// the load began and ended, in Unix nanoseconds; 0 otherwise.
+	LoadStart int64 `json:"load_start,omitempty"`
+	LoadEnd   int64 `json:"load_end,omitempty"`
 	// Globals are the watched variables whose values differ from the
 	// state's, in this worker's copy, after the task.
 	Globals map[string]json.RawMessage `json:"globals,omitempty"`
 }
+
+// Cancel, published by the kernel over NATS, asks workers to stop the
+// tasks of run Run at once (the user interrupted it).
+type Cancel struct {
+	Run string `json:"run"`
+}
+
+// CancelSubject is the NATS subject on which the kernel publishes a
+// Cancel for the workers of queue.
+func CancelSubject(queue string) string { return "atonce." + queue + ".cancel" }
 
 // Hello introduces a worker.
 type Hello struct {

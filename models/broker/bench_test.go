@@ -1,0 +1,62 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkQueueRoundTrip measures one task's trip through the embedded
+// server: publish → worker → result, with empty payloads, one task at a
+// time. It reports the median and 99th percentile.
+func BenchmarkQueueRoundTrip(b *testing.B) {
+	s := startServer(b, ServerOptions{})
+	kernel := connect(b, s.URL(), s.Token())
+	q, results := newQueue(b, kernel, QueueOptions{})
+	startWorker(b, connect(b, s.URL(), s.Token()), q.Name(), "w",
+		func(context.Context, string, []byte, int) ([]byte, error) { return nil, nil })
+	ctx := context.Background()
+	// Warm up: the worker is bound and the paths are hot.
+	for i := range 100 {
+		if err := q.Publish(ctx, fmt.Sprint("warm", i), nil); err != nil {
+			b.Fatal(err)
+		}
+		<-results
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		if err := q.Publish(ctx, fmt.Sprint("t", i), nil); err != nil {
+			b.Fatal(err)
+		}
+		r := <-results
+		lat = append(lat, time.Since(t0))
+		if r.Err() != nil {
+			b.Fatal(r.Err())
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	}
+}
+
+// BenchmarkStartServer measures starting (and stopping) an embedded server.
+func BenchmarkStartServer(b *testing.B) {
+	var start []time.Duration
+	for b.Loop() {
+		s, err := StartServer(ServerOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = append(start, s.StartTime())
+		s.Shutdown()
+	}
+	slices.Sort(start)
+	b.ReportMetric(float64(start[len(start)/2].Microseconds()), "start-p50-µs")
+}

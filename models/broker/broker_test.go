@@ -1,0 +1,770 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// testLogger logs to the test at debug level when ATONCE_TEST_DEBUG is set.
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("ATONCE_TEST_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func startServer(t testing.TB, opt ServerOptions) *Server {
+	t.Helper()
+	if opt.Logger == nil {
+		opt.Logger = testLogger(t)
+	}
+	s, err := StartServer(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func connect(t testing.TB, url, token string, opts ...ConnectOption) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if l := testLogger(t); l != nil {
+		opts = append(opts, WithLogger(l))
+	}
+	c, err := Connect(ctx, url, token, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+var nonName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+func queueName(t testing.TB) string {
+	n := nonName.ReplaceAllString(t.Name(), "_")
+	if len(n) > 64 {
+		n = n[len(n)-64:]
+	}
+	return n
+}
+
+func newQueue(t testing.TB, conn *Conn, opt QueueOptions) (*Queue, <-chan Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q, err := NewQueue(ctx, conn, queueName(t), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := q.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	results, err := q.Results(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, results
+}
+
+// workerRun is a Consume running in a goroutine: done is closed when it
+// returns, then err holds what it returned.
+type workerRun struct {
+	done chan struct{}
+	err  error
+}
+
+// startWorker runs Consume on conn until the test ends.
+func startWorker(t testing.TB, conn *Conn, name, id string, h Handler) *workerRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &workerRun{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = Consume(ctx, conn, name, h, WithWorkerID(id))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-w.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("worker %s did not stop", id)
+		}
+	})
+	return w
+}
+
+func publish(t testing.TB, q *Queue, ids ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if err := q.Publish(ctx, id, []byte("payload of "+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// collect reads n results, failing on a second result for a task id.
+func collect(t testing.TB, results <-chan Result, n int, timeout time.Duration) map[string]Result {
+	t.Helper()
+	got := make(map[string]Result)
+	deadline := time.After(timeout)
+	for len(got) < n {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				t.Fatalf("the results channel closed after %d of %d results", len(got), n)
+			}
+			if _, dup := got[r.TaskID]; dup {
+				t.Fatalf("task %s reported twice", r.TaskID)
+			}
+			got[r.TaskID] = r
+		case <-deadline:
+			t.Fatalf("only %d of %d results after %s: %v", len(got), n, timeout, got)
+		}
+	}
+	return got
+}
+
+// expectNoMore fails if another result arrives within d.
+func expectNoMore(t testing.TB, results <-chan Result, d time.Duration) {
+	t.Helper()
+	select {
+	case r := <-results:
+		t.Fatalf("unexpected extra result %+v", r)
+	case <-time.After(d):
+	}
+}
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%03d", prefix, i)
+	}
+	return out
+}
+
+func echo(ctx context.Context, taskID string, payload []byte, delivery int) ([]byte, error) {
+	return bytes.ToUpper(payload), nil
+}
+
+func TestStartServer(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	t.Logf("server start took %s", s.StartTime())
+	if !regexp.MustCompile(`^nats://127\.0\.0\.1:\d+$`).MatchString(s.URL()) {
+		t.Errorf("URL = %q", s.URL())
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{48}$`).MatchString(s.Token()) {
+		t.Errorf("token %q is not 192 bits of hex", s.Token())
+	}
+	if want := "nats://" + s.Token() + "@127.0.0.1:"; !strings.HasPrefix(s.ClientURL(), want) {
+		t.Errorf("ClientURL = %q, want prefix %q", s.ClientURL(), want)
+	}
+	other := startServer(t, ServerOptions{})
+	if other.Token() == s.Token() || other.Port() == s.Port() {
+		t.Errorf("two servers share a token or port")
+	}
+	// The token embedded in the URL is enough.
+	c := connect(t, s.ClientURL(), "")
+	if c.Server() != s.URL() {
+		t.Errorf("Conn.Server() = %q, want the URL without the token %q", c.Server(), s.URL())
+	}
+}
+
+func TestServerStartTime(t *testing.T) {
+	var times []time.Duration
+	for range 5 {
+		s, err := StartServer(ServerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, s.StartTime())
+		s.Shutdown()
+	}
+	t.Logf("server start times: %v", times)
+}
+
+func TestServerListen(t *testing.T) {
+	s := startServer(t, ServerOptions{Listen: ":0"})
+	if !strings.HasPrefix(s.URL(), "nats://127.0.0.1:") {
+		t.Errorf("URL of a server on all interfaces = %q, want loopback", s.URL())
+	}
+	connect(t, s.URL(), s.Token())
+	if _, err := StartServer(ServerOptions{Listen: "nonsense"}); err == nil {
+		t.Error("a bad listen address was accepted")
+	}
+}
+
+func TestServerStoreDirRemoved(t *testing.T) {
+	s, err := StartServer(ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.storeDir
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+	s.Shutdown()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("store dir %s still there after Shutdown: %v", dir, err)
+	}
+}
+
+func TestNoDiskStreams(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	c := connect(t, s.URL(), s.Token())
+	ctx := t.Context()
+	st, err := c.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: "DISK", Subjects: []string{"disk"}, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Logf("file stream refused: %v", err)
+		return
+	}
+	if _, err := c.JetStream().Publish(ctx, "disk", bytes.Repeat([]byte("x"), 100)); err == nil {
+		info, _ := st.Info(ctx)
+		t.Errorf("a file-backed stream stored a message: %+v", info.State)
+	} else {
+		t.Logf("file stream cannot store: %v", err)
+	}
+}
+
+func TestWrongToken(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	ctx := t.Context()
+	for _, tok := range []string{"wrong", ""} {
+		_, err := Connect(ctx, s.URL(), tok)
+		if err == nil || !strings.Contains(err.Error(), "the NATS server refused the token") {
+			t.Errorf("token %q: err = %v, want a refused token", tok, err)
+		}
+		if err != nil && strings.Contains(err.Error(), s.Token()) {
+			t.Errorf("the error shows the real token: %v", err)
+		}
+	}
+	// Nobody listening.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err := Connect(ctx, "nats://secret@"+addr, "")
+	if err == nil || !strings.Contains(err.Error(), "could not reach") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("no server: err = %v", err)
+	}
+}
+
+func TestQueueRoundTrip(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	roundTrip(t, s.URL(), s.Token())
+}
+
+// roundTrip runs tasks through one worker and checks every result arrives
+// exactly once, with the handler's errors and panics reported as the
+// tasks' errors.
+func roundTrip(t *testing.T, url, token string) {
+	kernel := connect(t, url, token)
+	q, results := newQueue(t, kernel, QueueOptions{})
+	worker := connect(t, url, token)
+	startWorker(t, worker, q.Name(), "w1", func(ctx context.Context, id string, p []byte, d int) ([]byte, error) {
+		switch id {
+		case "bad":
+			return nil, errors.New("division by zero")
+		case "panic":
+			panic("boom")
+		}
+		return echo(ctx, id, p, d)
+	})
+	tasks := ids("t", 50)
+	publish(t, q, tasks...)
+	publish(t, q, "bad", "panic")
+	publish(t, q, "t000") // a retried publish: de-duplicated by Nats-Msg-Id
+	got := collect(t, results, len(tasks)+2, 10*time.Second)
+	for _, id := range tasks {
+		r := got[id]
+		if want := "PAYLOAD OF " + strings.ToUpper(id); string(r.Payload) != want || r.Err() != nil {
+			t.Errorf("task %s: %+v, want payload %q", id, r, want)
+		}
+		if r.Worker != "w1" || r.Delivery != 1 {
+			t.Errorf("task %s: worker %q delivery %d", id, r.Worker, r.Delivery)
+		}
+	}
+	if r := got["bad"]; r.Error != "division by zero" || r.Failed != "" || r.Payload != nil {
+		t.Errorf("bad task: %+v", r)
+	}
+	if r := got["panic"]; !strings.Contains(r.Error, "panicked: boom") {
+		t.Errorf("panicking task: %+v", r)
+	}
+	expectNoMore(t, results, 200*time.Millisecond)
+	st := q.Stats()
+	if st.Published != 52 || st.Results != 52 || st.Errors != 2 || st.Duplicates != 0 || st.Failed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// Acked tasks leave the work queue.
+	info, err := q.tasks.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 0 {
+		t.Errorf("%d tasks left in the work queue", info.State.Msgs)
+	}
+}
+
+func TestTwoWorkersShare(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	q, results := newQueue(t, kernel, QueueOptions{})
+	var mu sync.Mutex
+	inFlight := map[string]int{}
+	for _, id := range []string{"a", "b"} {
+		c := connect(t, s.URL(), s.Token())
+		startWorker(t, c, q.Name(), id, func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+			mu.Lock()
+			inFlight[id]++
+			n := inFlight[id]
+			mu.Unlock()
+			defer func() { mu.Lock(); inFlight[id]--; mu.Unlock() }()
+			if n > 1 {
+				return nil, fmt.Errorf("worker %s runs %d tasks at once", id, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+			return p, nil
+		})
+	}
+	publish(t, q, ids("t", 40)...)
+	got := collect(t, results, 40, 10*time.Second)
+	per := map[string]int{}
+	for _, r := range got {
+		if r.Err() != nil {
+			t.Error(r.Err())
+		}
+		per[r.Worker]++
+	}
+	t.Logf("tasks per worker: %v", per)
+	if per["a"] == 0 || per["b"] == 0 {
+		t.Errorf("the work was not shared: %v", per)
+	}
+}
+
+func TestKilledWorkerRedelivered(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	const ackWait = 300 * time.Millisecond
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
+	var killed atomic.Value
+	runs := map[string]*workerRun{}
+	for _, id := range []string{"a", "b"} {
+		c := connect(t, s.URL(), s.Token())
+		runs[id] = startWorker(t, c, q.Name(), id, func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+			if task == "victim" && d == 1 {
+				killed.Store(id)
+				c.Close() // the worker dies before publishing a result
+				return []byte("never seen"), nil
+			}
+			return p, nil
+		})
+	}
+	start := time.Now()
+	publish(t, q, "victim")
+	r := collect(t, results, 1, 10*time.Second)["victim"]
+	dead, _ := killed.Load().(string)
+	if dead == "" {
+		t.Fatal("no worker took the victim task first")
+	}
+	if r.Delivery != 2 || r.Worker == dead || string(r.Payload) != "payload of victim" {
+		t.Errorf("victim result %+v; worker %s died with it", r, dead)
+	}
+	if el := time.Since(start); el < ackWait*3/4 { // the server's ack timer is not exact
+		t.Errorf("redelivered after %s, before AckWait %s", el, ackWait)
+	}
+	select {
+	case <-runs[dead].done:
+		if err := runs[dead].err; err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("the dead worker's Consume returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the dead worker's Consume did not return")
+	}
+	// More work still flows through the survivor.
+	publish(t, q, "after")
+	collect(t, results, 1, 5*time.Second)
+	expectNoMore(t, results, 2*ackWait)
+	if st := q.Stats(); st.Duplicates != 0 || st.Results != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestPoisonTask runs a task that kills every worker that takes it, among
+// tasks that succeed; workers are restarted as they die, like a
+// supervisor would.
+func TestPoisonTask(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	poison(t, s.URL(), s.Token())
+}
+
+func poison(t *testing.T, url, token string) {
+	kernel := connect(t, url, token)
+	const ackWait = 200 * time.Millisecond
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait, MaxDeliver: 3})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var deaths atomic.Int32
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for slot := range 2 {
+		wg.Go(func() {
+			for gen := 0; ctx.Err() == nil; gen++ {
+				c, err := Connect(ctx, url, token, WithLogger(testLogger(t)))
+				if err != nil {
+					return
+				}
+				id := fmt.Sprintf("w%d.%d", slot, gen)
+				err = Consume(ctx, c, q.Name(), func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+					if task == "poison" {
+						deaths.Add(1)
+						c.Close()
+						return nil, nil
+					}
+					time.Sleep(5 * time.Millisecond)
+					return p, nil
+				}, WithWorkerID(id))
+				c.Close()
+				if err == nil {
+					return
+				}
+			}
+		})
+	}
+	tasks := ids("t", 20)
+	publish(t, q, tasks[:10]...)
+	publish(t, q, "poison")
+	publish(t, q, tasks[10:]...)
+	got := collect(t, results, 21, 15*time.Second)
+	for _, id := range tasks {
+		if r := got[id]; r.Err() != nil || string(r.Payload) != "payload of "+id {
+			t.Errorf("task %s: %+v", id, r)
+		}
+	}
+	p := got["poison"]
+	want := "no worker could finish this task in 3 attempts (each worker that took it died or timed out)"
+	if p.Failed != want || p.Delivery != 3 || p.Payload != nil {
+		t.Errorf("poison result %+v, want Failed %q", p, want)
+	}
+	if n := deaths.Load(); n != 3 {
+		t.Errorf("the poison task killed %d workers, want 3", n)
+	}
+	t.Logf("poison: %v", p.Err())
+	st := q.Stats()
+	if st.Failed != 1 || st.Results != 21 || st.Duplicates != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	info, err := q.tasks.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 0 {
+		t.Errorf("%d tasks left in the work queue after the poison task failed", info.State.Msgs)
+	}
+}
+
+func TestKeepAlive(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	const ackWait = 300 * time.Millisecond
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
+	var deliveries atomic.Int32
+	for _, id := range []string{"a", "b"} {
+		c := connect(t, s.URL(), s.Token())
+		startWorker(t, c, q.Name(), id, func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+			deliveries.Add(1)
+			time.Sleep(3 * ackWait)
+			return p, nil
+		})
+	}
+	publish(t, q, "long1", "long2")
+	got := collect(t, results, 2, 10*time.Second)
+	for id, r := range got {
+		if r.Delivery != 1 || r.Err() != nil {
+			t.Errorf("task %s: %+v", id, r)
+		}
+	}
+	expectNoMore(t, results, 2*ackWait)
+	if n := deliveries.Load(); n != 2 {
+		t.Errorf("2 long tasks were delivered %d times", n)
+	}
+	if st := q.Stats(); st.Duplicates != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestWorkerOutlivesQueues starts a worker before its queue exists and
+// keeps it across two runs of the same queue name.
+func TestWorkerOutlivesQueues(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	worker := connect(t, s.URL(), s.Token())
+	name := queueName(t)
+	startWorker(t, worker, name, "w", echo)
+	time.Sleep(300 * time.Millisecond) // the worker is waiting for the queue
+	for run := range 2 {
+		ctx := t.Context()
+		q, err := NewQueue(ctx, kernel, name, QueueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results, err := q.Results(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.Results(ctx); err == nil {
+			t.Error("Results could be called twice")
+		}
+		publish(t, q, ids(fmt.Sprint("r", run, "-"), 5)...)
+		collect(t, results, 5, 15*time.Second)
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := <-results; ok {
+			t.Error("the results channel is open after Close")
+		}
+	}
+	if _, err := kernel.JetStream().Stream(t.Context(), TasksStream(name)); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("the tasks stream survived Close: %v", err)
+	}
+}
+
+func TestConsumeStopsOnCancel(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: 5 * time.Second})
+	worker := connect(t, s.URL(), s.Token())
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Consume(ctx, worker, q.Name(), func(hctx context.Context, id string, p []byte, d int) ([]byte, error) {
+			if d == 1 {
+				close(started)
+				<-hctx.Done()
+				return nil, hctx.Err()
+			}
+			return p, nil
+		}, WithWorkerID("quitter"))
+	}()
+	publish(t, q, "x")
+	<-started
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Consume returned %v after cancel, want nil", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Consume did not stop")
+	}
+	// The task was handed back at once (no 5 s AckWait) to the next worker.
+	startWorker(t, worker, q.Name(), "next", echo)
+	r := collect(t, results, 1, 2*time.Second)["x"]
+	if r.Worker != "next" || r.Delivery != 2 {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestState(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	a := connect(t, s.URL(), s.Token())
+	b := connect(t, s.URL(), s.Token())
+	ctx := t.Context()
+	if _, err := GetState(ctx, b, "nothing"); !errors.Is(err, ErrStateNotFound) {
+		t.Errorf("missing state before any put: %v", err)
+	}
+	small := []byte("package main\n\nvar x = 1\n")
+	large := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MB
+	for key, data := range map[string][]byte{"sha256.abc123": small, "big": large} {
+		if err := PutState(ctx, a, key, data); err != nil {
+			t.Fatal(err)
+		}
+		got, err := GetState(ctx, b, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("state %s: got %d bytes, want %d", key, len(got), len(data))
+		}
+	}
+	if _, err := GetState(ctx, b, "missing"); !errors.Is(err, ErrStateNotFound) {
+		t.Errorf("missing state: %v", err)
+	}
+	if err := PutState(ctx, a, "no spaces", small); err == nil {
+		t.Error("a bad key was accepted")
+	}
+	err := PutState(ctx, a, "huge", make([]byte, MaxStateSize+1))
+	if err == nil || !strings.Contains(err.Error(), "at most 64 MB") {
+		t.Errorf("too large state: %v", err)
+	}
+}
+
+func TestListWorkers(t *testing.T) {
+	s := startServer(t, ServerOptions{})
+	kernel := connect(t, s.URL(), s.Token())
+	ctx := t.Context()
+	hellos, err := WatchWorkers(ctx, kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"w1", "w2"} {
+		c := connect(t, s.URL(), s.Token())
+		info := NewWorkerInfo("v1.0")
+		info.ID = id
+		if err := ServeWorkerInfo(ctx, c, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		select {
+		case w := <-hellos:
+			if w.Version != "v1.0" || w.PID != os.Getpid() || w.CPUs < 1 {
+				t.Errorf("hello %+v", w)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("no hello")
+		}
+	}
+	start := time.Now()
+	ws, err := ListWorkers(ctx, kernel, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("ListWorkers took %s", el)
+	}
+	if len(ws) != 2 || ws[0].ID != "w1" || ws[1].ID != "w2" || ws[0].VersionMismatch {
+		t.Errorf("workers %+v", ws)
+	}
+	ws, err = PingWorkers(ctx, kernel, "v2.0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || !ws[0].VersionMismatch || ws[0].KernelVersion != "v2.0" {
+		t.Errorf("workers pinged by another version %+v", ws)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	cert, key, err := WriteSelfSignedCert(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, ServerOptions{TLSCert: cert, TLSKey: key})
+	if !s.TLS() || !strings.HasPrefix(s.URL(), "tls://127.0.0.1:") || len(s.TLSFingerprint()) != 64 {
+		t.Fatalf("TLS server: url %s fingerprint %q", s.URL(), s.TLSFingerprint())
+	}
+	ctx := t.Context()
+	// Pinned by fingerprint.
+	c := connect(t, s.URL(), s.Token(), WithTLSFingerprint(s.TLSFingerprint()))
+	q, results := newQueue(t, c, QueueOptions{})
+	startWorker(t, connect(t, s.ClientURL(), "", WithCACertPEM(s.TLSCertPEM())), q.Name(), "w", echo)
+	publish(t, q, "x")
+	collect(t, results, 1, 5*time.Second)
+	// Not trusted, or pinned to another certificate.
+	if _, err := Connect(ctx, s.URL(), s.Token()); err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("untrusted certificate: %v", err)
+	}
+	if _, err := Connect(ctx, s.URL(), s.Token(), WithTLSFingerprint(strings.Repeat("ab", 32))); err == nil || !strings.Contains(err.Error(), "fingerprint") {
+		t.Errorf("wrong fingerprint: %v", err)
+	}
+	plain := strings.Replace(s.URL(), "tls://", "nats://", 1)
+	if _, err := Connect(ctx, plain, s.Token()); err == nil {
+		t.Error("a plain connection to a TLS server succeeded")
+	} else {
+		t.Logf("plain connection: %v", err)
+	}
+}
+
+// TestExternalServer runs the queue round trip through Debian's
+// nats-server binary instead of the embedded server.
+func TestExternalServer(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
+			t.Skip("nats-server is not installed; install it with `sudo apt-get install -y nats-server` (or run install/setup-deps.sh)")
+		}
+		bin = "/usr/sbin/nats-server"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	token, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(port), "--auth", token, "-sd", t.TempDir())
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("nats-server output:\n%s", out.String())
+		}
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("nats-server exited:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server is not listening on %s:\n%s", addr, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	url := "nats://" + addr
+	if _, err := Connect(t.Context(), url, "wrong"); err == nil || !strings.Contains(err.Error(), "refused the token") {
+		t.Errorf("wrong token: %v", err)
+	}
+	c := connect(t, url, token)
+	t.Logf("external nats-server %s", c.NATS().ConnectedServerVersion())
+	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, url, token) })
+	t.Run("Poison", func(t *testing.T) { poison(t, url, token) })
+	if err := PutState(t.Context(), c, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := GetState(t.Context(), connect(t, url, token), "k"); err != nil || string(v) != "v" {
+		t.Errorf("state through the external server: %q, %v", v, err)
+	}
+}

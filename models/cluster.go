@@ -1,0 +1,423 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"atonce/kernel/crash"
+	"atonce/models/broker"
+)
+
+// DefaultQueue is the work queue the distributed model and its workers
+// use unless told otherwise (ATONCE_NATS_QUEUE): one per NATS server.
+const DefaultQueue = "atonce"
+
+// ClusterOptions say where distributed tasks run.
+type ClusterOptions struct {
+	// URL of an existing NATS server or cluster (nats://[TOKEN@]HOST:PORT)
+	// with JetStream; empty starts an embedded server.
+	URL   string
+	Token string // for URL, when not in it
+	// Listen, TLSCert and TLSKey configure the embedded server: by default
+	// it listens on a random loopback port. Listening beyond loopback
+	// needs TLS: without a certificate, a self-signed one is made and
+	// its fingerprint pinned in the join command.
+	Listen          string
+	TLSCert, TLSKey string
+	// Queue is the work queue's name; empty means DefaultQueue.
+	Queue string
+	// Version is the kernel's version, which workers must match.
+	Version string
+	// WorkerCommand starts a local worker: the flags -nats URL, -queue
+	// and -tls-fingerprint are appended, the token goes in the
+	// environment (ATONCE_NATS_TOKEN), not on the command line.
+	WorkerCommand []string
+	Logger        *slog.Logger
+}
+
+// Cluster is the distributed model's world: a NATS server (embedded, or
+// an existing one), the kernel's connection to it, and the workers it
+// started on this machine. Workers on other machines join with
+// JoinCommand.
+type Cluster struct {
+	opt    ClusterOptions
+	server *broker.Server // nil when on an external server
+	conn   *broker.Conn
+	url    string // without the token
+	token  string
+	fp     string // the TLS fingerprint to pin, if any
+	log    *slog.Logger
+	// stopWatch ends the goroutine that records workers announcing
+	// themselves.
+	stopWatch context.CancelFunc
+
+	mu     sync.Mutex
+	known  map[string]broker.WorkerInfo // workers that announced themselves, by ID
+	local  []*localWorker
+	states map[string]bool // state keys stored on the server
+	closed bool
+}
+
+// localWorker is a worker process this cluster started.
+type localWorker struct {
+	cmd     *exec.Cmd
+	started time.Time
+	stderr  crash.Recorder
+	exited  chan struct{}
+	err     error
+}
+
+// StartCluster starts the embedded server (or connects to opt.URL) and
+// connects the kernel to it.
+func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
+	if opt.Queue == "" {
+		opt.Queue = DefaultQueue
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Cluster{opt: opt, log: log, states: map[string]bool{}}
+	if opt.URL != "" {
+		c.url, c.token = opt.URL, opt.Token
+	} else {
+		so := broker.ServerOptions{Listen: opt.Listen, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: log}
+		if BeyondLoopback(opt.Listen) && opt.TLSCert == "" {
+			dir, err := os.MkdirTemp("", "atonce-tls")
+			if err != nil {
+				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
+			}
+			host, _ := os.Hostname()
+			if so.TLSCert, so.TLSKey, err = broker.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
+				return nil, fmt.Errorf("making a self-signed TLS certificate: %w", err)
+			}
+		}
+		srv, err := broker.StartServer(so)
+		if err != nil {
+			return nil, fmt.Errorf("starting the NATS server: %w", err)
+		}
+		c.server, c.url, c.token, c.fp = srv, srv.URL(), srv.Token(), srv.TLSFingerprint()
+	}
+	var copts []broker.ConnectOption
+	copts = append(copts, broker.WithName("atonce kernel"), broker.WithLogger(log))
+	if c.fp != "" {
+		copts = append(copts, broker.WithTLSFingerprint(c.fp))
+	}
+	conn, err := broker.Connect(ctx, c.dialURL(), c.token, copts...)
+	if err != nil {
+		c.shutdownServer()
+		return nil, err
+	}
+	c.conn = conn
+	c.known = map[string]broker.WorkerInfo{}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	c.stopWatch = stopWatch
+	hellos, err := broker.WatchWorkers(watchCtx, conn)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	go func() {
+		for w := range hellos {
+			c.remember(w)
+		}
+	}()
+	// Workers that were connected before the kernel (an external server).
+	if ws, err := broker.PingWorkers(ctx, conn, opt.Version, 100*time.Millisecond); err == nil {
+		for _, w := range ws {
+			c.remember(w)
+		}
+	}
+	return c, nil
+}
+
+// remember records a worker that announced itself.
+func (c *Cluster) remember(w broker.WorkerInfo) {
+	w.VersionMismatch = w.Version != c.opt.Version
+	c.mu.Lock()
+	c.known[w.ID] = w
+	c.mu.Unlock()
+}
+
+// Ready returns the workers that can take tasks: those that announced
+// themselves with the kernel's version, less local ones that exited.
+// Workers on other machines that vanish silently stay listed until
+// %workers asks them (Workers); tasks they held go to the others.
+func (c *Cluster) Ready() []broker.WorkerInfo {
+	host, _ := os.Hostname()
+	gone := map[int]bool{}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, lw := range c.local {
+		select {
+		case <-lw.exited:
+			gone[lw.cmd.Process.Pid] = true
+		default:
+		}
+	}
+	var out []broker.WorkerInfo
+	for _, w := range c.known {
+		if w.VersionMismatch || (w.Host == host && gone[w.PID]) {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// BeyondLoopback tells whether listen ("host:port") reaches beyond this
+// machine.
+func BeyondLoopback(listen string) bool {
+	if listen == "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		host = listen
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// dialURL is the URL this machine's clients use: a server listening on
+// all interfaces is reached on loopback.
+func (c *Cluster) dialURL() string {
+	if c.server == nil {
+		return c.url
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", c.server.Port())
+}
+
+// Conn is the kernel's connection to the NATS server.
+func (c *Cluster) Conn() *broker.Conn { return c.conn }
+
+// Listen is the address the embedded server was asked to listen on
+// ("" for a random loopback port).
+func (c *Cluster) Listen() string { return c.opt.Listen }
+
+// Queue is the name of the work queue.
+func (c *Cluster) Queue() string { return c.opt.Queue }
+
+// Embedded tells whether the cluster runs its own NATS server.
+func (c *Cluster) Embedded() bool { return c.server != nil }
+
+// URL is the server's address, without the token.
+func (c *Cluster) URL() string { return c.url }
+
+// JoinCommand is the one command that joins a worker on another machine
+// to this cluster; it holds the token, so show it only to the user.
+func (c *Cluster) JoinCommand() string {
+	u := c.url
+	if c.server != nil {
+		host, _, _ := net.SplitHostPort(c.opt.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = publicHost()
+		}
+		if c.opt.Listen == "" {
+			host = "127.0.0.1"
+		}
+		u = fmt.Sprintf("nats://%s", net.JoinHostPort(host, fmt.Sprint(c.server.Port())))
+	}
+	u = strings.Replace(u, "nats://", "nats://"+c.token+"@", 1)
+	if c.token == "" {
+		u = c.url
+	}
+	cmd := "atonce worker -nats " + u
+	if c.fp != "" {
+		cmd += " -tls-fingerprint " + c.fp
+	}
+	if c.opt.Queue != DefaultQueue {
+		cmd += " -queue " + c.opt.Queue
+	}
+	return cmd
+}
+
+// publicHost guesses the address other machines reach this one by: the
+// first non-loopback IPv4 address, else the host name.
+func publicHost() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	return host
+}
+
+// Workers asks every connected worker who it is (waiting briefly for the
+// answers), and forgets those that do not answer.
+func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
+	ws, err := broker.PingWorkers(ctx, c.conn, c.opt.Version, 150*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.known = map[string]broker.WorkerInfo{}
+	c.mu.Unlock()
+	for _, w := range ws {
+		c.remember(w)
+	}
+	return ws, nil
+}
+
+// AddLocal starts n workers on this machine and returns once they have
+// announced themselves, or an error saying why not.
+func (c *Cluster) AddLocal(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if len(c.opt.WorkerCommand) == 0 {
+		return errors.New("no command to start a local worker")
+	}
+	hellos, err := broker.WatchWorkers(ctx, c.conn)
+	if err != nil {
+		return err
+	}
+	var started []*localWorker
+	for range n {
+		lw, err := c.startLocal()
+		if err != nil {
+			return err
+		}
+		started = append(started, lw)
+	}
+	pids := map[int]bool{}
+	for _, lw := range started {
+		pids[lw.cmd.Process.Pid] = true
+	}
+	host, _ := os.Hostname()
+	timeout := time.NewTimer(15 * time.Second)
+	defer timeout.Stop()
+	for len(pids) > 0 {
+		select {
+		case w, ok := <-hellos:
+			if !ok {
+				return ctx.Err()
+			}
+			if w.Host == host {
+				c.remember(w)
+				delete(pids, w.PID)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout.C:
+			for _, lw := range started {
+				select {
+				case <-lw.exited:
+					reason, _ := crash.Explain("a local worker", lw.err, lw.stderr.Lines())
+					return fmt.Errorf("a local worker did not start: %s", reason)
+				default:
+				}
+			}
+			return fmt.Errorf("%d local worker(s) did not announce themselves within 15 s", len(pids))
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) startLocal() (*localWorker, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errors.New("the cluster is shut down")
+	}
+	args := append(append([]string(nil), c.opt.WorkerCommand[1:]...), "-nats", c.dialURL(), "-queue", c.opt.Queue)
+	if c.fp != "" {
+		args = append(args, "-tls-fingerprint", c.fp)
+	}
+	cmd := exec.Command(c.opt.WorkerCommand[0], args...)
+	cmd.Env = append(os.Environ(), "ATONCE_NATS_TOKEN="+c.token)
+	setWorkerAttr(cmd)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting a local worker: %w", err)
+	}
+	lw := &localWorker{cmd: cmd, started: time.Now(), exited: make(chan struct{})}
+	go func() {
+		crash.ReadLines(stderr, lw.stderr.Keep)
+		lw.err = cmd.Wait()
+		close(lw.exited)
+		c.log.Debug("local worker exited", "pid", cmd.Process.Pid, "err", lw.err)
+	}()
+	c.local = append(c.local, lw)
+	return lw, nil
+}
+
+// LocalPIDs returns the process ids of the local workers still running.
+func (c *Cluster) LocalPIDs() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var pids []int
+	for _, lw := range c.local {
+		select {
+		case <-lw.exited:
+		default:
+			pids = append(pids, lw.cmd.Process.Pid)
+		}
+	}
+	return pids
+}
+
+// putState stores the state's JSON under its key on the server, once.
+func (c *Cluster) putState(ctx context.Context, key string, data []byte) error {
+	c.mu.Lock()
+	done := c.states[key]
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := broker.PutState(ctx, c.conn, key, data); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.states[key] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// Close stops the local workers, the connection and the embedded server.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	c.closed = true
+	local := c.local
+	c.mu.Unlock()
+	for _, lw := range local {
+		_ = lw.cmd.Process.Kill()
+	}
+	for _, lw := range local {
+		<-lw.exited
+	}
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	c.conn.Close()
+	c.shutdownServer()
+}
+
+func (c *Cluster) shutdownServer() {
+	if c.server != nil {
+		c.server.Shutdown()
+	}
+}
+
+// defaultDistributedWorkers is the number of workers a distributed run
+// wants when not told: the machine's CPUs.
+func defaultDistributedWorkers() int { return runtime.NumCPU() }

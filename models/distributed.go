@@ -1,0 +1,218 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"atonce/models/broker"
+	"atonce/models/workermsg"
+)
+
+// Distributed runs the tasks on workers behind NATS, an existing
+// distributed messaging system: each task is a message in a JetStream
+// work queue, taken by one worker at a time, acknowledged only after its
+// result is published, and handed to another worker when its worker dies
+// (after the queue's ack wait, about a second). A task no worker could
+// finish in three attempts is reported failed. Workers share nothing with
+// the notebook: each rebuilds it from the cells, fetched once per state
+// from the server. Task.Remote.Cluster says where; the run starts local
+// workers until Options.Workers (default runtime.NumCPU()) are connected.
+type Distributed struct{}
+
+var _ Model = Distributed{}
+
+var distributedSpec = spec{
+	name:     "distributed",
+	msu:      "whole task",
+	sharing:  "shares nothing: each worker rebuilds its own copy from the cells; arguments and results cross as JSON",
+	parallel: true,
+	workers:  func(int) int { return defaultDistributedWorkers() },
+}
+
+// Name returns "distributed".
+func (Distributed) Name() string { return distributedSpec.name }
+
+// ackWait is how long a distributed task may go without a keep-alive
+// before another worker gets it.
+const ackWait = time.Second
+
+// Run runs t under the distributed model; see [Model] for the contract.
+func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error) {
+	s := distributedSpec
+	rep := Report{Model: s.name, Task: t.Name, MSU: s.msu, Sharing: s.sharing, Parallel: true, Tasks: []TaskRecord{}}
+	fail := func(err error) (Report, error) {
+		rep.Err = err.Error()
+		return rep, err
+	}
+	if err := checkRemote(s, t, opt); err != nil {
+		return fail(err)
+	}
+	r := t.Remote
+	if r.Cluster == nil {
+		return fail(fmt.Errorf("%s: no NATS cluster to run on", s.name))
+	}
+	c := r.Cluster
+	want := s.workers(t.N)
+	if opt.Workers > 0 {
+		want = opt.Workers
+	}
+
+	select {
+	case runSem <- struct{}{}:
+	case <-ctx.Done():
+		return fail(fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err()))
+	}
+	defer func() { <-runSem }()
+
+	start := time.Now()
+	run := uuid.NewString()
+	// Enough workers, and the notebook's state where they can fetch it.
+	known := c.Ready()
+	spawned := time.Since(start)
+	if len(known) < want {
+		if err := c.AddLocal(ctx, want-len(known)); err != nil {
+			return fail(fmt.Errorf("%s: starting workers: %w", s.name, err))
+		}
+		known = c.Ready()
+	}
+	rep.Workers = len(known)
+	state, err := json.Marshal(r.State)
+	if err != nil {
+		return fail(fmt.Errorf("%s: encoding the notebook state: %w", s.name, err))
+	}
+	if err := c.putState(ctx, r.State.Key, state); err != nil {
+		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", s.name, err))
+	}
+
+	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), broker.QueueOptions{AckWait: ackWait, MaxDeliver: 3})
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", s.name, err))
+	}
+	defer q.Close()
+	results, err := q.Results(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", s.name, err))
+	}
+	queued := make([]time.Duration, t.N)
+	sizes := make([]int, t.N)
+	ids := map[string]int{}
+	for i := range t.N {
+		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
+		payload, err := json.Marshal(task)
+		if err != nil {
+			return fail(fmt.Errorf("%s: encoding task %d: %w", s.name, i, err))
+		}
+		ids[task.ID] = i
+		queued[i], sizes[i] = time.Since(start), len(payload)
+		if err := q.Publish(ctx, task.ID, payload); err != nil {
+			return fail(fmt.Errorf("%s: %w", s.name, err))
+		}
+	}
+
+	info := map[string]broker.WorkerInfo{}
+	for _, w := range known {
+		info[w.ID] = w
+	}
+	workerIndex := map[string]int{}
+	pool := []*WorkerRecord{}
+	workerOf := func(id string) *WorkerRecord {
+		k, ok := workerIndex[id]
+		if !ok {
+			k = len(pool)
+			workerIndex[id] = k
+			w := info[id]
+			pool = append(pool, &WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned})
+		}
+		return pool[k]
+	}
+	recs := make([]TaskRecord, t.N)
+	got := make([]bool, t.N)
+	finished := 0
+	cpu0 := cpuTime()
+	for finished < t.N {
+		var res broker.Result
+		var ok bool
+		select {
+		case res, ok = <-results:
+		case <-ctx.Done():
+		}
+		if !ok {
+			break
+		}
+		i, known := ids[res.TaskID]
+		if !known || got[i] {
+			continue
+		}
+		rec := TaskRecord{Index: i, Queued: queued[i], BytesIn: sizes[i], Attempts: res.Delivery}
+		switch {
+		case res.Failed != "":
+			now := time.Since(start)
+			rec.Start, rec.End, rec.Err = now, now, res.Failed
+		case res.Error != "":
+			w := workerOf(res.Worker)
+			now := time.Since(start)
+			rec.Worker, rec.Start, rec.End, rec.Err = w.Worker, now, now, res.Error
+		default:
+			var wr workermsg.Result
+			if err := json.Unmarshal(res.Payload, &wr); err != nil {
+				rec.Err = fmt.Sprintf("a malformed result from worker %s: %v", res.Worker, err)
+				break
+			}
+			w := workerOf(res.Worker)
+			rec = remoteRecord(wr, w.Worker, start)
+			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
+			if wr.LoadEnd > 0 {
+				w.Spawn = time.Unix(0, wr.LoadStart).Sub(start)
+				w.Ready = time.Unix(0, wr.LoadEnd).Sub(start)
+			}
+			mergeGlobals(w, wr.Globals)
+		}
+		if res.Delivery > 1 {
+			rec.Note = fmt.Sprintf("handed out %d times: an earlier worker died or stopped answering", res.Delivery)
+		}
+		recs[i], got[i] = rec, true
+		finished++
+		if opt.Progress != nil {
+			opt.Progress(s.name, finished, t.N)
+		}
+	}
+	rep.Wall = time.Since(start)
+	rep.CPU = cpuTime() - cpu0
+	if ctx.Err() != nil {
+		c.cancelRun(run)
+	}
+	for i, ok := range got {
+		if ok {
+			rep.Tasks = append(rep.Tasks, recs[i])
+		}
+	}
+	for _, w := range pool {
+		rep.Pool = append(rep.Pool, *w)
+		rep.Startup = max(rep.Startup, w.Ready)
+	}
+	if st := q.Stats(); st.Duplicates > 0 {
+		rep.Err = fmt.Sprintf("%d task(s) ran twice (a worker thought dead finished after all); the first result of each counts", st.Duplicates)
+	}
+	if finished < t.N {
+		err := ctx.Err()
+		if err == nil {
+			err = errors.New("the queue closed")
+		}
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, finished, t.N, err))
+	}
+	return rep, nil
+}
+
+// cancelRun asks the workers to stop the run's tasks in progress.
+func (c *Cluster) cancelRun(run string) {
+	b, _ := json.Marshal(workermsg.Cancel{Run: run})
+	if err := c.conn.NATS().Publish(workermsg.CancelSubject(c.opt.Queue), b); err != nil {
+		c.log.Debug("distributed: publishing a cancel", "err", err)
+	}
+	_ = c.conn.NATS().Flush()
+}

@@ -1,0 +1,768 @@
+package sharing
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/scanner"
+	"go/token"
+	"go/types"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Static is what the task function does to the notebook's package-level
+// variables, found by reading the cells (see [Analyze]).
+type Static struct {
+	// Func is the task function's name as given to Analyze.
+	Func string `json:"func"`
+	// Vars are the package-level variables the task reads or writes,
+	// directly or through the notebook functions it calls, sorted by
+	// name. Variables holding a func literal that is only called are
+	// functions, not data: they are in Calls.
+	Vars []Var `json:"vars,omitempty"`
+	// Calls are the notebook's functions the task reaches, in the order
+	// first met; methods are written Type.Method. The task itself is not
+	// among them.
+	Calls []string `json:"calls,omitempty"`
+	// Awaits are the await points the task reaches (the notebook's
+	// time.Sleep), each as "time.Sleep in work (cell 2 line 4)". Under
+	// eventloop these are the only places tasks switch.
+	Awaits []string `json:"awaits,omitempty"`
+	// Ignored are the cells left out of the analysis because they do not
+	// parse, each with the parser's reason.
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+// Guards of a variable's writes, in [Var.Guard].
+const (
+	Bare   = "bare"   // no synchronization seen around a write
+	Atomic = "atomic" // sync/atomic, or a type that synchronizes itself (sync.Map)
+	Mutex  = "mutex"  // between a Lock() and its Unlock() (or a deferred Unlock)
+	Mixed  = "mixed"  // some writes guarded one way, some another (or not at all)
+)
+
+// Var is one package-level variable the task touches.
+type Var struct {
+	Name string `json:"name"`
+	// Type is the variable's type as Go writes it (int, map[string]int,
+	// atomic.Int64), "" when neither the type checker nor the
+	// declaration tells.
+	Type    string `json:"type,omitempty"`
+	Read    bool   `json:"read,omitempty"`
+	Written bool   `json:"written,omitempty"`
+	// Guard says how the writes are synchronized: Bare, Atomic, Mutex or
+	// Mixed; "" when the task does not write the variable.
+	Guard string `json:"guard,omitempty"`
+	// Map tells a variable whose type is a map: writing it from several
+	// goroutines at once crashes the program ("concurrent map writes").
+	Map bool `json:"map,omitempty"`
+	// Via is the call path from the task to the function that makes the
+	// first write (or, for a variable only read, the first read): ["work"]
+	// when the task does it itself, ["work", "bump"] when work calls bump
+	// which does.
+	Via []string `json:"via,omitempty"`
+	// Where is that access's position, "cell N line L", N counting the
+	// cells given to Analyze from 1; Cell and Line are the same numbers.
+	Where string `json:"where,omitempty"`
+	Cell  int    `json:"cell,omitempty"`
+	Line  int    `json:"line,omitempty"`
+	// Op is that access as written, shortened, e.g. "counter++".
+	Op string `json:"op,omitempty"`
+}
+
+// ErrNoFunc is returned by Analyze when the notebook does not define the
+// task function.
+var ErrNoFunc = errors.New("the notebook defines no such function")
+
+// catchPanics turns a panic inside Analyze into an error. Tests turn it
+// off to see the panic.
+var catchPanics = true
+
+// Analyze reads the notebook's cells and reports which package-level
+// variables the function fn, and every notebook function it calls,
+// reads and writes, and how each write is guarded.
+//
+// cells are the notebook's cells that ran successfully, in order, as the
+// user typed them: Go declarations (func, method, var, const, type,
+// import) and top-level statements, possibly both in one cell. A
+// top-level `x := v` or `var x = v` defines a package-level variable; a
+// later cell's definition of a name replaces an earlier one. Imports may
+// be left out for standard packages (fmt, sync, atomic, time, rand, ...).
+// Magic lines (`%name ...`, a first line `%%name ...` whose body is Go,
+// `name?`) are skipped. A cell that does not parse is left out and named
+// in Static.Ignored.
+//
+// fn names a function (work), a method (T.M or (*T).M) or a variable
+// holding a func literal. The error wraps ErrNoFunc when the notebook has
+// none by that name. Analyze is heuristic: it follows calls it can
+// resolve, sees a mutex as guarding whatever is written between any
+// Lock() and Unlock() in the same function (or in a function called
+// there), and does not track pointers stored in data structures.
+func Analyze(cells []string, fn string) (st Static, err error) {
+	st.Func = fn
+	if catchPanics {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("analyzing the notebook's use of shared variables failed (a bug in atonce): %v", r)
+			}
+		}()
+	}
+	nb := load(cells)
+	st.Ignored = nb.ignored
+	key := funcKey(fn)
+	f := nb.funcs[key]
+	if f == nil {
+		if v := nb.vars[key]; v != nil {
+			return st, fmt.Errorf("%w: %s is a variable of type %s, not a function", ErrNoFunc, fn, nb.typeString(v))
+		}
+		return st, fmt.Errorf("%w: %q%s", ErrNoFunc, fn, nb.known())
+	}
+	a := &analyzer{nb: nb, root: f, memo: map[memoKey][]access{}, onStack: map[memoKey]bool{}, reached: map[*fnode]bool{f: true}}
+	accs := a.summarize(f, false)
+	st.Vars = nb.vars2(accs)
+	st.Calls = a.calls
+	st.Awaits = a.awaits
+	return st, nil
+}
+
+// funcKey normalizes a function name: (*T).M and T.M are both T.M.
+func funcKey(fn string) string {
+	fn = strings.TrimSpace(fn)
+	fn = strings.NewReplacer("(", "", ")", "", "*", "").Replace(fn)
+	return fn
+}
+
+// known lists the notebook's functions for an error message.
+func (nb *notebook) known() string {
+	var names []string
+	for k := range nb.funcs {
+		names = append(names, k)
+	}
+	if len(names) == 0 {
+		return " (it defines no functions yet)"
+	}
+	slices.Sort(names)
+	if len(names) > 12 {
+		names = append(names[:12], "...")
+	}
+	return " (its functions are " + strings.Join(names, ", ") + ")"
+}
+
+// fnode is a notebook function: a declaration, or a func literal held by
+// a package-level variable.
+type fnode struct {
+	key  string
+	typ  *ast.FuncType
+	recv *ast.FieldList
+	body *ast.BlockStmt
+}
+
+// gvar is a live package-level variable of the notebook.
+type gvar struct {
+	name  string
+	id    *ast.Ident
+	obj   *types.Var
+	typ   ast.Expr // the declared type, if any
+	value ast.Expr // the initializer, when one per name
+	fn    bool     // initialized with a func literal
+}
+
+// notebook is the notebook's cells, parsed, pruned to the definitions
+// that are live, and type-checked as far as they go.
+type notebook struct {
+	fset    *token.FileSet
+	units   []unit
+	info    *types.Info
+	pkg     *types.Package
+	funcs   map[string]*fnode
+	byObj   map[types.Object]*fnode
+	methods map[string][]*fnode // method name to the notebook's methods of that name
+	vars    map[string]*gvar
+	src     map[*token.File]string
+	ignored []string
+}
+
+// load parses, prunes and type-checks the cells.
+func load(cells []string) *notebook {
+	nb := &notebook{
+		fset:    token.NewFileSet(),
+		funcs:   map[string]*fnode{},
+		byObj:   map[types.Object]*fnode{},
+		methods: map[string][]*fnode{},
+		vars:    map[string]*gvar{},
+		src:     map[*token.File]string{},
+	}
+	for i, c := range cells {
+		us, err := parseCell(nb.fset, i+1, stripMagics(c))
+		if err != nil {
+			nb.ignored = append(nb.ignored, fmt.Sprintf("cell %d does not parse: %s", i+1, firstError(err)))
+			continue
+		}
+		nb.units = append(nb.units, us...)
+	}
+	imports := nb.prune()
+	nb.addImports(imports)
+	nb.check()
+	nb.index()
+	return nb
+}
+
+// firstError is a parser's first error, positioned in the cell.
+func firstError(err error) string {
+	var list scanner.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		e := list[0]
+		return fmt.Sprintf("line %d column %d: %s", e.Pos.Line, e.Pos.Column, e.Msg)
+	}
+	return err.Error()
+}
+
+// defKind separates the two namespaces of definitions: package-level
+// names, and methods (Type.Method).
+type defKey struct {
+	method bool
+	name   string
+}
+
+// prune keeps the last definition of every name, renaming earlier
+// variables and constants to _ and dropping earlier functions and types.
+// It removes import declarations and returns the explicit imports, by
+// the name they bind.
+func (nb *notebook) prune() map[string]string {
+	imports := map[string]string{}
+	type site struct {
+		unit, decl, spec, name int
+	}
+	last := map[defKey]site{}
+	for ui, u := range nb.units {
+		for di, d := range u.file.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				k, ok := declKey(d)
+				if ok {
+					last[k] = site{ui, di, -1, -1}
+				}
+			case *ast.GenDecl:
+				for si, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.ImportSpec:
+						path, err := strconv.Unquote(s.Path.Value)
+						if err != nil {
+							continue
+						}
+						name := defaultName(path)
+						if s.Name != nil {
+							name = s.Name.Name
+						}
+						if name != "_" && name != "." {
+							imports[name] = path
+						}
+					case *ast.ValueSpec:
+						for ni, n := range s.Names {
+							if n.Name != "_" {
+								last[defKey{name: n.Name}] = site{ui, di, si, ni}
+							}
+						}
+					case *ast.TypeSpec:
+						if s.Name.Name != "_" {
+							last[defKey{name: s.Name.Name}] = site{ui, di, si, -1}
+						}
+					}
+				}
+			}
+		}
+	}
+	for ui, u := range nb.units {
+		var keep []ast.Decl
+		for di, d := range u.file.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if k, ok := declKey(d); ok && last[k] != (site{ui, di, -1, -1}) {
+					continue
+				}
+				keep = append(keep, d)
+			case *ast.GenDecl:
+				if d.Tok == token.IMPORT {
+					continue
+				}
+				var specs []ast.Spec
+				for si, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.ValueSpec:
+						for ni, n := range s.Names {
+							if n.Name != "_" && last[defKey{name: n.Name}] != (site{ui, di, si, ni}) {
+								s.Names[ni] = &ast.Ident{Name: "_", NamePos: n.NamePos}
+							}
+						}
+					case *ast.TypeSpec:
+						if last[defKey{name: s.Name.Name}] != (site{ui, di, si, -1}) {
+							continue
+						}
+					}
+					specs = append(specs, s)
+				}
+				if len(specs) == 0 {
+					continue
+				}
+				d.Specs = specs
+				keep = append(keep, d)
+			default:
+				keep = append(keep, d)
+			}
+		}
+		u.file.Decls = keep
+		u.file.Imports = nil
+	}
+	return imports
+}
+
+// declKey is the definition a func declaration makes; init and _ make
+// none.
+func declKey(d *ast.FuncDecl) (defKey, bool) {
+	if d.Name == nil || d.Name.Name == "_" {
+		return defKey{}, false
+	}
+	if d.Recv == nil {
+		if d.Name.Name == "init" {
+			return defKey{}, false
+		}
+		return defKey{name: d.Name.Name}, true
+	}
+	t := recvTypeName(d.Recv)
+	if t == "" {
+		return defKey{}, false
+	}
+	return defKey{method: true, name: t + "." + d.Name.Name}, true
+}
+
+// recvTypeName is the name of a method's receiver type, without pointer
+// or type parameters.
+func recvTypeName(fl *ast.FieldList) string {
+	if fl == nil || len(fl.List) == 0 {
+		return ""
+	}
+	t := fl.List[0].Type
+	for {
+		switch x := t.(type) {
+		case *ast.StarExpr:
+			t = x.X
+		case *ast.ParenExpr:
+			t = x.X
+		case *ast.IndexExpr:
+			t = x.X
+		case *ast.IndexListExpr:
+			t = x.X
+		case *ast.Ident:
+			return x.Name
+		default:
+			return ""
+		}
+	}
+}
+
+// addImports gives every file the imports its selectors need: the
+// notebook's explicit imports (imports in a notebook apply to every
+// cell) and the standard packages the kernel imports automatically.
+func (nb *notebook) addImports(explicit map[string]string) {
+	top := map[string]bool{}
+	for _, u := range nb.units {
+		for _, d := range u.file.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil && d.Name != nil {
+					top[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							top[n.Name] = true
+						}
+					case *ast.TypeSpec:
+						top[s.Name.Name] = true
+					}
+				}
+			}
+		}
+	}
+	for _, u := range nb.units {
+		used := map[string]bool{}
+		var names []string
+		ast.Inspect(u.file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && !used[id.Name] && !top[id.Name] {
+					used[id.Name] = true
+					names = append(names, id.Name)
+				}
+			}
+			return true
+		})
+		var specs []ast.Spec
+		for _, name := range names {
+			path, ok := explicit[name]
+			if !ok {
+				path = importPath(name)
+			}
+			if path == "" {
+				continue
+			}
+			spec := &ast.ImportSpec{Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}}
+			if defaultName(path) != name {
+				spec.Name = ast.NewIdent(name)
+			}
+			specs = append(specs, spec)
+			u.file.Imports = append(u.file.Imports, spec)
+		}
+		if len(specs) > 0 {
+			u.file.Decls = append([]ast.Decl{&ast.GenDecl{Tok: token.IMPORT, Specs: specs}}, u.file.Decls...)
+		}
+	}
+}
+
+// check type-checks the pruned notebook, tolerating every error. A panic
+// of the type checker leaves the analysis to syntax.
+func (nb *notebook) check() {
+	nb.info = &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+	}
+	files := make([]*ast.File, len(nb.units))
+	for i, u := range nb.units {
+		files[i] = u.file
+		if u.tf != nil {
+			nb.src[u.tf] = u.src
+		}
+	}
+	conf := types.Config{Importer: std, Error: func(error) {}, FakeImportC: true}
+	checkMu.Lock()
+	defer checkMu.Unlock()
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				nb.pkg = nil
+			}
+		}()
+		nb.pkg, _ = conf.Check("main", nb.fset, files, nb.info)
+	}()
+}
+
+// index finds the live functions and variables.
+func (nb *notebook) index() {
+	for _, u := range nb.units {
+		for _, d := range u.file.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				k, ok := declKey(d)
+				if !ok || d.Body == nil {
+					continue
+				}
+				f := &fnode{key: k.name, typ: d.Type, recv: d.Recv, body: d.Body}
+				nb.funcs[k.name] = f
+				if k.method {
+					nb.methods[d.Name.Name] = append(nb.methods[d.Name.Name], f)
+				}
+				if obj := nb.info.Defs[d.Name]; obj != nil {
+					nb.byObj[obj] = f
+				}
+			case *ast.GenDecl:
+				if d.Tok != token.VAR {
+					continue
+				}
+				for _, s := range d.Specs {
+					s, ok := s.(*ast.ValueSpec)
+					if !ok {
+						continue
+					}
+					for i, n := range s.Names {
+						if n.Name == "_" {
+							continue
+						}
+						v := &gvar{name: n.Name, id: n, typ: s.Type}
+						if len(s.Values) == len(s.Names) {
+							v.value = s.Values[i]
+						}
+						if obj, ok := nb.info.Defs[n].(*types.Var); ok {
+							v.obj = obj
+						}
+						nb.vars[n.Name] = v
+						if lit, ok := unparen(v.value).(*ast.FuncLit); ok && lit.Body != nil {
+							v.fn = true
+							f := &fnode{key: n.Name, typ: lit.Type, body: lit.Body}
+							nb.funcs[n.Name] = f
+							if v.obj != nil {
+								nb.byObj[v.obj] = f
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// isPkgVar tells whether obj is one of the notebook's live package-level
+// variables.
+func (nb *notebook) isPkgVar(obj types.Object) (*gvar, bool) {
+	v, ok := obj.(*types.Var)
+	if !ok || nb.pkg == nil || v.Pkg() != nb.pkg || v.Parent() != nb.pkg.Scope() {
+		return nil, false
+	}
+	g := nb.vars[v.Name()]
+	return g, g != nil && g.obj == v
+}
+
+// typeOf is a variable's type, nil when unknown.
+func (g *gvar) typeOf() types.Type {
+	if g.obj == nil {
+		return nil
+	}
+	t := g.obj.Type()
+	if t == nil {
+		return nil
+	}
+	if b, ok := t.(*types.Basic); ok && b.Kind() == types.Invalid {
+		return nil
+	}
+	return t
+}
+
+// typeString is a variable's type as Go writes it.
+func (nb *notebook) typeString(g *gvar) string {
+	if t := g.typeOf(); t != nil {
+		s := types.TypeString(t, func(p *types.Package) string {
+			if p == nb.pkg {
+				return ""
+			}
+			return p.Name()
+		})
+		if !strings.Contains(s, "invalid type") {
+			return s
+		}
+	}
+	if g.typ != nil {
+		return types.ExprString(g.typ)
+	}
+	return syntacticType(g.value)
+}
+
+// syntacticType guesses an initializer's type from its form.
+func syntacticType(e ast.Expr) string {
+	switch e := unparen(e).(type) {
+	case *ast.CompositeLit:
+		if e.Type != nil {
+			return types.ExprString(e.Type)
+		}
+	case *ast.UnaryExpr:
+		if e.Op == token.AND {
+			if t := syntacticType(e.X); t != "" {
+				return "*" + t
+			}
+		}
+	case *ast.CallExpr:
+		if id, ok := e.Fun.(*ast.Ident); ok && len(e.Args) > 0 {
+			switch id.Name {
+			case "make":
+				return types.ExprString(e.Args[0])
+			case "new":
+				return "*" + types.ExprString(e.Args[0])
+			}
+		}
+	case *ast.BasicLit:
+		switch e.Kind {
+		case token.INT:
+			return "int"
+		case token.FLOAT:
+			return "float64"
+		case token.STRING:
+			return "string"
+		case token.CHAR:
+			return "rune"
+		case token.IMAG:
+			return "complex128"
+		}
+	case *ast.Ident:
+		if e.Name == "true" || e.Name == "false" {
+			return "bool"
+		}
+	}
+	return ""
+}
+
+// isMap tells whether a variable is a map.
+func (nb *notebook) isMap(g *gvar) bool {
+	if t := g.typeOf(); t != nil {
+		_, ok := t.Underlying().(*types.Map)
+		return ok
+	}
+	if _, ok := g.typ.(*ast.MapType); ok {
+		return true
+	}
+	return strings.HasPrefix(syntacticType(g.value), "map[")
+}
+
+// syncKind names the sync or sync/atomic type a variable has, as
+// "sync/atomic.Int64" or "sync.Mutex", from its type or its declaration;
+// "" for any other type.
+func (nb *notebook) syncKind(g *gvar) string {
+	if t := g.typeOf(); t != nil {
+		return syncKindOf(t)
+	}
+	s := strings.TrimPrefix(nb.typeString(g), "*")
+	if i := strings.Index(s, "["); i > 0 {
+		s = s[:i]
+	}
+	pkg, name, ok := strings.Cut(s, ".")
+	if !ok {
+		return ""
+	}
+	return nb.pkgPathOf(pkg) + "." + name
+}
+
+// syncKindOf names a type of package sync or sync/atomic (through one
+// pointer), "" for others.
+func syncKindOf(t types.Type) string {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil {
+		return ""
+	}
+	path := n.Obj().Pkg().Path()
+	if path != "sync" && path != "sync/atomic" {
+		return ""
+	}
+	return path + "." + n.Obj().Name()
+}
+
+// pkgPathOf is the import path a package name stands for in the notebook.
+func (nb *notebook) pkgPathOf(name string) string {
+	for _, u := range nb.units {
+		for _, s := range u.file.Imports {
+			n := ""
+			if s.Name != nil {
+				n = s.Name.Name
+			}
+			p, _ := strconv.Unquote(s.Path.Value)
+			if n == "" {
+				n = defaultName(p)
+			}
+			if n == name {
+				return p
+			}
+		}
+	}
+	return importPath(name)
+}
+
+// position is where pos is, as cell and line.
+func (nb *notebook) position(pos token.Pos) (cell, line int) {
+	if !pos.IsValid() {
+		return 0, 0
+	}
+	p := nb.fset.Position(pos)
+	if _, err := fmt.Sscanf(p.Filename, "cell%d", &cell); err != nil {
+		return 0, 0
+	}
+	return cell, p.Line
+}
+
+// text is the source of a node, on one line, shortened.
+func (nb *notebook) text(n ast.Node) string {
+	if n == nil || !n.Pos().IsValid() {
+		return ""
+	}
+	tf := nb.fset.File(n.Pos())
+	src, ok := nb.src[tf]
+	if !ok {
+		return ""
+	}
+	start, end := tf.Offset(n.Pos()), tf.Offset(n.End())
+	if start < 0 || end > len(src) || start > end {
+		return ""
+	}
+	return shorten(strings.Join(strings.Fields(src[start:end]), " "), 60)
+}
+
+// shorten cuts s to at most n runes, marking the cut with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func unparen(e ast.Expr) ast.Expr {
+	for {
+		p, ok := e.(*ast.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.X
+	}
+}
+
+// vars2 aggregates the task's accesses into Vars sorted by name.
+func (nb *notebook) vars2(accs []access) []Var {
+	byName := map[string]*Var{}
+	guards := map[string]map[string]bool{}
+	var order []string
+	for _, acc := range accs {
+		g := nb.vars[acc.target]
+		if g == nil {
+			continue
+		}
+		if g.fn && !acc.write {
+			continue
+		}
+		v := byName[acc.target]
+		if v == nil {
+			v = &Var{Name: g.name, Type: nb.typeString(g), Map: nb.isMap(g)}
+			byName[acc.target] = v
+			guards[acc.target] = map[string]bool{}
+			order = append(order, acc.target)
+		}
+		first := v.Where == "" || (acc.write && !v.Written)
+		if acc.write {
+			v.Written = true
+			guards[acc.target][acc.guard] = true
+		} else {
+			v.Read = true
+		}
+		if first {
+			v.Via = acc.via
+			v.Cell, v.Line = nb.position(acc.pos)
+			if v.Cell > 0 {
+				v.Where = fmt.Sprintf("cell %d line %d", v.Cell, v.Line)
+			} else {
+				v.Where = "?"
+			}
+			v.Op = nb.text(acc.op)
+		}
+	}
+	out := make([]Var, 0, len(order))
+	for _, name := range order {
+		v := byName[name]
+		if v.Where == "?" {
+			v.Where = ""
+		}
+		switch gs := guards[name]; len(gs) {
+		case 0:
+		case 1:
+			for g := range gs {
+				v.Guard = g
+			}
+		default:
+			v.Guard = Mixed
+		}
+		out = append(out, *v)
+	}
+	slices.SortFunc(out, func(a, b Var) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
