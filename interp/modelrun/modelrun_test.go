@@ -41,7 +41,7 @@ func TestParseSpec(t *testing.T) {
 	}{
 		{"defaults", "", "", 8, 0, "sequential,eventloop,gil,threads", ""},
 		{"all flags", "-n 3 -workers 2 -models threads,sequential -repeat 2 Task", "", 3, 2, "threads,sequential", "Task"},
-		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads,processes", "F"},
+		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads,processes,distributed", "F"},
 		{"n zero", "-n 0", "at least 1", 0, 0, "", ""},
 		{"too many workers", "-workers 5000", "between 1 and 4096", 0, 0, "", ""},
 		{"unknown model", "-models threads,fibers", `unknown concurrency model "fibers"`, 0, 0, "", ""},
