@@ -5,6 +5,7 @@ import (
 
 	"atonce/interp/display"
 	"atonce/interp/rewrite"
+	"atonce/models"
 
 	"github.com/traefik/yaegi/interp"
 )
@@ -39,6 +40,17 @@ func (s *Session) exports() interp.Exports {
 			"Bundle": reflect.ValueOf((*display.Bundle)(nil)),
 		},
 	}
+	// The models' report types, so a %%models -o NAME run can hand its
+	// reports to the notebook as Go values.
+	ex["atonce/models/models"] = map[string]reflect.Value{
+		"Report":       reflect.ValueOf((*models.Report)(nil)),
+		"TaskRecord":   reflect.ValueOf((*models.TaskRecord)(nil)),
+		"WorkerRecord": reflect.ValueOf((*models.WorkerRecord)(nil)),
+		"Span":         reflect.ValueOf((*models.Span)(nil)),
+		"Running":      reflect.ValueOf(models.Running),
+		"Waiting":      reflect.ValueOf(models.Waiting),
+		"Blocked":      reflect.ValueOf(models.Blocked),
+	}
 	if s.exit != nil {
 		ex["os/os"] = map[string]reflect.Value{"Exit": reflect.ValueOf(s.exit)}
 	}
@@ -53,4 +65,9 @@ func init() {
 		members = append(members, name)
 	}
 	rewrite.AddPackage("atonce/display", members)
+	members = nil
+	for name := range (&Session{}).exports()["atonce/models/models"] {
+		members = append(members, name)
+	}
+	rewrite.AddPackage("atonce/models", members)
 }

@@ -60,6 +60,11 @@ func (n *notebook) Display(b enginemsg.Bundle) string {
 	return id
 }
 
+func (n *notebook) Show(b enginemsg.Bundle, metadata map[string]any) {
+	n.e.sess.SyncOutput()
+	n.e.Display(enginemsg.Event{Kind: enginemsg.EventDisplay, Data: b, Metadata: metadata})
+}
+
 func (n *notebook) Update(id string, b enginemsg.Bundle) {
 	n.e.Display(enginemsg.Event{Kind: enginemsg.EventUpdateDisplay, Data: b, DisplayID: id})
 }

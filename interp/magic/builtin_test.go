@@ -87,6 +87,10 @@ func (e *testEnv) Print(stream, text string) {
 	e.sess.SyncOutput()
 	e.out.Stream(stream, text)
 }
+func (e *testEnv) Show(b enginemsg.Bundle, md map[string]any) {
+	e.sess.SyncOutput()
+	e.out.Display(enginemsg.Event{Data: b, Metadata: md})
+}
 func (e *testEnv) Display(b enginemsg.Bundle) string {
 	e.sess.SyncOutput()
 	e.out.Display(enginemsg.Event{Data: b})

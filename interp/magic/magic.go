@@ -48,6 +48,9 @@ type Env interface {
 	Print(stream, text string)
 	// Display shows a MIME bundle in the cell and returns its display id.
 	Display(b enginemsg.Bundle) string
+	// Show shows a MIME bundle with its metadata (an image's size, say)
+	// that is never updated.
+	Show(b enginemsg.Bundle, metadata map[string]any)
 	// Update replaces the bundle shown under a display id.
 	Update(id string, b enginemsg.Bundle)
 	// Checkpoint saves where a long magic got to; if the engine dies, the

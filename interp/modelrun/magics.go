@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"atonce/interp/magic"
 	"atonce/kernel/enginemsg"
 	"atonce/models"
+	"atonce/models/chart"
 )
 
 // InProcess are the models that run in the engine itself, in report order.
@@ -118,7 +120,12 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 	all := append(done, reports...)
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
-		show(env, all)
+		show(env, all, spec)
+		if spec.Out != "" {
+			if err := store(ctx, env, spec.Out, all); err != nil {
+				env.Print("stderr", fmt.Sprintf("atonce: could not store the reports in %s: %v\n", spec.Out, err))
+			}
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -146,14 +153,25 @@ func after(names []string, name string) []string {
 	return names
 }
 
-// show displays the comparison: a table (text and HTML) with the raw
-// record in its metadata.
-func show(env magic.Env, reports []models.Report) {
+// show displays the comparison: a table (text and HTML), the charts
+// (each its own bundle of SVG, PNG and a text summary) unless the spec
+// says not to, and the raw per-task record.
+func show(env magic.Env, reports []models.Report, spec Spec) {
 	text, table := models.Table(reports)
 	env.Display(enginemsg.Bundle{
 		"text/plain": text,
 		"text/html":  table,
 	})
+	if !spec.NoCharts {
+		for _, draw := range []func([]models.Report) (chart.Chart, error){chart.TaskStream, chart.Speedup} {
+			c, err := draw(reports)
+			if err != nil {
+				continue // e.g. no sequential run to compare with: the table says it all
+			}
+			data, md := c.Bundle()
+			env.Show(enginemsg.Bundle(data), md)
+		}
+	}
 	raw, err := json.Marshal(reports)
 	if err != nil {
 		return
@@ -162,6 +180,20 @@ func show(env magic.Env, reports []models.Report) {
 	if json.Unmarshal(raw, &record) == nil {
 		env.Display(enginemsg.Bundle{ReportMIME: record, "text/plain": fmt.Sprintf("(per-task record of %d model run(s), as %s)", len(reports), ReportMIME)})
 	}
+}
+
+// store puts the reports in the notebook variable name, declared as
+// []models.Report (the package is imported for the cell, like display).
+func store(ctx context.Context, env magic.Env, name string, reports []models.Report) error {
+	if r := env.Execute(ctx, "var "+name+" []models.Report"); r.Err != nil {
+		return fmt.Errorf("%s: %s", r.Err.Name, r.Err.Value)
+	}
+	v, ok := env.Vars()[name]
+	if !ok || v.Type() != reflect.TypeOf(reports) {
+		return fmt.Errorf("the notebook variable %s is not a []models.Report", name)
+	}
+	v.Set(reflect.ValueOf(append([]models.Report(nil), reports...)))
+	return nil
 }
 
 // progress is the line that tells, in place, which model runs and how

@@ -33,6 +33,11 @@ type Spec struct {
 	Repeat  int      // runs per model; the median is reported
 	Func    string   // the task function's name; "" means the cell's last func
 	Trace   bool     // record per-task states
+	// NoCharts leaves out the charts: the table alone.
+	NoCharts bool
+	// Out names a notebook variable that receives the reports
+	// ([]models.Report) for further analysis; "" for none.
+	Out string
 }
 
 // ParseSpec parses the magic's arguments, e.g.
@@ -47,6 +52,8 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 	list := fs.String("models", "", "models to run")
 	fs.IntVar(&spec.Repeat, "repeat", 1, "runs per model")
 	noTrace := fs.Bool("no-trace", false, "do not record task states")
+	fs.BoolVar(&spec.NoCharts, "no-charts", false, "show the table without charts")
+	fs.StringVar(&spec.Out, "o", "", "store the reports in this notebook variable")
 	if err := fs.Parse(strings.Fields(args)); err != nil {
 		return spec, fmt.Errorf("%w\n%s", err, Usage)
 	}
@@ -60,6 +67,9 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 		}
 	default:
 		return spec, fmt.Errorf("expected at most one function name, got %q\n%s", strings.Join(fs.Args(), " "), Usage)
+	}
+	if spec.Out != "" && !token.IsIdentifier(spec.Out) {
+		return spec, fmt.Errorf("-o %q: name a Go variable", spec.Out)
 	}
 	if spec.N <= 0 {
 		return spec, fmt.Errorf("-n %d: the number of tasks must be at least 1", spec.N)
@@ -90,7 +100,7 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 }
 
 // Usage is the magic's usage line.
-const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [Func]
+const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [-no-charts] [-o NAME] [Func]
        %models  [same flags] Func`
 
 // Shapes lists the task function shapes a model can run.

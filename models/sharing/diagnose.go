@@ -274,6 +274,8 @@ func (d *diagnoser) sentences(r models.Report, rows []Row) []string {
 		out = append(out, prefix+s)
 	}
 	var clauses []string
+	var units []string // units of the updates the lesson is about
+	last := -1         // the clause the lesson follows
 	if r.Model == seqName {
 		var moves []string
 		for _, row := range rows {
@@ -294,10 +296,17 @@ func (d *diagnoser) sentences(r models.Report, rows []Row) []string {
 			if row.Model != r.Model {
 				continue
 			}
-			if c := d.clause(r, row); c != "" {
+			n := len(units)
+			if c := d.clause(r, row, &units); c != "" {
 				clauses = append(clauses, c)
+				if len(units) > n {
+					last = len(clauses) - 1
+				}
 			}
 		}
+	}
+	if last >= 0 {
+		clauses[last] += lesson(units)
 	}
 	if len(clauses) > 0 {
 		out = append(out, prefix+strings.Join(clauses, "; ")+".")
@@ -306,6 +315,27 @@ func (d *diagnoser) sentences(r models.Report, rows []Row) []string {
 		out = append(out, prefix+s)
 	}
 	return out
+}
+
+// lesson is the talk's lesson about atomicity, said about the kind of
+// update that was (or could have been) lost.
+func lesson(units []string) string {
+	var ops []string
+	for _, op := range []string{"x += 1", "s = append(s, v)", "m[k] = v"} {
+		for _, u := range units {
+			if (u == "appends") == (op == "s = append(s, v)") && (u == "entries") == (op == "m[k] = v") {
+				ops = append(ops, op)
+				break
+			}
+		}
+	}
+	switch len(ops) {
+	case 0:
+		return ""
+	case 1:
+		return " — " + ops[0] + " is not atomic: don't count on it"
+	}
+	return " — " + joinAnd(ops) + " are not atomic: don't count on it"
 }
 
 // failure explains a failed run.
@@ -356,7 +386,11 @@ func taskFailures(r models.Report) string {
 }
 
 // clause explains one variable under one model (not sequential).
-func (d *diagnoser) clause(r models.Report, row Row) string {
+//
+// A clause about a lost or luckily kept update under threads or gil adds
+// its unit to needLesson, so that the sentence ends with the talk's
+// lesson once.
+func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) string {
 	v := d.vars[row.Var]
 	name := code(row.Var)
 	if outOfProcess(r) {
@@ -372,13 +406,7 @@ func (d *diagnoser) clause(r models.Report, row Row) string {
 		return ""
 	}
 	tasks := len(r.Tasks)
-	lesson := " — x += 1 is not atomic: don't count on it"
-	switch row.Unit {
-	case "appends":
-		lesson = " — like x += 1, s = append(s, v) is not atomic: don't count on it"
-	case "entries":
-		lesson = " — like x += 1, a map write is not atomic: don't count on it"
-	}
+	lesson := func() { *needLesson = append(*needLesson, row.Unit) }
 	if sameJSON(json.RawMessage(row.Expected), json.RawMessage(row.After)) {
 		switch {
 		case v.Guard == Atomic:
@@ -395,7 +423,8 @@ func (d *diagnoser) clause(r models.Report, row Row) string {
 			if v.Guard == Mixed {
 				how = "partly without synchronization"
 			}
-			return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in sequential)%s", tasks, name, how, show(row.After), lesson)
+			lesson()
+			return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in sequential)", tasks, name, how, show(row.After))
 		}
 		return fmt.Sprintf("%s ended as in sequential (%s)", name, show(row.After))
 	}
@@ -414,9 +443,11 @@ func (d *diagnoser) clause(r models.Report, row Row) string {
 			}
 			return fmt.Sprintf("although %s looks updated %s, %s of %s were lost %s: some write escapes the guard (do all tasks lock the same mutex?)", name, how, pct, unit, numbers)
 		case r.Model == threadsName:
-			return fmt.Sprintf("%d tasks wrote %s without synchronization; %s of %s were lost %s%s", tasks, name, pct, unit, numbers, lesson)
+			lesson()
+			return fmt.Sprintf("%d tasks wrote %s without synchronization; %s of %s were lost %s", tasks, name, pct, unit, numbers)
 		case r.Model == gilName:
-			return fmt.Sprintf("%s of %s were lost %s: a thread was preempted between reading and writing %s, and another wrote it meanwhile%s", pct, unit, numbers, name, lesson)
+			lesson()
+			return fmt.Sprintf("%s of %s were lost %s: a thread was preempted between reading and writing %s, and another wrote it meanwhile", pct, unit, numbers, name)
 		case r.Model == eventLoopName:
 			return fmt.Sprintf("%s of %s were lost %s: a task awaited between reading and writing %s, and other tasks wrote it meanwhile", pct, unit, numbers, name)
 		}
@@ -433,12 +464,14 @@ func (d *diagnoser) clause(r models.Report, row Row) string {
 func (d *diagnoser) isolation(r models.Report, row Row) string {
 	name := code(row.Var)
 	var changed []string
-	moved := false
+	moved, all := false, len(r.Pool) > 0
 	before := json.RawMessage(row.Before)
 	for _, w := range r.Pool {
 		val, ok := w.Globals[row.Var]
 		if ok && (row.Before == "" || !sameJSON(val, before)) {
 			moved = true
+		} else {
+			all = false
 		}
 		s := "unchanged"
 		if ok {
@@ -468,8 +501,10 @@ func (d *diagnoser) isolation(r models.Report, row Row) string {
 	switch {
 	case len(r.Pool) == 0:
 		s = fmt.Sprintf("the tasks changed their workers' copies of %s", name)
-	case moved:
+	case moved && all:
 		s = fmt.Sprintf("each worker changed its own copy of %s (%s)", name, strings.Join(changed, ", "))
+	case moved:
+		s = fmt.Sprintf("some workers changed their own copies of %s (%s)", name, strings.Join(changed, ", "))
 	default:
 		s = fmt.Sprintf("no worker's copy of %s changed", name)
 	}
@@ -626,7 +661,7 @@ func (d Diagnosis) Table() (text, htmlTable string) {
 		lost := ""
 		if r.HasLost {
 			lost = num(r.Lost)
-			if r.Lost != 0 && r.LostPct != 0 {
+			if r.Lost > 0 && r.LostPct > 0 {
 				lost += " (" + percent(r.LostPct) + ")"
 			}
 		}

@@ -215,7 +215,7 @@ func TestDiagnoseMapsSlicesAndMissedVariables(t *testing.T) {
 		report("threads", globals("log", "[1,3,4]", "hist", `{"a":2,"b":1}`, "limit", "5", "hidden", "2")),
 	})
 	s := sentence(t, d, "threads")
-	contains(t, s, "25% of appends were lost (expected 4, got 3)", "append(s, v) is not atomic", "25% of increments were lost")
+	contains(t, s, "25% of appends were lost (expected 4, got 3)", "25% of increments were lost", "x += 1 and s = append(s, v) are not atomic: don't count on it; `hidden`")
 	if r := row(t, d, "hidden", "threads"); r.Expected != "2" {
 		t.Errorf("hidden row %+v: a variable seen changing belongs in the table", r)
 	}
