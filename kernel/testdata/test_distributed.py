@@ -1,0 +1,183 @@
+"""The distributed model through a real Jupyter client: workers behind the
+embedded NATS server, a worker killed mid-run, the token, %workers, and an
+external NATS server (Debian's nats-server).
+
+Run by kernel/jupyter_test.go with the kernelspec installed under a
+temporary JUPYTER_PATH.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from jupyter_client.manager import start_new_kernel
+
+from test_behaviour import KernelCase, alive
+from test_magics import texts
+
+REPORT = "application/vnd.atonce.report+json"
+
+
+def nats_workers():
+    """Process ids of every `atonce worker -nats` on the machine."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if " worker -nats " in args:
+            pids.append(int(pid))
+    return [p for p in pids if alive(p)]
+
+
+def reports_of(outs):
+    for m in outs:
+        if m["msg_type"] == "display_data" and REPORT in m["content"]["data"]:
+            return {r["model"]: r for r in m["content"]["data"][REPORT]}
+    raise AssertionError("no report in the output: " + texts(outs))
+
+
+class Distributed(KernelCase):
+    def test_runs_and_workers(self):
+        content, outs = self.run_cell(
+            "%%models -n 6 -workers 2 -models sequential,distributed\n"
+            "var hits int\n"
+            "func Square(i int) int {\n\thits++\n\treturn i * i\n}")
+        self.assertOK(content)
+        dist = reports_of(outs)["distributed"]
+        by_index = {t["index"]: t for t in dist["tasks"]}
+        self.assertEqual(sorted(by_index), list(range(6)))
+        self.assertEqual([by_index[i]["result"] for i in range(6)], [i * i for i in range(6)])
+        for t in dist["tasks"]:
+            self.assertLessEqual(t["queued_ns"], t["start_ns"])
+            self.assertGreater(t["bytes_in"], 0)
+            self.assertGreater(t["bytes_out"], 0)
+        copies = sum(int(w.get("globals", {}).get("hits", 0)) for w in dist["pool"])
+        self.assertEqual(copies, 6, "each worker's copy counts its own tasks")
+        content, outs = self.run_cell("hits")
+        self.assertEqual(self.result(outs), "6", "the notebook holds what sequential left")
+
+        content, outs = self.run_cell("%workers")
+        self.assertOK(content)
+        listing = texts(outs)
+        m = re.search(r"(\d+) worker\(s\) on the embedded NATS server at nats://127\.0\.0\.1:\d+", listing)
+        self.assertIsNotNone(m, listing)
+        before = int(m.group(1))
+        self.assertGreaterEqual(before, 2, "the run started two workers")
+        self.assertIn("this kernel", listing)
+        content, outs = self.run_cell("%workers add 1")
+        self.assertOK(content)
+        self.assertIn(f"{before + 1} worker(s)", texts(outs))
+
+        content, outs = self.run_cell("%workers join")
+        self.assertOK(content)
+        m = re.search(r"atonce worker -nats nats://([0-9a-f]+)@127\.0\.0\.1:(\d+)", texts(outs))
+        self.assertIsNotNone(m, texts(outs))
+        token, port = m.group(1), int(m.group(2))
+        self.assertGreaterEqual(len(token), 32, "a long random token")
+        self.assertIn("loopback only", texts(outs))
+
+        # The server refuses a worker with the wrong token, in words.
+        bin_path = shutil.which("atonce") or self.km.kernel_spec.argv[0]
+        wrong = subprocess.run([bin_path, "worker", "-nats", f"nats://{'0' * len(token)}@127.0.0.1:{port}"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("token", wrong.stderr.lower())
+        # Nor does the server answer on a non-loopback address.
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            addr = socket.gethostbyname(socket.gethostname())
+            if not addr.startswith("127."):
+                self.assertNotEqual(s.connect_ex((addr, port)), 0, "the NATS server listens on loopback only")
+        finally:
+            s.close()
+
+    def test_killed_worker_loses_no_task(self):
+        self.run_cell("func Slow(i int) int { time.Sleep(300 * time.Millisecond); return i + 100 }")
+        content, outs = self.run_cell("%workers add 2")
+        self.assertOK(content)
+        msg_id = self.kc.execute("%models -n 10 -workers 2 -models distributed -no-charts Slow")
+        time.sleep(0.8)
+        victims = nats_workers()
+        self.assertGreaterEqual(len(victims), 2)
+        os.kill(victims[0], signal.SIGKILL)
+        rep = self.reply(msg_id, timeout=60)
+        self.assertEqual(rep["content"]["status"], "ok")
+        dist = reports_of(self.outputs(msg_id))["distributed"]
+        indexes = sorted(t["index"] for t in dist["tasks"])
+        self.assertEqual(indexes, list(range(10)), "every task's result arrives exactly once")
+        for t in dist["tasks"]:
+            self.assertEqual(t.get("err", ""), "")
+            self.assertEqual(t["result"], t["index"] + 100)
+
+    def test_interrupt_stops_the_run(self):
+        self.run_cell("func Sleepy(i int) { time.Sleep(20 * time.Second) }")
+        msg_id = self.kc.execute("%models -n 4 -workers 2 -models distributed Sleepy", stop_on_error=False)
+        time.sleep(1.5)
+        start = time.monotonic()
+        self.km.interrupt_kernel()
+        rep = self.reply(msg_id, timeout=10)
+        self.assertLess(time.monotonic() - start, 2)
+        self.assertEqual(rep["content"]["ename"], "Interrupted")
+        self.outputs(msg_id)
+        content, outs = self.run_cell("func Quick(i int) int { return i }")
+        content, outs = self.run_cell("%models -n 4 -models distributed -no-charts Quick")
+        self.assertOK(content)
+        self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 2, 3])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@unittest.skipUnless(shutil.which("nats-server") or os.path.exists("/usr/sbin/nats-server"),
+                     "Debian's nats-server is not installed (apt-get install nats-server)")
+class ExternalNATS(unittest.TestCase):
+    def test_external_server(self):
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        store = tempfile.mkdtemp()
+        port, token = free_port(), os.urandom(16).hex()
+        server = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "--auth", token, "-sd", store],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+            env = dict(os.environ, ATONCE_NATS_URL=f"nats://127.0.0.1:{port}", ATONCE_NATS_TOKEN=token)
+            km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60, env=env)
+            try:
+                kc.execute_interactive("func Twice(i int) int { return 2 * i }", timeout=60)
+                outs = []
+                reply = kc.execute_interactive("%models -n 5 -workers 2 -models distributed -no-charts Twice",
+                                               timeout=120, output_hook=outs.append)
+                self.assertEqual(reply["content"]["status"], "ok")
+                dist = reports_of(outs)["distributed"]
+                self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [0, 2, 4, 6, 8])
+                outs = []
+                kc.execute_interactive("%workers", timeout=60, output_hook=outs.append)
+                self.assertIn(f"NATS server at nats://127.0.0.1:{port}", texts(outs))
+                self.assertNotIn("embedded", texts(outs))
+            finally:
+                kc.stop_channels()
+                km.shutdown_kernel(now=True)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=10)
+            shutil.rmtree(store, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
