@@ -15,6 +15,7 @@ import (
 	"atonce/kernel/enginemsg"
 	"atonce/models"
 	"atonce/models/chart"
+	"atonce/models/sharing"
 )
 
 // InProcess are the models that run in the engine itself, in report order.
@@ -112,6 +113,16 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		}
 	}
 
+	// What the task reads and writes of the notebook's variables, from
+	// its source: the diagnostics compare those values across models.
+	static, staticErr := sharing.Analyze(env.History(), spec.Func)
+	if staticErr == nil {
+		for _, v := range static.Vars {
+			spec.Watch = append(spec.Watch, v.Name)
+		}
+	}
+	before := JSONGlobals(env.Vars(), spec.Watch)
+
 	started := time.Now()
 	p := newProgress(env, spec)
 	reports, err := Run(ctx, env, spec, p.update, func(model string, so []models.Report) {
@@ -121,6 +132,9 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
 		show(env, all, spec)
+		if staticErr == nil {
+			showDiagnosis(env, sharing.Diagnose(static, before, all))
+		}
 		if spec.Out != "" {
 			if err := store(ctx, env, spec.Out, all); err != nil {
 				env.Print("stderr", fmt.Sprintf("atonce: could not store the reports in %s: %v\n", spec.Out, err))
@@ -180,6 +194,28 @@ func show(env magic.Env, reports []models.Report, spec Spec) {
 	if json.Unmarshal(raw, &record) == nil {
 		env.Display(enginemsg.Bundle{ReportMIME: record, "text/plain": fmt.Sprintf("(per-task record of %d model run(s), as %s)", len(reports), ReportMIME)})
 	}
+}
+
+// showDiagnosis displays the data-sharing diagnostics: one sentence per
+// model in plain words, then the variable-by-model table.
+func showDiagnosis(env magic.Env, d sharing.Diagnosis) {
+	if len(d.Rows) == 0 && len(d.Sentences) == 0 {
+		return
+	}
+	text, table := d.Table()
+	var tb, hb strings.Builder
+	tb.WriteString("Data sharing\n")
+	hb.WriteString("<p><b>Data sharing</b></p>\n<ul>\n")
+	for _, s := range d.Sentences {
+		tb.WriteString("  " + s + "\n")
+		fmt.Fprintf(&hb, "<li>%s</li>\n", html.EscapeString(s))
+	}
+	hb.WriteString("</ul>\n")
+	if len(d.Rows) > 0 {
+		tb.WriteString("\n" + text)
+		hb.WriteString(table)
+	}
+	env.Display(enginemsg.Bundle{"text/plain": tb.String(), "text/html": hb.String()})
 }
 
 // store puts the reports in the notebook variable name, declared as

@@ -35,6 +35,10 @@ type Spec struct {
 	Trace   bool     // record per-task states
 	// NoCharts leaves out the charts: the table alone.
 	NoCharts bool
+	// Watch names the package-level variables the task reads or writes
+	// (from the static analysis): each report keeps their values after
+	// its run, and workers report their own copies. Not a flag.
+	Watch []string
 	// Out names a notebook variable that receives the reports
 	// ([]models.Report) for further analysis; "" for none.
 	Out string

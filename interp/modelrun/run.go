@@ -84,6 +84,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		workerOutput = func(_ int, o workermsg.Output) { p.Print(o.Stream, o.Text) }
 	}
 	rem := remote(nb, spec, workerOutput)
+	rem.Watch = spec.Watch
 	if slices.Contains(spec.Models, "distributed") {
 		if rem.Cluster, err = Cluster(ctx); err != nil {
 			return nil, err
@@ -148,6 +149,9 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 				opt.Workers = 0
 			}
 			rep, err := m.Run(ctx, task, opt)
+			if len(spec.Watch) > 0 {
+				rep.Globals = JSONGlobals(nb.Vars(), spec.Watch)
+			}
 			runs = append(runs, rep)
 			if err != nil {
 				reports = append(reports, rep)

@@ -474,3 +474,58 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+// TestSyntacticFallback runs the analysis with no type information at
+// all, as when the type checker gives up: the guards still come out.
+func TestSyntacticFallback(t *testing.T) {
+	typeCheck = false
+	defer func() { typeCheck = true }()
+	st := analyze(t, "work",
+		"import \"sync/atomic\"\nvar mu sync.Mutex\ncounter := 0\nvar hits atomic.Int64\nvar n64 int64\nm := make(map[string]int)\nvar guarded int",
+		`func bump(p *int) { *p++ }
+type S struct{ n int }
+func (s *S) Inc() { s.n++ }
+var s S`,
+		`func work(i int) {
+	counter++
+	hits.Add(1)
+	atomic.AddInt64(&n64, 1)
+	m["k"] = i
+	mu.Lock()
+	defer mu.Unlock()
+	bump(&guarded)
+	s.Inc()
+	local := 3
+	local++
+}`)
+	wantWrite(t, mustVar(t, st, "counter"), Bare)
+	wantWrite(t, mustVar(t, st, "hits"), Atomic)
+	wantWrite(t, mustVar(t, st, "n64"), Atomic)
+	wantWrite(t, mustVar(t, st, "guarded"), Mutex)
+	wantWrite(t, mustVar(t, st, "s"), Mutex)
+	m := mustVar(t, st, "m")
+	wantWrite(t, m, Bare)
+	if !m.Map || m.Type != "map[string]int" {
+		t.Errorf("m: %+v", m)
+	}
+	if h := mustVar(t, st, "hits"); h.Type != "atomic.Int64" {
+		t.Errorf("hits type %q", h.Type)
+	}
+	noVar(t, st, "local")
+}
+
+func TestConcurrentAnalyses(t *testing.T) {
+	cells := notebook50()
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			_, err := Analyze(cells, "work")
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

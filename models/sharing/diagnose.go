@@ -192,7 +192,7 @@ func (d *diagnoser) row(name string, r models.Report) Row {
 		}
 		return row
 	}
-	if r.Model == seqName || expected == nil || !hasAfter {
+	if r.Model == seqName || expected == nil || !hasAfter || r.Err != "" {
 		return row
 	}
 	e, unit, ok1 := measureOf(expected, v.Op)
@@ -399,6 +399,9 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 	if row.After == "" {
 		return ""
 	}
+	if r.Err != "" {
+		return fmt.Sprintf("%s ended as %s, but the run did not finish, so nothing can be said about lost updates", name, show(row.After))
+	}
 	if row.Expected == "" {
 		if row.Before != "" && row.Before != row.After {
 			return fmt.Sprintf("%s went from %s to %s (no sequential run to compare with)", name, show(row.Before), show(row.After))
@@ -423,8 +426,16 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 			if v.Guard == Mixed {
 				how = "partly without synchronization"
 			}
-			lesson()
-			return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in sequential)", tasks, name, how, show(row.After))
+			switch {
+			case v.Map:
+				return fmt.Sprintf("%d tasks wrote the map %s %s and it survived this time (%s, as in sequential), but Go may stop the program with \"concurrent map writes\": don't count on it", tasks, name, how, show(row.After))
+			case v.Read:
+				// A read-modify-write (x++, x = append(x, v)) that happened
+				// not to interleave.
+				lesson()
+				return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in sequential)", tasks, name, how, show(row.After))
+			}
+			return fmt.Sprintf("%s ended as in sequential (%s), though %d tasks wrote it %s", name, show(row.After), tasks, how)
 		}
 		return fmt.Sprintf("%s ended as in sequential (%s)", name, show(row.After))
 	}

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ type stdImporter struct {
 	fset *token.FileSet
 	pkgs map[string]*types.Package
 }
+
+// maxSource is the most Go source, in bytes, a standard package may
+// have to be type-checked rather than stood in for.
+const maxSource = 1 << 20
 
 var std = &stdImporter{fset: token.NewFileSet(), pkgs: map[string]*types.Package{}}
 
@@ -56,6 +61,17 @@ func (s *stdImporter) load(path string) *types.Package {
 	}
 	bp, err := build.Default.Import(path, "", build.IgnoreVendor)
 	if err != nil || !bp.Goroot || len(bp.GoFiles) == 0 {
+		return fake
+	}
+	// A huge package (runtime, syscall) would cost a notebook's first
+	// analysis a fifth of a second; nothing a task shares is declared there.
+	size := int64(0)
+	for _, name := range bp.GoFiles {
+		if fi, err := os.Stat(filepath.Join(bp.Dir, name)); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size > maxSource {
 		return fake
 	}
 	var files []*ast.File

@@ -875,7 +875,7 @@ func (w *walker) methodCall(f *ast.SelectorExpr, c *ast.CallExpr) bool {
 	case ptrRecv:
 		// A method that may change its receiver (bytes.Buffer.Write,
 		// rand.Rand.IntN), called on a shared variable.
-		w.write(f.X, c, false, "")
+		w.write(f.X, c, true, "")
 	default:
 		w.expr(f.X)
 		w.exprs(c.Args)

@@ -30,6 +30,7 @@ const (
 	KindReady  = "ready"  // worker → engine: the state Message.Ready.Key is loaded
 	KindResult = "result" // worker → engine: Message.Result
 	KindOutput = "output" // worker → engine: a task printed Message.Output
+	KindRace   = "race"   // engine → worker: Message.Race; worker → engine: Message.Races
 )
 
 // Message is the envelope of one line on a worker's pipes.
@@ -41,6 +42,34 @@ type Message struct {
 	Ready  *Ready  `json:"ready,omitempty"`
 	Result *Result `json:"result,omitempty"`
 	Output *Output `json:"output,omitempty"`
+	Race   *Race   `json:"race,omitempty"`
+	Races  *Races  `json:"races,omitempty"`
+}
+
+// Race asks a worker built with the race detector to run the notebook
+// function under an in-process model and report the data races it saw.
+type Race struct {
+	Model    string `json:"model"`
+	Func     string `json:"func"`
+	N        int    `json:"n"`
+	Workers  int    `json:"workers,omitempty"`
+	StateKey string `json:"state"`
+}
+
+// Races is what the race detector reported during one Race run.
+type Races struct {
+	Model string `json:"model"`
+	// Races is the number of data races reported.
+	Races int `json:"races"`
+	// Vars counts, per notebook variable, the races on its memory.
+	Vars map[string]int `json:"vars,omitempty"`
+	// Other counts races on memory that is not a notebook variable (the
+	// interpreter's own, or data reached through pointers).
+	Other int `json:"other,omitempty"`
+	// Sample is the start of the first report, for the curious.
+	Sample string `json:"sample,omitempty"`
+	// Err says why the run could not be checked.
+	Err string `json:"err,omitempty"`
 }
 
 // State is what a worker rebuilds the notebook from: the cells that ran
