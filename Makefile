@@ -34,7 +34,7 @@ check-go:
 	@command -v go >/dev/null || { echo "make: go is not on PATH; atonce needs Go 1.26 (https://go.dev/dl)" >&2; exit 1; }
 
 build: check-go
-	go build -o $(BIN) .
+	go build -ldflags "-X main.sourceDir=$(CURDIR)" -o $(BIN) .
 
 install: build
 	$(BIN) install --user

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -40,6 +41,26 @@ import (
 var version = "0.1.0-dev"
 
 func init() { version = withBuild(version) }
+
+// sourceDir is atonce's source directory, set at build time (make build
+// passes -ldflags "-X main.sourceDir=..."): %%models -race builds its
+// race-detector worker from it. When unset, the repository the binary
+// sits in (bin/atonce) is used if it is one.
+var sourceDir string
+
+// findSource returns sourceDir, or the directory above the executable
+// when it holds atonce's go.mod, or "".
+func findSource(exe string) string {
+	if sourceDir != "" {
+		return sourceDir
+	}
+	dir := filepath.Dir(filepath.Dir(exe))
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err == nil && strings.HasPrefix(string(b), "module atonce\n") {
+		return dir
+	}
+	return ""
+}
 
 // withBuild appends the commit the binary was built from, if known.
 func withBuild(v string) string {
@@ -246,6 +267,7 @@ func runEngine(args []string, stderr io.Writer) int {
 	err = engine.Serve(context.Background(), engine.Options{
 		Requests: requests, Events: events, Version: version, Logger: log,
 		WorkerCommand: []string{exe, "worker", "-pipe"},
+		SourceDir:     findSource(exe),
 	})
 	if err != nil {
 		log.Error("engine stopped", "err", err)

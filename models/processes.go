@@ -182,7 +182,7 @@ func (p *procPool) spawn() {
 func (p *procPool) serve(rec *WorkerRecord) {
 	who := fmt.Sprintf("worker %d", rec.Worker)
 	r := p.task.Remote
-	wp, err := startWorker(r.Command, func(o workermsg.Output) {
+	wp, err := startWorker(r.Command, nil, func(o workermsg.Output) {
 		if r.Output != nil {
 			r.Output(rec.Worker, o)
 		}
@@ -356,7 +356,8 @@ type workerProc struct {
 }
 
 // startWorker starts command with the worker's pipes on fds 3 and 4.
-func startWorker(command []string, output func(workermsg.Output)) (*workerProc, error) {
+// env, if not nil, is the worker's whole environment.
+func startWorker(command, env []string, output func(workermsg.Output)) (*workerProc, error) {
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -369,6 +370,7 @@ func startWorker(command []string, output func(workermsg.Output)) (*workerProc, 
 	}
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.ExtraFiles = []*os.File{reqR, evW}
+	cmd.Env = env
 	setWorkerAttr(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +65,11 @@ func TestThreadsFidelitySeqProcs(t *testing.T) {
 		t.Logf("%d: seq %.2fs (cpu/wall %.2f) | seq procs=1 %.2fs (cpu/wall %.2f) | threads %.2fs (cpu/wall %.2f) | speedup %.2fx vs %.2fx | others' cpu %.2fs",
 			r, s2.Wall.Seconds(), util(s2), s1.Wall.Seconds(), util(s1), th.Wall.Seconds(), util(th), sp2[r], sp1[r], others)
 	}
-	med := func(xs []float64) float64 { s := slices.Clone(xs); slices.Sort(s); return (s[(len(s)-1)/2] + s[len(s)/2]) / 2 }
+	med := func(xs []float64) float64 {
+		s := slices.Clone(xs)
+		slices.Sort(s)
+		return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+	}
 	t.Logf("median speedup over sequential %.2fx, over sequential on GOMAXPROCS=1 %.2fx", med(sp2), med(sp1))
 }
 
@@ -93,5 +96,3 @@ func waitQuietMachine(limit time.Duration) {
 		}
 	}
 }
-
-var _ = syscall.Getpid

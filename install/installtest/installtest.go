@@ -80,7 +80,8 @@ func build() (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	cmd := exec.Command(gocmd, "build", "-o", tmp.Name(), "atonce")
+	// The source directory lets the binary build its race-detector worker (%%models -race).
+	cmd := exec.Command(gocmd, "build", "-ldflags", "-X main.sourceDir="+filepath.Dir(gomod), "-o", tmp.Name(), "atonce")
 	cmd.Dir = filepath.Dir(gomod)
 	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
 	if out, err := cmd.CombinedOutput(); err != nil {

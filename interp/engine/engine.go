@@ -32,7 +32,10 @@ type Options struct {
 	// WorkerCommand starts a worker process for the processes model
 	// (serving pipes on fds 3 and 4).
 	WorkerCommand []string
-	Logger        *slog.Logger
+	// SourceDir is atonce's source, for building the race-detector
+	// worker; "" if unknown.
+	SourceDir string
+	Logger    *slog.Logger
 }
 
 // Serve runs requests until the request pipe closes or ctx is done.
@@ -41,7 +44,7 @@ func Serve(ctx context.Context, opt Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand})
+	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand, SourceDir: opt.SourceDir})
 	defer modelrun.Shutdown()
 	e := &engine{
 		enc:     enginemsg.NewEncoder(opt.Events),

@@ -135,6 +135,16 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		if staticErr == nil {
 			showDiagnosis(env, sharing.Diagnose(static, before, all))
 		}
+		if spec.Race && err == nil {
+			if rerr := checkRaces(ctx, env, spec, p.say); rerr != nil {
+				if ctx.Err() != nil {
+					err = rerr
+				} else {
+					env.Print("stderr", "atonce: "+rerr.Error()+"\n")
+				}
+			}
+			p.finish(all, time.Since(started), err)
+		}
 		if spec.Out != "" {
 			if err := store(ctx, env, spec.Out, all); err != nil {
 				env.Print("stderr", fmt.Sprintf("atonce: could not store the reports in %s: %v\n", spec.Out, err))
@@ -262,6 +272,11 @@ func (p *progress) update(model string, done, total int) {
 	}
 	p.last = time.Now()
 	p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s, %d of %d tasks done", model, done, total)))
+}
+
+// say puts a free-form line in the progress display.
+func (p *progress) say(line string) {
+	p.env.Update(p.id, progressBundle("%%models: "+line))
 }
 
 func (p *progress) finish(reports []models.Report, took time.Duration, err error) {

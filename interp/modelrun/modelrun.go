@@ -39,6 +39,9 @@ type Spec struct {
 	// (from the static analysis): each report keeps their values after
 	// its run, and workers report their own copies. Not a flag.
 	Watch []string
+	// Race runs the in-process models once more in a worker built with
+	// the race detector and reports the data races it finds.
+	Race bool
 	// Out names a notebook variable that receives the reports
 	// ([]models.Report) for further analysis; "" for none.
 	Out string
@@ -58,6 +61,7 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 	noTrace := fs.Bool("no-trace", false, "do not record task states")
 	fs.BoolVar(&spec.NoCharts, "no-charts", false, "show the table without charts")
 	fs.StringVar(&spec.Out, "o", "", "store the reports in this notebook variable")
+	fs.BoolVar(&spec.Race, "race", false, "also run under the race detector")
 	if err := fs.Parse(strings.Fields(args)); err != nil {
 		return spec, fmt.Errorf("%w\n%s", err, Usage)
 	}
@@ -104,7 +108,7 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 }
 
 // Usage is the magic's usage line.
-const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [-no-charts] [-o NAME] [Func]
+const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]
        %models  [same flags] Func`
 
 // Shapes lists the task function shapes a model can run.

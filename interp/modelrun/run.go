@@ -35,6 +35,9 @@ type Config struct {
 	// WorkerCommand starts a local worker process serving pipes on fds 3
 	// and 4, e.g. {"/usr/bin/atonce", "worker", "-pipe"}.
 	WorkerCommand []string
+	// SourceDir is atonce's source directory, from which -race builds a
+	// race-detector worker; "" if unknown.
+	SourceDir string
 }
 
 var config Config

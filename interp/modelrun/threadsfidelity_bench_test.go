@@ -1,3 +1,5 @@
+//go:build unix
+
 package modelrun_test
 
 import (

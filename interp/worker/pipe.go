@@ -36,6 +36,9 @@ func ServePipe(ctx context.Context, r io.Reader, w io.Writer, version string) er
 		case m.Kind == workermsg.KindState && m.State != nil:
 			ready := wk.Load(ctx, *m.State)
 			reply = workermsg.Message{Kind: workermsg.KindReady, Ready: &ready}
+		case m.Kind == workermsg.KindRace && m.Race != nil:
+			races := wk.Race(ctx, *m.Race)
+			reply = workermsg.Message{Kind: workermsg.KindRace, Races: &races}
 		case m.Kind == workermsg.KindTask && m.Task != nil:
 			res := wk.Run(ctx, *m.Task)
 			reply = workermsg.Message{Kind: workermsg.KindResult, Result: &res}

@@ -76,6 +76,22 @@ class Processes(KernelCase):
             self.assertIn("chan int", t["err"])
             self.assertIn("JSON", t["err"])
 
+    def test_race_detector_names_the_variable(self):
+        # The first -race run builds the race-detector worker: minutes on a cold cache.
+        msg_id = self.kc.execute(
+            "%%models -n 4 -models sequential,eventloop,threads -no-charts -race\n"
+            "var tally int\nvar atomicTally int64\n"
+            "func Race(i int) {\n\tfor j := 0; j < 100000; j++ {\n\t\ttally++\n\t\tatomic.AddInt64(&atomicTally, 1)\n\t}\n}")
+        content = self.reply(msg_id, timeout=900)["content"]
+        outs = self.outputs(msg_id, timeout=60)
+        self.assertOK(content)
+        out = texts(outs)
+        self.assertIn("Race detector", out)
+        self.assertRegex(out, r"threads: \d+ data race\(s\): \d+ on `tally`")
+        self.assertNotIn("on `atomicTally`", out)
+        self.assertIn("eventloop: no data race found", out)
+        self.assertIn("Data sharing", out)
+
     def test_interrupt_reaps_every_worker(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(30 * time.Second) }")
         before = worker_pids()

@@ -7,7 +7,8 @@
 // It is run by TestBrowserTour (notebooks/browser_test.go), which starts
 // Jupyter, and asserts on the one JSON object this script prints on stdout:
 //
-//   {"notebook": "...", "kernel": "Go (atonce)", "runAll": "menu",
+//   {"notebook": "...", "kernel": "Go (atonce)", "kernelName": "atonce",
+//    "runAll": "menu",
 //    "codeCells": 12, "ran": 12, "notRun": [], "emptyCells": 0,
 //    "images": 3, "charts": [{"cell": 5, "output": 1, "kind": "svg", ...}],
 //    "errors": [{"cell": 7, "kind": "error", "text": "..."}],
@@ -67,6 +68,7 @@ const deadline = started + timeoutMs;
 const summary = {
 	notebook: '',
 	kernel: '',
+	kernelName: '',
 	runAll: '',
 	codeCells: 0,
 	ran: 0,
@@ -179,9 +181,11 @@ async function run(page) {
 		if (/kernel_dead_icon/.test(kernelState)) return { fail: 'kernel dead' };
 		const loaded = !!(nb && nb._fully_loaded);
 		const name = (document.querySelector('#kernel_indicator .kernel_indicator_name') || {}).innerText || '';
-		return { done: loaded && kernelState === 'kernel_idle_icon', loaded, kernelState, name };
+		const kernelName = nb && nb.kernel ? nb.kernel.name : '';
+		return { done: loaded && kernelState === 'kernel_idle_icon', loaded, kernelState, name, kernelName };
 	`));
 	summary.kernel = ready.name.trim();
+	summary.kernelName = ready.kernelName;
 	log('kernel idle:', summary.kernel);
 
 	// 2. Cell → All Output → Clear, so a notebook saved with outputs and

@@ -1,0 +1,155 @@
+package modelrun
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"atonce/interp/magic"
+	"atonce/kernel/enginemsg"
+	"atonce/models"
+	"atonce/models/workermsg"
+)
+
+// raceBuildMu serializes builds of the race-detector worker.
+var raceBuildMu sync.Mutex
+
+// raceWorker returns the command that starts a worker built with Go's
+// race detector, building it into the user's cache the first time (a
+// minute or so; later runs reuse it until the atonce binary changes).
+// say tells the user what is going on.
+func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
+	if config.SourceDir == "" || len(config.WorkerCommand) == 0 {
+		return nil, fmt.Errorf("-race builds a race-detector worker from atonce's source, and this atonce binary does not know where its source is: build it with `make build` in the atonce repository")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("-race builds a race-detector worker with the Go toolchain (go build -race), and there is no `go` on PATH: install Go %s or later", "1.26")
+	}
+	exe := config.WorkerCommand[0]
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil, fmt.Errorf("-race: cannot read the atonce binary: %w", err)
+	}
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%d", config.Version, exe, fi.Size(), fi.ModTime().UnixNano())))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "atonce", "race-"+hex.EncodeToString(key[:8]))
+	bin := filepath.Join(dir, "atonce")
+	raceBuildMu.Lock()
+	defer raceBuildMu.Unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return []string{bin, "worker", "-pipe"}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("-race: making %s: %w", dir, err)
+	}
+	say("building the race-detector worker (go build -race; the first time takes a minute or two)")
+	tmp := bin + ".tmp"
+	cmd := exec.CommandContext(ctx, goBin, "build", "-race",
+		"-ldflags", "-X main.version="+config.Version+" -X main.sourceDir="+config.SourceDir,
+		"-o", tmp, ".")
+	cmd.Dir = config.SourceDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(string(out)))
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return nil, fmt.Errorf("-race: %w", err)
+	}
+	return []string{bin, "worker", "-pipe"}, nil
+}
+
+// raceModels are the models a -race run checks: those in the spec where
+// tasks may run at the same time in one process.
+func raceModels(spec Spec) []string {
+	var out []string
+	for _, m := range spec.Models {
+		if m != "sequential" && slices.Contains(models.InProcessNames(), m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checkRaces runs the in-process models of the spec once more in a
+// race-detector worker and shows what the detector found.
+func checkRaces(ctx context.Context, env magic.Env, spec Spec, say func(string)) error {
+	names := raceModels(spec)
+	if len(names) == 0 {
+		env.Print("stderr", "atonce: -race checks the in-process models (eventloop, gil, threads); this run has none of them\n")
+		return nil
+	}
+	command, err := raceWorker(ctx, say)
+	if err != nil {
+		return err
+	}
+	say("running " + strings.Join(names, ", ") + " under the race detector")
+	rem := remote(env, spec, nil)
+	races, err := models.RaceCheck(ctx, rem, command, names, spec.N, spec.Workers)
+	if err != nil {
+		return err
+	}
+	text, table := raceTable(races)
+	env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
+	return nil
+}
+
+// raceTable renders the race detector's findings, one row and one
+// sentence per model.
+func raceTable(races []workermsg.Races) (string, string) {
+	var tb, hb strings.Builder
+	tb.WriteString("Race detector (each model run once more in a worker built with go build -race)\n")
+	hb.WriteString("<p><b>Race detector</b> (each model run once more in a worker built with <code>go build -race</code>)</p>\n<ul>\n")
+	for _, r := range races {
+		line := raceSentence(r)
+		tb.WriteString("  " + line + "\n")
+		fmt.Fprintf(&hb, "<li>%s</li>\n", html.EscapeString(line))
+	}
+	hb.WriteString("</ul>\n")
+	for _, r := range races {
+		if r.Sample != "" {
+			tb.WriteString("\nFirst report under " + r.Model + ":\n" + r.Sample + "\n")
+			fmt.Fprintf(&hb, "<details><summary>first report under %s</summary><pre>%s</pre></details>\n", html.EscapeString(r.Model), html.EscapeString(r.Sample))
+			break
+		}
+	}
+	return tb.String(), hb.String()
+}
+
+func raceSentence(r workermsg.Races) string {
+	if r.Err != "" && r.Races == 0 {
+		return fmt.Sprintf("%s: could not be checked: %s", r.Model, r.Err)
+	}
+	if r.Races == 0 {
+		return fmt.Sprintf("%s: no data race found", r.Model)
+	}
+	var on []string
+	names := make([]string, 0, len(r.Vars))
+	for name := range r.Vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		on = append(on, fmt.Sprintf("%d on `%s`", r.Vars[name], name))
+	}
+	if r.Other > 0 {
+		on = append(on, fmt.Sprintf("%d elsewhere (the interpreter's own memory, or data reached through pointers)", r.Other))
+	}
+	s := fmt.Sprintf("%s: %d data race(s): %s", r.Model, r.Races, strings.Join(on, ", "))
+	if r.Err != "" {
+		s += " (" + r.Err + ")"
+	}
+	return s
+}
