@@ -1,7 +1,6 @@
 package chart
 
 import (
-	"fmt"
 	"time"
 
 	"atonce/models"
@@ -185,9 +184,4 @@ func manyReports() []models.Report {
 		simulate("eventloop", 100, 1, 0, false, 100, phases),
 		simulate("threads", 4, 4, 0, true, 100, phases),
 	}
-}
-
-// String helps failing tests say which report they mean.
-func describe(r models.Report) string {
-	return fmt.Sprintf("%s (%d tasks, %d workers)", r.Model, len(r.Tasks), r.Workers)
 }
