@@ -99,6 +99,7 @@ func Table(reports []Report) (text string, htmlTable string) {
 		})
 	}
 
+	notes := contention(reports)
 	var tb strings.Builder
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
 	for _, row := range append([][]string{header}, rows...) {
@@ -124,7 +125,24 @@ func Table(reports []Report) (text string, htmlTable string) {
 		hb.WriteString("</tr>\n")
 	}
 	hb.WriteString("</tbody>\n</table>\n")
-	return strings.Join(lines, ""), hb.String()
+	text = strings.Join(lines, "")
+	for _, n := range notes {
+		text += "note: " + n + "\n"
+		fmt.Fprintf(&hb, "<p>note: %s</p>\n", html.EscapeString(n))
+	}
+	return text, hb.String()
+}
+
+// contention says which runs competed with other programs for the
+// cores: other programs used more than a tenth of a core on average.
+func contention(reports []Report) []string {
+	var notes []string
+	for _, r := range reports {
+		if r.Wall > 0 && r.OtherCPU*10 > r.Wall {
+			notes = append(notes, fmt.Sprintf("while %s ran, other programs on this machine used %.0f ms of CPU (%.0f%% of a core): its times are less trustworthy; -repeat 3 reports the median run", r.Model, float64(r.OtherCPU)/1e6, 100*float64(r.OtherCPU)/float64(r.Wall)))
+		}
+	}
+	return notes
 }
 
 func millis(d time.Duration) string {

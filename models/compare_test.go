@@ -102,3 +102,18 @@ func TestTable(t *testing.T) {
 		t.Errorf("Table's text has %d lines, want %d (header and one per report)", n, len(reports)+1)
 	}
 }
+
+func TestTableNotesContention(t *testing.T) {
+	busy := models.Report{Model: "threads", Workers: 2, Wall: time.Second, OtherCPU: 300 * time.Millisecond}
+	quiet := models.Report{Model: "sequential", Workers: 1, Wall: 2 * time.Second, OtherCPU: 10 * time.Millisecond}
+	text, html := models.Table([]models.Report{quiet, busy})
+	if !strings.Contains(text, "while threads ran, other programs on this machine used 300 ms of CPU (30% of a core)") {
+		t.Errorf("no contention note for threads in:\n%s", text)
+	}
+	if strings.Contains(text, "while sequential ran") {
+		t.Errorf("a quiet run got a contention note:\n%s", text)
+	}
+	if !strings.Contains(html, "<p>note: while threads ran") {
+		t.Errorf("the HTML table lacks the note:\n%s", html)
+	}
+}

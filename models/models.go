@@ -49,6 +49,10 @@ type Report struct {
 	Workers int           `json:"workers"`        // workers that were started: the pool size, at most N
 	Wall    time.Duration `json:"wall_ns"`        // from the first task's hand-out to the last task's end
 	CPU     time.Duration `json:"cpu_ns"`         // process user+sys CPU time over the run (getrusage); 0 where unknown
+	// OtherCPU is the CPU time other programs on the machine used during
+	// the run (Linux: /proc/stat less the run's own); when it is a good
+	// part of Wall the run competed for the cores and its times say less.
+	OtherCPU time.Duration `json:"other_cpu_ns,omitempty"`
 	// Tasks has one record per task that started, ordered by index. After
 	// a complete run it holds every index exactly once.
 	Tasks []TaskRecord `json:"tasks"`

@@ -93,7 +93,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	if t.N == 0 {
 		close(p.allDone)
 	}
-	cpu0 := cpuTime()
+	cpu0, busy0 := cpuTime(), machineBusy()
 	p.start = time.Now()
 	for range workers {
 		p.spawn()
@@ -109,6 +109,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	p.wg.Wait()
 	rep.Wall = time.Since(p.start)
 	rep.CPU = cpuTime() - cpu0 + p.childCPU
+	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -113,7 +113,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		r.loop = newLoop(r.done)
 	}
 
-	cpu0 := cpuTime()
+	cpu0, busy0 := cpuTime(), machineBusy()
 	r.start = time.Now()
 	trace.Log(runCtx, traceLogAnchor, "")
 	var wg sync.WaitGroup
@@ -123,6 +123,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	wg.Wait()
 	rep.Wall = time.Since(r.start)
 	rep.CPU = cpuTime() - cpu0
+	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	if traceBuf != nil {
 		trace.Stop()
@@ -252,4 +253,13 @@ func call(ctx context.Context, f func(context.Context, int) (any, error), i int)
 		}
 	}()
 	return f(ctx, i)
+}
+
+// otherCPU is the CPU time other programs used since busy0 was read,
+// given the run's own; 0 when unknown.
+func otherCPU(busy0, own time.Duration) time.Duration {
+	if busy0 == 0 {
+		return 0
+	}
+	return max(machineBusy()-busy0-own, 0)
 }
