@@ -60,19 +60,15 @@ def round_trip(kc, code):
     return took
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=40)
-    ap.add_argument("--starts", type=int, default=10)
-    ap.add_argument("--kernels", default="atonce,python3")
-    args = ap.parse_args()
+def measure(runs=40, starts=10, kernels=("atonce", "python3")):
+    """Round trip (ms) and start-up (s) medians per kernel."""
     trivial = {"atonce": "x := 1", "python3": "x = 1"}
-    rows = []
-    for name in args.kernels.split(","):
-        starts = []
-        for _ in range(args.starts):
+    out = {}
+    for name in kernels:
+        times = []
+        for _ in range(starts):
             took, km, kc = start_time(name)
-            starts.append(took)
+            times.append(took)
             kc.stop_channels()
             km.shutdown_kernel(now=True)
         took, km, kc = start_time(name)
@@ -84,20 +80,28 @@ def main():
                 break
         for _ in range(5):  # warm up
             round_trip(kc, trivial.get(name, "1"))
-        trips = [round_trip(kc, trivial.get(name, "1")) for _ in range(args.runs)]
+        trips = [round_trip(kc, trivial.get(name, "1")) for _ in range(runs)]
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-        rows.append((name, statistics.median(trips) * 1000, statistics.median(starts)))
-    base = {r[0]: r for r in rows}.get("python3")
+        out[name] = {"round_trip_ms": statistics.median(trips) * 1000, "start_s": statistics.median(times)}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--starts", type=int, default=10)
+    ap.add_argument("--kernels", default="atonce,python3")
+    args = ap.parse_args()
+    res = measure(args.runs, args.starts, args.kernels.split(","))
+    base = res.get("python3")
     print(f"| kernel | trivial cell round trip, median of {args.runs} (ms) | start to first kernel_info_reply, median of {args.starts} (s) |")
     print("|---|---|---|")
-    for name, rt, st in rows:
-        ratio = ""
+    for name, r in res.items():
+        ratio = ("", "")
         if base and name != "python3":
-            ratio = f" ({rt / base[1]:.2f}x ipykernel)", f" ({st / base[2]:.2f}x ipykernel)"
-        else:
-            ratio = ("", "")
-        print(f"| {name} | {rt:.2f}{ratio[0]} | {st:.3f}{ratio[1]} |")
+            ratio = f" ({r['round_trip_ms'] / base['round_trip_ms']:.2f}x ipykernel)", f" ({r['start_s'] / base['start_s']:.2f}x ipykernel)"
+        print(f"| {name} | {r['round_trip_ms']:.2f}{ratio[0]} | {r['start_s']:.3f}{ratio[1]} |")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ model with an empty task.
 import argparse
 import asyncio
 import statistics
+import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -75,6 +76,70 @@ def cpython(n, fib_n, sleep_n):
     return out
 
 
+def worker_rss_mb(kind):
+    """Resident memory (MB) of each running `atonce worker` of kind ("pipe" or "nats")."""
+    out = subprocess.run(["ps", "-eo", "rss=,args="], capture_output=True, text=True).stdout
+    sizes = []
+    for line in out.splitlines():
+        rss, _, args = line.strip().partition(" ")
+        if f" worker -{kind}" in args:
+            sizes.append(int(rss) / 1024)
+    return sizes
+
+
+def measure(fib_n=29, n=8, sleep_n=100, repeat=3, empty_n=2000, remote_n=500):
+    """Every model's numbers through a real kernel, and CPython's on the same work."""
+    km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+    res = {}
+    try:
+        run(kc, "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}")
+        cpu = speedups(run(kc, f"%%models -n {n} -repeat {repeat} -no-trace -no-charts -models sequential,eventloop,gil,threads\nfunc CPU(i int) int {{ return fib({fib_n}) }}"))
+        # The out-of-process models with 2 workers, beside a sequential run of their own.
+        remote = speedups(run(kc, f"%models -n {n} -workers 2 -repeat {repeat} -no-trace -no-charts -models sequential,processes,distributed CPU"))
+        cpu.update({k: v for k, v in remote.items() if k != "sequential"})
+        res["cpu"] = cpu
+        res["io"] = speedups(run(kc, f"%%models -n {sleep_n} -workers {sleep_n} -repeat {repeat} -no-trace -no-charts\nfunc IO(i int) {{ time.Sleep(20 * time.Millisecond) }}"))
+        empty = run(kc, f"%%models -n {empty_n} -repeat {repeat} -no-trace -no-charts\nfunc Empty(i int) {{}}")
+        res["per_task_us"] = {r["model"]: r["wall_ns"] / empty_n / 1000 for r in empty}
+        # One worker each, so that the gap between one task's end and the
+        # next one's start is the whole per-task round trip.
+        remote_empty = run(kc, f"%models -n {remote_n} -workers 1 -repeat {repeat} -no-trace -no-charts -models processes,distributed Empty")
+        res["round_trip_us"] = {}
+        for r in remote_empty:
+            tasks = sorted(r["tasks"], key=lambda t: t["start_ns"])
+            gaps = sorted(b["start_ns"] - a["end_ns"] for a, b in zip(tasks, tasks[1:]))
+            res["round_trip_us"][r["model"]] = (gaps[len(gaps) // 2] / 1000, gaps[len(gaps) * 9 // 10] / 1000)
+        # Start-up: a fresh notebook state each time (the cell declares a new
+        # variable), so the workers replay it.
+        startups = {"processes": [], "distributed": []}
+        for k in range(repeat):
+            reps = run(kc, f"%%models -n 2 -workers 2 -no-trace -no-charts -models processes,distributed\nvar startupProbe{k} = {k}\nfunc Probe{k}(i int) {{}}")
+            for r in reps:
+                startups[r["model"]].append(r["startup_ns"] / 1e6)
+        res["startup_ms"] = {m: statistics.median(v) for m, v in startups.items()}
+        # Memory: distributed workers stay between runs; processes workers
+        # are sampled while a run sleeps.
+        res["rss_mb"] = {"distributed": statistics.median(worker_rss_mb("nats") or [0])}
+        msg_id = kc.execute("%%models -n 2 -workers 2 -no-trace -no-charts -models processes\nfunc Nap(i int) { time.Sleep(1500 * time.Millisecond) }")
+        samples = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not samples:
+            time.sleep(0.3)
+            samples = worker_rss_mb("pipe")
+        time.sleep(0.5)
+        samples = worker_rss_mb("pipe") or samples
+        res["rss_mb"]["processes"] = statistics.median(samples or [0])
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    res["cpython"] = cpython(n, fib_n, sleep_n)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fib", type=int, default=29)
@@ -84,66 +149,36 @@ def main():
     ap.add_argument("--empty-n", type=int, default=2000)
     ap.add_argument("--remote-n", type=int, default=500)
     args = ap.parse_args()
+    res = measure(args.fib, args.n, args.sleep_n, args.repeat, args.empty_n, args.remote_n)
+    for row in rows(res, args):
+        print("| " + " | ".join(row) + " |")
 
-    km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
-    try:
-        run(kc, "func fib(n int) int {\n\tif n < 2 {\n\t\treturn n\n\t}\n\treturn fib(n-1) + fib(n-2)\n}")
-        cpu_reports = run(kc, f"%%models -n {args.n} -repeat {args.repeat} -no-trace -no-charts -models sequential,eventloop,gil,threads\nfunc CPU(i int) int {{ return fib({args.fib}) }}")
-        cpu = speedups(cpu_reports)
-        # The out-of-process models with 2 workers, beside a sequential run of their own.
-        remote_reports = run(kc, f"%models -n {args.n} -workers 2 -repeat {args.repeat} -no-trace -no-charts -models sequential,processes,distributed CPU")
-        cpu.update({k: v for k, v in speedups(remote_reports).items() if k != "sequential"})
-        io = speedups(run(kc, f"%%models -n {args.sleep_n} -workers {args.sleep_n} -repeat {args.repeat} -no-trace -no-charts\nfunc IO(i int) {{ time.Sleep(20 * time.Millisecond) }}"))
-        empty = run(kc, f"%%models -n {args.empty_n} -repeat {args.repeat} -no-trace -no-charts\nfunc Empty(i int) {{}}")
-        # One worker each, so that the gap between one task's end and the
-        # next one's start is the whole per-task round trip.
-        remote_empty = run(kc, f"%models -n {args.remote_n} -workers 1 -repeat {args.repeat} -no-trace -no-charts -models processes,distributed Empty")
-        # Start-up: a fresh notebook state each time (the cell changes a variable), so workers replay it.
-        startups = {"processes": [], "distributed": []}
-        for k in range(args.repeat):
-            reps = run(kc, f"%%models -n 2 -workers 2 -no-trace -no-charts -models processes,distributed\nvar startupProbe{k} = {k}\nfunc Probe{k}(i int) {{}}")
-            for r in reps:
-                startups[r["model"]].append(r["startup_ns"] / 1e6)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-    py = cpython(args.n, args.fib, args.sleep_n)
 
-    print(f"Fidelity (speedup over sequential, median of {args.repeat} runs per model; fib({args.fib}) x {args.n}; {args.sleep_n} tasks of 20 ms sleep with K = n)")
-    print()
-    print("| | CPython (same run) | atonce | target |")
-    print("|---|---|---|---|")
-    print(f"| CPU-bound eventloop | {py['cpu eventloop']:.2f}x | {cpu['eventloop']:.2f}x | 0.9–1.1x |")
-    print(f"| CPU-bound GIL threads | {py['cpu gil']:.2f}x | {cpu['gil']:.2f}x | 0.9–1.1x |")
-    print(f"| CPU-bound free threads (2 cores) | — | {cpu['threads']:.2f}x | ≥ 1.8x |")
-    print(f"| CPU-bound processes (2 workers) | {py['cpu processes']:.2f}x | {cpu['processes']:.2f}x | ≥ 1.6x |")
-    print(f"| CPU-bound distributed (2 local workers) | — | {cpu['distributed']:.2f}x | |")
-    print(f"| sleep-bound eventloop | {py['sleep eventloop']:.1f}x | {io['eventloop']:.1f}x | ≥ 60x |")
-    print(f"| sleep-bound gil | {py['sleep gil']:.1f}x | {io['gil']:.1f}x | ≥ 40x |")
-    print(f"| sleep-bound threads | — | {io['threads']:.1f}x | ≥ 40x |")
-    print()
-    base = next(r for r in empty if r["model"] == "sequential")
-    per_base = base["wall_ns"] / args.empty_n / 1000
-    print(f"Per-task cost of an empty task ({args.empty_n} tasks; sequential is the interpreter's own call cost)")
-    print()
-    print("| model | µs per task | overhead beyond sequential (µs) | target |")
-    print("|---|---|---|---|")
-    for r in empty:
-        per = r["wall_ns"] / args.empty_n / 1000
-        target = "" if r["model"] == "sequential" else "< 20 µs"
-        print(f"| {r['model']} | {per:.2f} | {per - per_base:+.2f} | {target} |")
-    print()
-    print(f"Out-of-process models, one worker, {args.remote_n} empty tasks: per-task round trip = the gap between a task's end and the next one's start on the worker (p50 and p90), and start-up of 2 workers (spawn + replay of the notebook; median of {args.repeat})")
-    print()
-    print("| model | p50 µs | p90 µs | start-up of 2 workers (ms) | target |")
-    print("|---|---|---|---|---|")
-    targets = {"processes": "round trip < 200 µs; 2 workers ready < 100 ms", "distributed": "round trip < 1 ms p50"}
-    for r in remote_empty:
-        tasks = sorted(r["tasks"], key=lambda t: t["start_ns"])
-        gaps = sorted(b["start_ns"] - a["end_ns"] for a, b in zip(tasks, tasks[1:]))
-        p50 = gaps[len(gaps) // 2] / 1000
-        p90 = gaps[len(gaps) * 9 // 10] / 1000
-        print(f"| {r['model']} | {p50:.0f} | {p90:.0f} | {statistics.median(startups[r['model']]):.0f} | {targets[r['model']]} |")
+def rows(res, args):
+    """The models' part of the benchmark table: measure, atonce, CPython, target."""
+    cpu, io, py = res["cpu"], res["io"], res["cpython"]
+    out = [
+        (f"CPU-bound eventloop speedup (fib({args.fib}) x {args.n})", f"{cpu['eventloop']:.2f}x", f"{py['cpu eventloop']:.2f}x (asyncio)", "0.9–1.1x"),
+        ("CPU-bound gil speedup", f"{cpu['gil']:.2f}x", f"{py['cpu gil']:.2f}x (threading)", "0.9–1.1x"),
+        ("CPU-bound threads speedup (2 cores)", f"{cpu['threads']:.2f}x", "—", "≥ 1.8x"),
+        ("CPU-bound processes speedup (2 workers)", f"{cpu['processes']:.2f}x", f"{py['cpu processes']:.2f}x (ProcessPoolExecutor)", "≥ 1.6x"),
+        ("CPU-bound distributed speedup (2 local workers)", f"{cpu['distributed']:.2f}x", "—", ""),
+        (f"sleep-bound eventloop speedup ({args.sleep_n} x 20 ms)", f"{io['eventloop']:.1f}x", f"{py['sleep eventloop']:.1f}x (asyncio)", "≥ 60x"),
+        ("sleep-bound gil speedup (K = n)", f"{io['gil']:.1f}x", f"{py['sleep gil']:.1f}x (threading)", "≥ 40x"),
+        ("sleep-bound threads speedup (K = n)", f"{io['threads']:.1f}x", "—", "≥ 40x"),
+    ]
+    seq = res["per_task_us"]["sequential"]
+    out.append((f"empty task, sequential (the interpreter's call cost)", f"{seq:.2f} µs", "", ""))
+    for m in ("eventloop", "gil", "threads"):
+        out.append((f"empty task, {m}: overhead beyond sequential", f"{res['per_task_us'][m] - seq:+.2f} µs", "", "< 20 µs"))
+    targets = {"processes": "< 200 µs", "distributed": "< 1 ms p50"}
+    for m, (p50, p90) in res["round_trip_us"].items():
+        out.append((f"{m}: per-task round trip, p50 (p90)", f"{p50:.0f} µs ({p90:.0f} µs)", "", targets[m]))
+    out.append(("processes: 2 workers ready (spawn + replay)", f"{res['startup_ms']['processes']:.0f} ms", "", "< 100 ms"))
+    out.append(("distributed: 2 workers ready (state fetch + replay)", f"{res['startup_ms']['distributed']:.0f} ms", "", ""))
+    for m, mb in res["rss_mb"].items():
+        out.append((f"{m}: memory per worker (RSS)", f"{mb:.0f} MB", "", ""))
+    return out
 
 
 if __name__ == "__main__":

@@ -203,7 +203,8 @@ async function run(page) {
 
 	// 3. Every non-empty code cell shows an execution count, the kernel is
 	// idle and has no request in flight (each execute's reply and its
-	// idle status have both arrived).
+	// idle status have both arrived: the shell reply and the IOPub idle
+	// travel on different sockets, so the prompt alone can come first).
 	const finished = await poll(page, 'waiting for all cells to run', new Function(`
 		${pageStateSource()}
 		if (modals.length) return { fail: 'dialog shown: ' + modals.join(' | ') };
@@ -221,7 +222,10 @@ async function run(page) {
 			else { if (/\\[\\s*\\*\\s*\\]/.test(t)) running++; notRun.push(i); }
 		});
 		const k = nb.kernel;
-		const inflight = k && k._msg_callbacks ? Object.keys(k._msg_callbacks).length : 0;
+		// Code cells keep their callbacks after they finish (for late
+		// output), so count the requests whose reply or idle is missing.
+		const inflight = k && k._msg_callbacks
+			? Object.values(k._msg_callbacks).filter((c) => c && !(c.shell_done && c.iopub_done)).length : 0;
 		const idle = kernelState === 'kernel_idle_icon';
 		return { done: notRun.length === 0 && idle && inflight === 0,
 			codeCells: cells.length, ran, empty, running, notRun, idle, inflight };
