@@ -68,6 +68,11 @@ func ServeNATS(ctx context.Context, opt NATSOptions) error {
 	defer sub.Unsubscribe()
 	log.Info("worker ready", "server", conn.Server(), "queue", opt.Queue, "id", info.ID)
 
+	// A worker of another version must not run the kernel's tasks (replay
+	// needs identical symbol tables): it hands its task back and leaves.
+	consumeCtx, stopConsuming := context.WithCancel(ctx)
+	defer stopConsuming()
+	var refused error
 	handle := func(ctx context.Context, taskID string, payload []byte, delivery int) ([]byte, error) {
 		var t workermsg.Task
 		if err := json.Unmarshal(payload, &t); err != nil {
@@ -84,6 +89,12 @@ func ServeNATS(ctx context.Context, opt NATSOptions) error {
 			if err := json.Unmarshal(data, &st); err != nil {
 				return nil, fmt.Errorf("a malformed notebook state: %w", err)
 			}
+			if st.Version != opt.Version {
+				refused = fmt.Errorf("this worker is atonce %s but the kernel is atonce %s: a worker must run the same atonce build as the kernel (replaying the notebook needs identical symbol tables); the worker leaves and its task goes to another", opt.Version, st.Version)
+				log.Error(refused.Error())
+				stopConsuming()
+				return nil, refused
+			}
 			if ready := wk.Load(ctx, st); ready.Err != "" {
 				return nil, errors.New(ready.Err)
 			}
@@ -93,5 +104,9 @@ func ServeNATS(ctx context.Context, opt NATSOptions) error {
 		res.LoadStart, res.LoadEnd = loadStart, loadEnd
 		return json.Marshal(res)
 	}
-	return broker.Consume(ctx, conn, opt.Queue, handle, broker.WithWorkerID(info.ID))
+	err = broker.Consume(consumeCtx, conn, opt.Queue, handle, broker.WithWorkerID(info.ID))
+	if refused != nil {
+		return refused
+	}
+	return err
 }

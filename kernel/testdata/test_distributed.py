@@ -98,6 +98,30 @@ class Distributed(KernelCase):
         finally:
             s.close()
 
+    def test_worker_of_another_version_is_refused(self):
+        content, outs = self.run_cell("%workers join")
+        join = re.search(r"atonce worker (-nats \S+)", texts(outs)).group(1).split()
+        other = os.path.join(tempfile.mkdtemp(), "atonce-other")
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(os.path.dirname(__file__) or ".")))
+        subprocess.run(["go", "build", "-ldflags", "-X main.version=0.0.0-other", "-o", other, "."],
+                       cwd=repo, check=True, timeout=600)
+        self.run_cell("func Plus(i int) int { return i + 1 }")
+        content, _ = self.run_cell("%workers add 1")
+        self.assertOK(content)
+        intruder = subprocess.Popen([other, "worker"] + join, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1)
+            content, outs = self.run_cell("%models -n 6 -models distributed -no-charts Plus")
+            self.assertOK(content)
+            dist = reports_of(outs)["distributed"]
+            self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [1, 2, 3, 4, 5, 6], "every task ran on a worker of the kernel's version")
+            content, outs = self.run_cell("%workers")
+            self.assertIn("0.0.0-other (does not match the kernel: refused)", texts(outs))
+        finally:
+            intruder.kill()
+            _, err = intruder.communicate(timeout=10)
+        shutil.rmtree(os.path.dirname(other), ignore_errors=True)
+
     def test_killed_worker_loses_no_task(self):
         self.run_cell("func Slow(i int) int { time.Sleep(300 * time.Millisecond); return i + 100 }")
         content, outs = self.run_cell("%workers add 2")
