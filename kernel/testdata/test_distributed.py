@@ -156,6 +156,32 @@ class Distributed(KernelCase):
         self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 2, 3])
 
 
+class KernelDeath(unittest.TestCase):
+    def test_no_worker_outlives_a_killed_kernel(self):
+        km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+        try:
+            before = set(nats_workers())
+            kc.execute_interactive("%workers add 2", timeout=60)
+            # A processes run that is still going when the kernel dies.
+            kc.execute("%%models -n 4 -workers 2 -models processes -no-charts\nfunc Long(i int) { time.Sleep(time.Minute) }")
+            deadline = time.monotonic() + 20
+            pipes = []
+            while time.monotonic() < deadline and len(pipes) < 2:
+                out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+                pipes = [int(l.split()[0]) for l in out.splitlines() if l.strip().endswith(" worker -pipe")]
+                time.sleep(0.1)
+            workers = (set(nats_workers()) - before) | set(pipes)
+            self.assertGreaterEqual(len(workers), 4, "two distributed and two processes workers run")
+            os.kill(km.provisioner.process.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(alive(p) for p in workers):
+                time.sleep(0.05)
+            self.assertEqual([p for p in workers if alive(p)], [], "a worker outlived the killed kernel")
+        finally:
+            kc.stop_channels()
+            km.cleanup_resources()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
