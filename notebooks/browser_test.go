@@ -53,15 +53,16 @@ const (
 
 // browserSummary is the JSON object browser.mjs prints.
 type browserSummary struct {
-	Notebook   string `json:"notebook"`
-	Kernel     string `json:"kernel"`
-	KernelName string `json:"kernelName"`
-	RunAll     string `json:"runAll"`
-	CodeCells  int    `json:"codeCells"`
-	Ran        int    `json:"ran"`
-	NotRun     []int  `json:"notRun"`
-	EmptyCells int    `json:"emptyCells"`
-	Images     int    `json:"images"`
+	Notebook   string         `json:"notebook"`
+	Kernel     string         `json:"kernel"`
+	KernelName string         `json:"kernelName"`
+	RunAll     string         `json:"runAll"`
+	CodeCells  int            `json:"codeCells"`
+	Ran        int            `json:"ran"`
+	NotRun     []int          `json:"notRun"`
+	EmptyCells int            `json:"emptyCells"`
+	Replies    map[string]int `json:"replies"`
+	Images     int            `json:"images"`
 	Charts     []struct {
 		Cell    int    `json:"cell"`
 		Output  int    `json:"output"`
@@ -158,7 +159,7 @@ func TestBrowserTour(t *testing.T) {
 		t.Errorf("the notebook ran on kernel %q (%s), want atonce", sum.KernelName, sum.Kernel)
 	}
 	if sum.Ran == 0 || len(sum.NotRun) > 0 || sum.Ran != sum.CodeCells-sum.EmptyCells {
-		t.Errorf("%d of %d non-empty code cells ran; cells without an execution count: %v", sum.Ran, sum.CodeCells-sum.EmptyCells, sum.NotRun)
+		t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", sum.Ran, sum.CodeCells-sum.EmptyCells, sum.Replies, sum.NotRun)
 	}
 	if len(sum.Charts) == 0 {
 		t.Errorf("no task-stream chart is drawn in the page (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", sum.Images)

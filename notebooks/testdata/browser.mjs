@@ -10,6 +10,7 @@
 //   {"notebook": "...", "kernel": "Go (atonce)", "kernelName": "atonce",
 //    "runAll": "menu",
 //    "codeCells": 12, "ran": 12, "notRun": [], "emptyCells": 0,
+//    "replies": {"ok": 12},
 //    "images": 3, "charts": [{"cell": 5, "output": 1, "kind": "svg", ...}],
 //    "errors": [{"cell": 7, "kind": "error", "text": "..."}],
 //    "stderr": [...], "pageErrors": [...], "screenshot": "...",
@@ -73,6 +74,7 @@ const summary = {
 	codeCells: 0,
 	ran: 0,
 	notRun: [],
+	replies: {},
 	emptyCells: 0,
 	images: 0,
 	charts: [],
@@ -197,44 +199,62 @@ async function run(page) {
 		const outputs = document.querySelectorAll('#notebook-container .code_cell .output_area').length;
 		return { done: numbered === 0 && outputs === 0, numbered, outputs };
 	});
+	// Record each execute reply's status (ok, error, aborted) as it
+	// arrives; the page shows an aborted cell much like one that ran.
+	await page.evaluate(() => {
+		window.__atonceReplies = {};
+		window.Jupyter.notebook.events.on('shell_reply.Kernel', (e, d) => {
+			if (d && d.reply && d.reply.parent_header) {
+				window.__atonceReplies[d.reply.parent_header.msg_id] = d.reply.content.status;
+				(window.__dbg = window.__dbg || []).push([d.reply.parent_header.msg_id, d.reply.parent_header.msg_type, d.reply.content.status, d.reply.content.ename, d.reply.content.execution_count]);
+			}
+		});
+	});
 	await clickMenu(page, ['#celllink', '#run_all_cells > a']);
 	summary.runAll = 'menu';
 	log('clicked Cell → Run All');
 
-	// 3. Every non-empty code cell shows an execution count, the kernel is
-	// idle and has no request in flight (each execute's reply and its
-	// idle status have both arrived: the shell reply and the IOPub idle
-	// travel on different sockets, so the prompt alone can come first).
+	// 3. Every non-empty code cell has its execute reply, and the cells
+	// that ran also their IOPub idle (reply and idle travel on different
+	// sockets, so the prompt alone can come first), and the kernel
+	// indicator says idle. A cell counts as run when its reply's status is
+	// ok or error and its prompt shows an execution count; one whose
+	// request was aborted (after an error earlier in the run) is done
+	// too, and reported as not run.
 	const finished = await poll(page, 'waiting for all cells to run', new Function(`
 		${pageStateSource()}
 		if (modals.length) return { fail: 'dialog shown: ' + modals.join(' | ') };
 		if (/kernel_dead_icon/.test(kernelState)) return { fail: 'kernel dead' };
 		const nb = window.Jupyter.notebook;
-		const cells = nb.get_cells().filter((c) => c.cell_type === 'code');
-		let ran = 0, empty = 0, running = 0;
-		const notRun = [];
+		const k = nb.kernel;
+		const callbacks = (k && k._msg_callbacks) || {};
+		const replies = window.__atonceReplies;
+		let codeCells = 0, ran = 0, empty = 0, pending = 0;
+		const notRun = [], statuses = {};
 		nb.get_cells().forEach((c, i) => {
 			if (c.cell_type !== 'code') return;
+			codeCells++;
 			if (c.get_text().trim() === '') { empty++; return; }
 			const p = c.element[0].querySelector('.input_prompt');
-			const t = p ? p.innerText : '';
-			if (/\\[\\s*\\d+\\s*\\]/.test(t)) ran++;
-			else { if (/\\[\\s*\\*\\s*\\]/.test(t)) running++; notRun.push(i); }
+			const numbered = /\\[\\s*\\d+\\s*\\]/.test(p ? p.innerText : '');
+			const status = c.last_msg_id ? replies[c.last_msg_id] : undefined;
+			const cb = c.last_msg_id ? callbacks[c.last_msg_id] : undefined;
+			if (status === undefined) { pending++; return; }
+			statuses[status] = (statuses[status] || 0) + 1;
+			if (status !== 'ok' && status !== 'error') { notRun.push(i); return; }
+			if (cb && !cb.iopub_done) { pending++; return; }
+			if (numbered) ran++; else notRun.push(i);
 		});
-		const k = nb.kernel;
-		// Code cells keep their callbacks after they finish (for late
-		// output), so count the requests whose reply or idle is missing.
-		const inflight = k && k._msg_callbacks
-			? Object.values(k._msg_callbacks).filter((c) => c && !(c.shell_done && c.iopub_done)).length : 0;
 		const idle = kernelState === 'kernel_idle_icon';
-		return { done: notRun.length === 0 && idle && inflight === 0,
-			codeCells: cells.length, ran, empty, running, notRun, idle, inflight };
+		return { done: pending === 0 && idle, codeCells, ran, empty, pending, notRun, statuses, idle };
 	`));
 	summary.codeCells = finished.codeCells;
 	summary.ran = finished.ran;
 	summary.emptyCells = finished.empty;
 	summary.notRun = finished.notRun;
-	log(`all ${finished.ran} code cells ran`);
+	summary.replies = finished.statuses;
+	log('DBG', JSON.stringify(await page.evaluate(() => [window.__dbg, window.Jupyter.notebook.get_cells().map((c) => c.last_msg_id)])));
+	log(`${finished.ran} code cells ran, ${finished.notRun.length} did not; execute replies: ${JSON.stringify(finished.statuses)}`);
 
 	// 4. What the page shows: images, the task-stream chart, errors.
 	const shown = await page.evaluate(() => {
