@@ -198,7 +198,7 @@ func browserDeps(t *testing.T) (node, nodePath string, notebookCmd []string) {
 		missing = append(missing, "Jupyter Notebook (/usr/bin/jupyter-notebook)")
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("the browser test needs %s; install them with: bash install/setup-deps.sh --browser (make test does)", strings.Join(missing, ", "))
+		msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --browser (make test does)", strings.Join(missing, ", "))
 		if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
 			t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
 		}

@@ -163,6 +163,36 @@ class Distributed(KernelCase):
         self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 2, 3])
 
 
+class Listen(KernelCase):
+    def test_listen_beyond_loopback_uses_tls(self):
+        content, outs = self.run_cell("%workers -listen 0.0.0.0:0")
+        self.assertOK(content)
+        content, outs = self.run_cell("%workers join")
+        m = re.search(r"atonce worker (-nats nats://[0-9a-f]+@(\S+):(\d+) -tls-fingerprint ([0-9a-f]{64}))", texts(outs))
+        self.assertIsNotNone(m, "the join command pins the certificate: " + texts(outs))
+        self.assertNotIn("loopback only", texts(outs))
+        args, host, port = m.group(1).split(), m.group(2), int(m.group(3))
+        bin_path = self.km.kernel_spec.argv[0]
+        # A plain (non-TLS) client is refused.
+        plain = subprocess.run([bin_path, "worker"] + args[:2], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(plain.returncode, 0, "a worker without TLS must not join")
+        # A wrong fingerprint is refused.
+        wrong = subprocess.run([bin_path, "worker"] + args[:3] + ["0" * 64], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(wrong.returncode, 0, "a worker that pins another certificate must not join")
+        joined = subprocess.Popen([bin_path, "worker"] + args, stderr=subprocess.DEVNULL)
+        try:
+            content, outs = self.run_cell("func Cube(i int) int { return i * i * i }")
+            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Cube")
+            self.assertOK(content)
+            self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 8, 27])
+            content, outs = self.run_cell("%workers")
+            self.assertIn(f"pid", texts(outs))
+            self.assertIn(str(joined.pid), texts(outs), "the joined worker is listed")
+        finally:
+            joined.kill()
+            joined.wait(timeout=10)
+
+
 class KernelDeath(unittest.TestCase):
     def test_no_worker_outlives_a_killed_kernel(self):
         km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)

@@ -205,8 +205,11 @@ async function run(page) {
 		window.__atonceReplies = {};
 		window.Jupyter.notebook.events.on('shell_reply.Kernel', (e, d) => {
 			if (d && d.reply && d.reply.parent_header) {
-				window.__atonceReplies[d.reply.parent_header.msg_id] = d.reply.content.status;
-				(window.__dbg = window.__dbg || []).push([d.reply.parent_header.msg_id, d.reply.parent_header.msg_type, d.reply.content.status, d.reply.content.ename, d.reply.content.execution_count]);
+				// A request skipped after an earlier error is answered
+				// "aborted", or "error" with ename ExecutionAborted (atonce).
+				const c = d.reply.content || {};
+				window.__atonceReplies[d.reply.parent_header.msg_id] =
+					c.status === 'error' && /abort/i.test(c.ename || '') ? 'aborted' : c.status;
 			}
 		});
 	});
@@ -253,7 +256,6 @@ async function run(page) {
 	summary.emptyCells = finished.empty;
 	summary.notRun = finished.notRun;
 	summary.replies = finished.statuses;
-	log('DBG', JSON.stringify(await page.evaluate(() => [window.__dbg, window.Jupyter.notebook.get_cells().map((c) => c.last_msg_id)])));
 	log(`${finished.ran} code cells ran, ${finished.notRun.length} did not; execute replies: ${JSON.stringify(finished.statuses)}`);
 
 	// 4. What the page shows: images, the task-stream chart, errors.
