@@ -8,6 +8,8 @@ import (
 	"go/token"
 	"regexp"
 	"strings"
+
+	"atonce/models/cellsplit"
 )
 
 var (
@@ -59,123 +61,6 @@ func inLiteral(code string) bool {
 	}
 }
 
-// groupKind tells what a run of top-level items of a cell holds.
-type groupKind int
-
-const (
-	groupDecl groupKind = iota // import, func, method, type, var and const declarations
-	groupStmt                  // statements
-)
-
-// group is the bytes src[start:end] of a cell, beginning at line:col.
-type group struct {
-	kind       groupKind
-	start, end int
-	line, col  int
-}
-
-// splitCell cuts a cell into runs of declarations and of statements, the
-// way the interpreter evaluates them. It only scans; the parser finds
-// syntax errors. A package clause is dropped.
-func splitCell(src string) []group {
-	fset := token.NewFileSet()
-	file := fset.AddFile("cell", -1, len(src))
-	var s scanner.Scanner
-	s.Init(file, []byte(src), func(token.Position, string) {}, 0)
-	var toks []token.Token
-	var poss []token.Pos
-	for {
-		pos, t, _ := s.Scan()
-		if t == token.EOF {
-			break
-		}
-		toks = append(toks, t)
-		poss = append(poss, pos)
-	}
-
-	type item struct {
-		kind      groupKind
-		start     int
-		line, col int
-		skip      bool
-	}
-	var items []item
-	depth := 0
-	atStart := true
-	for i, t := range toks {
-		if atStart && t != token.SEMICOLON {
-			p := fset.Position(poss[i])
-			it := item{start: p.Offset, line: p.Line, col: p.Column}
-			switch t {
-			case token.PACKAGE:
-				it.skip = true
-			case token.IMPORT, token.TYPE, token.VAR, token.CONST:
-				it.kind = groupDecl
-			case token.FUNC:
-				it.kind = funcKind(toks[i+1:])
-			default:
-				it.kind = groupStmt
-			}
-			items = append(items, it)
-			atStart = false
-		}
-		switch t {
-		case token.LPAREN, token.LBRACK, token.LBRACE:
-			depth++
-		case token.RPAREN, token.RBRACK, token.RBRACE:
-			if depth > 0 {
-				depth--
-			}
-		case token.SEMICOLON:
-			atStart = depth == 0
-		}
-	}
-
-	var groups []group
-	for i, it := range items {
-		end := len(src)
-		if i+1 < len(items) {
-			end = items[i+1].start
-		}
-		if it.skip {
-			continue
-		}
-		if n := len(groups); n > 0 && groups[n-1].kind == it.kind && groups[n-1].end == it.start {
-			groups[n-1].end = end
-			continue
-		}
-		groups = append(groups, group{kind: it.kind, start: it.start, end: end, line: it.line, col: it.col})
-	}
-	return groups
-}
-
-// funcKind tells a func declaration or method from a statement that
-// starts with a func literal. rest holds the tokens after "func".
-func funcKind(rest []token.Token) groupKind {
-	if len(rest) == 0 || rest[0] == token.IDENT {
-		return groupDecl
-	}
-	if rest[0] != token.LPAREN {
-		return groupStmt
-	}
-	depth := 0
-	for j, t := range rest {
-		switch t {
-		case token.LPAREN, token.LBRACK, token.LBRACE:
-			depth++
-		case token.RPAREN, token.RBRACK, token.RBRACE:
-			depth--
-		}
-		if depth == 0 {
-			if j+2 < len(rest) && rest[j+1] == token.IDENT && rest[j+2] == token.LPAREN {
-				return groupDecl
-			}
-			return groupStmt
-		}
-	}
-	return groupStmt
-}
-
 // unit is one parsed group of a cell, as a file of package-level
 // declarations: a statement group keeps only what defines names (its
 // top-level `:=` become var declarations).
@@ -190,11 +75,11 @@ type unit struct {
 // with a syntax error yields no unit and the error.
 func parseCell(fset *token.FileSet, cell int, src string) ([]unit, error) {
 	var units []unit
-	for gi, g := range splitCell(src) {
-		text := src[g.start:g.end]
-		directive := fmt.Sprintf("//line cell%d:%d:%d\n", cell, g.line, g.col)
+	for gi, g := range cellsplit.Split(src) {
+		text := src[g.Start:g.End]
+		directive := fmt.Sprintf("//line cell%d:%d:%d\n", cell, g.Line, g.Col)
 		var code string
-		if g.kind == groupDecl {
+		if g.Kind != cellsplit.Stmt {
 			code = "package main\n" + directive + text + "\n"
 		} else {
 			code = "package main\nfunc _() {\n" + directive + text + "\n}\n"
@@ -204,7 +89,7 @@ func parseCell(fset *token.FileSet, cell int, src string) ([]unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		if g.kind == groupStmt {
+		if g.Kind == cellsplit.Stmt {
 			f.Decls = lift(f)
 		}
 		var tf *token.File
