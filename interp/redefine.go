@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"atonce/interp/complete"
+	"atonce/models/gosrc"
 )
 
 // Redefinition. yaegi v0.16.1 keeps functions compiled earlier bound to
@@ -219,7 +219,7 @@ func varAssign(sp *ast.ValueSpec, text func(a, b token.Pos) string) string {
 
 // recvName is the type name of a method's receiver: T for T, *T, T[K].
 func recvName(e ast.Expr) string {
-	if name := complete.BaseTypeName(e); name != "" {
+	if name := gosrc.BaseTypeName(e); name != "" {
 		return name
 	}
 	return "?"

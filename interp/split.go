@@ -1,19 +1,19 @@
 package interp
 
-import "atonce/models/cellsplit"
+import "atonce/models/gosrc"
 
 // The cell's groups, as package cellsplit cuts them.
 type (
-	groupKind = cellsplit.Kind
-	group     = cellsplit.Group
+	groupKind = gosrc.Kind
+	group     = gosrc.Group
 )
 
 const (
-	groupImport = cellsplit.Import
-	groupDecl   = cellsplit.Decl
-	groupStmt   = cellsplit.Stmt
+	groupImport = gosrc.Import
+	groupDecl   = gosrc.Decl
+	groupStmt   = gosrc.Stmt
 )
 
 // splitCell cuts a cell into ordered groups of imports, declarations and
-// statements (see cellsplit.Split).
-func splitCell(src string) []group { return cellsplit.Split(src) }
+// statements (see gosrc.Split).
+func splitCell(src string) []group { return gosrc.Split(src) }

@@ -5,6 +5,8 @@ import (
 	"go/token"
 	"path"
 	"strings"
+
+	"atonce/models/gosrc"
 )
 
 // A space is one namespace: a standard package, the universe (package
@@ -77,7 +79,7 @@ func (sp *space) addFile(f *ast.File, u *unit) {
 			}
 			fd := &funcDecl{decl: d, u: u}
 			if d.Recv != nil && len(d.Recv.List) > 0 {
-				base := BaseTypeName(d.Recv.List[0].Type)
+				base := gosrc.BaseTypeName(d.Recv.List[0].Type)
 				if sp.methods[base] == nil {
 					sp.methods[base] = map[string]*funcDecl{}
 				}
@@ -186,27 +188,6 @@ func (sp *space) addParams(ft *ast.FuncType, u *unit) {
 			for _, n := range f.Names {
 				sp.values[n.Name] = &valueDecl{kind: "var", typ: f.Type, u: u}
 			}
-		}
-	}
-}
-
-// BaseTypeName returns T for a receiver or type expression T, *T, T[K] or
-// *T[K], or "" for anything else.
-func BaseTypeName(e ast.Expr) string {
-	for {
-		switch x := e.(type) {
-		case *ast.StarExpr:
-			e = x.X
-		case *ast.ParenExpr:
-			e = x.X
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		case *ast.Ident:
-			return x.Name
-		default:
-			return ""
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"go/token"
 	"sort"
 	"strings"
+
+	"atonce/models/gosrc"
 )
 
 // Inspect describes the identifier or selector under or just before cursor
@@ -198,7 +200,7 @@ func describeType(sp *space, td *typeDecl, detail int) string {
 			if v.fn == nil || !ast.IsExported(fn) || v.fn.decl.Type.Results == nil {
 				continue
 			}
-			if rs := v.fn.decl.Type.Results.List; len(rs) > 0 && BaseTypeName(rs[0].Type) == name {
+			if rs := v.fn.decl.Type.Results.List; len(rs) > 0 && gosrc.BaseTypeName(rs[0].Type) == name {
 				sigs = append(sigs, funcSig(sp, v.fn))
 			}
 		}

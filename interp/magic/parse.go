@@ -6,10 +6,10 @@
 package magic
 
 import (
-	"go/scanner"
-	"go/token"
 	"regexp"
 	"strings"
+
+	"atonce/models/gosrc"
 )
 
 // Call is one magic invocation.
@@ -83,7 +83,7 @@ func Parse(cell string) []Step {
 		// Only a line that looks like a magic needs the scan that tells
 		// whether it is inside a string or comment of the pending Go code.
 		// Magic lines are left out of that scan: their text is not Go.
-		if !maybeMagic(l) || inLiteral(strings.Join(lines[start:i], "\n")) {
+		if !maybeMagic(l) || gosrc.InLiteral(strings.Join(lines[start:i], "\n")) {
 			continue
 		}
 		if m := helpLine.FindStringSubmatch(l); m != nil {
@@ -112,22 +112,4 @@ func Parse(cell string) []Step {
 // a help request.
 func maybeMagic(line string) bool {
 	return magicLine.MatchString(line) || cellMagic.MatchString(line) || helpLine.MatchString(line)
-}
-
-// inLiteral tells whether Go code ends inside a raw string or a /*
-// comment, so that the line after it is part of that literal.
-func inLiteral(code string) bool {
-	open := false
-	var s scanner.Scanner
-	file := token.NewFileSet().AddFile("", -1, len(code))
-	s.Init(file, []byte(code), func(_ token.Position, msg string) {
-		if msg == "raw string literal not terminated" || msg == "comment not terminated" {
-			open = true
-		}
-	}, scanner.ScanComments)
-	for {
-		if _, tok, _ := s.Scan(); tok == token.EOF {
-			return open
-		}
-	}
 }

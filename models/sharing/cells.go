@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
-	"go/scanner"
 	"go/token"
 	"regexp"
 	"strings"
 
-	"atonce/models/cellsplit"
+	"atonce/models/gosrc"
 )
 
 var (
@@ -31,7 +30,7 @@ func stripMagics(cell string) string {
 		if !magicLine.MatchString(l) && !helpLine.MatchString(l) {
 			continue
 		}
-		if i > 0 && inLiteral(strings.Join(lines[:i], "\n")) {
+		if i > 0 && gosrc.InLiteral(strings.Join(lines[:i], "\n")) {
 			continue
 		}
 		lines[i] = ""
@@ -41,24 +40,6 @@ func stripMagics(cell string) string {
 		return cell
 	}
 	return strings.Join(lines, "\n")
-}
-
-// inLiteral tells whether Go code ends inside a raw string or a block
-// comment.
-func inLiteral(code string) bool {
-	open := false
-	var s scanner.Scanner
-	file := token.NewFileSet().AddFile("", -1, len(code))
-	s.Init(file, []byte(code), func(_ token.Position, msg string) {
-		if msg == "raw string literal not terminated" || msg == "comment not terminated" {
-			open = true
-		}
-	}, scanner.ScanComments)
-	for {
-		if _, tok, _ := s.Scan(); tok == token.EOF {
-			return open
-		}
-	}
 }
 
 // unit is one parsed group of a cell, as a file of package-level
@@ -75,11 +56,11 @@ type unit struct {
 // with a syntax error yields no unit and the error.
 func parseCell(fset *token.FileSet, cell int, src string) ([]unit, error) {
 	var units []unit
-	for gi, g := range cellsplit.Split(src) {
+	for gi, g := range gosrc.Split(src) {
 		text := src[g.Start:g.End]
 		directive := fmt.Sprintf("//line cell%d:%d:%d\n", cell, g.Line, g.Col)
 		var code string
-		if g.Kind != cellsplit.Stmt {
+		if g.Kind != gosrc.Stmt {
 			code = "package main\n" + directive + text + "\n"
 		} else {
 			code = "package main\nfunc _() {\n" + directive + text + "\n}\n"
@@ -89,7 +70,7 @@ func parseCell(fset *token.FileSet, cell int, src string) ([]unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		if g.Kind == cellsplit.Stmt {
+		if g.Kind == gosrc.Stmt {
 			f.Decls = lift(f)
 		}
 		var tf *token.File

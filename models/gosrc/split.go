@@ -1,8 +1,9 @@
-// Package cellsplit cuts a notebook cell's Go source into ordered groups
-// of imports, declarations and statements, by scanning its top-level
-// tokens: the interpreter evaluates each group on its own, and the
-// data-sharing analysis parses them the same way.
-package cellsplit
+// Package gosrc holds the small readings of notebook Go source that the
+// interpreter and the data-sharing analysis both make: cutting a cell into
+// groups of imports, declarations and statements (each evaluated on its
+// own), naming a receiver's base type, and telling whether code ends
+// inside a literal.
+package gosrc
 
 import (
 	"go/scanner"
