@@ -100,17 +100,35 @@ func Table(reports []Report) (text string, htmlTable string) {
 	}
 
 	notes := contention(reports)
+	text, table := RenderTable(header, rows)
+	var hb strings.Builder
+	hb.WriteString(table)
+	for _, n := range notes {
+		text += "note: " + n + "\n"
+		fmt.Fprintf(&hb, "<p>note: %s</p>\n", html.EscapeString(n))
+	}
+	return text, hb.String()
+}
+
+// RenderTable renders rows under header as aligned plain text (columns
+// two spaces apart, no trailing blanks) and as a script-free HTML
+// <table>, cells escaped.
+func RenderTable(header []string, rows [][]string) (text, htmlTable string) {
+	clean := strings.NewReplacer("\t", " ", "\n", " ")
 	var tb strings.Builder
 	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
 	for _, row := range append([][]string{header}, rows...) {
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = clean.Replace(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	tw.Flush()
-	lines := strings.SplitAfter(tb.String(), "\n")
+	lines := strings.Split(strings.TrimSuffix(tb.String(), "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \n") + strings.Repeat("\n", strings.Count(l, "\n"))
+		lines[i] = strings.TrimRight(l, " ")
 	}
-
 	var hb strings.Builder
 	hb.WriteString("<table>\n<thead><tr>")
 	for _, h := range header {
@@ -125,12 +143,7 @@ func Table(reports []Report) (text string, htmlTable string) {
 		hb.WriteString("</tr>\n")
 	}
 	hb.WriteString("</tbody>\n</table>\n")
-	text = strings.Join(lines, "")
-	for _, n := range notes {
-		text += "note: " + n + "\n"
-		fmt.Fprintf(&hb, "<p>note: %s</p>\n", html.EscapeString(n))
-	}
-	return text, hb.String()
+	return strings.Join(lines, "\n") + "\n", hb.String()
 }
 
 // contention says which runs competed with other programs for the

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"atonce/interp/magic"
 	"atonce/kernel/enginemsg"
@@ -138,33 +137,10 @@ func workersTable(cl *models.Cluster, ws []broker.WorkerInfo) (string, string) {
 		}
 		rows = append(rows, []string{w.ID, w.Host, strconv.Itoa(w.PID), strconv.Itoa(w.CPUs), version, by})
 	}
-	var tb strings.Builder
-	tb.WriteString(head + "\n")
-	if len(ws) > 0 {
-		tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
-		for _, r := range rows {
-			fmt.Fprintln(tw, strings.Join(r, "\t"))
-		}
-		tw.Flush()
-	} else {
-		tb.WriteString("(none yet: a distributed run starts them, or %workers add N)\n")
+	if len(ws) == 0 {
+		none := "(none yet: a distributed run starts them, or %workers add N)"
+		return head + "\n" + none + "\n", "<p>" + html.EscapeString(head) + "</p>\n<p>" + html.EscapeString(none) + "</p>\n"
 	}
-	var hb strings.Builder
-	fmt.Fprintf(&hb, "<p>%s</p>\n", html.EscapeString(head))
-	if len(ws) > 0 {
-		hb.WriteString("<table>\n")
-		for i, r := range rows {
-			cell := "td"
-			if i == 0 {
-				cell = "th"
-			}
-			hb.WriteString("<tr>")
-			for _, c := range r {
-				fmt.Fprintf(&hb, "<%s>%s</%s>", cell, html.EscapeString(c), cell)
-			}
-			hb.WriteString("</tr>\n")
-		}
-		hb.WriteString("</table>\n")
-	}
-	return tb.String(), hb.String()
+	text, table := models.RenderTable(rows[0], rows[1:])
+	return head + "\n" + text, "<p>" + html.EscapeString(head) + "</p>\n" + table
 }

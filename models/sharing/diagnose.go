@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"html"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"atonce/models"
 )
@@ -686,33 +684,5 @@ func (d Diagnosis) Table() (text, htmlTable string) {
 			lost, shorten(strings.Join(r.Workers, ", "), 80),
 		})
 	}
-	var tb strings.Builder
-	tw := tabwriter.NewWriter(&tb, 0, 0, 2, ' ', 0)
-	for _, row := range append([][]string{header}, rows...) {
-		clean := make([]string, len(row))
-		for i, c := range row {
-			clean[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
-		}
-		fmt.Fprintln(tw, strings.Join(clean, "\t"))
-	}
-	tw.Flush()
-	lines := strings.Split(strings.TrimSuffix(tb.String(), "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	var hb strings.Builder
-	hb.WriteString("<table>\n<thead><tr>")
-	for _, h := range header {
-		fmt.Fprintf(&hb, "<th>%s</th>", html.EscapeString(h))
-	}
-	hb.WriteString("</tr></thead>\n<tbody>\n")
-	for _, row := range rows {
-		hb.WriteString("<tr>")
-		for _, c := range row {
-			fmt.Fprintf(&hb, "<td>%s</td>", html.EscapeString(c))
-		}
-		hb.WriteString("</tr>\n")
-	}
-	hb.WriteString("</tbody>\n</table>\n")
-	return strings.Join(lines, "\n") + "\n", hb.String()
+	return models.RenderTable(header, rows)
 }
