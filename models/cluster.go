@@ -376,6 +376,16 @@ func (c *Cluster) LocalPIDs() []int {
 	return pids
 }
 
+// localCPU returns the CPU time the local workers still running have
+// used so far (workers on other machines are not counted).
+func (c *Cluster) localCPU() time.Duration {
+	var sum time.Duration
+	for _, pid := range c.LocalPIDs() {
+		sum += processCPU(pid)
+	}
+	return sum
+}
+
 // putState stores the state's JSON under its key on the server, once.
 func (c *Cluster) putState(ctx context.Context, key string, data []byte) error {
 	c.mu.Lock()

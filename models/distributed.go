@@ -69,6 +69,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	}
 	defer func() { <-runSem }()
 
+	cpu0, local0 := cpuTime(), c.localCPU()
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
@@ -133,7 +134,6 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	recs := make([]TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
-	cpu0 := cpuTime()
 	for finished < t.N {
 		var res broker.Result
 		var ok bool
@@ -182,7 +182,9 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		}
 	}
 	rep.Wall = time.Since(start)
-	rep.CPU = cpuTime() - cpu0
+	// The kernel's own CPU and its local workers'; workers on other
+	// machines are not counted.
+	rep.CPU = cpuTime() - cpu0 + max(c.localCPU()-local0, 0)
 	if ctx.Err() != nil {
 		c.cancelRun(run)
 	}
