@@ -1,7 +1,8 @@
 # atonce: a Jupyter kernel for Go.
 #
 #   make run     install what is missing, build, install the kernelspec, start Jupyter Notebook
-#   make test    install what is missing, then gofmt, go vet, staticcheck and go test
+#   make test    install what is missing (Chromium and playwright-core too, for the
+#                browser test), then gofmt, go vet, staticcheck and go test
 #   make bench   Go benchmarks, then every kernel bench script (see BENCH_SCRIPTS)
 #   make fuzz    fuzz the Jupyter wire decoder for $(FUZZTIME)
 #
@@ -28,7 +29,7 @@ NOTEBOOK_ARGS ?=
 # from the repository root, with ATONCE_BIN set to the freshly built binary.
 BENCH_SCRIPTS = $(wildcard kernel/bench*.sh kernel/*/bench*.sh)
 
-.PHONY: build install run test deps check-go lint bench fuzz clean
+.PHONY: build install run test deps deps-test check-go lint bench fuzz clean
 
 check-go:
 	@command -v go >/dev/null || { echo "make: go is not on PATH; atonce needs Go 1.26 (https://go.dev/dl)" >&2; exit 1; }
@@ -41,6 +42,11 @@ install: build
 
 deps:
 	@bash install/setup-deps.sh
+
+# The tests also need Chromium and playwright-core (notebooks/browser_test.go);
+# `make run` does not, so it keeps to deps.
+deps-test:
+	@bash install/setup-deps.sh --browser
 
 run: deps build
 	$(BIN) install --user
@@ -55,9 +61,11 @@ lint: check-go
 	@echo "== go vet"; go vet ./...
 	@echo "== staticcheck"; go run $(STATICCHECK) ./...
 
-test: deps build lint
+# ATONCE_REQUIRE_BROWSER: deps-test installed the browser, so the browser
+# test must not skip.
+test: deps-test build lint
 	@echo "== go test"
-	ATONCE_BIN=$(CURDIR)/$(BIN) go test -count=1 ./...
+	ATONCE_BIN=$(CURDIR)/$(BIN) ATONCE_REQUIRE_BROWSER=1 go test -count=1 ./...
 
 bench: build
 	ATONCE_BIN=$(CURDIR)/$(BIN) go test -run '^$$' -bench . ./...

@@ -131,6 +131,13 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 			c.remember(w)
 		}
 	}()
+	// Create the work queue now, so that workers find it the moment they
+	// connect instead of polling for it when the first run creates it.
+	if q, err := broker.NewQueue(ctx, conn, opt.Queue, queueOptions); err == nil {
+		q.Release()
+	} else {
+		log.Warn("distributed: creating the work queue", "err", err)
+	}
 	// Workers that were connected before the kernel (an external server).
 	if ws, err := broker.PingWorkers(ctx, conn, opt.Version, 100*time.Millisecond); err == nil {
 		for _, w := range ws {

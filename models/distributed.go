@@ -37,9 +37,10 @@ var distributedSpec = spec{
 // Name returns "distributed".
 func (Distributed) Name() string { return distributedSpec.name }
 
-// ackWait is how long a distributed task may go without a keep-alive
-// before another worker gets it.
-const ackWait = time.Second
+// queueOptions configure the work queue: a task whose worker sends no
+// keep-alive for a second goes to another worker; a task handed out three
+// times without a result is reported failed.
+var queueOptions = broker.QueueOptions{AckWait: time.Second, MaxDeliver: 3}
 
 // Run runs t under the distributed model; see [Model] for the contract.
 func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error) {
@@ -90,11 +91,13 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", s.name, err))
 	}
 
-	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), broker.QueueOptions{AckWait: ackWait, MaxDeliver: 3})
+	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), queueOptions)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", s.name, err))
 	}
-	defer q.Close()
+	// The queue stays on the server between runs, so workers stay
+	// attached to it: re-attaching costs them a poll of up to 200 ms.
+	defer q.Release()
 	results, err := q.Results(ctx)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", s.name, err))

@@ -475,7 +475,8 @@ type proc struct {
 	start string
 }
 
-// procStat returns the parent pid and start time of pid from /proc.
+// procStat returns the parent pid and start time of pid from /proc; ok
+// is false for a process that is gone or dead (a zombie).
 func procStat(pid int) (ppid int, start string, ok bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -489,6 +490,9 @@ func procStat(pid int) (ppid int, start string, ok bool) {
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state), f[1] field 4 (ppid), f[19] field 22 (starttime).
 	if len(f) < 20 {
+		return 0, "", false
+	}
+	if f[0] == "Z" || f[0] == "X" { // dead, only waiting to be reaped
 		return 0, "", false
 	}
 	ppid, _ = strconv.Atoi(f[1])

@@ -768,3 +768,35 @@ func TestExternalServer(t *testing.T) {
 		t.Errorf("state through the external server: %q, %v", v, err)
 	}
 }
+
+func TestReleaseKeepsWorkersAttached(t *testing.T) {
+	srv := startServer(t, ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kernel := connect(t, srv.URL(), srv.Token())
+	worker := connect(t, srv.URL(), srv.Token())
+	go Consume(ctx, worker, "keep", func(ctx context.Context, id string, p []byte, d int) ([]byte, error) { return p, nil })
+	for run := 0; run < 3; run++ {
+		q, err := NewQueue(ctx, kernel, "keep", QueueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results, err := q.Results(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Publish(ctx, fmt.Sprintf("r%d", run), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		r := <-results
+		if r.TaskID != fmt.Sprintf("r%d", run) || string(r.Payload) != "x" {
+			t.Fatalf("run %d: result %+v", run, r)
+		}
+		if err := q.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kernel.JetStream().Stream(ctx, TasksStream("keep")); err != nil {
+			t.Fatalf("run %d: Release deleted the task stream: %v", run, err)
+		}
+	}
+}

@@ -384,12 +384,21 @@ func (q *Queue) Stats() QueueStats {
 // Close stops reading results and deletes the queue's streams (and so its
 // consumer) from the server; workers waiting on it go back to waiting for
 // a queue of that name. It is safe to call more than once.
-func (q *Queue) Close() error {
+func (q *Queue) Close() error { return q.shut(true) }
+
+// Release stops reading results but leaves the queue's streams and
+// consumer on the server, so that workers stay attached for the next run
+// of the same name (whose NewQueue empties what this run left). Use it
+// between runs; Close when the queue is done for good. Release or Close,
+// whichever comes first, is the one that counts.
+func (q *Queue) Release() error { return q.shut(false) }
+
+func (q *Queue) shut(deleteStreams bool) error {
 	q.closeOnce.Do(func() {
 		close(q.closed)
 		q.cc.Stop()
 		q.adv.Unsubscribe()
-		if q.conn.nc.IsClosed() {
+		if !deleteStreams || q.conn.nc.IsClosed() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
