@@ -2,11 +2,8 @@ package interp
 
 import "atonce/models/gosrc"
 
-// The cell's groups, as package cellsplit cuts them.
-type (
-	groupKind = gosrc.Kind
-	group     = gosrc.Group
-)
+// The cell's groups, as package gosrc cuts them.
+type group = gosrc.Group
 
 const (
 	groupImport = gosrc.Import

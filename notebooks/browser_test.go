@@ -24,25 +24,7 @@ import (
 	"atonce/install/installtest"
 )
 
-// The browser test opens a notebook in Debian's Jupyter Notebook with
-// Debian's Chromium, headless, driven by testdata/browser.mjs through the
-// npm package playwright-core (install/setup-deps.sh --browser installs
-// all three). It runs all cells from the Cell menu as a user would and
-// checks the page: every code cell ran, the task-stream chart is drawn,
-// no cell shows an error.
-//
-// Environment:
-//
-//	ATONCE_REQUIRE_BROWSER    when set, missing Chromium, Node.js,
-//	                          playwright-core or Jupyter Notebook fails the
-//	                          test instead of skipping it (`make test` sets it)
-//	ATONCE_BROWSER_NOTEBOOK   the notebook to open, relative to notebooks/
-//	                          or absolute (default 00-tour.ipynb)
-//	ATONCE_BROWSER_SCREENSHOT when set, the screenshot is also copied to
-//	                          notebooks/testdata/browser-tour.png
-//	ATONCE_CACHE, XDG_CACHE_HOME, NODE_PATH
-//	                          where playwright-core is looked for, as in
-//	                          install/setup-deps.sh
+// Files and limits of TestBrowserTour.
 const (
 	chromiumPath      = "/usr/bin/chromium"
 	defaultNotebook   = "00-tour.ipynb"
@@ -88,6 +70,25 @@ type browserSummary struct {
 	Failure    string   `json:"failure"`
 }
 
+// TestBrowserTour opens a notebook in Debian's Jupyter Notebook with
+// Debian's Chromium, headless, driven by testdata/browser.mjs through the
+// npm package playwright-core (install/setup-deps.sh --browser installs
+// all three). It runs all cells from the Cell menu as a user would and
+// checks the page: every code cell ran, the task-stream chart is drawn,
+// no cell shows an error.
+//
+// Environment:
+//
+//	ATONCE_REQUIRE_BROWSER    when set, missing Chromium, Node.js,
+//	                          playwright-core or Jupyter Notebook fails the
+//	                          test instead of skipping it (`make test` sets it)
+//	ATONCE_BROWSER_NOTEBOOK   the notebook to open, relative to notebooks/
+//	                          or absolute (default 00-tour.ipynb)
+//	ATONCE_BROWSER_SCREENSHOT when set, the screenshot is also copied to
+//	                          notebooks/testdata/browser-tour.png
+//	ATONCE_CACHE, XDG_CACHE_HOME, NODE_PATH
+//	                          where playwright-core is looked for, as in
+//	                          install/setup-deps.sh
 func TestBrowserTour(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Jupyter Notebook and Chromium: skipped with -short")
@@ -100,7 +101,6 @@ func TestBrowserTour(t *testing.T) {
 		t.Fatalf("the browser test opens %s, which is missing (%v); set ATONCE_BROWSER_NOTEBOOK to another notebook to try it", nbPath, err)
 	}
 	node, nodePath, notebookCmd := browserDeps(t)
-	py := installtest.Python(t)
 	env := installtest.KernelEnv(t)
 	env = setEnv(env, "PATH", "/usr/bin:"+os.Getenv("PATH"))
 
@@ -109,20 +109,21 @@ func TestBrowserTour(t *testing.T) {
 	nbDir := t.TempDir()
 	copyNotebooks(t, nbPath, nbDir)
 
-	srv := startNotebookServer(t, notebookCmd, py, nbDir, env)
-
-	shotDir, err := os.MkdirTemp("", "atonce-browser-*")
+	// The screenshot and Jupyter's log are kept when the test fails.
+	keepDir, err := os.MkdirTemp("", "atonce-browser-*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("kept the screenshot and logs in %s", shotDir)
+			t.Logf("kept the screenshot and Jupyter's log in %s", keepDir)
 			return
 		}
-		os.RemoveAll(shotDir)
+		os.RemoveAll(keepDir)
 	})
-	shot := filepath.Join(shotDir, "browser-tour.png")
+	shot := filepath.Join(keepDir, "browser-tour.png")
+
+	srv := startNotebookServer(t, notebookCmd, nbDir, keepDir, env)
 
 	nbURL := fmt.Sprintf("%s/notebooks/%s?token=%s", srv.base, url.PathEscape(filepath.Base(nbPath)), srv.token)
 	sum := runBrowser(t, node, nodePath, nbURL, shot)
@@ -274,11 +275,10 @@ type notebookServer struct {
 }
 
 // startNotebookServer starts Jupyter Notebook on a free loopback port with
-// a random token, serving dir, and stops it, its kernels and everything
+// a random token, serving dir and logging into logDir, and stops it, its kernels and everything
 // they started when the test ends.
-func startNotebookServer(t *testing.T, notebookCmd []string, py, dir string, env []string) *notebookServer {
+func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string, env []string) *notebookServer {
 	t.Helper()
-	logDir := t.TempDir()
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
 		port, err := freePort()
@@ -421,6 +421,7 @@ func runBrowser(t *testing.T, node, nodePath, nbURL, shot string) browserSummary
 	cmd.Stdout = &stdout
 	cmd.Stderr = stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 10 * time.Second // if a child still holds stdout open
 	// Chromium is found again by its user-data dir if it outlives node.
 	t.Cleanup(func() { killAll(t, chromiumProcs(userDataDir)) })
 	if err := cmd.Start(); err != nil {
