@@ -43,6 +43,11 @@ var errPos = regexp.MustCompile(`(?s)^(?:_\.go:)?(\d+):(\d+): (.*)$`)
 // relative to the cell.
 func (s *Session) yaegiError(cell int, ename string, err error) *enginemsg.Error {
 	msg := err.Error()
+	if ename == "CompileError" && crypticUndefined.MatchString(msg) {
+		if names := undefinedNames(s.sources[cell], s.knownName); len(names) > 0 {
+			return s.undefinedError(cell, names)
+		}
+	}
 	m := errPos.FindStringSubmatch(msg)
 	if m == nil {
 		msg = s.cleanPositions(msg)
@@ -178,3 +183,35 @@ func (s *Session) excerpt(cell, line, col int) []string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// knownName tells whether the notebook defines name: an earlier cell's
+// declaration, or an imported package.
+func (s *Session) knownName(name string) bool {
+	_, imported := s.imports[name]
+	return s.defined[name] || imported
+}
+
+// undefinedError says which names a cell uses without defining them,
+// pointing at the first use of the first.
+func (s *Session) undefinedError(cell int, names []string) *enginemsg.Error {
+	value := "undefined: " + strings.Join(names, ", ")
+	src := s.sources[cell]
+	line, col := 1, 1
+	if i := firstWord(src, names[0]); i >= 0 {
+		line = strings.Count(src[:i], "\n") + 1
+		col = i - strings.LastIndexByte(src[:i], '\n')
+		value = fmt.Sprintf("%d:%d: %s", line, col, value)
+	}
+	tb := append([]string{s.where(cell, cell, value)}, s.excerpt(cell, line, col)...)
+	return &enginemsg.Error{Name: "CompileError", Value: value, Traceback: tb}
+}
+
+// firstWord returns the offset of the first whole-word occurrence of word
+// in src, or -1.
+func firstWord(src, word string) int {
+	re := regexp.MustCompile(`\b` + regexp.QuoteMeta(word) + `\b`)
+	if loc := re.FindStringIndex(src); loc != nil {
+		return loc[0]
+	}
+	return -1
+}

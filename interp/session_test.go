@@ -394,3 +394,23 @@ func TestSyncOutputOrder(t *testing.T) {
 			len(got["stdout"]), len(got["stderr"]), out.Len())
 	}
 }
+
+// yaegi says "constant definition loop" or "incomplete type" for a name
+// defined nowhere; the cell's error names it instead.
+func TestUndefinedNameIsNamed(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	if r := s.Execute(context.Background(), "known := 2"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for code, want := range map[string]string{
+		"y := undefinedThing + known":                   "1:6: undefined: undefinedThing",
+		"var z = nowhere + 1":                           "1:9: undefined: nowhere",
+		"func F() int { return absent }":                "1:23: undefined: absent",
+		"type P struct{ X int }\nq := P{X: 1}.X + gone": "2:18: undefined: gone",
+	} {
+		r := s.Execute(context.Background(), code)
+		if r.Err == nil || r.Err.Value != want {
+			t.Errorf("%q: error %v, want %q", code, r.Err, want)
+		}
+	}
+}
