@@ -12,6 +12,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -35,9 +38,9 @@ import (
 	"atonce/models"
 )
 
-// version is the atonce version; engines and workers must match it. A
-// build from a git checkout adds its commit (and "-dirty" for local
-// changes), so workers from another build are told apart.
+// version is the atonce version; engines and workers must match it.
+// withBuild adds what identifies the build, so workers from another
+// build are told apart.
 var version = "0.1.0-dev"
 
 func init() { version = withBuild(version) }
@@ -62,30 +65,59 @@ func findSource(exe string) string {
 	return ""
 }
 
-// withBuild appends the commit the binary was built from, if known.
+// withBuild appends what identifies this build: the commit it was built
+// from when the build recorded one, else the Go build ID of the
+// executable, so that a worker from any other build is told apart (replay
+// needs identical symbol tables). A version that already carries a build
+// ("+...", as a race-detector worker is given) is kept.
 func withBuild(v string) string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
+	if strings.Contains(v, "+") {
 		return v
 	}
-	var rev, dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "-dirty"
+				}
 			}
 		}
+		if rev != "" && dirty == "" {
+			return v + "+" + rev[:min(len(rev), 12)]
+		}
 	}
-	if len(rev) > 12 {
-		rev = rev[:12]
+	if id := buildID(); id != "" {
+		return v + "+" + id
 	}
-	if rev == "" || strings.Contains(v, "+") {
-		return v
+	return v
+}
+
+// buildID returns a short hash of the executable's Go build ID (its ELF
+// note), or "" where it cannot be read.
+func buildID() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
 	}
-	return v + "+" + rev + dirty
+	f, err := elf.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return ""
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
 }
 
 const usage = `atonce: a Jupyter kernel for Go

@@ -24,7 +24,7 @@ func buildAtonce(t *testing.T) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "atonce")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=test", "-o", bin, "atonce")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=test+fixed", "-o", bin, "atonce")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building atonce: %v", err)
@@ -37,7 +37,7 @@ var atonceBin string
 
 func TestProcessesReplayAndIsolation(t *testing.T) {
 	bin := buildAtonce(t)
-	modelrun.Configure(modelrun.Config{Version: "test", WorkerCommand: []string{bin, "worker", "-pipe"}})
+	modelrun.Configure(modelrun.Config{Version: "test+fixed", WorkerCommand: []string{bin, "worker", "-pipe"}})
 	s := session(t, `var counter int
 var names = map[string]int{"a": 1}`, `counter = 5`, `func Task(i int) (int, error) {
 	counter++
@@ -96,7 +96,7 @@ var names = map[string]int{"a": 1}`, `counter = 5`, `func Task(i int) (int, erro
 
 func TestProcessesResultThatCannotCross(t *testing.T) {
 	bin := buildAtonce(t)
-	modelrun.Configure(modelrun.Config{Version: "test", WorkerCommand: []string{bin, "worker", "-pipe"}})
+	modelrun.Configure(modelrun.Config{Version: "test+fixed", WorkerCommand: []string{bin, "worker", "-pipe"}})
 	s := session(t, `func Task(i int) chan int { return make(chan int) }`)
 	spec, _ := modelrun.ParseSpec("-n 2 -workers 1 -models processes Task", nil)
 	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
@@ -112,7 +112,7 @@ func TestProcessesResultThatCannotCross(t *testing.T) {
 
 func TestProcessesWorkerDeathRetriesOnce(t *testing.T) {
 	bin := buildAtonce(t)
-	modelrun.Configure(modelrun.Config{Version: "test", WorkerCommand: []string{bin, "worker", "-pipe"}})
+	modelrun.Configure(modelrun.Config{Version: "test+fixed", WorkerCommand: []string{bin, "worker", "-pipe"}})
 	// Task 3 ends whatever worker runs it; the others complete.
 	s := session(t, `func Task(i int) int {
 	if i == 3 {

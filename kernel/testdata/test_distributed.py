@@ -123,7 +123,7 @@ class Distributed(KernelCase):
                 _, err = intruder.communicate(timeout=5)
                 self.assertIn("must run the same atonce build as the kernel", err)
             except subprocess.TimeoutExpired:
-                self.assertIn("0.0.0-other (does not match the kernel: refused)", listing)
+                self.assertRegex(listing, r"0\.0\.0-other\+[0-9a-f]+ \(does not match the kernel: refused\)")
         finally:
             intruder.kill()
             intruder.wait(timeout=10)
