@@ -137,12 +137,32 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	recs := make([]TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
+	// Local workers that die (a task that kills its worker) are replaced,
+	// so that the queue can hand the task to another worker until its
+	// delivery limit says it failed, and the other tasks still run.
+	check := time.NewTicker(250 * time.Millisecond)
+	defer check.Stop()
+	replacements, adding := want+t.N, make(chan struct{}, 1)
 	for finished < t.N {
 		var res broker.Result
-		var ok bool
+		ok := true
 		select {
 		case res, ok = <-results:
 		case <-ctx.Done():
+			ok = false
+		case <-check.C:
+			if missing := want - len(c.Ready()); missing > 0 && replacements > 0 && len(adding) == 0 {
+				n := min(missing, replacements)
+				replacements -= n
+				adding <- struct{}{}
+				go func() {
+					defer func() { <-adding }()
+					if err := c.AddLocal(ctx, n); err != nil {
+						c.log.Warn("distributed: replacing dead workers", "err", err)
+					}
+				}()
+			}
+			continue
 		}
 		if !ok {
 			break

@@ -147,6 +147,20 @@ class Distributed(KernelCase):
             self.assertEqual(t.get("err", ""), "")
             self.assertEqual(t["result"], t["index"] + 100)
 
+    def test_poison_task_fails_alone(self):
+        content, outs = self.run_cell(
+            "%%models -n 6 -models distributed -no-charts\n"
+            "func Poison(i int) int {\n\tif i == 3 {\n\t\tos.Exit(3)\n\t}\n\treturn i\n}")
+        self.assertOK(content)
+        by_index = {t["index"]: t for t in reports_of(outs)["distributed"]["tasks"]}
+        self.assertEqual(sorted(by_index), list(range(6)), "every task is reported once")
+        self.assertIn("no worker could finish this task in 3 attempts", by_index[3]["err"])
+        for i in (0, 1, 2, 4, 5):
+            self.assertEqual(by_index[i]["result"], i)
+        # Dead workers were replaced: the next run has its workers.
+        content, outs = self.run_cell("%models -n 4 -models distributed -no-charts Poison", stop_on_error=False)
+        self.assertOK(content)
+
     def test_interrupt_stops_the_run(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(20 * time.Second) }")
         msg_id = self.kc.execute("%models -n 4 -workers 2 -models distributed Sleepy", stop_on_error=False)
