@@ -48,13 +48,12 @@ type Worker struct {
 // New returns a worker of the given version with no state loaded. Output
 // the tasks print goes to output, if set.
 //
-// It tunes the process's garbage collector as the in-process models do
-// during a run (see models.Tune), for the worker's life: with Go's
-// default setting an interpreted CPU-bound task spends much of its time
-// collecting, and processes would look slower than threads for a reason
-// that has nothing to do with the model.
+// It tunes the process's garbage collector for the worker's life (see
+// models.TuneWorker): with Go's default setting an interpreted CPU-bound
+// task spends much of its time collecting, and processes would look
+// slower than threads for a reason that has nothing to do with the model.
 func New(version string, output func(workermsg.Output)) *Worker {
-	models.Tune()
+	models.TuneWorker()
 	host, _ := os.Hostname()
 	return &Worker{
 		hello: workermsg.Hello{
