@@ -29,7 +29,7 @@ var _ Model = Distributed{}
 var distributedSpec = spec{
 	name:     "distributed",
 	msu:      "whole task",
-	sharing:  "shares nothing: each worker rebuilds its own copy from the cells; arguments and results cross as JSON",
+	sharing:  "shares nothing while it runs: each worker rebuilds its own copy from the cells and the run's starting values; arguments and results cross as JSON",
 	parallel: true,
 	workers:  func(int) int { return defaultDistributedWorkers() },
 }

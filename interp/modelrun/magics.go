@@ -42,7 +42,8 @@ and shows wall time, CPU time, speedup and efficiency against sequential, tasks 
 model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
 sequential run left. Task shapes: ` + Shapes + `.
 Defaults: -n 8; -models: the in-process models (sequential, eventloop, gil, threads), -models all adds the
-models whose tasks run in other processes (processes); -workers: threads and processes = number of CPUs,
+models whose tasks run in other processes (processes, distributed); -workers: threads, processes and
+distributed = number of CPUs,
 eventloop = n coroutines, gil = 4 threads.
 Processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
 and results cross as JSON, and what a worker's tasks change stays in that worker.
@@ -198,12 +199,34 @@ func show(env magic.Env, reports []models.Report, spec Spec) {
 	}
 	raw, err := json.Marshal(reports)
 	if err != nil {
-		return
+		// A task's result JSON cannot carry (a channel, a func): record
+		// its type instead, so the rest of the record still goes out.
+		raw, err = json.Marshal(jsonSafe(reports))
+		if err != nil {
+			env.Print("stderr", "atonce: the per-task record could not be encoded as JSON: "+err.Error()+"\n")
+			return
+		}
 	}
 	var record any
 	if json.Unmarshal(raw, &record) == nil {
 		env.Display(enginemsg.Bundle{ReportMIME: record, "text/plain": fmt.Sprintf("(per-task record of %d model run(s), as %s)", len(reports), ReportMIME)})
 	}
+}
+
+// jsonSafe returns a copy of reports in which every task result JSON
+// cannot encode is replaced by a note naming its type.
+func jsonSafe(reports []models.Report) []models.Report {
+	out := make([]models.Report, len(reports))
+	for i, r := range reports {
+		r.Tasks = append([]models.TaskRecord(nil), r.Tasks...)
+		for j, t := range r.Tasks {
+			if _, err := json.Marshal(t.Result); err != nil {
+				r.Tasks[j].Result = fmt.Sprintf("(a %T, which JSON cannot carry)", t.Result)
+			}
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // showDiagnosis displays the data-sharing diagnostics: one sentence per

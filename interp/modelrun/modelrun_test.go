@@ -9,6 +9,7 @@ import (
 	"atonce/interp"
 	"atonce/interp/modelrun"
 	"atonce/kernel/enginemsg"
+	"atonce/models"
 )
 
 type discard struct{}
@@ -152,5 +153,19 @@ func TestInterruptStopsBusyTasks(t *testing.T) {
 	}
 	if r := s.Execute(context.Background(), "kept"); r.Err != nil || r.Value["text/plain"] != "3" {
 		t.Errorf("after the interrupt got %v %v, want 3: the session must still work", r.Value, r.Err)
+	}
+}
+
+func TestJSONSafeNamesUnencodableResults(t *testing.T) {
+	reports := []models.Report{{Model: "threads", Tasks: []models.TaskRecord{{Index: 0, Result: make(chan int)}, {Index: 1, Result: 7}}}}
+	safe := modelrun.JSONSafeForTest(reports)
+	if got := safe[0].Tasks[0].Result; got != "(a chan int, which JSON cannot carry)" {
+		t.Errorf("unencodable result became %v", got)
+	}
+	if safe[0].Tasks[1].Result != 7 {
+		t.Errorf("an encodable result changed to %v", safe[0].Tasks[1].Result)
+	}
+	if _, ok := reports[0].Tasks[0].Result.(chan int); !ok {
+		t.Error("jsonSafe changed the caller's reports")
 	}
 }

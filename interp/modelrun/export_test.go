@@ -1,0 +1,4 @@
+package modelrun
+
+// JSONSafeForTest exposes jsonSafe to the external tests.
+var JSONSafeForTest = jsonSafe
