@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"atonce/interp/rewrite"
 	"atonce/kernel/enginemsg"
 
 	"github.com/traefik/yaegi/interp"
@@ -275,9 +276,10 @@ func (s *Session) parseUnit(cell int, code string, g group) (unit, scanner.Error
 	if errs := s.rewrite(nil, body.List, func(l []ast.Stmt) { body.List = l }); errs != nil {
 		return u, errs
 	}
+	body.List = rewrite.ScopeCompound(body.List)
 	u.node = body
 	if n := len(body.List); n > 0 {
-		if es, ok := body.List[n-1].(*ast.ExprStmt); ok {
+		if es, ok := body.List[n-1].(*ast.ExprStmt); ok && !rewrite.IsScoped(es) {
 			file := fset.File(es.Pos())
 			u.last = es
 			u.lastOffset = [2]int{file.Offset(es.Pos()) - len(head), file.Offset(es.End()) - len(head)}

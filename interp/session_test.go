@@ -414,3 +414,29 @@ func TestUndefinedNameIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// Top-level compound statements get their own scope, as in Go: a
+// multi-value := in a loop body works, and loop variables do not leak.
+func TestTopLevelCompoundStatements(t *testing.T) {
+	s, rec := newSession(t, Options{})
+	for _, c := range []string{
+		"total := 0.0\nfor _, w := range []string{\"1.5\", \"2\"} {\n\tv, _ := strconv.ParseFloat(w, 64)\n\ttotal += v\n}",
+		"m := map[string]int{\"a\": 4}\nif got, ok := m[\"a\"]; ok {\n\tfmt.Println(\"found\", got)\n}",
+	} {
+		if r := s.Execute(context.Background(), c); r.Err != nil {
+			t.Fatalf("%q: %s: %s", c, r.Err.Name, r.Err.Value)
+		}
+	}
+	r := s.Execute(context.Background(), "total")
+	if r.Err != nil || r.Value["text/plain"] != "3.5" {
+		t.Errorf("total = %v (err %v), want 3.5", r.Value, r.Err)
+	}
+	if s.SyncOutput(); !strings.Contains(rec.text("stdout"), "found 4") {
+		t.Errorf("output %q lacks %q", rec.text("stdout"), "found 4")
+	}
+	for _, leaked := range []string{"w", "v", "got", "ok"} {
+		if _, ok := s.Vars()[leaked]; ok {
+			t.Errorf("the loop's %s leaked into the notebook's variables", leaked)
+		}
+	}
+}
