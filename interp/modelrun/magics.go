@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -130,6 +131,15 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model})
 	})
 	all := append(done, reports...)
+	if err == nil && ranBefore(done, "sequential") && !slices.Contains(spec.Models, "sequential") {
+		// The sequential run happened in the engine that died: run it
+		// again, unmeasured, so the notebook holds what it leaves.
+		quiet := spec
+		quiet.Models, quiet.Trace = []string{"sequential"}, false
+		if _, qerr := Run(ctx, env, quiet, nil, nil); qerr != nil {
+			env.Print("stderr", "atonce: could not put back the state the sequential run leaves: "+qerr.Error()+"\n")
+		}
+	}
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
 		show(env, all, spec)
@@ -166,6 +176,16 @@ func errorOf(err error) *enginemsg.Error {
 		return nil
 	}
 	return magic.UserError("ModelError", err.Error())
+}
+
+// ranBefore tells whether model has a successful report in done.
+func ranBefore(done []models.Report, model string) bool {
+	for _, r := range done {
+		if r.Model == model && r.Err == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // after returns the names that come after name in names.

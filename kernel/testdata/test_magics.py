@@ -146,6 +146,10 @@ class Models(KernelCase):
         self.assertIn("concurrent map", table)
         self.row(table, "eventloop")
         self.row(table, "sequential")
+        # The notebook holds what the sequential run left, although it ran
+        # in the engine that died.
+        content, outs = self.run_cell("len(m)")
+        self.assertEqual(self.result(outs), "64")
 
     def test_interrupt_models(self):
         self.run_cell("func Slow(i int) { time.Sleep(10 * time.Second) }")
