@@ -112,6 +112,22 @@ class Models(KernelCase):
         content, outs = self.run_cell("calls")
         self.assertEqual(self.result(outs), "6")
 
+    def test_chart_bundles(self):
+        content, outs = self.run_cell("%%models -n 4 -models sequential,gil,threads\nfunc Spin(i int) int {\n\ts := 0\n\tfor j := 0; j < 20000; j++ {\n\t\ts += j\n\t}\n\treturn s\n}")
+        self.assertOK(content)
+        charts = [m["content"] for m in outs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
+        self.assertEqual(len(charts), 2, "a task stream and a speedup chart")
+        for c in charts:
+            self.assertEqual(sorted(c["data"]), ["image/png", "image/svg+xml", "text/plain"], "nothing Jupyter would rank above the image")
+            self.assertIn("<svg", c["data"]["image/svg+xml"])
+            self.assertNotIn("<script", c["data"]["image/svg+xml"])
+            self.assertTrue(c["data"]["image/png"].startswith("iVBORw0KGgo"), "base64 PNG")
+            self.assertGreater(c["metadata"]["image/png"]["width"], 0)
+        self.assertTrue(charts[0]["data"]["text/plain"].startswith("Task stream:"))
+        self.assertTrue(charts[1]["data"]["text/plain"].startswith("Speedup"))
+        content, outs = self.run_cell("%%models -n 2 -models sequential,threads -no-charts\nfunc Quiet(i int) int { return i }")
+        self.assertFalse([m for m in outs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]], "-no-charts shows no chart")
+
     def test_line_magic_and_one_model(self):
         content, _ = self.run_cell("func Square(i int) int { return i * i }")
         self.assertOK(content)
