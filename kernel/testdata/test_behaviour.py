@@ -42,6 +42,17 @@ def alive(pid):
         return False
 
 
+def live_pids(matches):
+    """Process ids of the live processes whose command line matches(args)."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    pids = []
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if matches(args):
+            pids.append(int(pid))
+    return [p for p in pids if alive(p)]
+
+
 class KernelCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -18,7 +18,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import KernelCase, alive
+from test_behaviour import KernelCase, alive, live_pids
 from test_magics import texts
 
 REPORT = "application/vnd.atonce.report+json"
@@ -26,13 +26,7 @@ REPORT = "application/vnd.atonce.report+json"
 
 def nats_workers():
     """Process ids of every `atonce worker -nats` on the machine."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    pids = []
-    for line in out.splitlines():
-        pid, _, args = line.strip().partition(" ")
-        if " worker -nats " in args:
-            pids.append(int(pid))
-    return [p for p in pids if alive(p)]
+    return live_pids(lambda args: " worker -nats " in args)
 
 
 def reports_of(outs):

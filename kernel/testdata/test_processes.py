@@ -4,11 +4,10 @@ replay the notebook, isolation, a dying worker, interrupt reaping every worker.
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
 """
-import subprocess
 import time
 import unittest
 
-from test_behaviour import KernelCase, alive
+from test_behaviour import KernelCase, live_pids
 from test_magics import texts
 
 REPORT = "application/vnd.atonce.report+json"
@@ -16,13 +15,7 @@ REPORT = "application/vnd.atonce.report+json"
 
 def worker_pids():
     """Process ids of every `atonce worker -pipe` on the machine."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    pids = []
-    for line in out.splitlines():
-        pid, _, args = line.strip().partition(" ")
-        if args.endswith(" worker -pipe"):
-            pids.append(int(pid))
-    return [p for p in pids if alive(p)]
+    return live_pids(lambda args: args.endswith(" worker -pipe"))
 
 
 class Processes(KernelCase):
