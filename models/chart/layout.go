@@ -204,8 +204,14 @@ func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 	if r.Startup > 0 {
 		parts = append(parts, "start-up "+formatDuration(r.Startup))
 	}
-	if untraced && len(r.Tasks) > 0 && len(r.Pool) == 0 {
-		parts = append(parts, "states not traced")
+	if untraced && len(r.Tasks) > 0 {
+		if len(r.Pool) > 0 {
+			// A worker's task is not traced: its bar is its whole time
+			// in the worker, awaits included.
+			parts = append(parts, "bars: time in the worker, not traced")
+		} else {
+			parts = append(parts, "states not traced")
+		}
 	}
 	if failed := failedTasks(r); failed > 0 {
 		parts = append(parts, plural(failed, "task failed", "tasks failed"))
