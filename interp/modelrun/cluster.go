@@ -58,7 +58,8 @@ func Cluster(ctx context.Context) (*models.Cluster, error) {
 }
 
 // RestartCluster replaces the cluster by one with opt (its local workers
-// stop; workers on other machines must join the new one).
+// stop; workers on other machines must join the new one). If that one
+// cannot start, the next use starts the default cluster again.
 func RestartCluster(ctx context.Context, opt models.ClusterOptions) (*models.Cluster, error) {
 	clusterMu.Lock()
 	old := cluster
@@ -67,7 +68,13 @@ func RestartCluster(ctx context.Context, opt models.ClusterOptions) (*models.Clu
 	if old != nil {
 		old.Close()
 	}
-	return Cluster(ctx)
+	c, err := Cluster(ctx)
+	if err != nil {
+		clusterMu.Lock()
+		clusterOpt = nil
+		clusterMu.Unlock()
+	}
+	return c, err
 }
 
 // Shutdown stops the cluster, if one runs: its local workers and the

@@ -25,6 +25,10 @@ import (
 // can exhaust memory.
 const MaxWorkers = 4096
 
+// MaxProcessWorkers bounds -workers for the models that start a process
+// per worker (processes, and the local workers of distributed).
+const MaxProcessWorkers = 64
+
 // Spec is what a %%models invocation asks for.
 type Spec struct {
 	N       int      // tasks, i = 0..N-1
@@ -50,8 +54,8 @@ type Spec struct {
 // ParseSpec parses the magic's arguments, e.g.
 // "-n 8 -workers 2 -models sequential,threads -repeat 3 Task".
 // defaultModels is used when -models is absent.
-func ParseSpec(args string, defaultModels []string) (Spec, error) {
-	spec := Spec{N: 8, Repeat: 1, Trace: true}
+func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
+	spec = Spec{N: 8, Repeat: 1, Trace: true}
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.IntVar(&spec.N, "n", 8, "number of tasks")
@@ -88,6 +92,11 @@ func ParseSpec(args string, defaultModels []string) (Spec, error) {
 	if spec.Repeat < 1 || spec.Repeat > 100 {
 		return spec, fmt.Errorf("-repeat %d: choose between 1 and 100", spec.Repeat)
 	}
+	defer func() {
+		if err == nil && spec.Workers > MaxProcessWorkers && (slices.Contains(spec.Models, "processes") || slices.Contains(spec.Models, "distributed")) {
+			err = fmt.Errorf("-workers %d: processes and distributed start a process per worker; choose at most %d", spec.Workers, MaxProcessWorkers)
+		}
+	}()
 	spec.Models = defaultModels
 	if *list == "all" {
 		spec.Models = models.Names()

@@ -44,6 +44,8 @@ func TestParseSpec(t *testing.T) {
 		{"all flags", "-n 3 -workers 2 -models threads,sequential -repeat 2 Task", "", 3, 2, "threads,sequential", "Task"},
 		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads,processes,distributed", "F"},
 		{"n zero", "-n 0", "at least 1", 0, 0, "", ""},
+		{"too many processes", "-workers 65 -models processes F", "start a process per worker; choose at most 64", 0, 0, "", ""},
+		{"many threads", "-workers 65 -models threads F", "", 8, 65, "threads", "F"},
 		{"too many workers", "-workers 5000", "between 1 and 4096", 0, 0, "", ""},
 		{"unknown model", "-models threads,fibers", `unknown concurrency model "fibers"`, 0, 0, "", ""},
 		{"unknown flag", "-x", "flag provided but not defined", 0, 0, "", ""},

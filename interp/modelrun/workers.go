@@ -90,8 +90,8 @@ func workersMagic(ctx context.Context, env magic.Env, c magic.Call) magic.Result
 			return usage("%workers add takes the number of workers to start")
 		}
 		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 1 || n > 256 {
-			return usage(fmt.Sprintf("%q: start between 1 and 256 workers", args[1]))
+		if err != nil || n < 1 || n > MaxProcessWorkers {
+			return usage(fmt.Sprintf("%q: start between 1 and %d workers", args[1], MaxProcessWorkers))
 		}
 		if err := cl.AddLocal(ctx, n); err != nil {
 			return magic.Result{Err: magic.UserError("WorkersError", err.Error())}
