@@ -201,6 +201,15 @@ class Listen(KernelCase):
             joined.wait(timeout=10)
 
 
+    def test_unreachable_nats_then_default_again(self):
+        content, outs = self.run_cell("%workers -nats nats://127.0.0.1:1", stop_on_error=False)
+        self.assertEqual(content["status"], "error")
+        self.assertIn("NATS", content["evalue"])
+        content, outs = self.run_cell("%workers")
+        self.assertOK(content)
+        self.assertIn("embedded NATS server", texts(outs), "the kernel is back on its own server")
+
+
 class KernelDeath(unittest.TestCase):
     def test_no_worker_outlives_a_killed_kernel(self):
         km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
