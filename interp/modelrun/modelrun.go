@@ -34,7 +34,7 @@ type Spec struct {
 	N       int      // tasks, i = 0..N-1
 	Workers int      // 0: each model's default
 	Models  []string // in the order to run and show
-	Repeat  int      // runs per model; the median is reported
+	Repeat  int      // runs per model, the models taking turns; the median is reported
 	Func    string   // the task function's name; "" means the cell's last func
 	Trace   bool     // record per-task states
 	// NoCharts leaves out the charts: the table alone.

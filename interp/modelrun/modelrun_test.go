@@ -171,3 +171,22 @@ func TestJSONSafeNamesUnencodableResults(t *testing.T) {
 		t.Error("jsonSafe changed the caller's reports")
 	}
 }
+
+func TestRepeatTakesTurns(t *testing.T) {
+	s := session(t, "func Task(i int) int { return i }")
+	spec, err := modelrun.ParseSpec("-n 1 -repeat 3 -no-trace -models sequential,threads Task", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	reports, err := modelrun.Run(context.Background(), s, spec, nil, func(model string, _ []models.Report) { order = append(order, model) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(order, " "), "sequential threads sequential threads sequential threads"; got != want {
+		t.Errorf("runs went %q, want the models taking turns: %q", got, want)
+	}
+	if len(reports) != 2 || reports[0].Model != "sequential" || reports[1].Model != "threads" {
+		t.Errorf("reports %v, want one per model, in order", reports)
+	}
+}

@@ -119,29 +119,40 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
-	var reports []models.Report
-	for _, name := range spec.Models {
-		m, err := models.ByName(name)
-		if err != nil {
-			return reports, err
+	// With -repeat, the models take turns round by round (A B C, A B C,
+	// ...) rather than each running its repeats back to back, so that a
+	// slow minute of the machine lands on every model alike.
+	runs := make([][]models.Report, len(spec.Models))
+	medians := func(upTo int) []models.Report {
+		var out []models.Report
+		for i := 0; i < upTo; i++ {
+			if len(runs[i]) > 0 {
+				out = append(out, median(runs[i]))
+			}
 		}
-		if before != nil {
-			before(name, reports)
-		}
-		var runs []models.Report
-		for r := 0; r < spec.Repeat; r++ {
+		return out
+	}
+	for r := 0; r < spec.Repeat; r++ {
+		for i, name := range spec.Models {
+			m, err := models.ByName(name)
+			if err != nil {
+				return medians(i), err
+			}
+			if before != nil {
+				before(name, medians(i))
+			}
 			if err := start.Restore(nb.Vars()); err != nil {
-				return reports, fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
+				return medians(i), fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
 			}
 			// Fetch the function afresh: a value from before an
 			// interrupt silently returns zeros.
 			fn, err := nb.Func(ctx, spec.Func)
 			if err != nil {
-				return reports, err
+				return medians(i), err
 			}
 			task, err := NewTask(spec.Func, fn, spec.N)
 			if err != nil {
-				return reports, err
+				return medians(i), err
 			}
 			task.Remote = rem
 			opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
@@ -155,25 +166,31 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			if len(spec.Watch) > 0 {
 				rep.Globals = JSONGlobals(nb.Vars(), spec.Watch)
 			}
-			runs = append(runs, rep)
 			if err != nil {
-				reports = append(reports, rep)
+				reports := append(medians(i), rep)
 				if rerr := start.Restore(nb.Vars()); rerr != nil {
 					err = errors.Join(err, rerr)
 				}
 				return reports, err
 			}
+			runs[i] = append(runs[i], rep)
 			if name == "sequential" {
 				after = Snapshot(nb.Vars())
 			}
 		}
-		slices.SortStableFunc(runs, func(a, b models.Report) int { return cmp.Compare(a.Wall, b.Wall) })
-		reports = append(reports, runs[(len(runs)-1)/2])
 	}
+	reports := medians(len(spec.Models))
 	if err := after.Restore(nb.Vars()); err != nil {
 		return reports, fmt.Errorf("putting back the state the sequential run left: %w", err)
 	}
 	return reports, nil
+}
+
+// median returns the run with the median wall time.
+func median(runs []models.Report) models.Report {
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b models.Report) int { return cmp.Compare(a.Wall, b.Wall) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // Summary is one line about a finished comparison, for the progress line.
