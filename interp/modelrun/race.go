@@ -56,7 +56,16 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 		return nil, fmt.Errorf("-race: making %s: %w", dir, err)
 	}
 	say("building the race-detector worker (go build -race; the first time takes a minute or two)")
-	tmp := bin + ".tmp"
+	// Another engine (another kernel on this machine) may be building the
+	// same worker: each builds into its own file, and the renames are
+	// atomic.
+	f, err := os.CreateTemp(dir, "atonce-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("-race: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
 	cmd := exec.CommandContext(ctx, goBin, "build", "-race",
 		"-ldflags", "-X main.version="+config.Version+" -X main.sourceDir="+config.SourceDir,
 		"-o", tmp, ".")
