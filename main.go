@@ -298,7 +298,7 @@ func runEngine(args []string, stderr io.Writer) int {
 	}
 	err = engine.Serve(context.Background(), engine.Options{
 		Requests: requests, Events: events, Version: version, Logger: log,
-		WorkerCommand: []string{exe, "worker", "-pipe"},
+		WorkerCommand: []string{workerBinary(exe), "worker", "-pipe"},
 		SourceDir:     findSource(exe),
 	})
 	if err != nil {
@@ -306,6 +306,18 @@ func runEngine(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// workerBinary is the binary workers are started from: on Linux the
+// engine's own image (/proc/self/exe), which stays the same build even
+// when bin/atonce is rebuilt while the kernel runs; elsewhere exe.
+func workerBinary(exe string) string {
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat("/proc/self/exe"); err == nil {
+			return "/proc/self/exe"
+		}
+	}
+	return exe
 }
 
 // prefixWriter starts every line it writes with prefix.
