@@ -472,12 +472,13 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 // processes.
 func (d *diagnoser) isolation(r models.Report, row Row) string {
 	name := code(row.Var)
-	var changed []string
+	var changed, changedOnly []string
 	moved, all := false, len(r.Pool) > 0
 	before := json.RawMessage(row.Before)
 	for _, w := range r.Pool {
 		val, ok := w.Globals[row.Var]
-		if ok && (row.Before == "" || !sameJSON(val, before)) {
+		differs := ok && (row.Before == "" || !sameJSON(val, before))
+		if differs {
 			moved = true
 		} else {
 			all = false
@@ -489,9 +490,15 @@ func (d *diagnoser) isolation(r models.Report, row Row) string {
 			s = show(row.Before)
 		}
 		changed = append(changed, fmt.Sprintf("worker %d: %s", w.Worker, s))
+		if differs {
+			changedOnly = append(changedOnly, fmt.Sprintf("worker %d: %s", w.Worker, s))
+		}
 	}
 	if len(changed) > 4 {
 		changed = append(changed[:4], fmt.Sprintf("and %d more", len(changed)-4))
+	}
+	if len(changedOnly) > 4 {
+		changedOnly = append(changedOnly[:4], fmt.Sprintf("and %d more", len(changedOnly)-4))
 	}
 	why := "isolation"
 	if r.Model == distributedName {
@@ -513,7 +520,7 @@ func (d *diagnoser) isolation(r models.Report, row Row) string {
 	case moved && all:
 		s = fmt.Sprintf("each worker changed its own copy of %s (%s)", name, strings.Join(changed, ", "))
 	case moved:
-		s = fmt.Sprintf("some workers changed their own copies of %s (%s)", name, strings.Join(changed, ", "))
+		s = fmt.Sprintf("some workers changed their own copies of %s (%s; the others' copies are unchanged)", name, strings.Join(changedOnly, ", "))
 	default:
 		s = fmt.Sprintf("no worker's copy of %s changed", name)
 	}
