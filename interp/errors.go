@@ -47,6 +47,12 @@ func (s *Session) yaegiError(cell int, ename string, err error) *enginemsg.Error
 		if names := undefinedNames(s.sources[cell], s.knownName); len(names) > 0 {
 			return s.undefinedError(cell, names)
 		}
+		if definitionLoop.MatchString(msg) {
+			// Every name is defined: yaegi failed to type a top-level
+			// definition (seen with struct values taken out of a
+			// slice of host structs). Say what works instead.
+			msg += " (the interpreter could not work out this top-level definition's type; it works inside a func, e.g. func pick() T { return ... }, or with the value used directly)"
+		}
 	}
 	m := errPos.FindStringSubmatch(msg)
 	if m == nil {
@@ -183,6 +189,10 @@ func (s *Session) excerpt(cell, line, col int) []string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// definitionLoop matches yaegi's message for a top-level definition it
+// could not type.
+var definitionLoop = regexp.MustCompile(`(constant|variable) definition loop`)
 
 // knownName tells whether the notebook defines name: an earlier cell's
 // declaration, or an imported package.

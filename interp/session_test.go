@@ -440,3 +440,22 @@ func TestTopLevelCompoundStatements(t *testing.T) {
 		}
 	}
 }
+
+// yaegi cannot type some top-level definitions of host struct values;
+// the error says what works instead of only "constant definition loop".
+func TestDefinitionLoopSaysWhatWorks(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	if r := s.Execute(context.Background(), "import \"atonce/models\"\nvar mr = []models.Report{{Tasks: []models.TaskRecord{{Index: 1}, {Index: 2}}}}"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	r := s.Execute(context.Background(), "t4 := mr[0].Tasks[1]")
+	if r.Err == nil {
+		t.Skip("yaegi now types this definition: the hint is no longer needed")
+	}
+	if !strings.Contains(r.Err.Value, "it works inside a func") {
+		t.Errorf("error %q gives no way forward", r.Err.Value)
+	}
+	if r := s.Execute(context.Background(), "func pick() models.TaskRecord { return mr[0].Tasks[1] }\npick().Index"); r.Err != nil || r.Value["text/plain"] != "2" {
+		t.Errorf("the way the hint suggests: value %v, err %v", r.Value, r.Err)
+	}
+}
