@@ -67,7 +67,15 @@ func TestGoroutinePanicIsReported(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("cell: %s: %s", res.Err.Name, res.Err.Value)
 	}
-	if got := out.text("stderr"); !strings.Contains(got, "panic in a goroutine (started by the go statement at 2:1 of its cell): in a goroutine") {
+	// The goroutine's deferred close(done) runs before the recovery that
+	// reports the panic, so the report may come just after the cell.
+	want := "panic in a goroutine (started by the go statement at 2:1 of its cell): in a goroutine"
+	deadline := time.Now().Add(5 * time.Second)
+	for !out.peek("stderr", want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		s.SyncOutput()
+	}
+	if got := out.text("stderr"); !strings.Contains(got, want) {
 		t.Errorf("stderr got %q, want the goroutine's panic with its go statement's position", got)
 	}
 	res = s.Execute(ctx, "kept * 6")
