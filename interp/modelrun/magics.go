@@ -48,7 +48,11 @@ distributed = number of CPUs,
 eventloop = n coroutines, gil = 4 threads.
 Processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
 and results cross as JSON, and what a worker's tasks change stays in that worker.
-time.Sleep in a task is an await point: it yields the event loop and releases the GIL.`,
+time.Sleep in a task is an await point: it yields the event loop and releases the GIL.
+-repeat R runs the models R times, taking turns (so a slow minute of the machine hits them alike), and
+reports each model's median run. -no-trace skips the execution tracer (the task stream then shows whole
+tasks only), -no-charts shows the table alone, -race runs the in-process models once more under Go's race
+detector, and -o NAME stores the reports in the notebook variable NAME ([]models.Report).`,
 			Line: true, Cell: true,
 			Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
 				return runMagic(ctx, env, c, InProcess)
