@@ -296,13 +296,54 @@ type progress struct {
 	id    string
 	total int
 	mu    sync.Mutex
-	last  time.Time
+	last  time.Time // when the line was last redrawn
+	// The latest task that finished, and when: the watchdog says so when
+	// nothing finishes for stallAfter.
+	model           string
+	done, tasks     int
+	lastTask        time.Time
+	stopWatch       chan struct{}
+	stopWatchOnce   sync.Once
+	watchdogStopped sync.WaitGroup
 }
 
+// stallAfter is how long without a finished task before the progress
+// line says that a task may be stuck.
+var stallAfter = 10 * time.Second
+
 func newProgress(env magic.Env, spec Spec) *progress {
-	p := &progress{env: env, total: len(spec.Models)}
+	p := &progress{env: env, total: len(spec.Models), lastTask: time.Now(), stopWatch: make(chan struct{})}
 	p.id = env.Display(progressBundle(fmt.Sprintf("%%%%models: starting %s with %d tasks", strings.Join(spec.Models, ", "), spec.N)))
+	p.watchdogStopped.Add(1)
+	go p.watch()
 	return p
+}
+
+// watch redraws the line when no task has finished for stallAfter: a long
+// task, or a stuck one, which an interrupt stops.
+func (p *progress) watch() {
+	defer p.watchdogStopped.Done()
+	tick := time.NewTicker(stallAfter / 5)
+	defer tick.Stop()
+	warned := time.Time{}
+	for {
+		select {
+		case <-p.stopWatch:
+			return
+		case <-tick.C:
+		}
+		p.mu.Lock()
+		since, last := time.Since(p.lastTask), p.lastTask
+		where := "the first model"
+		if p.model != "" {
+			where = fmt.Sprintf("%s, %d of %d tasks done", p.model, p.done, p.tasks)
+		}
+		if since >= stallAfter && warned != last {
+			warned = last
+			p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s; no task has finished for %s: a long task, or a stuck one (under eventloop, a mutex held across an await never comes back); interrupt to stop", where, since.Round(time.Second))))
+		}
+		p.mu.Unlock()
+	}
 }
 
 func progressBundle(line string) enginemsg.Bundle {
@@ -314,6 +355,7 @@ func progressBundle(line string) enginemsg.Bundle {
 func (p *progress) update(model string, done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.model, p.done, p.tasks, p.lastTask = model, done, total, time.Now()
 	if done != total && time.Since(p.last) < 100*time.Millisecond {
 		return
 	}
@@ -327,6 +369,8 @@ func (p *progress) say(line string) {
 }
 
 func (p *progress) finish(reports []models.Report, took time.Duration, err error) {
+	p.stopWatchOnce.Do(func() { close(p.stopWatch) })
+	p.watchdogStopped.Wait()
 	line := fmt.Sprintf("%%%%models: ran %d model(s) in %s", len(reports), took.Round(time.Millisecond))
 	if err != nil {
 		line += " (stopped: " + firstLine(err) + ")"
