@@ -59,6 +59,9 @@ type Cluster struct {
 	// stopWatch ends the goroutine that records workers announcing
 	// themselves.
 	stopWatch context.CancelFunc
+	// tlsDir holds a self-signed certificate made for this cluster,
+	// removed on Close.
+	tlsDir string
 
 	mu     sync.Mutex
 	known  map[string]broker.WorkerInfo // workers that announced themselves, by ID
@@ -96,6 +99,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 			if err != nil {
 				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
 			}
+			c.tlsDir = dir
 			host, _ := os.Hostname()
 			if so.TLSCert, so.TLSKey, err = broker.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
 				return nil, fmt.Errorf("making a self-signed TLS certificate: %w", err)
@@ -432,6 +436,9 @@ func (c *Cluster) Close() {
 func (c *Cluster) shutdownServer() {
 	if c.server != nil {
 		c.server.Shutdown()
+	}
+	if c.tlsDir != "" {
+		os.RemoveAll(c.tlsDir)
 	}
 }
 
