@@ -1,13 +1,13 @@
-// Package models runs one task function many times under in-process
-// concurrency models and measures what happened, so a notebook can show
-// which model makes a function fast and why.
+// Package models runs one task function many times under the six
+// concurrency models of the atonce design and measures what happened, so
+// a notebook can show which model makes a function fast and why.
 //
 // The vocabulary is [Task] (the work), [Model] (a concurrency strategy),
 // [Options] and [Report] (what happened: wall and CPU time, and per task
 // which worker ran it, when, and with [Options.Trace] when it was really
 // running, waiting for the lock or a CPU, or blocked at an await).
 //
-// The models are the in-process ones of the atonce design:
+// The in-process models call [Task.Call]:
 //
 //   - [Sequential]: one goroutine runs the tasks in order (the baseline).
 //   - [EventLoop]: asyncio-like coroutines; one runs at a time and the loop
@@ -16,12 +16,23 @@
 //     preemptively (GOMAXPROCS is 1 during the run).
 //   - [Threads]: a pool of goroutines on all cores.
 //
-// Tasks are plain Go funcs: this package knows nothing of the interpreter.
-// The code a task runs blocks at an await point by calling [Sleep] (the
-// notebook's time.Sleep is routed to it) or [Await].
+// The others run the notebook function named in [Task.Remote] in other
+// processes, which rebuild the notebook by replaying its cells:
+//
+//   - [Processes]: `atonce worker -pipe` processes this one starts,
+//     talking JSON lines over pipes (package workermsg).
+//   - [Distributed]: workers behind a NATS JetStream work queue (package
+//     broker), on this machine or others, gathered in a [Cluster].
+//
+// Tasks are plain Go funcs or names: this package knows nothing of the
+// interpreter. The code a task runs blocks at an await point by calling
+// [Sleep] (the notebook's time.Sleep is routed to it) or [Await].
 //
 // Runs in one process are serialized, because a run changes process-wide
 // settings: the garbage collector's (see the gc.go file) and, for [GIL],
-// GOMAXPROCS. [Compare] runs several models on the same task and [Table]
-// renders their reports side by side.
+// GOMAXPROCS. [Compare] runs several models on the same task, [Table]
+// renders their reports side by side, and [RaceCheck] runs the
+// in-process models under Go's race detector in a worker built for it.
+// The subpackages chart and sharing draw the reports and diagnose what
+// happened to shared data.
 package models
