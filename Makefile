@@ -52,7 +52,8 @@ run: deps build
 	$(BIN) install --user
 	@if [ -x /usr/bin/jupyter ]; then jupyter=(/usr/bin/jupyter notebook); else jupyter=($(PYTHON) -m notebook); fi; \
 	echo "Starting Jupyter Notebook on http://127.0.0.1 with notebooks/ (Ctrl-C twice to stop)"; \
-	set -x; exec "$${jupyter[@]}" --notebook-dir=notebooks --ip=127.0.0.1 $(NOTEBOOK_ARGS)
+	asroot=(); if [ "$$(id -u)" = 0 ]; then asroot=(--allow-root); fi; \
+	set -x; exec "$${jupyter[@]}" --notebook-dir=notebooks --ip=127.0.0.1 "$${asroot[@]}" $(NOTEBOOK_ARGS)
 
 lint: check-go
 	@echo "== gofmt"; \
