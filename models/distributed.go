@@ -45,7 +45,7 @@ var queueOptions = broker.QueueOptions{AckWait: time.Second, MaxDeliver: 3}
 // Run runs t under the distributed model; see [Model] for the contract.
 func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	s := distributedSpec
-	rep := Report{Model: s.name, Task: t.Name, MSU: s.msu, Sharing: s.sharing, Parallel: true, Tasks: []TaskRecord{}}
+	rep := s.report(t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
@@ -63,12 +63,11 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		want = opt.Workers
 	}
 
-	select {
-	case runSem <- struct{}{}:
-	case <-ctx.Done():
-		return fail(fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err()))
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return fail(err)
 	}
-	defer func() { <-runSem }()
+	defer release()
 
 	cpu0, local0 := cpuTime(), c.localCPU()
 	start := time.Now()

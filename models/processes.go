@@ -48,7 +48,7 @@ const maxAttempts = 2
 // Run runs t under the processes model; see [Model] for the contract.
 func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	s := processesSpec
-	rep := Report{Model: s.name, Task: t.Name, MSU: s.msu, Sharing: s.sharing, Parallel: true, Tasks: []TaskRecord{}}
+	rep := s.report(t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
@@ -59,19 +59,14 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	if len(t.Remote.Command) == 0 {
 		return fail(fmt.Errorf("%s: no command to start a worker process", s.name))
 	}
-	workers := s.workers(t.N)
-	if opt.Workers > 0 {
-		workers = opt.Workers
-	}
-	workers = max(min(workers, t.N), 0)
+	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
 
-	select {
-	case runSem <- struct{}{}:
-	case <-ctx.Done():
-		return fail(fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err()))
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return fail(err)
 	}
-	defer func() { <-runSem }()
+	defer release()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -55,14 +55,7 @@ type runState struct {
 
 // run is the one implementation behind every in-process Model.
 func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
-	rep := Report{
-		Model:    s.name,
-		Task:     t.Name,
-		MSU:      s.msu,
-		Sharing:  s.sharing,
-		Parallel: s.parallel,
-		Tasks:    []TaskRecord{},
-	}
+	rep := s.report(t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
@@ -75,19 +68,14 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	case opt.Workers < 0:
 		return fail(fmt.Errorf("%s: cannot run with %d workers", s.name, opt.Workers))
 	}
-	workers := s.workers(t.N)
-	if !s.fixed && opt.Workers > 0 {
-		workers = opt.Workers
-	}
-	workers = max(min(workers, t.N), 0)
+	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
 
-	select {
-	case runSem <- struct{}{}:
-	case <-ctx.Done():
-		return fail(fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err()))
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return fail(err)
 	}
-	defer func() { <-runSem }()
+	defer release()
 
 	defer runGC.apply()()
 	if s.procs > 0 {
@@ -150,6 +138,33 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, r.finished, t.N, err))
 	}
 	return rep, nil
+}
+
+// report is the start of a run's report: the model's facts.
+func (s spec) report(t Task) Report {
+	return Report{Model: s.name, Task: t.Name, MSU: s.msu, Sharing: s.sharing, Parallel: s.parallel, Tasks: []TaskRecord{}}
+}
+
+// workerCount is how many workers a run of n tasks starts: the model's
+// default or Options.Workers (unless fixed), never more than n.
+func (s spec) workerCount(n int, opt Options) int {
+	workers := s.workers(n)
+	if !s.fixed && opt.Workers > 0 {
+		workers = opt.Workers
+	}
+	return max(min(workers, n), 0)
+}
+
+// acquire waits for the process's other run to finish (runs change
+// process-wide settings) and returns the function that lets the next one
+// go, or an error when ctx is done first.
+func (s spec) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case runSem <- struct{}{}:
+		return func() { <-runSem }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err())
+	}
 }
 
 func taskName(t Task) string {
