@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -85,7 +84,7 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 func raceModels(spec Spec) []string {
 	var out []string
 	for _, m := range spec.Models {
-		if m != "sequential" && slices.Contains(models.InProcessNames(), m) {
+		if m != "sequential" && inProcess(m) {
 			out = append(out, m)
 		}
 	}

@@ -52,10 +52,14 @@ func remote(nb Notebook, spec Spec, output func(worker int, o workermsg.Output))
 	return &models.Remote{
 		Func:    spec.Func,
 		State:   workermsg.NewState(config.Version, nb.History(), JSONGlobals(nb.Vars(), nil)),
+		Watch:   spec.Watch,
 		Command: config.WorkerCommand,
 		Output:  output,
 	}
 }
+
+// inProcess tells whether the model runs its tasks in the engine itself.
+func inProcess(model string) bool { return slices.Contains(InProcess, model) }
 
 // Progress is told, after each task, which model runs and how far it is.
 type Progress func(model string, done, total int)
@@ -86,8 +90,12 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	if p, ok := nb.(interface{ Print(stream, text string) }); ok {
 		workerOutput = func(_ int, o workermsg.Output) { p.Print(o.Stream, o.Text) }
 	}
-	rem := remote(nb, spec, workerOutput)
-	rem.Watch = spec.Watch
+	// The notebook's state for worker processes: encoding every variable
+	// costs, so only when a model runs tasks elsewhere.
+	var rem *models.Remote
+	if slices.ContainsFunc(spec.Models, func(m string) bool { return !inProcess(m) }) {
+		rem = remote(nb, spec, workerOutput)
+	}
 	if slices.Contains(spec.Models, "distributed") {
 		if rem.Cluster, err = Cluster(ctx); err != nil {
 			return nil, err
@@ -115,7 +123,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	if slices.ContainsFunc(spec.Models, func(m string) bool { return slices.Contains(models.InProcessNames(), m) }) {
+	if slices.ContainsFunc(spec.Models, inProcess) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
