@@ -281,11 +281,9 @@ func (p *procPool) workerDied(rec *WorkerRecord, wp *workerProc, cause error, i 
 	reason := wp.explain(fmt.Sprintf("worker %d", rec.Worker), cause)
 	p.mu.Lock()
 	rec.Exit = reason
-	retry := false
 	if i >= 0 {
 		p.notes[i] = append(p.notes[i], fmt.Sprintf("worker %d died running it: %s", rec.Worker, reason))
 		if p.attempts[i] < maxAttempts {
-			retry = true
 			p.pending <- i
 		} else {
 			now := time.Since(p.start)
@@ -301,7 +299,7 @@ func (p *procPool) workerDied(rec *WorkerRecord, wp *workerProc, cause error, i 
 		}
 	}
 	p.mu.Unlock()
-	if retry || i < 0 || p.remaining() > 0 {
+	if p.remaining() > 0 {
 		p.spawn()
 	}
 	if i < 0 {

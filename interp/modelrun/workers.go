@@ -68,9 +68,6 @@ func workersMagic(ctx context.Context, env magic.Env, c magic.Call) magic.Result
 	case *natsURL != "":
 		opt := ClusterFromEnv()
 		opt.URL, opt.Listen, opt.TLSCert, opt.TLSKey = *natsURL, "", "", ""
-		if tok := os.Getenv("ATONCE_NATS_TOKEN"); tok != "" {
-			opt.Token = tok
-		}
 		cl, err = RestartCluster(ctx, opt)
 	case *listen != "" || *tlsCert != "":
 		opt := ClusterFromEnv()
