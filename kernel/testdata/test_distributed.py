@@ -12,28 +12,19 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
 from jupyter_client.manager import start_new_kernel
 
 from test_behaviour import KernelCase, alive, live_pids
-from test_magics import texts
+from test_magics import reports_of, texts
 
-REPORT = "application/vnd.atonce.report+json"
 
 
 def nats_workers():
     """Process ids of every `atonce worker -nats` on the machine."""
     return live_pids(lambda args: " worker -nats " in args)
-
-
-def reports_of(outs):
-    for m in outs:
-        if m["msg_type"] == "display_data" and REPORT in m["content"]["data"]:
-            return {r["model"]: r for r in m["content"]["data"][REPORT]}
-    raise AssertionError("no report in the output: " + texts(outs))
 
 
 class Distributed(KernelCase):

@@ -20,6 +20,17 @@ def texts(outs, kinds=("stream", "display_data", "execute_result", "update_displ
     return "\n".join(parts)
 
 
+REPORT = "application/vnd.atonce.report+json"
+
+
+def reports_of(outs):
+    """The per-task record of a %%models run's outputs, by model."""
+    for m in outs:
+        if m["msg_type"] == "display_data" and REPORT in m["content"]["data"]:
+            return {r["model"]: r for r in m["content"]["data"][REPORT]}
+    raise AssertionError("no report in the output: " + texts(outs))
+
+
 class Magics(KernelCase):
     def test_lsmagic_and_help(self):
         content, outs = self.run_cell("%lsmagic")

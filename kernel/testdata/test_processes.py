@@ -8,9 +8,8 @@ import time
 import unittest
 
 from test_behaviour import KernelCase, live_pids
-from test_magics import texts
+from test_magics import reports_of, texts
 
-REPORT = "application/vnd.atonce.report+json"
 
 
 def worker_pids():
@@ -19,19 +18,13 @@ def worker_pids():
 
 
 class Processes(KernelCase):
-    def reports(self, outs):
-        for m in outs:
-            if m["msg_type"] == "display_data" and REPORT in m["content"]["data"]:
-                return {r["model"]: r for r in m["content"]["data"][REPORT]}
-        self.fail("no report in the output: " + texts(outs))
-
     def test_isolation_and_copies(self):
         content, outs = self.run_cell(
             "%%models -n 8 -workers 2 -models sequential,threads,processes\n"
             "var counter int\n"
             "func Count(i int) int {\n\tcounter++\n\treturn i * i\n}")
         self.assertOK(content)
-        reps = self.reports(outs)
+        reps = reports_of(outs)
         proc = reps["processes"]
         self.assertEqual(sorted(t["index"] for t in proc["tasks"]), list(range(8)))
         self.assertEqual([t["result"] for t in sorted(proc["tasks"], key=lambda t: t["index"])], [i * i for i in range(8)])
@@ -51,7 +44,7 @@ class Processes(KernelCase):
             "func Risky(i int) int {\n\tif i == 2 {\n\t\tos.Exit(7)\n\t}\n\treturn i\n}",
             stop_on_error=False)
         self.assertOK(content)
-        proc = self.reports(outs)["processes"]
+        proc = reports_of(outs)["processes"]
         by_index = {t["index"]: t for t in proc["tasks"]}
         self.assertEqual(sorted(by_index), list(range(5)))
         self.assertIn("killed every worker", by_index[2]["err"])
@@ -65,7 +58,7 @@ class Processes(KernelCase):
     def test_result_that_cannot_cross(self):
         content, outs = self.run_cell("%%processes -n 2 -workers 1\nfunc Chan(i int) chan int { return make(chan int) }")
         self.assertOK(content)
-        for t in self.reports(outs)["processes"]["tasks"]:
+        for t in reports_of(outs)["processes"]["tasks"]:
             self.assertIn("chan int", t["err"])
             self.assertIn("JSON", t["err"])
 
