@@ -29,10 +29,10 @@ import (
 	"syscall"
 
 	"atonce/install"
+	"atonce/internal/enginemsg"
 	"atonce/interp/engine"
 	"atonce/interp/worker"
 	"atonce/kernel"
-	"atonce/kernel/enginemsg"
 	"atonce/kernel/supervisor"
 	"atonce/kernel/wire"
 	"atonce/models"

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 
 	"github.com/traefik/yaegi/interp"
 )

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp"
-	"atonce/kernel/enginemsg"
 )
 
 // printOutput is an Output that prints what it gets.

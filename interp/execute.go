@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/rewrite"
-	"atonce/kernel/enginemsg"
 
 	"github.com/traefik/yaegi/interp"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 	"atonce/models"
 )
 

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // Redefinition. yaegi v0.16.1 keeps functions compiled earlier bound to

@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/display"
 	"atonce/interp/rewrite"
-	"atonce/kernel/enginemsg"
 )
 
 // cellEnv is what the rewriter knows of the notebook while one cell is

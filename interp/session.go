@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/display"
-	"atonce/kernel/enginemsg"
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"

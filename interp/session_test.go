@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 // recorder is an Output that keeps everything, in order.

@@ -1,6 +1,6 @@
 package interp
 
-import "atonce/models/gosrc"
+import "atonce/internal/gosrc"
 
 // The cell's groups, as package gosrc cuts them.
 type group = gosrc.Group

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"sort"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // crypticUndefined matches the messages yaegi gives for a name that is

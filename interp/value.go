@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/display"
-	"atonce/kernel/enginemsg"
 )
 
 // goSyntax prints v as %v does, but with struct field names (%+v),

@@ -3,7 +3,7 @@ package kernel
 import (
 	"context"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 // Engine runs cells on behalf of the kernel. The kernel serializes Request

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
 

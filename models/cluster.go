@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"atonce/kernel/crash"
+	"atonce/internal/crash"
 	"atonce/models/broker"
 )
 

@@ -6,7 +6,7 @@ import (
 	"path"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // A space is one namespace: a standard package, the universe (package

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // Inspect describes the identifier or selector under or just before cursor

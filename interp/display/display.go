@@ -20,7 +20,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 
 	"github.com/google/uuid"
 )

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 // record installs a publisher that keeps the events, for one test.

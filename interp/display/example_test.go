@@ -3,8 +3,8 @@ package display_test
 import (
 	"fmt"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/display"
-	"atonce/kernel/enginemsg"
 )
 
 func ExampleHTML() {

@@ -1,6 +1,6 @@
 // Package engine is the engine process's loop: it reads the kernel's
 // requests from one pipe, runs them in an interp.Session, and writes
-// events and replies to another (see atonce/kernel/enginemsg).
+// events and replies to another (see atonce/internal/enginemsg).
 //
 // Requests run one at a time, in order. Interrupts and input replies are
 // read while a request runs, so a cell can be stopped or fed.
@@ -15,11 +15,11 @@ import (
 	"strings"
 	"sync"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp"
 	"atonce/interp/complete"
 	"atonce/interp/magic"
 	"atonce/interp/modelrun"
-	"atonce/kernel/enginemsg"
 )
 
 func init() { modelrun.RegisterMagics() }

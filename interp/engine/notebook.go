@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/complete"
 	"atonce/interp/magic"
-	"atonce/kernel/enginemsg"
 )
 
 // notebook is the magic.Env of one request: the session, plus what the

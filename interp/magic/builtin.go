@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 func init() {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp"
 	"atonce/interp/complete"
-	"atonce/kernel/enginemsg"
 )
 
 // output records what a session and its magics print and display.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 // Result is what a cell, or one step of it, did.

@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // Call is one magic invocation.

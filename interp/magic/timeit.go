@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 type cpu struct{ user, sys time.Duration }

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/magic"
-	"atonce/kernel/enginemsg"
 	"atonce/models"
 	"atonce/models/chart"
 	"atonce/models/sharing"

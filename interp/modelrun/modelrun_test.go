@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp"
 	"atonce/interp/modelrun"
-	"atonce/kernel/enginemsg"
 	"atonce/models"
 )
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/magic"
-	"atonce/kernel/enginemsg"
 )
 
 // lines is a magic.Env that records the progress line's texts; the

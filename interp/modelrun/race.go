@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/magic"
-	"atonce/kernel/enginemsg"
 	"atonce/models"
 	"atonce/models/workermsg"
 )

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp/magic"
-	"atonce/kernel/enginemsg"
 	"atonce/models"
 	"atonce/models/broker"
 )

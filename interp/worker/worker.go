@@ -20,9 +20,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"atonce/internal/enginemsg"
 	"atonce/interp"
 	"atonce/interp/modelrun"
-	"atonce/kernel/enginemsg"
 	"atonce/models"
 	"atonce/models/workermsg"
 )

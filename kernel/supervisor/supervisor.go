@@ -20,9 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"atonce/internal/crash"
+	"atonce/internal/enginemsg"
 	"atonce/kernel"
-	"atonce/kernel/crash"
-	"atonce/kernel/enginemsg"
 )
 
 // Options configure a Supervisor.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"atonce/kernel/enginemsg"
+	"atonce/internal/enginemsg"
 )
 
 // The test binary doubles as a fake engine: with ATONCE_FAKE_ENGINE set

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 // Static is what the task function does to the notebook's package-level

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"atonce/models/gosrc"
+	"atonce/internal/gosrc"
 )
 
 var (
