@@ -189,13 +189,30 @@ func TestOneRunningAtATime(t *testing.T) {
 
 func TestStatesShowAwaits(t *testing.T) {
 	// Under the event loop, a task that sleeps is blocked, and a task that
-	// is ready while another holds the loop is waiting.
+	// is ready while another holds the loop is waiting. Task 0 (the first
+	// to hold the loop) awaits a sleep; task 1 holds the loop until task 0
+	// has woken and 10 ms more, so task 0 waits for the loop however late
+	// a loaded machine wakes it.
+	woke := make(chan struct{})
 	task := models.Task{N: 2, Call: func(ctx context.Context, i int) (any, error) {
 		if i == 0 {
-			return nil, models.Sleep(ctx, 10*time.Millisecond)
+			models.Await(ctx, func() {
+				time.Sleep(10 * time.Millisecond)
+				close(woke)
+			})
+			return nil, nil
 		}
-		spin(20 * time.Millisecond)
-		return nil, nil
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			select {
+			case <-woke:
+				spin(10 * time.Millisecond)
+				return nil, nil
+			default:
+			}
+			if time.Now().After(deadline) {
+				return nil, errors.New("task 0 never woke from its await")
+			}
+		}
 	}}
 	rep, err := models.EventLoop{}.Run(context.Background(), task, models.Options{Trace: true})
 	if err != nil {
@@ -203,6 +220,9 @@ func TestStatesShowAwaits(t *testing.T) {
 	}
 	if !rep.Traced {
 		t.Skip("the execution tracer was busy")
+	}
+	if e := rep.Tasks[1].Err; e != "" {
+		t.Fatal(e)
 	}
 	var got []string
 	for _, s := range rep.Tasks[0].States {
