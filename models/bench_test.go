@@ -130,9 +130,13 @@ func BenchmarkModels(b *testing.B) {
 		{"sleep20msx100", sleepTask, Options{Workers: 100}},
 	} {
 		var seq time.Duration
-		for _, m := range all {
+		for _, name := range InProcessNames() {
+			m, err := ByName(name)
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.Run(sc.name+"/"+m.Name(), func(b *testing.B) {
-				if _, ok := m.(Sequential); ok {
+				if m.Traits().Baseline {
 					// Warm up: the first run after the GC setting grows the
 					// heap and pays its page faults.
 					wall(b, m, sc.task, sc.opt)
@@ -142,8 +146,8 @@ func BenchmarkModels(b *testing.B) {
 					total += wall(b, m, sc.task, sc.opt)
 				}
 				mean := total / time.Duration(b.N)
-				if _, ok := m.(Sequential); ok {
-					seq = mean // all lists sequential first: the baseline
+				if m.Traits().Baseline {
+					seq = mean // Names lists the baseline first
 				}
 				if seq > 0 {
 					b.ReportMetric(float64(seq)/float64(mean), "x")

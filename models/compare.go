@@ -66,13 +66,12 @@ func Compare(ctx context.Context, t Task, names []string, opt CompareOptions) ([
 // milliseconds, speedup (the sequential wall time divided by the model's)
 // and efficiency (speedup per worker) when a sequential report is among
 // them, workers, tasks per worker (mean, and min–max over the workers
-// that ran tasks), the MSU and sharing facts, and errors.
+// that ran tasks), the MSU and sharing facts, and errors; below it, the
+// runs' notes (Report.Notes) and which runs competed for the cores.
 func Table(reports []Report) (text string, htmlTable string) {
 	var seq time.Duration
-	for _, r := range reports {
-		if r.Model == sequentialSpec.name && r.Err == "" && r.Wall > 0 {
-			seq = r.Wall
-		}
+	if b, ok := BaselineRun(reports); ok {
+		seq = b.Wall
 	}
 	header := []string{"model", "wall ms", "CPU ms", "speedup", "efficiency", "workers", "tasks/worker", "MSU", "sharing", "errors"}
 	rows := [][]string{}
@@ -99,7 +98,13 @@ func Table(reports []Report) (text string, htmlTable string) {
 		})
 	}
 
-	notes := contention(reports)
+	var notes []string
+	for _, r := range reports {
+		for _, n := range r.Notes {
+			notes = append(notes, r.Model+": "+n)
+		}
+	}
+	notes = append(notes, contention(reports)...)
 	text, table := RenderTable(header, rows)
 	var hb strings.Builder
 	hb.WriteString(table)
@@ -108,6 +113,20 @@ func Table(reports []Report) (text string, htmlTable string) {
 		fmt.Fprintf(&hb, "<p>note: %s</p>\n", html.EscapeString(n))
 	}
 	return text, hb.String()
+}
+
+// BaselineRun returns the last report of the baseline model
+// (Traits.Baseline) that ran to the end and has a wall time: the
+// reference of every speedup. It returns false when there is none.
+func BaselineRun(reports []Report) (Report, bool) {
+	var base Report
+	found := false
+	for _, r := range reports {
+		if r.Baseline && r.Err == "" && r.Wall > 0 {
+			base, found = r, true
+		}
+	}
+	return base, found
 }
 
 // RenderTable renders rows under header as aligned plain text (columns

@@ -66,13 +66,17 @@ func TestCompareErrors(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	ms := time.Millisecond
+	threads := models.TraitsOf("threads")
+	threads.Sharing = "x < y & z"
 	reports := []models.Report{
-		{Model: "sequential", Workers: 1, Wall: 400 * ms, CPU: 400 * ms, MSU: "whole task", Sharing: "shares",
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 400 * ms, CPU: 400 * ms,
 			Tasks: []models.TaskRecord{{Index: 0}, {Index: 1}, {Index: 2}, {Index: 3}}},
-		{Model: "threads", Workers: 2, Wall: 200 * ms, CPU: 400 * ms, MSU: "machine instruction", Sharing: "x < y & z",
+		{Model: "threads", Traits: threads, Workers: 2, Wall: 200 * ms, CPU: 400 * ms,
 			Tasks: []models.TaskRecord{{Index: 0, Worker: 0}, {Index: 1, Worker: 1}, {Index: 2, Worker: 1, Err: "boom"}, {Index: 3, Worker: 1}}},
-		{Model: "gil", Workers: 4, Err: "gil: stopped after 1 of 4 tasks: context canceled", Wall: 10 * ms,
+		{Model: "gil", Traits: models.TraitsOf("gil"), Workers: 4, Err: "gil: stopped after 1 of 4 tasks: context canceled", Wall: 10 * ms,
 			Tasks: []models.TaskRecord{{Index: 0}}},
+		{Model: "distributed", Traits: models.TraitsOf("distributed"), Workers: 2, Wall: 100 * ms, Notes: []string{"1 task(s) ran twice"},
+			Tasks: []models.TaskRecord{{Index: 0, Worker: 0}, {Index: 1, Worker: 1}, {Index: 2, Worker: 1}, {Index: 3, Worker: 0}}},
 	}
 	text, html := models.Table(reports)
 	for _, tt := range []struct {
@@ -85,6 +89,9 @@ func TestTable(t *testing.T) {
 		{"task error", text, "1 task failed: boom"},
 		{"run error", text, "stopped after 1 of 4 tasks"},
 		{"wall ms", text, "400.0"},
+		{"MSU", text, "machine instruction"},
+		{"note", text, "note: distributed: 1 task(s) ran twice\n"},
+		{"html note", html, "<p>note: distributed: 1 task(s) ran twice</p>"},
 		{"html table", html, "<table>"},
 		{"html escapes", html, "x &lt; y &amp; z"},
 		{"html cell", html, "<td>2.00x</td>"},
@@ -98,14 +105,20 @@ func TestTable(t *testing.T) {
 	if strings.Contains(html, "<script") {
 		t.Errorf("Table's HTML has a script:\n%s", html)
 	}
-	if n := strings.Count(text, "\n"); n != len(reports)+1 {
-		t.Errorf("Table's text has %d lines, want %d (header and one per report)", n, len(reports)+1)
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if n := len(lines); n != len(reports)+2 {
+		t.Fatalf("Table's text has %d lines, want %d (header, one per report, one note)", n, len(reports)+2)
+	}
+	// A note is no failure: the distributed run's errors column is empty,
+	// and its speedup shown.
+	if dist := lines[4]; !strings.HasPrefix(dist, "distributed ") || !strings.HasSuffix(dist, "as JSON") || !strings.Contains(dist, "4.00x") {
+		t.Errorf("the distributed row is %q; want a speedup and no error after its sharing", dist)
 	}
 }
 
 func TestTableNotesContention(t *testing.T) {
-	busy := models.Report{Model: "threads", Workers: 2, Wall: time.Second, OtherCPU: 300 * time.Millisecond}
-	quiet := models.Report{Model: "sequential", Workers: 1, Wall: 2 * time.Second, OtherCPU: 10 * time.Millisecond}
+	busy := models.Report{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: time.Second, OtherCPU: 300 * time.Millisecond}
+	quiet := models.Report{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 2 * time.Second, OtherCPU: 10 * time.Millisecond}
 	text, html := models.Table([]models.Report{quiet, busy})
 	if !strings.Contains(text, "while threads ran, other programs on this machine used 300 ms of CPU (30% of a core)") {
 		t.Errorf("no contention note for threads in:\n%s", text)

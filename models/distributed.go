@@ -26,16 +26,32 @@ type Distributed struct{}
 
 var _ Model = Distributed{}
 
+func init() { Register(Distributed{}) }
+
 var distributedSpec = spec{
-	name:     "distributed",
-	msu:      "whole task",
-	sharing:  "shares nothing while it runs: each worker rebuilds its own copy from the cells and the run's starting values; arguments and results cross as JSON",
-	parallel: true,
-	workers:  func(int) int { return defaultDistributedWorkers() },
+	Traits: Traits{
+		Name:           "distributed",
+		StandsFor:      "distributed tasks",
+		Placement:      InWorkers,
+		Isolation:      Nothing,
+		Switching:      Simultaneous,
+		Noun:           "worker",
+		Nouns:          "workers",
+		DefaultWorkers: "one per CPU",
+		MSU:            "whole task",
+		Sharing:        "shares nothing while it runs: each worker rebuilds its own copy from the cells and the run's starting values; arguments and results cross as JSON",
+		Parallel:       true,
+		Hosts:          true,
+	},
+	workers: func(int) int { return defaultDistributedWorkers() },
 }
 
 // Name returns "distributed".
-func (Distributed) Name() string { return distributedSpec.name }
+func (Distributed) Name() string { return distributedSpec.Name }
+
+// Traits returns the distributed model's traits: workers behind NATS, on
+// any machine, sharing nothing.
+func (Distributed) Traits() Traits { return distributedSpec.Traits }
 
 // queueOptions configure the work queue: a task whose worker sends no
 // keep-alive for a second goes to another worker; a task handed out three
@@ -55,7 +71,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	}
 	r := t.Remote
 	if r.Cluster == nil {
-		return fail(fmt.Errorf("%s: no NATS cluster to run on", s.name))
+		return fail(fmt.Errorf("%s: no NATS cluster to run on", s.Name))
 	}
 	c := r.Cluster
 	want := s.workers(t.N)
@@ -77,29 +93,29 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	spawned := time.Since(start)
 	if len(known) < want {
 		if err := c.AddLocal(ctx, want-len(known)); err != nil {
-			return fail(fmt.Errorf("%s: starting workers: %w", s.name, err))
+			return fail(fmt.Errorf("%s: starting workers: %w", s.Name, err))
 		}
 		known = c.Ready()
 	}
 	rep.Workers = len(known)
 	state, err := json.Marshal(r.State)
 	if err != nil {
-		return fail(fmt.Errorf("%s: encoding the notebook state: %w", s.name, err))
+		return fail(fmt.Errorf("%s: encoding the notebook state: %w", s.Name, err))
 	}
 	if err := c.putState(ctx, r.State.Key, state); err != nil {
-		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", s.name, err))
+		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", s.Name, err))
 	}
 
 	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), queueOptions)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", s.name, err))
+		return fail(fmt.Errorf("%s: %w", s.Name, err))
 	}
 	// The queue stays on the server between runs, so workers stay
 	// attached to it: re-attaching costs them a poll of up to 200 ms.
 	defer q.Release()
 	results, err := q.Results(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", s.name, err))
+		return fail(fmt.Errorf("%s: %w", s.Name, err))
 	}
 	queued := make([]time.Duration, t.N)
 	sizes := make([]int, t.N)
@@ -108,12 +124,12 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
 		payload, err := json.Marshal(task)
 		if err != nil {
-			return fail(fmt.Errorf("%s: encoding task %d: %w", s.name, i, err))
+			return fail(fmt.Errorf("%s: encoding task %d: %w", s.Name, i, err))
 		}
 		ids[task.ID] = i
 		queued[i], sizes[i] = time.Since(start), len(payload)
 		if err := q.Publish(ctx, task.ID, payload); err != nil {
-			return fail(fmt.Errorf("%s: %w", s.name, err))
+			return fail(fmt.Errorf("%s: %w", s.Name, err))
 		}
 	}
 
@@ -200,7 +216,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		recs[i], got[i] = rec, true
 		finished++
 		if opt.Progress != nil {
-			opt.Progress(s.name, finished, t.N)
+			opt.Progress(s.Name, finished, t.N)
 		}
 	}
 	rep.Wall = time.Since(start)
@@ -220,14 +236,14 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		rep.Startup = max(rep.Startup, w.Ready)
 	}
 	if st := q.Stats(); st.Duplicates > 0 {
-		rep.Err = fmt.Sprintf("%d task(s) ran twice (a worker thought dead finished after all); the first result of each counts", st.Duplicates)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d task(s) ran twice (a worker thought dead finished after all); the first result of each counts", st.Duplicates))
 	}
 	if finished < t.N {
 		err := ctx.Err()
 		if err == nil {
 			err = errors.New("the queue closed")
 		}
-		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, finished, t.N, err))
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.Name, finished, t.N, err))
 	}
 	return rep, nil
 }

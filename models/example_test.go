@@ -55,17 +55,15 @@ func ExampleCompare() {
 
 func ExampleTable() {
 	reports := []models.Report{
-		{Model: "sequential", Workers: 1, Wall: 800 * time.Millisecond, CPU: 800 * time.Millisecond,
-			MSU: "whole task", Sharing: "shares notebook state",
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 800 * time.Millisecond, CPU: 800 * time.Millisecond,
 			Tasks: []models.TaskRecord{{Index: 0}, {Index: 1}}},
-		{Model: "threads", Workers: 2, Wall: 400 * time.Millisecond, CPU: 800 * time.Millisecond,
-			MSU: "machine instruction", Sharing: "shares notebook state", Parallel: true,
+		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: 400 * time.Millisecond, CPU: 800 * time.Millisecond,
 			Tasks: []models.TaskRecord{{Index: 0, Worker: 0}, {Index: 1, Worker: 1}}},
 	}
 	text, _ := models.Table(reports)
 	fmt.Print(text)
 	// Output:
-	// model       wall ms  CPU ms  speedup  efficiency  workers  tasks/worker  MSU                  sharing                errors
-	// sequential  800.0    800.0   1.00x    100%        1        2.0           whole task           shares notebook state
-	// threads     400.0    800.0   2.00x    100%        2        1.0           machine instruction  shares notebook state
+	// model       wall ms  CPU ms  speedup  efficiency  workers  tasks/worker  MSU                  sharing                                                 errors
+	// sequential  800.0    800.0   1.00x    100%        1        2.0           whole task           shares notebook state; one task at a time
+	// threads     400.0    800.0   2.00x    100%        2        1.0           machine instruction  shares notebook state; unsynchronized updates get lost
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,6 +45,9 @@ type Options struct {
 }
 
 // Report is what happened in one run.
+//
+// Its JSON has the model's traits under "traits", and, as before traits
+// existed, "msu", "sharing" and "parallel" at the top (see MarshalJSON).
 type Report struct {
 	Model   string        `json:"model"`
 	Task    string        `json:"task,omitempty"` // Task.Name
@@ -59,11 +64,15 @@ type Report struct {
 	// Err is the run's failure (for example "stopped after 3 of 10
 	// tasks: context canceled"), "" if it ran to the end. A task's own
 	// failure is in its TaskRecord, not here.
-	Err     string `json:"err,omitempty"`
-	MSU     string `json:"msu"`     // the model's minimum schedulable unit, one line
-	Sharing string `json:"sharing"` // how the model's tasks share the notebook's state, one line
-	// Parallel tells whether tasks may run on several cores at once.
-	Parallel bool `json:"parallel"`
+	Err string `json:"err,omitempty"`
+	// Notes are remarks on a run that ran to the end, in words: what a
+	// reader should know about its figures but is no failure (for example
+	// a task that ran twice). Tables show them as notes.
+	Notes []string `json:"notes,omitempty"`
+	// Traits are the traits of the model that made the report: its MSU,
+	// Sharing and Parallel, where it runs, how it switches, what it calls
+	// its workers.
+	Traits `json:"traits"`
 	// Traced tells whether the TaskRecords carry States.
 	Traced bool `json:"traced"`
 	// Pool describes the workers of a model whose tasks run in other
@@ -80,6 +89,19 @@ type Report struct {
 	// distributed this is the notebook's own copy; each worker's copy is
 	// in Pool.
 	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+}
+
+// MarshalJSON encodes r with its traits under "traits" and, for readers
+// of the record from before traits, the model's MSU, sharing and
+// parallel at the top as "msu", "sharing" and "parallel".
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // no MarshalJSON method
+	return json.Marshal(struct {
+		plain
+		MSU      string `json:"msu"`
+		Sharing  string `json:"sharing"`
+		Parallel bool   `json:"parallel"`
+	}{plain(r), r.MSU, r.Sharing, r.Parallel})
 }
 
 // WorkerRecord is one worker of a model that runs tasks in other
@@ -153,29 +175,74 @@ type Span struct {
 // every task ran, or the task is malformed. A task's error or panic is
 // recorded in its TaskRecord and is not an error of Run.
 //
+// Name returns Traits().Name, and the Report carries Traits() and Name()
+// as its Traits and Model.
+//
 // Runs in one process are serialized (they change process-wide settings):
 // Run waits for another model's run to finish, or for ctx. So a task must
 // not start a run of its own.
 type Model interface {
 	Name() string
+	Traits() Traits
 	Run(ctx context.Context, t Task, opt Options) (Report, error)
 }
 
-var (
-	_ Model = Sequential{}
-	_ Model = EventLoop{}
-	_ Model = GIL{}
-	_ Model = Threads{}
-)
+// registry holds the registered models, in the order they registered.
+var registry struct {
+	sync.Mutex
+	models []Model
+}
 
-// all lists the models in the order reports show them.
-var all = []Model{Sequential{}, EventLoop{}, GIL{}, Threads{}, Processes{}, Distributed{}}
+// Register makes m available by name (ByName, Names) to the magics and
+// everything that shows a run. It is meant for a model's init function:
+// it panics, as a program's own mistake, when m's traits are incomplete
+// (Traits.Check), when Name() is not Traits().Name, when a model of that
+// name is already registered, or when m is a second baseline.
+func Register(m Model) {
+	t := m.Traits()
+	if err := t.Check(); err != nil {
+		panic("models.Register: " + err.Error())
+	}
+	if m.Name() != t.Name {
+		panic(fmt.Sprintf("models.Register: the model's Name() is %q but its traits say %q", m.Name(), t.Name))
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	for _, old := range registry.models {
+		switch {
+		case old.Name() == t.Name:
+			panic(fmt.Sprintf("models.Register: a model named %q is already registered", t.Name))
+		case t.Baseline && old.Traits().Baseline:
+			panic(fmt.Sprintf("models.Register: %q cannot be the baseline: %q already is", t.Name, old.Name()))
+		}
+	}
+	registry.models = append(registry.models, m)
+}
 
-// Names returns the names of the models, baseline first.
-func Names() []string {
-	names := make([]string, len(all))
-	for i, m := range all {
-		names[i] = m.Name()
+// registered returns the registered models in the order reports show
+// them: the baseline first, then in the talk's order — in the engine
+// before in workers, most shared state first, fewest switches first —
+// and models alike in all of these in the order they registered.
+func registered() []Model {
+	registry.Lock()
+	ms := slices.Clone(registry.models)
+	registry.Unlock()
+	slices.SortStableFunc(ms, func(a, b Model) int { return talkOrder(a.Traits(), b.Traits()) })
+	return ms
+}
+
+// Names returns the names of the registered models, baseline first, in
+// the order reports show them.
+func Names() []string { return NamesWith(nil) }
+
+// NamesWith returns, in the order of Names, the names of the models whose
+// traits keep says yes to (every model when keep is nil).
+func NamesWith(keep func(Traits) bool) []string {
+	var names []string
+	for _, m := range registered() {
+		if keep == nil || keep(m.Traits()) {
+			names = append(names, m.Name())
+		}
 	}
 	return names
 }
@@ -183,20 +250,33 @@ func Names() []string {
 // InProcessNames returns the names of the models that run tasks in this
 // process, on Task.Call, baseline first; the others need Task.Remote.
 func InProcessNames() []string {
-	var names []string
-	for _, m := range all {
-		switch m.(type) {
-		case Processes, Distributed:
-		default:
-			names = append(names, m.Name())
+	return NamesWith(func(t Traits) bool { return t.Placement == InEngine })
+}
+
+// BaselineModel returns the model every other is compared with, or false
+// when none is registered.
+func BaselineModel() (Model, bool) {
+	for _, m := range registered() {
+		if m.Traits().Baseline {
+			return m, true
 		}
 	}
-	return names
+	return nil, false
+}
+
+// TraitsOf returns the traits of the model called name, the zero Traits
+// when no model has that name.
+func TraitsOf(name string) Traits {
+	m, err := ByName(name)
+	if err != nil {
+		return Traits{}
+	}
+	return m.Traits()
 }
 
 // ByName returns the model called name (see Names).
 func ByName(name string) (Model, error) {
-	for _, m := range all {
+	for _, m := range registered() {
 		if m.Name() == name {
 			return m, nil
 		}

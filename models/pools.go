@@ -11,13 +11,11 @@ const maxCoroutines = 10000
 // defaultGILThreads is the gil model's default pool size: a small pool.
 const defaultGILThreads = 4
 
-// spec is what distinguishes one in-process model from another; run
-// (run.go) does the rest.
+// spec is a model's traits and how its runner works: run (run.go) does
+// the in-process models, and the models that run tasks elsewhere read
+// their workers' default and their traits from it.
 type spec struct {
-	name     string
-	msu      string
-	sharing  string
-	parallel bool
+	Traits
 	// workers returns the default number of workers for n tasks.
 	workers func(n int) int
 	// fixed ignores Options.Workers (sequential is always one worker).
@@ -55,38 +53,93 @@ type GIL struct{}
 type Threads struct{}
 
 var (
+	_ Model = Sequential{}
+	_ Model = EventLoop{}
+	_ Model = GIL{}
+	_ Model = Threads{}
+)
+
+func init() {
+	Register(Sequential{})
+	Register(EventLoop{})
+	Register(GIL{})
+	Register(Threads{})
+}
+
+var (
 	sequentialSpec = spec{
-		name:    "sequential",
-		msu:     "whole task",
-		sharing: "shares notebook state; one task at a time",
+		Traits: Traits{
+			Name:           "sequential",
+			StandsFor:      "the baseline: a plain loop",
+			Baseline:       true,
+			Placement:      InEngine,
+			Isolation:      Shared,
+			Switching:      WholeTask,
+			Noun:           "loop",
+			Nouns:          "loops",
+			DefaultWorkers: "one, always",
+			MSU:            "whole task",
+			Sharing:        "shares notebook state; one task at a time",
+		},
 		workers: func(int) int { return 1 },
 		fixed:   true,
 	}
 	eventLoopSpec = spec{
-		name:    "eventloop",
-		msu:     "code between two awaits",
-		sharing: "shares notebook state; consistent between awaits",
+		Traits: Traits{
+			Name:           "eventloop",
+			StandsFor:      "asyncio coroutines",
+			Placement:      InEngine,
+			Isolation:      Shared,
+			Switching:      AtAwaits,
+			Noun:           "coroutine",
+			Nouns:          "coroutines",
+			DefaultWorkers: "one per task (at most 10000)",
+			MSU:            "code between two awaits",
+			Sharing:        "shares notebook state; consistent between awaits",
+		},
 		workers: func(n int) int { return min(n, maxCoroutines) },
 		loop:    true,
 	}
 	gilSpec = spec{
-		name:    "gil",
-		msu:     "one interpreter step (switched about every 10 ms)",
-		sharing: "shares notebook state; x += 1 is not atomic",
+		Traits: Traits{
+			Name:           "gil",
+			StandsFor:      "Python threads",
+			Placement:      InEngine,
+			Isolation:      Shared,
+			Switching:      Preempted,
+			Noun:           "thread",
+			Nouns:          "threads",
+			DefaultWorkers: "4",
+			MSU:            "one interpreter step (switched about every 10 ms)",
+			Sharing:        "shares notebook state; x += 1 is not atomic",
+		},
 		workers: func(int) int { return defaultGILThreads },
 		procs:   1,
 	}
 	threadsSpec = spec{
-		name:     "threads",
-		msu:      "machine instruction",
-		sharing:  "shares notebook state; unsynchronized updates get lost",
-		parallel: true,
-		workers:  func(int) int { return runtime.NumCPU() },
+		Traits: Traits{
+			Name:           "threads",
+			StandsFor:      "GIL-released threads",
+			Placement:      InEngine,
+			Isolation:      Shared,
+			Switching:      Simultaneous,
+			Noun:           "goroutine",
+			Nouns:          "goroutines",
+			DefaultWorkers: "one per CPU",
+			MSU:            "machine instruction",
+			Sharing:        "shares notebook state; unsynchronized updates get lost",
+			Parallel:       true,
+		},
+		workers: func(int) int { return runtime.NumCPU() },
 	}
 )
 
 // Name returns "sequential".
-func (Sequential) Name() string { return sequentialSpec.name }
+func (Sequential) Name() string { return sequentialSpec.Name }
+
+// Traits returns the sequential model's traits: the baseline, whole tasks
+// one after another in the engine.
+func (Sequential) Traits() Traits { return sequentialSpec.Traits }
 
 // Run runs t under the sequential model; see [Model] for the contract.
 func (Sequential) Run(ctx context.Context, t Task, opt Options) (Report, error) {
@@ -94,7 +147,11 @@ func (Sequential) Run(ctx context.Context, t Task, opt Options) (Report, error) 
 }
 
 // Name returns "eventloop".
-func (EventLoop) Name() string { return eventLoopSpec.name }
+func (EventLoop) Name() string { return eventLoopSpec.Name }
+
+// Traits returns the event loop's traits: coroutines in the engine that
+// switch at awaits.
+func (EventLoop) Traits() Traits { return eventLoopSpec.Traits }
 
 // Run runs t under the event loop model; see [Model] for the contract.
 func (EventLoop) Run(ctx context.Context, t Task, opt Options) (Report, error) {
@@ -102,7 +159,11 @@ func (EventLoop) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 }
 
 // Name returns "gil".
-func (GIL) Name() string { return gilSpec.name }
+func (GIL) Name() string { return gilSpec.Name }
+
+// Traits returns the gil model's traits: threads in the engine, one
+// running at a time, preempted.
+func (GIL) Traits() Traits { return gilSpec.Traits }
 
 // Run runs t under the gil model; see [Model] for the contract.
 func (GIL) Run(ctx context.Context, t Task, opt Options) (Report, error) {
@@ -110,7 +171,11 @@ func (GIL) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 }
 
 // Name returns "threads".
-func (Threads) Name() string { return threadsSpec.name }
+func (Threads) Name() string { return threadsSpec.Name }
+
+// Traits returns the threads model's traits: goroutines in the engine,
+// on all cores.
+func (Threads) Traits() Traits { return threadsSpec.Traits }
 
 // Run runs t under the threads model; see [Model] for the contract.
 func (Threads) Run(ctx context.Context, t Task, opt Options) (Report, error) {

@@ -30,16 +30,31 @@ type Processes struct{}
 
 var _ Model = Processes{}
 
+func init() { Register(Processes{}) }
+
 var processesSpec = spec{
-	name:     "processes",
-	msu:      "machine instruction",
-	sharing:  "each worker starts from a copy of the notebook's state; its changes stay in the worker",
-	parallel: true,
-	workers:  func(int) int { return runtime.NumCPU() },
+	Traits: Traits{
+		Name:           "processes",
+		StandsFor:      "multiprocessing",
+		Placement:      InWorkers,
+		Isolation:      CopyAtStart,
+		Switching:      Simultaneous,
+		Noun:           "process",
+		Nouns:          "processes",
+		DefaultWorkers: "one per CPU",
+		MSU:            "machine instruction",
+		Sharing:        "each worker starts from a copy of the notebook's state; its changes stay in the worker",
+		Parallel:       true,
+	},
+	workers: func(int) int { return runtime.NumCPU() },
 }
 
 // Name returns "processes".
-func (Processes) Name() string { return processesSpec.name }
+func (Processes) Name() string { return processesSpec.Name }
+
+// Traits returns the processes model's traits: worker processes on this
+// machine, each from a copy of the notebook, on all cores.
+func (Processes) Traits() Traits { return processesSpec.Traits }
 
 // maxAttempts is how many workers a task may kill before it is reported
 // failed.
@@ -57,7 +72,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		return fail(err)
 	}
 	if len(t.Remote.Command) == 0 {
-		return fail(fmt.Errorf("%s: no command to start a worker process", s.name))
+		return fail(fmt.Errorf("%s: no command to start a worker process", s.Name))
 	}
 	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
@@ -128,7 +143,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		if err == nil {
 			err = errors.New("the workers stopped")
 		}
-		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, p.finished, t.N, err))
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.Name, p.finished, t.N, err))
 	}
 	return rep, nil
 }
@@ -264,7 +279,7 @@ func (p *procPool) finish(i int, rec TaskRecord, res workermsg.Result) {
 	p.recs[i] = rec
 	p.finished++
 	if p.opt.Progress != nil {
-		p.opt.Progress(processesSpec.name, p.finished, p.task.N)
+		p.opt.Progress(processesSpec.Name, p.finished, p.task.N)
 	}
 	if p.finished == p.task.N {
 		close(p.allDone)
@@ -291,7 +306,7 @@ func (p *procPool) workerDied(rec *WorkerRecord, wp *workerProc, cause error, i 
 				Err: fmt.Sprintf("task %d killed every worker that ran it (%d workers): %s", i, p.attempts[i], reason)}
 			p.finished++
 			if p.opt.Progress != nil {
-				p.opt.Progress(processesSpec.name, p.finished, p.task.N)
+				p.opt.Progress(processesSpec.Name, p.finished, p.task.N)
 			}
 			if p.finished == p.task.N {
 				close(p.allDone)

@@ -67,13 +67,13 @@ func mergeGlobals(w *WorkerRecord, g map[string]json.RawMessage) {
 func checkRemote(s spec, t Task, opt Options) error {
 	switch {
 	case t.N < 0:
-		return fmt.Errorf("%s: cannot run %s %d times", s.name, taskName(t), t.N)
+		return fmt.Errorf("%s: cannot run %s %d times", s.Name, taskName(t), t.N)
 	case t.Remote == nil:
-		return fmt.Errorf("%s: %s runs in other processes, which rebuild the notebook from its cells; this run has no cells to give them", s.name, taskName(t))
+		return fmt.Errorf("%s: %s runs in other processes, which rebuild the notebook from its cells; this run has no cells to give them", s.Name, taskName(t))
 	case t.Remote.Func == "":
-		return fmt.Errorf("%s: no notebook function named to run in the workers", s.name)
+		return fmt.Errorf("%s: no notebook function named to run in the workers", s.Name)
 	case opt.Workers < 0:
-		return fmt.Errorf("%s: cannot run with %d workers", s.name, opt.Workers)
+		return fmt.Errorf("%s: cannot run with %d workers", s.Name, opt.Workers)
 	}
 	return nil
 }

@@ -62,11 +62,11 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	}
 	switch {
 	case t.N < 0:
-		return fail(fmt.Errorf("%s: cannot run %s %d times", s.name, taskName(t), t.N))
+		return fail(fmt.Errorf("%s: cannot run %s %d times", s.Name, taskName(t), t.N))
 	case t.N > 0 && t.Call == nil:
-		return fail(fmt.Errorf("%s: %s has no function to call", s.name, taskName(t)))
+		return fail(fmt.Errorf("%s: %s has no function to call", s.Name, taskName(t)))
 	case opt.Workers < 0:
-		return fail(fmt.Errorf("%s: cannot run with %d workers", s.name, opt.Workers))
+		return fail(fmt.Errorf("%s: cannot run with %d workers", s.Name, opt.Workers))
 	}
 	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
@@ -117,7 +117,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		trace.Stop()
 		states, err := parseStates(traceBuf, t.N)
 		if err != nil {
-			slog.Warn("models: cannot read the execution trace; reporting no task states", "model", s.name, "err", err)
+			slog.Warn("models: cannot read the execution trace; reporting no task states", "model", s.Name, "err", err)
 		} else {
 			rep.Traced = true
 			for i := range r.recs {
@@ -135,14 +135,14 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		if err == nil {
 			err = errGoexit
 		}
-		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.name, r.finished, t.N, err))
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.Name, r.finished, t.N, err))
 	}
 	return rep, nil
 }
 
 // report is the start of a run's report: the model's facts.
 func (s spec) report(t Task) Report {
-	return Report{Model: s.name, Task: t.Name, MSU: s.msu, Sharing: s.sharing, Parallel: s.parallel, Tasks: []TaskRecord{}}
+	return Report{Model: s.Name, Task: t.Name, Traits: s.Traits, Tasks: []TaskRecord{}}
 }
 
 // workerCount is how many workers a run of n tasks starts: the model's
@@ -163,7 +163,7 @@ func (s spec) acquire(ctx context.Context) (release func(), err error) {
 	case runSem <- struct{}{}:
 		return func() { <-runSem }, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: stopped before it started: %w", s.name, ctx.Err())
+		return nil, fmt.Errorf("%s: stopped before it started: %w", s.Name, ctx.Err())
 	}
 }
 
@@ -249,7 +249,7 @@ func (r *runState) runTask(ctx context.Context, worker, i int) {
 		defer r.mu.Unlock()
 		r.finished++
 		if r.opt.Progress != nil {
-			r.opt.Progress(r.spec.name, r.finished, r.task.N)
+			r.opt.Progress(r.spec.Name, r.finished, r.task.N)
 		}
 	}()
 	res, err := call(tctx, r.task.Call, i)

@@ -19,9 +19,6 @@ import (
 	"atonce/models/sharing"
 )
 
-// InProcess are the models that run in the engine itself, in report order.
-var InProcess = models.InProcessNames()
-
 // ReportMIME is the MIME type of the raw per-task record, kept in the
 // table's metadata so a user can load it into anything.
 const ReportMIME = "application/vnd.atonce.report+json"
@@ -37,25 +34,11 @@ func RegisterMagics() {
 		magic.Register(magic.Command{
 			Name:    "models",
 			Summary: "Run one function of the notebook under every concurrency model and compare.",
-			Usage:   Usage,
-			Doc: `Calls the task function for i = 0..n-1 under each model, restoring the notebook's variables before each,
-and shows wall time, CPU time, speedup and efficiency against sequential, tasks per worker, and each
-model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
-sequential run left. Task shapes: ` + Shapes + `.
-Defaults: -n 8; -models: the in-process models (sequential, eventloop, gil, threads), -models all adds the
-models whose tasks run in other processes (processes, distributed); -workers: threads, processes and
-distributed = number of CPUs,
-eventloop = n coroutines, gil = 4 threads.
-Processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
-and results cross as JSON, and what a worker's tasks change stays in that worker.
-time.Sleep in a task is an await point: it yields the event loop and releases the GIL.
--repeat R runs the models R times, taking turns (so a slow minute of the machine hits them alike), and
-reports each model's median run. -no-trace skips the execution tracer (the task stream then shows whole
-tasks only), -no-charts shows the table alone, -race runs the in-process models once more under Go's race
-detector, and -o NAME stores the reports in the notebook variable NAME ([]models.Report).`,
-			Line: true, Cell: true,
+			Usage:   Usage(),
+			Doc:     doc(),
+			Line:    true, Cell: true,
 			Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
-				return runMagic(ctx, env, c, InProcess)
+				return runMagic(ctx, env, c, models.InProcessNames())
 			},
 		})
 		for _, name := range models.Names() {
@@ -99,11 +82,11 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		}
 	}
 	if spec.Func == "" {
-		return magic.Result{Err: magic.UserError("UsageError", "no task function: declare one in the cell or name it, e.g. %models -n 8 Task\n"+Usage)}
+		return magic.Result{Err: magic.UserError("UsageError", "no task function: declare one in the cell or name it, e.g. %models -n 8 Task\n"+Usage())}
 	}
 	if env.Replaying() {
-		// Rebuilding state: the notebook held what sequential left.
-		spec.Models, spec.Trace = []string{"sequential"}, false
+		// Rebuilding state: the notebook held what the baseline left.
+		spec.Models, spec.Trace = baselineOnly(), false
 		_, err := Run(ctx, env, spec, nil, nil)
 		return magic.Result{Err: errorOf(err)}
 	}
@@ -113,7 +96,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		var cp checkpoint
 		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
 			done = cp.Done
-			done = append(done, models.Report{Model: cp.Running, Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
+			done = append(done, models.Report{Model: cp.Running, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
 			spec.Models = after(spec.Models, cp.Running)
 			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
 		}
@@ -135,13 +118,13 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model})
 	})
 	all := append(done, reports...)
-	if err == nil && ranBefore(done, "sequential") && !slices.Contains(spec.Models, "sequential") {
-		// The sequential run happened in the engine that died: run it
+	if err == nil && baselineRan(done) && !anyModel(spec.Models, isBaseline) {
+		// The baseline run happened in the engine that died: run it
 		// again, unmeasured, so the notebook holds what it leaves.
 		quiet := spec
-		quiet.Models, quiet.Trace = []string{"sequential"}, false
+		quiet.Models, quiet.Trace = baselineOnly(), false
 		if _, qerr := Run(ctx, env, quiet, nil, nil); qerr != nil {
-			env.Print("stderr", "atonce: could not put back the state the sequential run leaves: "+qerr.Error()+"\n")
+			env.Print("stderr", "atonce: could not put back the state the "+strings.Join(quiet.Models, "")+" run leaves: "+qerr.Error()+"\n")
 		}
 	}
 	p.finish(all, time.Since(started), err)
@@ -182,14 +165,55 @@ func errorOf(err error) *enginemsg.Error {
 	return magic.UserError("ModelError", err.Error())
 }
 
-// ranBefore tells whether model has a successful report in done.
-func ranBefore(done []models.Report, model string) bool {
-	for _, r := range done {
-		if r.Model == model && r.Err == "" {
-			return true
+// baselineRan tells whether done has a successful report of the
+// baseline model.
+func baselineRan(done []models.Report) bool {
+	return slices.ContainsFunc(done, func(r models.Report) bool { return r.Baseline && r.Err == "" })
+}
+
+func isBaseline(t models.Traits) bool { return t.Baseline }
+
+// baselineOnly is the models of a run that only puts back the state the
+// baseline leaves: the baseline alone (none if no model is the baseline).
+func baselineOnly() []string { return models.NamesWith(isBaseline) }
+
+// doc is the %%models magic's help: what it does, and a table of the
+// models from their traits.
+func doc() string {
+	base := strings.Join(baselineOnly(), "")
+	inEngineNames := models.NamesWith(inEngine)
+	header := []string{"model", "stands for", "runs in", "state", "switches", "MSU", "default workers"}
+	var rows [][]string
+	for _, name := range models.Names() {
+		t := models.TraitsOf(name)
+		runs := "the engine"
+		if t.Placement == models.InWorkers {
+			runs = "worker processes"
+			if t.Hosts {
+				runs += ", any machine"
+			}
 		}
+		state := map[models.Isolation]string{models.Shared: "shared", models.CopyAtStart: "copy at start", models.Nothing: "nothing shared"}[t.Isolation]
+		rows = append(rows, []string{name, t.StandsFor, runs, state, string(t.Switching), t.MSU, t.DefaultWorkers})
 	}
-	return false
+	table, _ := models.RenderTable(header, rows)
+	return `Calls the task function for i = 0..n-1 under each model, restoring the notebook's variables before each,
+and shows wall time, CPU time, speedup and efficiency against ` + base + `, tasks per worker, and each
+model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
+` + base + ` run left. Task shapes: ` + Shapes + `.
+Defaults: -n 8; -models: the models that run in the engine (` + strings.Join(inEngineNames, ", ") + `), -models all adds the
+models whose tasks run in worker processes (` + strings.Join(models.NamesWith(inWorkers), ", ") + `); -workers: each model's default below.
+Worker processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
+and results cross as JSON, and what a worker's tasks change stays in that worker.
+time.Sleep in a task is an await point: it yields the event loop and releases the GIL.
+-repeat R runs the models R times, taking turns (so a slow minute of the machine hits them alike), and
+reports each model's median run. -no-trace skips the execution tracer (the task stream then shows whole
+tasks only), -no-charts shows the table alone, -race runs the models whose tasks interleave in the engine
+(` + strings.Join(models.NamesWith(models.Traits.Interleaves), ", ") + `) once more under Go's race detector, and -o NAME stores the reports in the
+notebook variable NAME ([]models.Report).
+
+The models:
+` + table
 }
 
 // after returns the names that come after name in names.

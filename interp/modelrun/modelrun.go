@@ -67,7 +67,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	fs.StringVar(&spec.Out, "o", "", "store the reports in this notebook variable")
 	fs.BoolVar(&spec.Race, "race", false, "also run under the race detector")
 	if err := fs.Parse(strings.Fields(args)); err != nil {
-		return spec, fmt.Errorf("%w\n%s", err, Usage)
+		return spec, fmt.Errorf("%w\n%s", err, Usage())
 	}
 	spec.Trace = !*noTrace
 	switch fs.NArg() {
@@ -75,10 +75,10 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	case 1:
 		spec.Func = fs.Arg(0)
 		if !token.IsIdentifier(spec.Func) {
-			return spec, fmt.Errorf("%q is not a function name\n%s", spec.Func, Usage)
+			return spec, fmt.Errorf("%q is not a function name\n%s", spec.Func, Usage())
 		}
 	default:
-		return spec, fmt.Errorf("expected at most one function name, got %q\n%s", strings.Join(fs.Args(), " "), Usage)
+		return spec, fmt.Errorf("expected at most one function name, got %q\n%s", strings.Join(fs.Args(), " "), Usage())
 	}
 	if spec.Out != "" && !token.IsIdentifier(spec.Out) {
 		return spec, fmt.Errorf("-o %q: name a Go variable", spec.Out)
@@ -93,8 +93,8 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 		return spec, fmt.Errorf("-repeat %d: choose between 1 and 100", spec.Repeat)
 	}
 	defer func() {
-		if err == nil && spec.Workers > MaxProcessWorkers && (slices.Contains(spec.Models, "processes") || slices.Contains(spec.Models, "distributed")) {
-			err = fmt.Errorf("-workers %d: processes and distributed start a process per worker; choose at most %d", spec.Workers, MaxProcessWorkers)
+		if err == nil && spec.Workers > MaxProcessWorkers && anyModel(spec.Models, inWorkers) {
+			err = fmt.Errorf("-workers %d: %s start a process per worker; choose at most %d", spec.Workers, joinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
 		}
 	}()
 	spec.Models = defaultModels
@@ -116,9 +116,19 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	return spec, nil
 }
 
-// Usage is the magic's usage line.
-const Usage = `usage: %%models [-n 8] [-workers K] [-models sequential,eventloop,gil,threads,processes|all] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]
-       %models  [same flags] Func`
+// Usage is the magic's usage line, listing the registered models.
+func Usage() string {
+	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
+		"       %models  [same flags] Func"
+}
+
+// joinAnd is "a", "a and b", "a, b and c".
+func joinAnd(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
 
 // Shapes lists the task function shapes a model can run.
 const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"

@@ -79,12 +79,12 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	return []string{bin, "worker", "-pipe"}, nil
 }
 
-// raceModels are the models a -race run checks: those in the spec where
-// tasks may run at the same time in one process.
+// raceModels are the models a -race run checks: those in the spec whose
+// tasks may interleave in the engine (Traits.Interleaves).
 func raceModels(spec Spec) []string {
 	var out []string
 	for _, m := range spec.Models {
-		if m != "sequential" && inProcess(m) {
+		if models.TraitsOf(m).Interleaves() {
 			out = append(out, m)
 		}
 	}
@@ -96,7 +96,8 @@ func raceModels(spec Spec) []string {
 func checkRaces(ctx context.Context, env magic.Env, spec Spec, say func(string)) error {
 	names := raceModels(spec)
 	if len(names) == 0 {
-		env.Print("stderr", "atonce: -race checks the in-process models (eventloop, gil, threads); this run has none of them\n")
+		checked := strings.Join(models.NamesWith(models.Traits.Interleaves), ", ")
+		env.Print("stderr", "atonce: -race checks the in-process models ("+checked+"); this run has none of them\n")
 		return nil
 	}
 	command, err := raceWorker(ctx, say)

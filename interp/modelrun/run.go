@@ -58,8 +58,14 @@ func remote(nb Notebook, spec Spec, output func(worker int, o workermsg.Output))
 	}
 }
 
-// inProcess tells whether the model runs its tasks in the engine itself.
-func inProcess(model string) bool { return slices.Contains(InProcess, model) }
+// anyModel tells whether one of the named models has traits keep says
+// yes to.
+func anyModel(names []string, keep func(models.Traits) bool) bool {
+	return slices.ContainsFunc(names, func(name string) bool { return keep(models.TraitsOf(name)) })
+}
+
+func inEngine(t models.Traits) bool  { return t.Placement == models.InEngine }
+func inWorkers(t models.Traits) bool { return t.Placement == models.InWorkers }
 
 // Progress is told, after each task, which model runs and how far it is.
 type Progress func(model string, done, total int)
@@ -73,7 +79,7 @@ type Progress func(model string, done, total int)
 // before, if set, is called before each model with the reports so far.
 func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before func(model string, done []models.Report)) ([]models.Report, error) {
 	if spec.Func == "" {
-		return nil, fmt.Errorf("no task function: name one (%%models Func) or declare one in the cell\n%s", Usage)
+		return nil, fmt.Errorf("no task function: name one (%%models Func) or declare one in the cell\n%s", Usage())
 	}
 	fn, err := nb.Func(ctx, spec.Func)
 	if err != nil {
@@ -93,10 +99,11 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// The notebook's state for worker processes: encoding every variable
 	// costs, so only when a model runs tasks elsewhere.
 	var rem *models.Remote
-	if slices.ContainsFunc(spec.Models, func(m string) bool { return !inProcess(m) }) {
+	if anyModel(spec.Models, inWorkers) {
 		rem = remote(nb, spec, workerOutput)
 	}
-	if slices.Contains(spec.Models, "distributed") {
+	// Models whose workers may be on other machines run on the cluster.
+	if anyModel(spec.Models, func(t models.Traits) bool { return t.Hosts }) {
 		if rem.Cluster, err = Cluster(ctx); err != nil {
 			return nil, err
 		}
@@ -123,7 +130,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	if slices.ContainsFunc(spec.Models, inProcess) {
+	if anyModel(spec.Models, inEngine) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
@@ -167,7 +174,8 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			if progress != nil {
 				opt.Progress = progress
 			}
-			if name == "sequential" {
+			baseline := m.Traits().Baseline
+			if baseline {
 				opt.Workers = 0
 			}
 			rep, err := m.Run(ctx, task, opt)
@@ -182,7 +190,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 				return reports, err
 			}
 			runs[i] = append(runs[i], rep)
-			if name == "sequential" {
+			if baseline {
 				after = Snapshot(nb.Vars())
 			}
 		}

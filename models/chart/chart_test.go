@@ -381,7 +381,7 @@ func TestSpeedup(t *testing.T) {
 
 func TestSpeedupSkips(t *testing.T) {
 	reports := fixedReports()
-	reports = append(reports, models.Report{Model: "gil", Workers: 4}) // no wall time
+	reports = append(reports, models.Report{Model: "gil", Traits: models.TraitsOf("gil"), Workers: 4}) // no wall time
 	c, err := Speedup(reports)
 	if err != nil {
 		t.Fatal(err)
@@ -392,9 +392,9 @@ func TestSpeedupSkips(t *testing.T) {
 
 	for _, bad := range [][]models.Report{
 		nil,
-		{{Model: "threads", Workers: 2, Wall: time.Second}},
-		{{Model: "sequential", Workers: 1}},
-		{{Model: "sequential", Workers: 1, Wall: time.Second, Err: "stopped after 1 of 2 tasks: context canceled"}},
+		{{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: time.Second}},
+		{{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1}},
+		{{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: time.Second, Err: "stopped after 1 of 2 tasks: context canceled"}},
 	} {
 		if _, err := Speedup(bad); err == nil {
 			t.Errorf("Speedup(%v) gave no error", bad)
@@ -417,9 +417,9 @@ func TestEmpty(t *testing.T) {
 
 func TestZeroTasks(t *testing.T) {
 	reports := []models.Report{
-		{Model: "sequential", Workers: 0},
-		{Model: "threads", Workers: 2, Parallel: true},
-		{Model: "processes", Workers: 2, Parallel: true, Pool: []models.WorkerRecord{{Worker: 0}, {Worker: 1, Spawn: ms, Ready: ms}}},
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 0},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2},
+		{Model: "processes", Traits: models.TraitsOf("processes"), Workers: 2, Pool: []models.WorkerRecord{{Worker: 0}, {Worker: 1, Spawn: ms, Ready: ms}}},
 	}
 	c, err := TaskStream(reports)
 	if err != nil {

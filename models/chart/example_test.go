@@ -12,11 +12,11 @@ import (
 // A task stream of two runs, as the MIME bundle a notebook displays.
 func ExampleTaskStream() {
 	reports := []models.Report{
-		{Model: "sequential", Workers: 1, Wall: 200 * time.Millisecond, Tasks: []models.TaskRecord{
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 200 * time.Millisecond, Tasks: []models.TaskRecord{
 			{Index: 0, Worker: 0, Start: 0, End: 100 * time.Millisecond},
 			{Index: 1, Worker: 0, Start: 100 * time.Millisecond, End: 200 * time.Millisecond},
 		}},
-		{Model: "threads", Workers: 2, Parallel: true, Wall: 100 * time.Millisecond, Tasks: []models.TaskRecord{
+		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: 100 * time.Millisecond, Tasks: []models.TaskRecord{
 			{Index: 0, Worker: 0, Start: 0, End: 100 * time.Millisecond},
 			{Index: 1, Worker: 1, Start: 0, End: 100 * time.Millisecond},
 		}},
@@ -47,9 +47,9 @@ func ExampleTaskStream() {
 // The speedup of each model over sequential.
 func ExampleSpeedup() {
 	reports := []models.Report{
-		{Model: "sequential", Workers: 1, Wall: 800 * time.Millisecond},
-		{Model: "gil", Workers: 4, Wall: 820 * time.Millisecond},
-		{Model: "threads", Workers: 2, Parallel: true, Wall: 430 * time.Millisecond},
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 800 * time.Millisecond},
+		{Model: "gil", Traits: models.TraitsOf("gil"), Workers: 4, Wall: 820 * time.Millisecond},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: 430 * time.Millisecond},
 	}
 	c, err := chart.Speedup(reports)
 	if err != nil {

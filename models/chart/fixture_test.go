@@ -23,7 +23,7 @@ var fixturePhases = []phase{{true, 60 * ms}, {false, 30 * ms}, {true, 40 * ms}}
 // from a shared queue and share cpus CPUs, switching a running worker out
 // after quantum when another one waits (never when quantum is 0), in
 // steps of a millisecond, and reports it as a traced in-process run.
-func simulate(model string, workers, cpus int, quantum time.Duration, parallel bool, n int, phases []phase) models.Report {
+func simulate(model string, workers, cpus int, quantum time.Duration, n int, phases []phase) models.Report {
 	type worker struct {
 		task, phase int
 		left, used  time.Duration
@@ -115,9 +115,8 @@ func simulate(model string, workers, cpus int, quantum time.Duration, parallel b
 		}
 	}
 	return models.Report{
-		Model: model, Task: "work", Workers: workers, Wall: t, CPU: t,
-		Tasks: recs, Parallel: parallel, Traced: true,
-		MSU: "msu", Sharing: "sharing",
+		Model: model, Traits: models.TraitsOf(model), Task: "work", Workers: workers, Wall: t, CPU: t,
+		Tasks: recs, Traced: true,
 	}
 }
 
@@ -150,8 +149,8 @@ func remote(model string, pool []models.WorkerRecord, n int, xfer time.Duration,
 		wall = max(wall, end)
 	}
 	return models.Report{
-		Model: model, Task: "work", Workers: len(pool), Wall: wall, Tasks: recs,
-		Parallel: true, Pool: pool, Startup: startup, MSU: "msu", Sharing: "sharing",
+		Model: model, Traits: models.TraitsOf(model), Task: "work", Workers: len(pool), Wall: wall, Tasks: recs,
+		Pool: pool, Startup: startup,
 	}
 }
 
@@ -159,10 +158,10 @@ func remote(model string, pool []models.WorkerRecord, n int, xfer time.Duration,
 func fixedReports() []models.Report {
 	const n = 8
 	return []models.Report{
-		simulate("sequential", 1, 1, 0, false, n, fixturePhases),
-		simulate("eventloop", n, 1, 0, false, n, fixturePhases),
-		simulate("gil", 4, 1, 10*ms, false, n, fixturePhases),
-		simulate("threads", 2, 2, 0, true, n, fixturePhases),
+		simulate("sequential", 1, 1, 0, n, fixturePhases),
+		simulate("eventloop", n, 1, 0, n, fixturePhases),
+		simulate("gil", 4, 1, 10*ms, n, fixturePhases),
+		simulate("threads", 2, 2, 0, n, fixturePhases),
 		remote("processes", []models.WorkerRecord{
 			{Worker: 0, PID: 101, Spawn: 0, Ready: 150 * ms},
 			{Worker: 1, PID: 102, Spawn: 2 * ms, Ready: 160 * ms},
@@ -180,8 +179,8 @@ func fixedReports() []models.Report {
 func manyReports() []models.Report {
 	phases := []phase{{true, 1 * ms}, {false, 20 * ms}, {true, 1 * ms}}
 	return []models.Report{
-		simulate("sequential", 1, 1, 0, false, 100, phases),
-		simulate("eventloop", 100, 1, 0, false, 100, phases),
-		simulate("threads", 4, 4, 0, true, 100, phases),
+		simulate("sequential", 1, 1, 0, 100, phases),
+		simulate("eventloop", 100, 1, 0, 100, phases),
+		simulate("threads", 4, 4, 0, 100, phases),
 	}
 }

@@ -131,17 +131,13 @@ func timeAxisEnd(reports []models.Report) time.Duration {
 	return end
 }
 
-// baseline is the wall time of the last sequential report that ran to
-// the end, 0 if there is none: the speedups' reference, as in
-// models.Table.
+// baseline is the wall time of the reports' baseline run (see
+// models.BaselineRun), 0 if there is none: the speedups' reference.
 func baseline(reports []models.Report) time.Duration {
-	var seq time.Duration
-	for _, r := range reports {
-		if r.Model == "sequential" && r.Err == "" && r.Wall > 0 {
-			seq = r.Wall
-		}
+	if b, ok := models.BaselineRun(reports); ok {
+		return b.Wall
 	}
-	return seq
+	return 0
 }
 
 func hasStates(r models.Report) bool {
@@ -198,7 +194,7 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 // panelTitle is what follows the model's name above its panel.
 func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 	parts := []string{fmt.Sprintf("%s on %s", plural(len(r.Tasks), "task", "tasks"), workerCount(r)), "wall " + formatDuration(r.Wall)}
-	if seq > 0 && r.Wall > 0 && r.Model != "sequential" {
+	if seq > 0 && r.Wall > 0 && !r.Baseline {
 		parts = append(parts, fmt.Sprintf("%.2fx", float64(seq)/float64(r.Wall)))
 	}
 	if r.Startup > 0 {
@@ -232,21 +228,13 @@ func failedTasks(r models.Report) int {
 	return n
 }
 
-// workerNoun is what a model calls its workers, singular and plural.
+// workerNoun is what the report's model calls its workers, singular and
+// plural (Traits.Noun and Nouns; "worker" when the report has no traits).
 func workerNoun(r models.Report) (one, many string) {
-	switch r.Model {
-	case "sequential":
-		return "loop", "loops"
-	case "eventloop":
-		return "coroutine", "coroutines"
-	case "gil":
-		return "thread", "threads"
-	case "threads":
-		return "goroutine", "goroutines"
-	case "processes":
-		return "process", "processes"
+	if r.Noun == "" || r.Nouns == "" {
+		return "worker", "workers"
 	}
-	return "worker", "workers"
+	return r.Noun, r.Nouns
 }
 
 // workerCount is e.g. "4 threads" or "1 loop".
@@ -258,12 +246,12 @@ func workerCount(r models.Report) string {
 // workerLabel names row k of r's panel.
 func workerLabel(r models.Report, k int) string {
 	one, _ := workerNoun(r)
-	if r.Model == "sequential" && max(r.Workers, 1) == 1 {
+	if r.Baseline && max(r.Workers, 1) == 1 {
 		return one
 	}
 	label := fmt.Sprintf("%s %d", one, k)
 	for _, w := range r.Pool {
-		if w.Worker == k && w.Host != "" && r.Model != "processes" {
+		if w.Worker == k && w.Host != "" && r.Hosts {
 			label += " (" + w.Host + ")"
 			break
 		}

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"math"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -32,30 +31,31 @@ var (
 // speedupBar is one model's bar.
 type speedupBar struct {
 	report  models.Report
-	speedup float64 // sequential wall / model wall
+	speedup float64 // baseline wall / model wall
 	ideal   float64 // Workers for a parallel model, else 1
 	// efficiency is speedup per worker, as in models.Table; NaN without
 	// workers.
 	efficiency float64
 }
 
-// Speedup draws, per report, a bar of the speedup over sequential (the
-// sequential run's wall time divided by the model's), labelled with the
+// Speedup draws, per report, a bar of the speedup over the baseline model
+// (sequential: its run's wall time divided by the model's), labelled with the
 // speedup and the efficiency (speedup per worker), e.g. "1.85x · 92%",
 // and a dashed mark at the ideal speedup for CPU-bound work: the number
 // of workers for a parallel model, 1 for the others. Reports without a
 // wall time are left out.
 //
-// It returns an error when no report is sequential and ran to the end,
+// It returns an error when no report is the baseline's and ran to the end,
 // or no report has a wall time.
 func Speedup(reports []models.Report) (Chart, error) {
 	if len(reports) == 0 {
 		return Chart{}, errors.New("no reports to draw the speedup of: run at least one model first")
 	}
-	seq := baseline(reports)
-	if seq == 0 {
-		return Chart{}, errors.New("no speedup to draw: no sequential run finished to compare with; include sequential among the models")
+	base, ok := models.BaselineRun(reports)
+	if !ok {
+		return Chart{}, noBaseline()
 	}
+	seq := base.Wall
 	var bars []speedupBar
 	var skipped []string
 	top := 1.0
@@ -89,7 +89,7 @@ func Speedup(reports []models.Report) (Chart, error) {
 	p.X.Min, p.X.Max = -0.5, float64(len(bars))-0.5
 	p.Y.Min, p.Y.Max = 0, top*1.18
 	p.Y.Tick.Marker = niceTicks(5)
-	p.Y.Label.Text = "speedup over sequential (×)"
+	p.Y.Label.Text = "speedup over " + base.Model + " (×)"
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = nil
 	grid.Horizontal.Color = gridGray
@@ -97,8 +97,8 @@ func Speedup(reports []models.Report) (Chart, error) {
 	p.Add(grid, &speedupPlotter{bars: bars})
 
 	width, height := vg.Length(speedupWidth), vg.Length(speedupHeight)
-	title := fmt.Sprintf("sequential wall %s ÷ each model's wall", formatDuration(seq))
-	items := speedupLegend()
+	title := fmt.Sprintf("%s wall %s ÷ each model's wall", base.Model, formatDuration(seq))
+	items := speedupLegend(base.Model)
 	paint := func(c draw.Canvas) {
 		c.SetColor(gray(0xff))
 		c.Fill(c.Rectangle.Path())
@@ -122,8 +122,17 @@ func Speedup(reports []models.Report) (Chart, error) {
 		PNG:     png,
 		Width:   int(width),
 		Height:  int(height),
-		Summary: speedupSummary(seq, bars, skipped),
+		Summary: speedupSummary(base, bars, skipped),
 	}, nil
+}
+
+// noBaseline is Speedup's error when no baseline run finished.
+func noBaseline() error {
+	m, ok := models.BaselineModel()
+	if !ok {
+		return errors.New("no speedup to draw: no model is the baseline to compare with")
+	}
+	return fmt.Errorf("no speedup to draw: no %s run finished to compare with; include %s among the models", m.Name(), m.Name())
 }
 
 // barLabel is e.g. "1.85x · 92%".
@@ -158,7 +167,7 @@ func (sp *speedupPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 
 func barColor(r models.Report) color.NRGBA {
 	switch {
-	case r.Model == "sequential":
+	case r.Baseline:
 		return baselineGray
 	case r.Parallel:
 		return parallelBlue
@@ -166,9 +175,9 @@ func barColor(r models.Report) color.NRGBA {
 	return concurrentOrng
 }
 
-func speedupLegend() []legendItem {
+func speedupLegend(baseline string) []legendItem {
 	return []legendItem{
-		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, baselineGray) }, "sequential (the baseline)"},
+		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, baselineGray) }, baseline + " (the baseline)"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, parallelBlue) }, "parallel model"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) { fillRect(c, x0, x1, y0, y1, concurrentOrng) }, "concurrent, one at a time"},
 		{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
@@ -180,9 +189,9 @@ func speedupLegend() []legendItem {
 }
 
 // speedupSummary says in words what the speedup chart shows.
-func speedupSummary(seq time.Duration, bars []speedupBar, skipped []string) string {
+func speedupSummary(base models.Report, bars []speedupBar, skipped []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Speedup over sequential (wall %s), per model; ideal for CPU-bound work is the number of workers for a parallel model, 1 for the others.\n", formatDuration(seq))
+	fmt.Fprintf(&b, "Speedup over %s (wall %s), per model; ideal for CPU-bound work is the number of workers for a parallel model, 1 for the others.\n", base.Model, formatDuration(base.Wall))
 	for _, sb := range bars {
 		r := sb.report
 		fmt.Fprintf(&b, "%s: %.2fx on %s", r.Model, sb.speedup, workerCount(r))

@@ -557,7 +557,7 @@ func streamSummary(reports []models.Report, end time.Duration, f legendFlags) st
 // summaryLine is e.g. "threads: 8 tasks on 2 goroutines, 0.91 s, 1.86x".
 func summaryLine(r models.Report, seq time.Duration) string {
 	s := fmt.Sprintf("%s: %s on %s, %s", r.Model, plural(len(r.Tasks), "task", "tasks"), workerCount(r), formatDuration(r.Wall))
-	if seq > 0 && r.Wall > 0 && r.Model != "sequential" {
+	if seq > 0 && r.Wall > 0 && !r.Baseline {
 		s += fmt.Sprintf(", %.2fx", float64(seq)/float64(r.Wall))
 	}
 	if r.Startup > 0 {

@@ -23,6 +23,9 @@ type Diagnosis struct {
 	// Sentences explain the table in plain words, about one per model,
 	// each starting with the model's name.
 	Sentences []string `json:"sentences,omitempty"`
+	// Baseline names the model the others are compared with (sequential):
+	// the one whose values are each row's Expected.
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // Row is one variable under one model. Values are compact JSON, "" when
@@ -55,16 +58,6 @@ type Row struct {
 	Err string `json:"err,omitempty"`
 }
 
-// Names of models Diagnose treats specially.
-const (
-	seqName         = "sequential"
-	eventLoopName   = "eventloop"
-	gilName         = "gil"
-	threadsName     = "threads"
-	processesName   = "processes"
-	distributedName = "distributed"
-)
-
 // Diagnose compares the values of the variables the task writes across
 // the models' runs, and explains the differences.
 //
@@ -81,12 +74,13 @@ const (
 func Diagnose(st Static, before map[string]json.RawMessage, reports []models.Report) Diagnosis {
 	d := &diagnoser{st: st, before: before, reports: reports, vars: map[string]Var{}}
 	for _, r := range reports {
-		if r.Model == seqName && d.seq == nil {
+		if r.Baseline && d.seq == nil {
 			d.seq = &r
 		}
 	}
+	d.base = baselineName(d.seq)
 	d.pickVars()
-	var out Diagnosis
+	out := Diagnosis{Baseline: d.base}
 	for _, name := range d.names {
 		for _, r := range reports {
 			out.Rows = append(out.Rows, d.row(name, r))
@@ -106,8 +100,21 @@ type diagnoser struct {
 	before  map[string]json.RawMessage
 	reports []models.Report
 	seq     *models.Report
+	base    string         // the baseline model's name, for sentences
 	names   []string       // the variables to show, in order
 	vars    map[string]Var // their static facts
+}
+
+// baselineName is the name of the model the others are compared with:
+// seq's, else the registered baseline's.
+func baselineName(seq *models.Report) string {
+	if seq != nil {
+		return seq.Model
+	}
+	if m, ok := models.BaselineModel(); ok {
+		return m.Name()
+	}
+	return "the baseline"
 }
 
 // pickVars chooses the variables: those the task writes, then those seen
@@ -153,8 +160,10 @@ func (d *diagnoser) pickVars() {
 	d.names = append(d.names, extra...)
 }
 
+// outOfProcess tells whether r's tasks ran in worker processes, each
+// with its own copy of the notebook.
 func outOfProcess(r models.Report) bool {
-	return len(r.Pool) > 0 || r.Model == processesName || r.Model == distributedName
+	return len(r.Pool) > 0 || r.Placement == models.InWorkers
 }
 
 // row is one variable under one model.
@@ -190,7 +199,7 @@ func (d *diagnoser) row(name string, r models.Report) Row {
 		}
 		return row
 	}
-	if r.Model == seqName || expected == nil || !hasAfter || r.Err != "" {
+	if r.Baseline || expected == nil || !hasAfter || r.Err != "" {
 		return row
 	}
 	e, unit, ok1 := measureOf(expected, v.Op)
@@ -274,7 +283,7 @@ func (d *diagnoser) sentences(r models.Report, rows []Row) []string {
 	var clauses []string
 	var units []string // units of the updates the lesson is about
 	last := -1         // the clause the lesson follows
-	if r.Model == seqName {
+	if r.Baseline {
 		var moves []string
 		for _, row := range rows {
 			if row.Model != r.Model || row.After == "" {
@@ -383,7 +392,7 @@ func taskFailures(r models.Report) string {
 	return fmt.Sprintf("%d of %d tasks failed (%s).", failed, len(r.Tasks), strings.TrimSuffix(first, "."))
 }
 
-// clause explains one variable under one model (not sequential).
+// clause explains one variable under one model (not the baseline).
 //
 // A clause about a lost or luckily kept update under threads or gil adds
 // its unit to needLesson, so that the sentence ends with the talk's
@@ -402,7 +411,7 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 	}
 	if row.Expected == "" {
 		if row.Before != "" && row.Before != row.After {
-			return fmt.Sprintf("%s went from %s to %s (no sequential run to compare with)", name, show(row.Before), show(row.After))
+			return fmt.Sprintf("%s went from %s to %s (no %s run to compare with)", name, show(row.Before), show(row.After), d.base)
 		}
 		return ""
 	}
@@ -414,7 +423,7 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 			return fmt.Sprintf("%s is updated with sync/atomic; no update was lost", name)
 		case v.Guard == Mutex:
 			return fmt.Sprintf("%s is updated under a mutex; no update was lost", name)
-		case r.Model == eventLoopName:
+		case r.Switching == models.AtAwaits:
 			if len(d.st.Awaits) == 0 && v.Op != "" {
 				return fmt.Sprintf("no update lost: tasks switch only at awaits, and %s has none", code(v.Op))
 			}
@@ -426,16 +435,16 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 			}
 			switch {
 			case v.Map:
-				return fmt.Sprintf("%d tasks wrote the map %s %s and it survived this time (%s, as in sequential), but Go may stop the program with \"concurrent map writes\": don't count on it", tasks, name, how, show(row.After))
+				return fmt.Sprintf("%d tasks wrote the map %s %s and it survived this time (%s, as in %s), but Go may stop the program with \"concurrent map writes\": don't count on it", tasks, name, how, show(row.After), d.base)
 			case v.Read:
 				// A read-modify-write (x++, x = append(x, v)) that happened
 				// not to interleave.
 				lesson()
-				return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in sequential)", tasks, name, how, show(row.After))
+				return fmt.Sprintf("%d tasks wrote %s %s, yet no update was lost this time (%s, as in %s)", tasks, name, how, show(row.After), d.base)
 			}
-			return fmt.Sprintf("%s ended as in sequential (%s), though %d tasks wrote it %s", name, show(row.After), tasks, how)
+			return fmt.Sprintf("%s ended as in %s (%s), though %d tasks wrote it %s", name, d.base, show(row.After), tasks, how)
 		}
-		return fmt.Sprintf("%s ended as in sequential (%s)", name, show(row.After))
+		return fmt.Sprintf("%s ended as in %s (%s)", name, d.base, show(row.After))
 	}
 	if row.HasLost && row.Lost > 0 {
 		pct := percent(row.LostPct)
@@ -451,21 +460,21 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 				how = "under a mutex"
 			}
 			return fmt.Sprintf("although %s looks updated %s, %s of %s were lost %s: some write escapes the guard (do all tasks lock the same mutex?)", name, how, pct, unit, numbers)
-		case r.Model == threadsName:
+		case r.Switching == models.Simultaneous:
 			lesson()
 			return fmt.Sprintf("%d tasks wrote %s without synchronization; %s of %s were lost %s", tasks, name, pct, unit, numbers)
-		case r.Model == gilName:
+		case r.Switching == models.Preempted:
 			lesson()
 			return fmt.Sprintf("%s of %s were lost %s: a thread was preempted between reading and writing %s, and another wrote it meanwhile", pct, unit, numbers, name)
-		case r.Model == eventLoopName:
+		case r.Switching == models.AtAwaits:
 			return fmt.Sprintf("%s of %s were lost %s: a task awaited between reading and writing %s, and other tasks wrote it meanwhile", pct, unit, numbers, name)
 		}
 		return fmt.Sprintf("%s of %s of %s were lost %s", pct, unit, name, numbers)
 	}
 	if row.HasLost && row.Lost < 0 {
-		return fmt.Sprintf("%s ended at %s, more than sequential's %s", name, show(row.After), show(row.Expected))
+		return fmt.Sprintf("%s ended at %s, more than %s's %s", name, show(row.After), d.base, show(row.Expected))
 	}
-	return fmt.Sprintf("%s ended as %s, where sequential left %s", name, show(row.After), show(row.Expected))
+	return fmt.Sprintf("%s ended as %s, where %s left %s", name, show(row.After), d.base, show(row.Expected))
 }
 
 // isolation explains a variable under a model whose tasks run in other
@@ -501,8 +510,8 @@ func (d *diagnoser) isolation(r models.Report, row Row) string {
 		changedOnly = append(changedOnly[:4], fmt.Sprintf("and %d more", len(changedOnly)-4))
 	}
 	why := "isolation"
-	if r.Model == distributedName {
-		why = "isolation: distributed workers share nothing with the notebook"
+	if r.Isolation == models.Nothing {
+		why = fmt.Sprintf("isolation: %s %s share nothing with the notebook", r.Model, r.Nouns)
 	}
 	notebook := ""
 	switch {
@@ -533,7 +542,8 @@ func (d *diagnoser) isolation(r models.Report, row Row) string {
 	return s
 }
 
-// workerTotal compares the workers' updates, added up, with sequential's.
+// workerTotal compares the workers' updates, added up, with the
+// baseline's.
 func (d *diagnoser) workerTotal(r models.Report, row Row) (string, bool) {
 	if row.Expected == "" || len(r.Pool) < 2 {
 		return "", false
@@ -562,12 +572,12 @@ func (d *diagnoser) workerTotal(r models.Report, row Row) (string, bool) {
 	if total == e-b {
 		return fmt.Sprintf("together the workers made all %s %s, but none reached the notebook", num(e-b), unit), true
 	}
-	return fmt.Sprintf("together the workers made %s of sequential's %s %s", num(total), num(e-b), unit), true
+	return fmt.Sprintf("together the workers made %s of %s's %s %s", num(total), d.base, num(e-b), unit), true
 }
 
-// resultDiffs compares task results with sequential's, by index.
+// resultDiffs compares task results with the baseline's, by index.
 func (d *diagnoser) resultDiffs(r models.Report) string {
-	if d.seq == nil || r.Model == seqName || d.seq.Err != "" {
+	if d.seq == nil || r.Baseline || d.seq.Err != "" {
 		return ""
 	}
 	want := map[int]string{}
@@ -587,7 +597,7 @@ func (d *diagnoser) resultDiffs(r models.Report) string {
 		got := resultJSON(t.Result)
 		if !sameJSON(json.RawMessage(got), json.RawMessage(w)) {
 			if differ == 0 {
-				first = fmt.Sprintf("task %d returned %s, sequential %s", t.Index, show(got), show(w))
+				first = fmt.Sprintf("task %d returned %s, %s %s", t.Index, show(got), d.base, show(w))
 			}
 			differ++
 		}
@@ -595,7 +605,7 @@ func (d *diagnoser) resultDiffs(r models.Report) string {
 	if differ == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d of %d task results differ from sequential's (%s): the results depend on what the other tasks did to shared state, or on timing.", differ, compared, first)
+	return fmt.Sprintf("%d of %d task results differ from %s's (%s): the results depend on what the other tasks did to shared state, or on timing.", differ, compared, d.base, first)
 }
 
 func resultJSON(v any) string {
@@ -671,7 +681,7 @@ func joinAnd(xs []string) string {
 // (no scripts, no styles; values escaped; long values shortened). The
 // sentences are not part of it.
 func (d Diagnosis) Table() (text, htmlTable string) {
-	header := []string{"variable", "model", "guard", "before", "sequential", "after", "lost", "workers' copies"}
+	header := []string{"variable", "model", "guard", "before", orElse(d.Baseline, "baseline"), "after", "lost", "workers' copies"}
 	var rows [][]string
 	for _, r := range d.Rows {
 		lost := ""

@@ -32,7 +32,7 @@ func tasks(n int, results ...any) []models.TaskRecord {
 }
 
 func report(model string, g map[string]json.RawMessage) models.Report {
-	return models.Report{Model: model, Tasks: tasks(8), Globals: g}
+	return models.Report{Model: model, Traits: models.TraitsOf(model), Tasks: tasks(8), Globals: g}
 }
 
 // sentence returns the sentence about model, failing if there is not
@@ -153,12 +153,12 @@ func TestDiagnoseEventLoopAwait(t *testing.T) {
 }
 
 func TestDiagnoseProcessIsolation(t *testing.T) {
-	procs := models.Report{Model: "processes", Tasks: tasks(8), Globals: globals("counter", "0"),
+	procs := models.Report{Model: "processes", Traits: models.TraitsOf("processes"), Tasks: tasks(8), Globals: globals("counter", "0"),
 		Pool: []models.WorkerRecord{
 			{Worker: 0, Globals: globals("counter", "4000")},
 			{Worker: 1, Globals: globals("counter", "4000")},
 		}}
-	dist := models.Report{Model: "distributed", Tasks: tasks(8), Globals: globals("counter", "0"),
+	dist := models.Report{Model: "distributed", Traits: models.TraitsOf("distributed"), Tasks: tasks(8), Globals: globals("counter", "0"),
 		Pool: []models.WorkerRecord{
 			{Worker: 0, Globals: globals("counter", "5000")},
 			{Worker: 1},
@@ -181,8 +181,8 @@ func TestDiagnoseFailedModels(t *testing.T) {
 	st := Static{Func: "work", Vars: []Var{{Name: "seen", Type: "map[int]bool", Written: true, Guard: Bare, Map: true, Op: "seen[i] = true"}}}
 	d := Diagnose(st, globals("seen", "{}"), []models.Report{
 		report("sequential", globals("seen", `{"1":true,"2":true}`)),
-		{Model: "threads", Err: "the engine died: fatal error: concurrent map writes\n\ngoroutine 12 [running]:"},
-		{Model: "gil", Err: "stopped after 3 of 8 tasks: context canceled", Tasks: tasks(3)},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Err: "the engine died: fatal error: concurrent map writes\n\ngoroutine 12 [running]:"},
+		{Model: "gil", Traits: models.TraitsOf("gil"), Err: "stopped after 3 of 8 tasks: context canceled", Tasks: tasks(3)},
 	})
 	contains(t, sentence(t, d, "threads"), "the run crashed", "concurrent map writes", "`seen` is a map", "sync.Mutex")
 	contains(t, sentence(t, d, "gil"), "gil: the run failed: stopped after 3 of 8 tasks: context canceled.")
@@ -193,7 +193,7 @@ func TestDiagnoseFailedModels(t *testing.T) {
 	// A run that stopped half way but reports values: no talk of losses.
 	d = Diagnose(counterStatic(Bare), globals("counter", "0"), []models.Report{
 		report("sequential", globals("counter", "8000")),
-		{Model: "threads", Err: "stopped after 3 of 8 tasks: context canceled", Tasks: tasks(3), Globals: globals("counter", "3000")},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Err: "stopped after 3 of 8 tasks: context canceled", Tasks: tasks(3), Globals: globals("counter", "3000")},
 	})
 	var got []string
 	for _, s := range d.Sentences {
@@ -278,7 +278,7 @@ func TestTable(t *testing.T) {
 	d := Diagnose(st, globals("counter", "0", "note", `""`), []models.Report{
 		report("sequential", globals("counter", "8000", "note", `"<script>alert(1)</script>"`)),
 		report("threads", globals("counter", "4720", "note", long)),
-		{Model: "processes", Tasks: tasks(8), Globals: globals("counter", "0", "note", `""`), Pool: []models.WorkerRecord{{Worker: 0, Globals: globals("counter", "8000")}}},
+		{Model: "processes", Traits: models.TraitsOf("processes"), Tasks: tasks(8), Globals: globals("counter", "0", "note", `""`), Pool: []models.WorkerRecord{{Worker: 0, Globals: globals("counter", "8000")}}},
 	})
 	text, h := d.Table()
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")

@@ -27,8 +27,8 @@ func Example() {
 	}
 	tasks := make([]models.TaskRecord, 8)
 	d := sharing.Diagnose(st, g("0", "0"), []models.Report{
-		{Model: "sequential", Tasks: tasks, Globals: g("8000", "8000")},
-		{Model: "threads", Tasks: tasks, Globals: g("4720", "8000")},
+		{Model: "sequential", Traits: models.TraitsOf("sequential"), Tasks: tasks, Globals: g("8000", "8000")},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Tasks: tasks, Globals: g("4720", "8000")},
 	})
 	for _, s := range d.Sentences {
 		fmt.Println(s)
