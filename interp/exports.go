@@ -50,6 +50,20 @@ func (s *Session) exports() interp.Exports {
 		"Running":      reflect.ValueOf(models.Running),
 		"Waiting":      reflect.ValueOf(models.Waiting),
 		"Blocked":      reflect.ValueOf(models.Blocked),
+		// Each report's Traits, and their values to compare with.
+		"Traits":       reflect.ValueOf((*models.Traits)(nil)),
+		"Placement":    reflect.ValueOf((*models.Placement)(nil)),
+		"Isolation":    reflect.ValueOf((*models.Isolation)(nil)),
+		"Switching":    reflect.ValueOf((*models.Switching)(nil)),
+		"InEngine":     reflect.ValueOf(models.InEngine),
+		"InWorkers":    reflect.ValueOf(models.InWorkers),
+		"Shared":       reflect.ValueOf(models.Shared),
+		"CopyAtStart":  reflect.ValueOf(models.CopyAtStart),
+		"Nothing":      reflect.ValueOf(models.Nothing),
+		"WholeTask":    reflect.ValueOf(models.WholeTask),
+		"AtAwaits":     reflect.ValueOf(models.AtAwaits),
+		"Preempted":    reflect.ValueOf(models.Preempted),
+		"Simultaneous": reflect.ValueOf(models.Simultaneous),
 	}
 	if s.exit != nil {
 		ex["os/os"] = map[string]reflect.Value{"Exit": reflect.ValueOf(s.exit)}

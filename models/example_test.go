@@ -38,7 +38,7 @@ func ExampleCompare() {
 	task := models.Task{Name: "wait", N: 8, Call: func(ctx context.Context, i int) (any, error) {
 		return nil, models.Sleep(ctx, time.Millisecond)
 	}}
-	reports, err := models.Compare(context.Background(), task, models.InProcessNames(), models.CompareOptions{Repeat: 3})
+	reports, err := models.Compare(context.Background(), task, []string{"sequential", "eventloop", "gil", "threads"}, models.CompareOptions{Repeat: 3})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -2,3 +2,6 @@ package modelrun
 
 // JSONSafeForTest exposes jsonSafe to the external tests.
 var JSONSafeForTest = jsonSafe
+
+// DocForTest exposes doc, the %%models help text.
+var DocForTest = doc

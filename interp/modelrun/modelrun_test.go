@@ -2,6 +2,7 @@ package modelrun_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,58 @@ func TestRepeatTakesTurns(t *testing.T) {
 	}
 	if len(reports) != 2 || reports[0].Model != "sequential" || reports[1].Model != "threads" {
 		t.Errorf("reports %v, want one per model, in order", reports)
+	}
+}
+
+// A notebook that holds the reports (%%models -o) reads each model's
+// traits: the fields reports had before traits (MSU, Sharing, Parallel)
+// and the traits themselves, compared with the models package's values.
+func TestReportsCarryTraitsIntoTheNotebook(t *testing.T) {
+	s := session(t, "func Task(i int) int { return i }", "var reps []models.Report")
+	spec, err := modelrun.ParseSpec("-n 2 -no-trace -models sequential,threads Task", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Vars()["reps"].Set(reflect.ValueOf(reports))
+	for _, tt := range []struct{ expr, want string }{
+		{"reps[1].Parallel", "true"},
+		{"reps[1].MSU", `"machine instruction"`},
+		{"reps[0].Traits.Baseline", "true"},
+		{"reps[1].Traits.Switching == models.Simultaneous", "true"},
+		{"reps[1].Placement == models.InEngine", "true"},
+		{"reps[1].Nouns", `"goroutines"`},
+	} {
+		r := s.Execute(context.Background(), tt.expr)
+		if r.Err != nil || r.Value["text/plain"] != tt.want {
+			t.Errorf("%s got %v (%v), want %s", tt.expr, r.Value["text/plain"], r.Err, tt.want)
+		}
+	}
+}
+
+// The %%models help lists every registered model with its traits, and
+// the usage line names them all.
+func TestHelpListsEveryModel(t *testing.T) {
+	doc, usage := modelrun.DocForTest(), modelrun.Usage()
+	if want := "-models " + strings.Join(models.Names(), ",") + "|all"; !strings.Contains(usage, want) {
+		t.Errorf("usage %q lacks %q", usage, want)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(doc, "\n") {
+		if name, _, ok := strings.Cut(line, " "); ok {
+			rows[name] = line
+		}
+	}
+	for _, name := range models.Names() {
+		tr := models.TraitsOf(name)
+		row := rows[name]
+		for _, want := range []string{tr.StandsFor, string(tr.Switching), tr.MSU, tr.DefaultWorkers} {
+			if !strings.Contains(row, want) {
+				t.Errorf("the help's row for %s is %q; want it to say %q", name, row, want)
+			}
+		}
 	}
 }

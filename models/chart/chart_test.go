@@ -286,6 +286,33 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// A run that ran to the end with a note (a task that ran twice) is not
+// drawn as stopped; a run that failed is.
+func TestNoteIsNotStopped(t *testing.T) {
+	reports := fixedReports()
+	dist := &reports[5]
+	dist.Notes = []string{"1 task(s) ran twice (a worker thought dead finished after all); the first result of each counts"}
+	stopped := reports[3]
+	stopped.Err = "threads: stopped after 8 of 9 tasks: context canceled"
+	reports = append(reports, stopped)
+	panels := Layout(reports)
+	if title := panels[5].Title; strings.Contains(title, "stopped") || strings.Contains(title, "ran twice") {
+		t.Errorf("the distributed panel's title with a note is %q; want no failure in it", title)
+	}
+	if title := panels[6].Title; !strings.Contains(title, "stopped: threads: stopped after 8 of 9") {
+		t.Errorf("the failed run's title is %q; want it said stopped", title)
+	}
+	c, err := Speedup(reports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(c.Summary, "\n") {
+		if strings.HasPrefix(line, "distributed:") && strings.Contains(line, "stopped") {
+			t.Errorf("the speedup summary says the distributed run with a note stopped: %q", line)
+		}
+	}
+}
+
 // checkSegments checks that a traced bar's segments cover it without
 // gaps.
 func checkSegments(t *testing.T, model string, b Bar, traced bool) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,16 +71,23 @@ func run(t *testing.T, ctx context.Context, m models.Model, task models.Task, op
 	}
 }
 
-// checkReport checks what every report must satisfy: its model, facts,
-// and records that are sorted by index, unique, in the run's time and by
-// a worker in range.
+// checkReport checks what every report must satisfy: its model and the
+// model's traits (complete, see models.Traits.Check), and records that
+// are sorted by index, unique, in the run's time and by a worker in
+// range.
 func checkReport(t *testing.T, m models.Model, rep models.Report) {
 	t.Helper()
 	if rep.Model != m.Name() {
 		t.Errorf("Report.Model = %q, want %q", rep.Model, m.Name())
 	}
-	if rep.MSU == "" || rep.Sharing == "" {
-		t.Errorf("Report.MSU = %q, Report.Sharing = %q; want both set", rep.MSU, rep.Sharing)
+	if rep.Traits != m.Traits() {
+		t.Errorf("Report.Traits = %+v, want the model's %+v", rep.Traits, m.Traits())
+	}
+	if err := m.Traits().Check(); err != nil {
+		t.Error(err)
+	}
+	if m.Traits().Name != m.Name() {
+		t.Errorf("Traits().Name = %q, want Name() %q", m.Traits().Name, m.Name())
 	}
 	for k, r := range rep.Tasks {
 		if k > 0 && r.Index <= rep.Tasks[k-1].Index {
@@ -244,11 +252,15 @@ func checkCancel(t *testing.T, m models.Model) {
 	const n = 50
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The first two tasks to start finish, the third cancels the run, and
+	// every task sleeps until the run stops: whatever order the model
+	// takes the tasks in.
+	var started atomic.Int32
 	task := models.Task{N: n, Call: func(ctx context.Context, i int) (any, error) {
-		switch {
-		case i < 2:
+		switch started.Add(1) {
+		case 1, 2:
 			return i, nil
-		case i == 2:
+		case 3:
 			cancel()
 		}
 		return nil, models.Sleep(ctx, time.Hour) // returns when the run stops
@@ -262,7 +274,7 @@ func checkCancel(t *testing.T, m models.Model) {
 	}
 	checkReport(t, m, rep)
 	if len(rep.Tasks) == 0 || len(rep.Tasks) == n {
-		t.Errorf("got %d task records after cancelling at task 2, want some but not all %d", len(rep.Tasks), n)
+		t.Errorf("got %d task records after the third task cancelled the run, want some but not all %d", len(rep.Tasks), n)
 	}
 }
 

@@ -14,12 +14,19 @@ type named struct{ models.Threads }
 
 func (named) Name() string { return "mythreads" }
 
+// Traits are the threads model's under the new name.
+func (n named) Traits() models.Traits {
+	t := n.Threads.Traits()
+	t.Name = n.Name()
+	return t
+}
+
 func (n named) Run(ctx context.Context, t models.Task, opt models.Options) (models.Report, error) {
 	if p := opt.Progress; p != nil {
 		opt.Progress = func(_ string, done, total int) { p(n.Name(), done, total) }
 	}
 	rep, err := n.Threads.Run(ctx, t, opt)
-	rep.Model = n.Name()
+	rep.Model, rep.Traits = n.Name(), n.Traits()
 	return rep, err
 }
 

@@ -423,6 +423,8 @@ func (d *diagnoser) clause(r models.Report, row Row, needLesson *[]string) strin
 			return fmt.Sprintf("%s is updated with sync/atomic; no update was lost", name)
 		case v.Guard == Mutex:
 			return fmt.Sprintf("%s is updated under a mutex; no update was lost", name)
+		case r.Switching == models.WholeTask:
+			return fmt.Sprintf("no update lost: each task runs to its end before the next starts, so nothing comes between reading and writing %s", name)
 		case r.Switching == models.AtAwaits:
 			if len(d.st.Awaits) == 0 && v.Op != "" {
 				return fmt.Sprintf("no update lost: tasks switch only at awaits, and %s has none", code(v.Op))
