@@ -1,4 +1,4 @@
-// Package models runs one task function many times under the six
+// Package models runs one task function many times under the
 // concurrency models of the atonce design and measures what happened, so
 // a notebook can show which model makes a function fast and why.
 //
@@ -23,6 +23,13 @@
 //     talking JSON lines over pipes (package workermsg).
 //   - [Distributed]: workers behind a NATS JetStream work queue (package
 //     broker), on this machine or others, gathered in a [Cluster].
+//
+// Each model declares its [Traits] — in the engine or in workers, how it
+// isolates the notebook's state, when it switches tasks, what it calls its
+// workers, its MSU — and registers itself with [Register]; [Names] lists
+// the registered models, the baseline first. A [Report] carries its
+// model's traits, and everything that shows a run reads them rather than
+// the model's name, so a new model is one file.
 //
 // Tasks are plain Go funcs or names: this package knows nothing of the
 // interpreter. The code a task runs blocks at an await point by calling
