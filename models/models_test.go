@@ -2,9 +2,12 @@ package models_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,6 +53,87 @@ func TestByName(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A report's JSON has its model's traits under "traits" and, as before
+// traits, "msu", "sharing" and "parallel" at the top; decoding it gives
+// the traits back (a checkpoint of a crashing run goes through JSON).
+func TestReportJSON(t *testing.T) {
+	rep := models.Report{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Notes: []string{"a note"}}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]any
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	traits, _ := top["traits"].(map[string]any)
+	for _, tt := range []struct {
+		key  string
+		got  any
+		want any
+	}{
+		{"msu", top["msu"], "machine instruction"},
+		{"sharing", top["sharing"], rep.Sharing},
+		{"parallel", top["parallel"], true},
+		{"workers", top["workers"], 2.0},
+		{"traits.name", traits["name"], "threads"},
+		{"traits.switching", traits["switching"], "simultaneous"},
+		{"traits.nouns", traits["nouns"], "goroutines"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("JSON %s = %v, want %v", tt.key, tt.got, tt.want)
+		}
+	}
+	var back models.Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Traits != rep.Traits || back.Workers != 2 || len(back.Notes) != 1 {
+		t.Errorf("decoded %+v, want %+v", back, rep)
+	}
+}
+
+// Register refuses what would make the registry lie: incomplete traits,
+// a name that is taken, a second baseline.
+func TestRegisterRefuses(t *testing.T) {
+	threads := models.TraitsOf("threads")
+	noNoun := threads
+	noNoun.Name, noNoun.Noun = "nonoun", ""
+	second := models.TraitsOf("sequential")
+	second.Name = "another"
+	for _, tt := range []struct {
+		name string
+		m    models.Model
+		want string
+	}{
+		{"incomplete", traitsOnly{noNoun}, "no noun for one worker"},
+		{"taken", traitsOnly{threads}, `a model named "threads" is already registered`},
+		{"second baseline", traitsOnly{second}, `"sequential" already is`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				p := recover()
+				if s, _ := p.(string); !strings.Contains(s, tt.want) {
+					t.Errorf("Register panicked with %v, want %q", p, tt.want)
+				}
+			}()
+			models.Register(tt.m)
+		})
+	}
+	if slices.Contains(models.Names(), "nonoun") || slices.Contains(models.Names(), "another") {
+		t.Errorf("a refused model is listed: %v", models.Names())
+	}
+}
+
+// traitsOnly is a model that never runs: what Register is given.
+type traitsOnly struct{ t models.Traits }
+
+func (m traitsOnly) Name() string          { return m.t.Name }
+func (m traitsOnly) Traits() models.Traits { return m.t }
+func (m traitsOnly) Run(context.Context, models.Task, models.Options) (models.Report, error) {
+	return models.Report{}, errors.New("not a model to run")
 }
 
 // spin keeps a CPU busy for d.
@@ -355,6 +439,32 @@ func TestGoexit(t *testing.T) {
 			}
 			if !strings.Contains(rep.Tasks[1].Err, "Goexit") {
 				t.Errorf("task 1: Err = %q, want it to name runtime.Goexit", rep.Tasks[1].Err)
+			}
+		})
+	}
+}
+
+func TestTraitsCheck(t *testing.T) {
+	ok := models.TraitsOf("gil")
+	for _, tt := range []struct {
+		name   string
+		change func(*models.Traits)
+		want   string // "" for no error
+	}{
+		{"complete", func(*models.Traits) {}, ""},
+		{"no name", func(t *models.Traits) { t.Name = "" }, "no name"},
+		{"no MSU", func(t *models.Traits) { t.MSU = "" }, "no MSU"},
+		{"unknown placement", func(t *models.Traits) { t.Placement = "gpu" }, `placement "gpu" is not one of`},
+		{"unknown isolation", func(t *models.Traits) { t.Isolation = "" }, `isolation "" is not one of`},
+		{"unknown switching", func(t *models.Traits) { t.Switching = "sometimes" }, `switching "sometimes" is not one of`},
+		{"parallel one at a time", func(t *models.Traits) { t.Parallel = true }, `parallel is true but switching is "preempted"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := ok
+			tt.change(&tr)
+			err := tr.Check()
+			if got := fmt.Sprint(err); (tt.want == "") != (err == nil) || !strings.Contains(got, tt.want) {
+				t.Errorf("Check() = %v, want %q", err, tt.want)
 			}
 		})
 	}
