@@ -458,6 +458,7 @@ func TestTraitsCheck(t *testing.T) {
 		{"unknown isolation", func(t *models.Traits) { t.Isolation = "" }, `isolation "" is not one of`},
 		{"unknown switching", func(t *models.Traits) { t.Switching = "sometimes" }, `switching "sometimes" is not one of`},
 		{"parallel one at a time", func(t *models.Traits) { t.Parallel = true }, `parallel is true but switching is "preempted"`},
+		{"hosts in the engine", func(t *models.Traits) { t.Hosts = true }, `hosts) need placement "workers"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := ok

@@ -136,6 +136,9 @@ func (t Traits) Check() error {
 	if !slices.Contains(switchings, t.Switching) {
 		errs = append(errs, fmt.Errorf("switching %q is not one of %q", t.Switching, switchings))
 	}
+	if t.Hosts && t.Placement != InWorkers {
+		errs = append(errs, fmt.Errorf("workers on other machines (hosts) need placement %q", InWorkers))
+	}
 	if t.Parallel == t.OneAtATime() {
 		errs = append(errs, fmt.Errorf("parallel is %v but switching is %q", t.Parallel, t.Switching))
 	}
