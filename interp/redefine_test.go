@@ -64,6 +64,19 @@ func TestRedefine(t *testing.T) {
 		{name: "var whose type changed, used by nobody",
 			cells: []string{"x := 5"},
 			redef: `x := "s"`, expr: "x", want: `"s"`},
+		{name: "var whose type changed, after statements of the cell ran",
+			cells: []string{"x := 5"},
+			redef: "y := 1\nfunc f() int { return y }\nx := \"s\"", expr: "x", want: `"s"`},
+		{name: "typed var whose type changed",
+			cells: []string{"var x int"},
+			redef: "var x string = \"s\"", expr: "x", want: `"s"`},
+		{name: "var in parentheses whose type changed",
+			cells: []string{"var (\n\ta = 1\n)", "func get() any { return a }"},
+			redef: "var (\n\ta = \"s\"\n\tb = 2\n)", expr: "get()", want: `"s"`,
+			note: "redefined var a: rebuilt", replays: true},
+		{name: "only the var whose type changed is declared anew",
+			cells: []string{"a := 1", "b := 2", "func getA() int { return a }"},
+			redef: "a := 10\nb := \"s\"", expr: "getA()", want: "10"},
 		{name: "values survive a rebuild",
 			cells:   []string{"counter := 0", "func f() int { return 1 }", "func g() int { return f() }"},
 			failing: "counter += 5\npanic(\"after the increment\")",
@@ -147,7 +160,7 @@ func TestRedefineInterrupted(t *testing.T) {
 }
 
 func TestRedefineProgramCellTwice(t *testing.T) {
-	prog, err := os.ReadFile("testdata/split/program.cell")
+	prog, err := os.ReadFile("../internal/gosrc/testdata/split/program.cell")
 	if err != nil {
 		t.Fatal(err)
 	}
