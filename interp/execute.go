@@ -71,21 +71,36 @@ func (s *Session) execute(ctx context.Context, code string) Result {
 	return s.rebuildForVars(ctx, res, run, p)
 }
 
+// record notes a cell that ran: its text, for History, and its
+// declarations.
+func (s *Session) record(run *cellRun) {
+	s.history = append(s.history, run.text)
+	for _, g := range run.groups {
+		for _, d := range g.Decls {
+			if !redefinable(d) {
+				continue
+			}
+			for _, n := range d.Names {
+				s.decls[n] = decl{kind: d.Kind, canon: d.Canon, refs: d.Refs}
+			}
+		}
+	}
+}
+
 // cellRun is a cell as it runs: its text after the redefinition edits,
 // and the groups parsed from that text.
 type cellRun struct {
-	cell     int // the cell's number, see newCell
-	text     string
-	groups   []*gosrc.Group
-	last     *ast.ExprStmt // the cell's final expression, see gosrc.Cell.Last
-	names    map[string]bool
-	program  bool         // a whole program pasted in, see gosrc.Cell.Program
-	plan     *cellPlan    // the edits text was rendered from; nil when none
-	off      map[int]bool // conversions of the plan that fell back to declarations
-	fellBack map[int]bool // the starts of the groups fallBack was called for
-	// What the run did, beyond its Result.
-	ranStmts bool // a group of statements ran (or started to)
-	skipped  int  // groups of statements that failed and were skipped (lenient runs)
+	cell      int // the cell's number, see newCell
+	text      string
+	groups    []*gosrc.Group
+	last      *ast.ExprStmt // the cell's final expression, see gosrc.Cell.Last
+	names     map[string]bool
+	program   bool         // a whole program pasted in, see gosrc.Cell.Program
+	callsMain bool         // the session calls the program's main, see programMain
+	plan      *cellPlan    // the edits text was rendered from; nil when none
+	off       map[int]bool // conversions of the plan that fell back to declarations
+	fellBack  map[int]bool // the starts of the groups fallBack was called for
+	skipped   int          // groups of statements that failed and were skipped (lenient runs)
 }
 
 // newRun is a run of parsed as it is.
@@ -137,6 +152,9 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 	notes := s.rw.notes
 	if u, ok := s.programMain(run); ok {
 		units = append(units, u)
+		run.callsMain = true
+	}
+	if run.callsMain {
 		notes = append(notes, "ran main(), the program's entry point")
 	}
 	if r, failed := s.prepare(ctx, label); failed {
@@ -150,36 +168,27 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 			return s.interrupted(label)
 		}
 		prog, err := s.compileUnit(u, run.last)
-		if err != nil && u.g != nil {
-			if rest, errs := s.fallBack(run, u); rest != nil || errs != nil {
-				// The rest of the cell was parsed again from this group on,
-				// with a var declared again as a declaration.
-				more, rerrs := s.units(rest)
-				if errs = append(errs, rerrs...); len(errs) > 0 {
-					return Result{Err: s.compileError(run.cell, errs)}
-				}
-				if r, failed := s.prepare(ctx, label); failed {
+		if err != nil {
+			if rest, r, ok := s.fallBack(ctx, run, u, label); ok {
+				if r.Err != nil {
 					return r
 				}
+				// The groups from this one on, parsed again; the call of a
+				// pasted program's main stays last.
 				n := i
 				for n < len(units) && units[n].g != nil {
 					n++
 				}
-				units = append(append(units[:i:i], more...), units[n:]...)
+				units = append(append(units[:i:i], rest...), units[n:]...)
 				i--
 				continue
 			}
-		}
-		if err != nil {
 			s.SyncOutput()
 			if lenient && u.g != nil && u.g.Kind == gosrc.Stmt {
 				run.skipped++
 				continue
 			}
 			return Result{Err: s.yaegiError(run.cell, "CompileError", err)}
-		}
-		if u.node != nil && u.g != nil && u.g.Kind == gosrc.Stmt {
-			run.ranStmts = true
 		}
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
@@ -217,6 +226,10 @@ func (s *Session) units(groups []*gosrc.Group) ([]unit, scanner.ErrorList) {
 	var units []unit
 	var errs scanner.ErrorList
 	for _, g := range groups {
+		if g.File == nil {
+			errs = append(errs, g.Err...)
+			continue
+		}
 		u := unit{g: g, node: g.File}
 		if g.Kind != gosrc.Stmt {
 			u.imports = s.dropKnownImports(g)
@@ -440,18 +453,7 @@ func (s *Session) parse(cell int, code string, from *gosrc.Group) *gosrc.Cell {
 // programMain returns a unit that calls main when the cell is a whole
 // program: a package clause, a func main and no statements of its own.
 func (s *Session) programMain(run *cellRun) (unit, bool) {
-	if !run.program {
-		return unit{}, false
-	}
-	var decl *ast.FuncDecl
-	for _, g := range run.groups {
-		if g.Kind == gosrc.Stmt {
-			return unit{}, false
-		}
-		if fd := mainDecl(g); fd != nil {
-			decl = fd
-		}
-	}
+	decl := mainToRun(run.program, run.groups)
 	if decl == nil {
 		return unit{}, false
 	}

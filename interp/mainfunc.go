@@ -23,6 +23,26 @@ func mainDecl(g *gosrc.Group) *ast.FuncDecl {
 	return nil
 }
 
+// mainToRun returns the func main of a whole program pasted into a cell
+// (program: it starts with a package clause) when the cell has no
+// statements of its own: the session then calls it, as running the
+// program would. nil otherwise.
+func mainToRun(program bool, groups []*gosrc.Group) *ast.FuncDecl {
+	if !program {
+		return nil
+	}
+	var decl *ast.FuncDecl
+	for _, g := range groups {
+		if g.Kind == gosrc.Stmt {
+			return nil
+		}
+		if fd := mainDecl(g); fd != nil {
+			decl = fd
+		}
+	}
+	return decl
+}
+
 // renameMain renames the identifiers main in n to mainName, except field,
 // method and package names.
 func renameMain(n ast.Node) {

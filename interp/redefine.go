@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
-	"go/scanner"
 	"go/token"
 	"reflect"
 	"slices"
@@ -283,9 +282,16 @@ func (s *Session) edited(cell int, parsed *gosrc.Cell, p *cellPlan) *cellRun {
 		return newRun(cell, parsed)
 	}
 	text, _ := p.render(nil)
+	// A var of a pasted program declared again is an assignment now, a
+	// statement; the program's main is called in the text instead, so
+	// that History replays it too.
+	callsMain := mainToRun(parsed.Program, parsed.Groups) != nil
+	if callsMain {
+		text += "\nmain()"
+	}
 	s.sources[cell] = text
 	run := newRun(cell, s.parse(cell, text, nil))
-	run.plan = p
+	run.plan, run.callsMain = p, callsMain
 	return run
 }
 
@@ -293,15 +299,16 @@ func (s *Session) edited(cell int, parsed *gosrc.Cell, p *cellPlan) *cellRun {
 // assignments the plan made there of vars declared again are checked
 // with the interpreter's type check (see fits); those that do not fit
 // their variable (the new value has another type) fall back to their
-// declarations, and fallBack returns the rest of the cell from u's group
-// on, parsed again. It returns nothing when every assignment fits: the
-// error is the cell's own.
-func (s *Session) fallBack(run *cellRun, u unit) ([]*gosrc.Group, scanner.ErrorList) {
+// declarations. fallBack then parses the rest of the cell again from u's
+// group on and returns it ready to compile (ok), or a Result that says
+// why not. It returns ok false when every assignment fits: the error is
+// the cell's own.
+func (s *Session) fallBack(ctx context.Context, run *cellRun, u unit, label int64) (rest []unit, r Result, ok bool) {
 	g := u.g
-	body, ok := u.node.(*ast.BlockStmt)
+	body, isStmts := u.node.(*ast.BlockStmt)
 	k := slices.Index(run.groups, g)
-	if run.plan == nil || !ok || k < 0 || run.fellBack[g.Start] {
-		return nil, nil
+	if run.plan == nil || g == nil || !isStmts || k < 0 || run.fellBack[g.Start] {
+		return nil, Result{}, false
 	}
 	run.fellBack[g.Start] = true
 	_, convs := run.plan.render(run.off)
@@ -312,17 +319,24 @@ func (s *Session) fallBack(run *cellRun, u unit) ([]*gosrc.Group, scanner.ErrorL
 		}
 	}
 	if len(off) == 0 {
-		return nil, nil
+		return nil, Result{}, false
 	}
 	for _, c := range off {
 		run.off[c] = true
 	}
 	run.text, _ = run.plan.render(run.off)
 	s.sources[run.cell] = run.text
-	rest := s.parse(run.cell, run.text[g.Start:], g)
-	run.groups = append(run.groups[:k:k], rest.Groups...)
-	run.last = rest.Last
-	return rest.Groups, rest.Err
+	parsed := s.parse(run.cell, run.text[g.Start:], g)
+	run.groups = append(run.groups[:k:k], parsed.Groups...)
+	run.last = parsed.Last
+	rest, errs := s.units(parsed.Groups)
+	if len(errs) > 0 {
+		return nil, Result{Err: s.compileError(run.cell, errs)}, true
+	}
+	if r, failed := s.prepare(ctx, label); failed {
+		return nil, r, true
+	}
+	return rest, Result{}, true
 }
 
 // fits tells whether conversion c, an assignment among stmts (a group
@@ -364,22 +378,6 @@ func (s *Session) fits(g *gosrc.Group, stmts []ast.Stmt, convs map[int][2]int, o
 		return err == nil
 	}
 	return probe(off...) || !probe(append(off, c)...)
-}
-
-// record notes a cell that ran: its text, for History, and its
-// declarations.
-func (s *Session) record(run *cellRun) {
-	s.history = append(s.history, run.text)
-	for _, g := range run.groups {
-		for _, d := range g.Decls {
-			if !redefinable(d) {
-				continue
-			}
-			for _, n := range d.Names {
-				s.decls[n] = decl{kind: d.Kind, canon: d.Canon, refs: d.Refs}
-			}
-		}
-	}
 }
 
 // rebuildForVars rebuilds the state after a cell that declared variables

@@ -164,14 +164,33 @@ func TestRedefineProgramCellTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, rec := newSession(t, Options{})
-	for i := range 2 {
-		r := run(t, s, string(prog))
-		if len(r.Notes) > 0 {
-			t.Errorf("run %d: got notes %q, want none", i+1, r.Notes)
-		}
-		if got, want := rec.text("stdout"), "HI\n"; got != want {
-			t.Errorf("run %d: got stdout %q, want %q", i+1, got, want)
-		}
+	for _, tt := range []struct {
+		name, prog, want string
+		notes            int // notes each run must give
+	}{
+		{"calls main itself", string(prog), "HI\n", 0},
+		// The var declared again becomes an assignment, a statement:
+		// main must still run, and History must replay that.
+		{"main called for it, with a var", "package main\n\nimport \"fmt\"\n\nvar n = 1\n\nfunc main() {\n\tn++\n\tfmt.Println(n)\n}\n", "2\n", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, rec := newSession(t, Options{})
+			for i := range 2 {
+				r := run(t, s, tt.prog)
+				if len(r.Notes) != tt.notes {
+					t.Errorf("run %d: got notes %q, want %d", i+1, r.Notes, tt.notes)
+				}
+				if got := rec.text("stdout"); got != tt.want {
+					t.Errorf("run %d: got stdout %q, want %q", i+1, got, tt.want)
+				}
+			}
+			s2, rec2 := newSession(t, Options{})
+			for _, c := range s.History() {
+				run(t, s2, c)
+			}
+			if got, want := rec2.text("stdout"), tt.want+tt.want; got != want {
+				t.Errorf("replaying History(): got stdout %q, want %q", got, want)
+			}
+		})
 	}
 }
