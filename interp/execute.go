@@ -109,17 +109,14 @@ func newRun(cell int, parsed *gosrc.Cell) *cellRun {
 }
 
 // runText parses text as a new cell and runs it as it is, without
-// redefinitions and without recording it: the session's own setup, and
-// the cells a rebuild replays (lenient: a failing group of statements is
-// skipped).
-func (s *Session) runText(ctx context.Context, text string, lenient bool) (Result, *cellRun) {
+// redefinitions and without recording it: the session's own setup.
+func (s *Session) runText(ctx context.Context, text string) Result {
 	cell := s.newCell(text)
 	parsed := s.parse(cell, text, nil)
 	if parsed.Err != nil {
-		return Result{Err: s.compileError(cell, parsed.Err)}, nil
+		return Result{Err: s.compileError(cell, parsed.Err)}
 	}
-	run := newRun(cell, parsed)
-	return s.runGroups(ctx, run, lenient), run
+	return s.runGroups(ctx, newRun(cell, parsed), false)
 }
 
 // unit is one group of a cell made ready to compile: its tree after the
@@ -134,7 +131,7 @@ type unit struct {
 // them before the first runs, since the rewrites may need a prelude or
 // imports first), compiled and run. When a group does not compile because
 // a var declared again was made an assignment, the assignment falls back
-// to the declaration (see cellRun.fallBack). When lenient is set, a group
+// to the declaration (see Session.fallBack). When lenient is set, a group
 // of statements that fails to compile or panics is skipped instead of
 // failing the cell.
 func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Result {
