@@ -314,3 +314,25 @@ func TestInLiteral(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRestOfACell(t *testing.T) {
+	cell := "fmt.Println()\nfunc f() {}\nx := 1"
+	whole := Parse(cell, Options{})
+	from := whole.Groups[1]
+	rest := Parse(cell[from.Start:], Options{Line: from.Line, Col: from.Col, Offset: from.Start})
+	if len(rest.Groups) != 2 {
+		t.Fatalf("rest: got %s, want 2 groups", groupsString(rest, false))
+	}
+	for i, g := range rest.Groups {
+		w := whole.Groups[i+1]
+		if g.Start != w.Start || g.End != w.End || g.Line != w.Line || g.Col != w.Col {
+			t.Errorf("group %d: got %d-%d at %d:%d, want %d-%d at %d:%d", i, g.Start, g.End, g.Line, g.Col, w.Start, w.End, w.Line, w.Col)
+		}
+		if got, want := declsString(&Cell{Src: cell, Groups: []*Group{g}}), declsString(&Cell{Src: cell, Groups: []*Group{w}}); got != want {
+			t.Errorf("group %d decls: got %q, want %q", i, got, want)
+		}
+		if g.Decls[0].Canon != w.Decls[0].Canon {
+			t.Errorf("group %d canon: got %q, want %q", i, g.Decls[0].Canon, w.Decls[0].Canon)
+		}
+	}
+}
