@@ -9,41 +9,22 @@ import (
 	"go/scanner"
 	"go/token"
 	"runtime/pprof"
+	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"atonce/internal/enginemsg"
+	"atonce/internal/gosrc"
 	"atonce/interp/rewrite"
 
 	"github.com/traefik/yaegi/interp"
 )
 
-// unit is one group of a cell, parsed and ready to compile.
-type unit struct {
-	group
-	text string   // the group's source, as in the cell
-	node ast.Node // *ast.File for imports and declarations, *ast.BlockStmt for statements
-	// last is the final statement when it is an expression, whose value
-	// the cell shows: its offsets in text.
-	last       *ast.ExprStmt
-	lastOffset [2]int
-	main       bool              // declares func main
-	imports    map[string]string // package name to path, imported by this unit
-}
-
-// captureCall wraps a cell's final expression: it hands the values the
-// expression yields to Session.capture.
-const captureCall = "__atonce_capture.Value("
-
-// displayCall and displayEnd wrap a final expression whose type has a
-// method Display() display.Bundle, calling it in interpreted code (yaegi
-// cannot hand such a value to the host as an interface); the wrapped
-// code does not compile for other values.
-const (
-	displayCall = "__atonce_capture.Displayable(("
-	displayEnd  = ").Display())"
-)
+// How a cell runs, top-down: Execute parses the cell once (gosrc.Parse,
+// in the interpreter's FileSet), plans its redefinitions from the parsed
+// declarations (redefine.go), runs each group (runGroups: rewrite,
+// compile, run), and records it: its declarations and the text that ran,
+// for History.
 
 // Execute runs one cell. It returns when the cell is done, failed or was
 // interrupted through ctx; by then everything the cell wrote has been
@@ -54,95 +35,299 @@ func (s *Session) Execute(ctx context.Context, code string) Result {
 	if s.closed {
 		return Result{Err: &enginemsg.Error{Name: "SessionClosed", Value: "the interpreter session is closed"}}
 	}
-	return s.executeCell(ctx, code)
+	return s.execute(ctx, code)
 }
 
-// cellRun tells how a cell's run went, beyond its Result.
-type cellRun struct {
-	ranStmts bool // a group of statements ran (or started to)
-	skipped  int  // groups of statements that failed and were skipped (lenient runs)
-}
-
-// runCell runs code as one cell: it is what Execute does once the cell's
-// redefinitions are sorted out (see executeCell). When lenient is set, a
-// group of statements that fails to compile or panics is skipped instead
-// of failing the cell: replaying the notebook uses it.
-func (s *Session) runCell(ctx context.Context, code string, lenient bool) (Result, cellRun) {
-	var info cellRun
+// execute runs a cell the way a notebook user expects redefinitions to
+// work (see redefine.go) and records it.
+func (s *Session) execute(ctx context.Context, code string) Result {
 	cell := s.newCell(code)
+	parsed := s.parse(cell, code, nil)
+	if parsed.Err != nil {
+		return Result{Err: s.compileError(cell, parsed.Err)}
+	}
+	p := s.plan(parsed)
+	var notes []string
+	if len(p.redefs) > 0 {
+		r, note, ok := s.rebuild(ctx, s.history, p.redefs, joinKeys(p.rebuild))
+		if r.Interrupted {
+			return r
+		}
+		notes = append(notes, note)
+		if ok {
+			// The new interpreter has a FileSet of its own, and the
+			// redefinitions are the same now.
+			parsed = s.parse(cell, code, nil)
+			p = s.plan(parsed)
+		}
+	}
+	run := s.edited(cell, parsed, p)
+	res := s.runGroups(ctx, run, false)
+	res.Notes = append(notes, res.Notes...)
+	if res.Err != nil {
+		return res
+	}
+	s.record(run)
+	return s.rebuildForVars(ctx, res, run, p)
+}
+
+// record notes a cell that ran: its text, for History, and its
+// declarations.
+func (s *Session) record(run *cellRun) {
+	s.history = append(s.history, run.text)
+	for _, g := range run.groups {
+		for _, d := range g.Decls {
+			if !redefinable(d) {
+				continue
+			}
+			for _, n := range d.Names {
+				s.decls[n] = decl{kind: d.Kind, canon: d.Canon, refs: d.Refs}
+			}
+		}
+	}
+}
+
+// cellRun is a cell as it runs: its text after the redefinition edits,
+// and the groups parsed from that text.
+type cellRun struct {
+	cell      int // the cell's number, see newCell
+	text      string
+	groups    []*gosrc.Group
+	last      *ast.ExprStmt // the cell's final expression, see gosrc.Cell.Last
+	names     map[string]bool
+	program   bool         // a whole program pasted in, see gosrc.Cell.Program
+	callsMain bool         // the session calls the program's main, see programMain
+	plan      *cellPlan    // the edits text was rendered from; nil when none
+	off       map[int]bool // conversions of the plan that fell back to declarations
+	fellBack  map[int]bool // the starts of the groups fallBack was called for
+	skipped   int          // groups of statements that failed and were skipped (lenient runs)
+}
+
+// newRun is a run of parsed as it is.
+func newRun(cell int, parsed *gosrc.Cell) *cellRun {
+	return &cellRun{cell: cell, text: parsed.Src, groups: parsed.Groups, last: parsed.Last, names: parsed.Names(), program: parsed.Program, off: map[int]bool{}, fellBack: map[int]bool{}}
+}
+
+// runText parses text as a new cell and runs it as it is, without
+// redefinitions and without recording it: the session's own setup.
+func (s *Session) runText(ctx context.Context, text string) Result {
+	cell := s.newCell(text)
+	parsed := s.parse(cell, text, nil)
+	if parsed.Err != nil {
+		return Result{Err: s.compileError(cell, parsed.Err)}
+	}
+	return s.runGroups(ctx, newRun(cell, parsed), false)
+}
+
+// unit is one group of a cell made ready to compile: its tree after the
+// session's own edits and the rewrites.
+type unit struct {
+	g       *gosrc.Group // nil for the call of a pasted program's main
+	node    ast.Node     // *ast.File for imports and declarations, *ast.BlockStmt for statements
+	imports map[string]string
+}
+
+// runGroups runs the cell's groups in order: each is rewritten (all of
+// them before the first runs, since the rewrites may need a prelude or
+// imports first), compiled and run. When a group does not compile because
+// a var declared again was made an assignment, the assignment falls back
+// to the declaration (see Session.fallBack). When lenient is set, a group
+// of statements that fails to compile or panics is skipped instead of
+// failing the cell.
+func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Result {
 	label := runLabels.Add(1)
 	s.SyncOutput()
 	s.stderr.takePanics() // left by goroutines of earlier cells
-
-	var units []unit
-	var errs scanner.ErrorList
 	s.vague = map[[2]int]bool{}
-	groups := splitCell(code)
-	s.rw = s.newCellEnv(cell, code, groups)
+	s.rw = &cellEnv{s: s, names: run.names}
 	defer func() { s.rw = nil }()
-	for _, g := range groups {
-		u, err := s.parseUnit(cell, code, g)
-		if err != nil {
-			errs = append(errs, err...)
-			continue
-		}
-		if b, ok := u.node.(*ast.BlockStmt); ok && len(b.List) > 1 {
-			s.vague[[2]int{g.Line, g.Col}] = true
-		}
-		units = append(units, u)
-	}
+
+	units, errs := s.units(run.groups)
 	if len(errs) > 0 {
-		return Result{Err: s.compileError(cell, errs)}, info
+		return Result{Err: s.compileError(run.cell, errs)}
 	}
 	notes := s.rw.notes
-	if u, ok := s.programMain(cell, code, units); ok {
+	if u, ok := s.programMain(run); ok {
 		units = append(units, u)
+		run.callsMain = true
+	}
+	if run.callsMain {
 		notes = append(notes, "ran main(), the program's entry point")
 	}
-	if r, failed := s.prepare(ctx, cell, label); failed {
-		return r, info
+	if r, failed := s.prepare(ctx, label); failed {
+		return r
 	}
 
 	s.setCaptured(nil, false)
-	for i, u := range units {
+	for i := 0; i < len(units); i++ {
+		u := units[i]
 		if ctx.Err() != nil {
-			return s.interrupted(label), info
+			return s.interrupted(label)
 		}
-		prog, err := s.compileUnit(cell, u, i == len(units)-1)
+		prog, err := s.compileUnit(u, run.last)
 		if err != nil {
-			s.SyncOutput()
-			if lenient && u.Kind == groupStmt {
-				info.skipped++
+			if rest, r, ok := s.fallBack(ctx, run, u, label); ok {
+				if r.Err != nil {
+					return r
+				}
+				// The groups from this one on, parsed again; the call of a
+				// pasted program's main stays last.
+				n := i
+				for n < len(units) && units[n].g != nil {
+					n++
+				}
+				units = append(append(units[:i:i], rest...), units[n:]...)
+				i--
 				continue
 			}
-			return Result{Err: s.yaegiError(cell, "CompileError", err)}, info
-		}
-		if u.Kind == groupStmt {
-			info.ranStmts = true
+			s.SyncOutput()
+			if lenient && u.g != nil && u.g.Kind == gosrc.Stmt {
+				run.skipped++
+				continue
+			}
+			return Result{Err: s.yaegiError(run.cell, "CompileError", err)}
 		}
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
-				return s.interrupted(label), info
+				return s.interrupted(label)
 			}
 			s.SyncOutput()
-			if lenient && u.Kind == groupStmt {
+			if lenient && u.g != nil && u.g.Kind == gosrc.Stmt {
 				s.stderr.takePanics()
-				info.skipped++
+				run.skipped++
 				continue
 			}
-			return Result{Err: s.runError(cell, err)}, info
+			return Result{Err: s.runError(run.cell, err)}
 		}
 		for name, path := range u.imports {
 			s.imports[name] = path
 		}
-		s.noteDefined(u.node)
+		if u.g != nil {
+			s.noteDefined(u.g)
+		}
 	}
 	s.SyncOutput()
 	res := Result{Notes: notes}
 	if vals, ok := s.takeCaptured(); ok && len(vals) == 1 {
 		res.Value = formatValue(vals[0])
 	}
-	return res, info
+	return res
+}
+
+// units makes groups ready to compile: imports an earlier cell made are
+// left out (yaegi refuses to import a name twice), func main is renamed
+// (mainfunc.go), and the rewrites adapt the trees to Go 1.26 (package
+// rewrite). Statements in groups of more than one are marked vague: yaegi
+// places a panic in top-level code at the start of its group.
+func (s *Session) units(groups []*gosrc.Group) ([]unit, scanner.ErrorList) {
+	var units []unit
+	var errs scanner.ErrorList
+	for _, g := range groups {
+		if g.File == nil {
+			errs = append(errs, g.Err...)
+			continue
+		}
+		u := unit{g: g, node: g.File}
+		if g.Kind != gosrc.Stmt {
+			u.imports = s.dropKnownImports(g)
+		}
+		if mainDecl(g) != nil {
+			s.hasMain = true
+		}
+		if s.hasMain {
+			renameMain(g.File)
+		}
+		if g.Kind != gosrc.Stmt {
+			if e := s.rewrite(g.File.Decls, nil, nil); e != nil {
+				errs = append(errs, e...)
+			}
+			units = append(units, u)
+			continue
+		}
+		body := g.Body()
+		if e := s.rewrite(nil, body.List, func(l []ast.Stmt) { body.List = l }); e != nil {
+			errs = append(errs, e...)
+		}
+		body.List = rewrite.ScopeCompound(body.List)
+		u.node = body
+		if len(body.List) > 1 {
+			s.vague[[2]int{g.Line, g.Col}] = true
+		}
+		units = append(units, u)
+	}
+	return units, errs
+}
+
+// compileUnit compiles u. When u ends the cell with an expression, it
+// first tries versions that show the expression's value: its own Display
+// bundle (a type with a method Display() display.Bundle), or its values
+// captured as they are; these do not compile when the expression has no
+// value (yaegi itself returns the first of several values, so it cannot
+// tell).
+func (s *Session) compileUnit(u unit, last *ast.ExprStmt) (*interp.Program, error) {
+	if b, ok := u.node.(*ast.BlockStmt); ok && last != nil && len(b.List) > 0 && b.List[len(b.List)-1] == ast.Stmt(last) {
+		for _, wrap := range []func(ast.Expr) ast.Expr{displayed, captured} {
+			list := slices.Clone(b.List)
+			list[len(list)-1] = &ast.ExprStmt{X: wrap(last.X)}
+			if prog, err := s.compile(&ast.BlockStmt{Lbrace: b.Lbrace, List: list, Rbrace: b.Rbrace}); err == nil {
+				return prog, nil
+			}
+		}
+	}
+	return s.compile(u.node)
+}
+
+// captureHelper is the name of the session's helper package in the
+// cells' scope (see captureImport).
+const captureHelper = "__atonce_capture"
+
+// captured is __atonce_capture.Value(x): the helper hands the values of x
+// to Session.capture.
+func captured(x ast.Expr) ast.Expr { return helperCall("Value", x) }
+
+// displayed is __atonce_capture.Displayable((x).Display()): a value whose
+// type has a method Display() display.Bundle renders itself, in
+// interpreted code (yaegi cannot hand such a value to the host as an
+// interface).
+func displayed(x ast.Expr) ast.Expr {
+	display := &ast.CallExpr{Fun: &ast.SelectorExpr{X: &ast.ParenExpr{Lparen: x.Pos(), X: x, Rparen: x.End()}, Sel: ident("Display", x.End())}, Lparen: x.End(), Rparen: x.End()}
+	return helperCall("Displayable", display)
+}
+
+// helperCall is a call of the capture helper's function fn with arg,
+// placed where arg is.
+func helperCall(fn string, arg ast.Expr) ast.Expr {
+	pos := arg.Pos()
+	return &ast.CallExpr{Fun: &ast.SelectorExpr{X: ident(captureHelper, pos), Sel: ident(fn, pos)}, Lparen: pos, Args: []ast.Expr{arg}, Rparen: arg.End()}
+}
+
+func ident(name string, pos token.Pos) *ast.Ident { return &ast.Ident{Name: name, NamePos: pos} }
+
+// compile turns a tree into a program, turning the interpreter's panics
+// into errors.
+func (s *Session) compile(n ast.Node) (prog *interp.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the interpreter failed on this code: %v", r)
+		}
+	}()
+	return s.in.CompileAST(n)
+}
+
+// labelKey labels the goroutines of a cell in goroutine profiles, so the
+// session can tell whether they stopped after an interrupt.
+const labelKey = "atonce_cell"
+
+// runLabels numbers the runs of all sessions, for labelKey.
+var runLabels atomic.Int64
+
+// run executes prog, cancelled by ctx, with the goroutines it starts
+// labelled with label.
+func (s *Session) run(ctx context.Context, label int64, prog *interp.Program) (err error) {
+	pprof.Do(ctx, pprof.Labels(labelKey, strconv.FormatInt(label, 10)), func(ctx context.Context) {
+		_, err = s.in.ExecuteWithContext(ctx, prog)
+	})
+	return err
 }
 
 // Eval evaluates one expression, for user_expressions, and returns its
@@ -165,6 +350,13 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 		}
 		return nil, s.compileError(cell, errs)
 	}
+	parsed := s.parse(cell, expr, nil)
+	if parsed.Err != nil {
+		return nil, s.compileError(cell, parsed.Err)
+	}
+	if parsed.Last == nil {
+		return nil, &enginemsg.Error{Name: "CompileError", Value: expr + " is not an expression"}
+	}
 	s.SyncOutput()
 	s.quiet.Store(true)
 	defer func() {
@@ -172,12 +364,12 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 		s.quiet.Store(false)
 	}()
 	s.setCaptured(nil, false)
-	src := captureCall + lineDirective(cell, 1, 1) + expr + ")"
-	u, perr := s.parseUnit(cell, src, group{Kind: groupStmt, End: len(src), Line: 1, Col: 1})
-	if perr != nil {
-		return nil, s.compileError(cell, perr)
+	if s.hasMain {
+		renameMain(parsed.Last)
 	}
-	prog, err := s.compile(u.node)
+	// yaegi finds a file's imports (the capture helper's) from positions.
+	last := parsed.Last
+	prog, err := s.compile(&ast.BlockStmt{Lbrace: last.Pos(), List: []ast.Stmt{&ast.ExprStmt{X: captured(last.X)}}, Rbrace: last.End()})
 	if err != nil {
 		return nil, s.yaegiError(cell, "CompileError", err)
 	}
@@ -193,6 +385,25 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 		return nil, &enginemsg.Error{Name: "ValueError", Value: fmt.Sprintf("%s has %d values; want one", expr, len(vals))}
 	}
 	return formatValue(vals[0]), nil
+}
+
+// capture receives the values of a cell's final expression.
+func (s *Session) capture(v ...any) {
+	s.setCaptured(v, true)
+}
+
+func (s *Session) setCaptured(v []any, set bool) {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	s.captured, s.capSet = v, set
+}
+
+func (s *Session) takeCaptured() ([]any, bool) {
+	s.capMu.Lock()
+	defer s.capMu.Unlock()
+	v, ok := s.captured, s.capSet
+	s.captured, s.capSet = nil, false
+	return v, ok
 }
 
 // newCell numbers a new cell and remembers its source. Numbers are
@@ -219,220 +430,68 @@ const sourceName = interp.DefaultSourceName
 // (cellSlots+1)*lineBase must stay below 2^30.
 const lineBase = 100_000
 
-// lineDirective makes the parser count positions from line:col of the
-// cell, whatever wraps the cell's text.
-func lineDirective(cell, line, col int) string {
-	return fmt.Sprintf("/*line %s:%d:%d*/", sourceName, cell*lineBase+line, col)
-}
-
 // cellLine splits a reported line number into cell and line.
 func cellLine(line int) (cell, l int) {
 	return line / lineBase, line % lineBase
 }
 
-// parseUnit parses group g of code in the interpreter's FileSet, wrapped
-// as yaegi wants it, with positions as in the cell.
-func (s *Session) parseUnit(cell int, code string, g group) (unit, scanner.ErrorList) {
-	u := unit{group: g, text: code[g.Start:g.End]}
-	head := "package main;"
-	tail := ""
-	if g.Kind == groupStmt {
-		head = "package main; func main() {"
-		tail = "\n}"
+// parse parses code as cell number cell, once, in the interpreter's
+// FileSet, with positions as in the cell (see lineBase). from, when not
+// nil, is the group of the cell code starts at: the rest of a cell is
+// parsed again from there.
+func (s *Session) parse(cell int, code string, from *gosrc.Group) *gosrc.Cell {
+	opt := gosrc.Options{Fset: s.in.FileSet(), File: sourceName, LineBase: cell * lineBase}
+	if from != nil {
+		opt.Line, opt.Col, opt.Offset = from.Line, from.Col, from.Start
 	}
-	head += lineDirective(cell, g.Line, g.Col)
-	fset := s.in.FileSet()
-	f, err := parser.ParseFile(fset, sourceName, head+u.text+tail, parser.DeclarationErrors)
-	if err != nil {
-		var errs scanner.ErrorList
-		if !errors.As(err, &errs) {
-			errs = scanner.ErrorList{{Pos: token.Position{Line: cell*lineBase + g.Line, Column: g.Col}, Msg: err.Error()}}
-		}
-		for _, e := range errs {
-			if e.Pos.Offset >= len(head)+len(u.text) { // in the wrapper's tail
-				e.Msg = strings.NewReplacer("found '}'", "found the end of the cell", "found 'EOF'", "found the end of the cell").Replace(e.Msg)
-			}
-		}
-		return u, errs
-	}
-	u.node = f
-	if g.Kind != groupStmt {
-		u.imports = s.dropKnownImports(f)
-	}
-	if declaresMain(f) {
-		s.hasMain = true
-		u.main = true
-	}
-	if s.hasMain {
-		renameMain(f)
-	}
-	if g.Kind != groupStmt {
-		if errs := s.rewrite(f.Decls, nil, nil); errs != nil {
-			return u, errs
-		}
-		return u, nil
-	}
-	body := f.Decls[0].(*ast.FuncDecl).Body
-	if errs := s.rewrite(nil, body.List, func(l []ast.Stmt) { body.List = l }); errs != nil {
-		return u, errs
-	}
-	body.List = rewrite.ScopeCompound(body.List)
-	u.node = body
-	if n := len(body.List); n > 0 {
-		if es, ok := body.List[n-1].(*ast.ExprStmt); ok && !rewrite.IsScoped(es) {
-			file := fset.File(es.Pos())
-			u.last = es
-			u.lastOffset = [2]int{file.Offset(es.Pos()) - len(head), file.Offset(es.End()) - len(head)}
-		}
-	}
-	return u, nil
-}
-
-// compileUnit compiles u. When u ends the cell with an expression, it
-// first tries the version that captures the expression's values; that
-// fails to compile when the expression has no value.
-func (s *Session) compileUnit(cell int, u unit, lastUnit bool) (*interp.Program, error) {
-	if lastUnit && u.last != nil {
-		pos := s.in.FileSet().Position(u.last.Pos())
-		_, line := cellLine(pos.Line)
-		a, b := u.lastOffset[0], u.lastOffset[1]
-		// A value whose type has a Display method renders itself; any
-		// other value is captured as it is.
-		for _, wrap := range [][2]string{{displayCall, displayEnd}, {captureCall, ")"}} {
-			text := u.text[:a] + wrap[0] + lineDirective(cell, line, pos.Column) + u.text[a:b] + wrap[1] + u.text[b:]
-			if w, errs := s.parseUnit(cell, text, group{Kind: groupStmt, End: len(text), Line: u.Line, Col: u.Col}); errs == nil {
-				if prog, err := s.compile(w.node); err == nil {
-					return prog, nil
-				}
-			}
-		}
-	}
-	return s.compile(u.node)
-}
-
-// compile turns a parsed unit into a program, turning the interpreter's
-// panics into errors.
-func (s *Session) compile(n ast.Node) (prog *interp.Program, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the interpreter failed on this code: %v", r)
-		}
-	}()
-	return s.in.CompileAST(n)
-}
-
-// labelKey labels the goroutines of a cell in goroutine profiles, so the
-// session can tell whether they stopped after an interrupt.
-const labelKey = "atonce_cell"
-
-// runLabels numbers the runs of all sessions, for labelKey.
-var runLabels atomic.Int64
-
-// run executes prog, cancelled by ctx, with the goroutines it starts
-// labelled with label.
-func (s *Session) run(ctx context.Context, label int64, prog *interp.Program) (err error) {
-	pprof.Do(ctx, pprof.Labels(labelKey, strconv.FormatInt(label, 10)), func(ctx context.Context) {
-		_, err = s.in.ExecuteWithContext(ctx, prog)
-	})
-	return err
-}
-
-// capture receives the values of a cell's final expression.
-func (s *Session) capture(v ...any) {
-	s.setCaptured(v, true)
-}
-
-func (s *Session) setCaptured(v []any, set bool) {
-	s.capMu.Lock()
-	defer s.capMu.Unlock()
-	s.captured, s.capSet = v, set
-}
-
-func (s *Session) takeCaptured() ([]any, bool) {
-	s.capMu.Lock()
-	defer s.capMu.Unlock()
-	v, ok := s.captured, s.capSet
-	s.captured, s.capSet = nil, false
-	return v, ok
+	return gosrc.Parse(code, opt)
 }
 
 // programMain returns a unit that calls main when the cell is a whole
 // program: a package clause, a func main and no statements of its own.
-func (s *Session) programMain(cell int, code string, units []unit) (unit, bool) {
-	if !isProgram(code) {
-		return unit{}, false
-	}
-	var decl *unit
-	for i, u := range units {
-		if u.Kind == groupStmt {
-			return unit{}, false
-		}
-		if u.main {
-			decl = &units[i]
-		}
-	}
+func (s *Session) programMain(run *cellRun) (unit, bool) {
+	decl := mainToRun(run.program, run.groups)
 	if decl == nil {
 		return unit{}, false
 	}
-	const call = "main()"
-	u, errs := s.parseUnit(cell, call, group{Kind: groupStmt, End: len(call), Line: decl.Line, Col: decl.Col})
-	return u, errs == nil
+	pos := decl.Pos()
+	call := &ast.ExprStmt{X: &ast.CallExpr{Fun: ident(mainName, pos), Lparen: pos, Rparen: pos}}
+	return unit{node: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{call}, Rbrace: pos}}, true
 }
 
-// dropKnownImports removes from f the imports an earlier cell already
-// made (yaegi refuses to import a name twice), and returns the others as
-// package name to path.
-func (s *Session) dropKnownImports(f *ast.File) map[string]string {
+// dropKnownImports removes from g's file the imports an earlier cell
+// already made (yaegi refuses to import a name twice), and returns the
+// others as package name to path.
+func (s *Session) dropKnownImports(g *gosrc.Group) map[string]string {
 	added := map[string]string{}
+	known := map[*ast.ImportSpec]bool{}
+	for _, im := range g.Imports {
+		if im.Name != "_" && im.Name != "." && s.imports[im.Name] == im.Path {
+			known[im.Spec] = true
+			continue
+		}
+		added[im.Name] = im.Path
+	}
+	if len(known) == 0 {
+		return added
+	}
+	f := g.File
 	var decls []ast.Decl
+	f.Imports = nil
 	for _, d := range f.Decls {
 		gd, ok := d.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {
 			decls = append(decls, d)
 			continue
 		}
-		var specs []ast.Spec
-		for _, sp := range gd.Specs {
-			is := sp.(*ast.ImportSpec)
-			path, err := strconv.Unquote(is.Path.Value)
-			if err != nil {
-				specs = append(specs, sp)
-				continue
-			}
-			name := importName(path)
-			if is.Name != nil {
-				name = is.Name.Name
-			}
-			if name != "_" && name != "." && s.imports[name] == path {
-				continue
-			}
-			added[name] = path
-			specs = append(specs, sp)
-		}
-		if len(specs) > 0 {
-			gd.Specs = specs
+		gd.Specs = slices.DeleteFunc(gd.Specs, func(sp ast.Spec) bool { return known[sp.(*ast.ImportSpec)] })
+		if len(gd.Specs) > 0 {
 			decls = append(decls, gd)
-		}
-	}
-	f.Decls = decls
-	f.Imports = nil
-	for _, d := range decls {
-		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
 			for _, sp := range gd.Specs {
 				f.Imports = append(f.Imports, sp.(*ast.ImportSpec))
 			}
 		}
 	}
+	f.Decls = decls
 	return added
-}
-
-// importName is the name an import path is known by without an explicit
-// name: its last element, skipping a major-version suffix such as /v2.
-func importName(path string) string {
-	parts := strings.Split(path, "/")
-	name := parts[len(parts)-1]
-	if len(parts) > 1 && len(name) > 1 && name[0] == 'v' && strings.Trim(name[1:], "0123456789") == "" {
-		name = parts[len(parts)-2]
-	}
-	return name
 }

@@ -2,9 +2,10 @@ package interp
 
 import (
 	"reflect"
+	"strings"
 
+	"atonce/internal/gosrc"
 	"atonce/interp/display"
-	"atonce/interp/rewrite"
 	"atonce/models"
 
 	"github.com/traefik/yaegi/interp"
@@ -71,17 +72,15 @@ func (s *Session) exports() interp.Exports {
 	return ex
 }
 
-// The display package is imported for a cell that uses it, like the
-// standard library.
+// The display and models packages are known to the import-name rule and
+// imported for a cell that uses them, like the standard library.
 func init() {
-	var members []string
-	for name := range (&Session{}).exports()["atonce/display/display"] {
-		members = append(members, name)
+	for _, key := range []string{"atonce/display/display", "atonce/models/models"} {
+		var members []string
+		for name := range (&Session{}).exports()[key] {
+			members = append(members, name)
+		}
+		i := strings.LastIndex(key, "/")
+		gosrc.AddPackage(key[:i], key[i+1:], members)
 	}
-	rewrite.AddPackage("atonce/display", members)
-	members = nil
-	for name := range (&Session{}).exports()["atonce/models/models"] {
-		members = append(members, name)
-	}
-	rewrite.AddPackage("atonce/models", members)
 }

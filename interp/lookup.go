@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 
+	"atonce/internal/gosrc"
+
 	"github.com/traefik/yaegi/interp"
 )
 
@@ -69,7 +71,8 @@ func globals(in *interp.Interpreter) (g map[string]reflect.Value) {
 // before Stop return zeros afterwards: fetch them again.
 func (s *Session) Stop() {
 	s.interrupt()
-	f, err := parser.ParseFile(s.in.FileSet(), "", "package main; func main() {}", 0)
+	src, _ := gosrc.Wrap(gosrc.Stmt, "", "")
+	f, err := parser.ParseFile(s.in.FileSet(), "", src, 0)
 	if err != nil {
 		return
 	}

@@ -2,8 +2,8 @@ package interp
 
 import (
 	"go/ast"
-	"go/scanner"
-	"go/token"
+
+	"atonce/internal/gosrc"
 )
 
 // yaegi runs a package's func main after every later compile, as if each
@@ -13,18 +13,34 @@ import (
 // mainName is the name a cell's func main gets inside the interpreter.
 const mainName = "__atonce_main"
 
-// declaresMain tells whether n, a parsed group, declares func main.
-func declaresMain(n ast.Node) bool {
-	f, ok := n.(*ast.File)
-	if !ok {
-		return false
-	}
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Name.Name == "main" {
-			return true
+// mainDecl returns the func main a parsed group declares, or nil.
+func mainDecl(g *gosrc.Group) *ast.FuncDecl {
+	for _, d := range g.Decls {
+		if fd, ok := d.Node.(*ast.FuncDecl); ok && d.Kind == gosrc.Func && d.Names[0] == "main" {
+			return fd
 		}
 	}
-	return false
+	return nil
+}
+
+// mainToRun returns the func main of a whole program pasted into a cell
+// (program: it starts with a package clause) when the cell has no
+// statements of its own: the session then calls it, as running the
+// program would. nil otherwise.
+func mainToRun(program bool, groups []*gosrc.Group) *ast.FuncDecl {
+	if !program {
+		return nil
+	}
+	var decl *ast.FuncDecl
+	for _, g := range groups {
+		if g.Kind == gosrc.Stmt {
+			return nil
+		}
+		if fd := mainDecl(g); fd != nil {
+			decl = fd
+		}
+	}
+	return decl
 }
 
 // renameMain renames the identifiers main in n to mainName, except field,
@@ -71,14 +87,4 @@ func skipFieldNames(skip map[*ast.Ident]bool, fl *ast.FieldList) {
 			skip[id] = true
 		}
 	}
-}
-
-// isProgram tells whether a cell starts with a package clause, as a whole
-// program pasted in does.
-func isProgram(src string) bool {
-	fset := token.NewFileSet()
-	var s scanner.Scanner
-	s.Init(fset.AddFile("", -1, len(src)), []byte(src), nil, 0)
-	_, tok, _ := s.Scan()
-	return tok == token.PACKAGE
 }

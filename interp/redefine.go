@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"go/ast"
-	"go/parser"
-	"go/scanner"
 	"go/token"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"atonce/internal/gosrc"
@@ -21,13 +17,16 @@ import (
 // the func, const or var slot they saw, and ignores a redefined type or
 // method. A notebook user expects a redefinition to replace the old one
 // everywhere, as if the program had been written that way. So, before a
-// cell runs, its top-level declarations are compared with the notebook's:
+// cell runs, its top-level declarations, as parsed (gosrc.TopDecl), are
+// compared with the notebook's:
 //
 //   - the same func, type, method or const again (a cell run twice) is
 //     dropped from the cell: nothing changes;
 //   - a var declared again (var x = v, x := v) becomes an assignment
 //     (x = v), so the slot stays and functions see the new value; when
-//     that does not compile (the type changed) it is declared anew;
+//     the assignment does not compile where it stands (the value has
+//     another type: the interpreter's type check decides, nothing reads
+//     its messages), the declaration runs instead, declaring x anew;
 //   - a changed type or method, a changed func or const that other
 //     declarations use, and a var with a new type that functions use,
 //     need a rebuild: a fresh interpreter replays the history of
@@ -41,27 +40,20 @@ import (
 
 // decl is what the session knows of one top-level name.
 type decl struct {
-	kind  string          // "func", "method", "type", "var" or "const"
-	canon string          // the declaration, printed by go/printer
-	refs  map[string]bool // identifiers its source uses (func, method, type, const)
+	kind  gosrc.DeclKind
+	canon string          // see gosrc.TopDecl.Canon
+	refs  map[string]bool // identifiers its source uses
 }
 
-// site is one top-level declaration in a cell's text.
+// site is a top-level declaration of a cell with the texts redefinition
+// makes of it.
 type site struct {
-	kind  string   // "func", "method", "type", "var" or "const"
-	names []string // the names it declares; "T.M" for a method
-	canon string
-	refs  map[string]bool
-	// span is the bytes of the cell that hold it: a whole top-level item
-	// (whole) or a spec inside a parenthesized type or var declaration,
-	// whose declaration is outer.
-	span, outer [2]int
-	whole       bool
-	spec        string // type and var: the spec's text ("T struct{}", "x = 1")
-	standalone  string // the declaration on its own ("type T struct{}")
-	define      bool   // a statement x := v; defineTok is the offset of :=
-	defineTok   int
-	assign      string // var: the same as an assignment, when it can be made
+	gosrc.TopDecl
+	spec       string // type and var: the spec's text ("T struct{}", "x = 1")
+	standalone string // the declaration on its own ("type T struct{}")
+	define     bool   // a statement x := v; defineTok is the offset of :=
+	defineTok  int
+	assign     string // var: the same as an assignment, when it can be made
 }
 
 // History returns the cells that ran successfully, oldest first, as they
@@ -75,118 +67,43 @@ func (s *Session) History() []string {
 }
 
 // declKey is how a note names a declaration.
-func declKey(kind, name string) string { return kind + " " + name }
+func declKey(kind gosrc.DeclKind, name string) string { return string(kind) + " " + name }
 
-// analyzeCell finds the top-level declarations in code: funcs, methods,
-// types, consts, vars, and the variables of top-level := statements.
-// Groups that do not parse are skipped (running the cell reports them).
-func analyzeCell(code string) []site {
-	var sites []site
-	for _, g := range splitCell(code) {
-		if g.Kind == groupImport {
-			continue
-		}
-		head := "package main;"
-		tail := ""
-		if g.Kind == groupStmt {
-			head = "package main; func main() {"
-			tail = "\n}"
-		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, "", head+code[g.Start:g.End]+tail, parser.SkipObjectResolution)
-		if err != nil {
-			continue
-		}
-		off := func(p token.Pos) int { return fset.Position(p).Offset - len(head) + g.Start }
-		text := func(a, b token.Pos) string { return code[off(a):off(b)] }
-		if g.Kind == groupStmt {
-			for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
-				if st, ok := st.(*ast.AssignStmt); ok && st.Tok == token.DEFINE {
-					sites = append(sites, defineSite(st, off, text))
-				}
-			}
-			continue
-		}
-		for _, d := range f.Decls {
-			sites = append(sites, declSites(d, off, text)...)
-		}
-	}
-	return sites
+// redefinable tells whether redefinition handles d: not init, nor main
+// (the program's, see programMain), nor a declaration of _ only.
+func redefinable(d gosrc.TopDecl) bool {
+	return len(d.Names) > 0 && !(d.Kind == gosrc.Func && (d.Names[0] == "init" || d.Names[0] == "main"))
 }
 
-func defineSite(st *ast.AssignStmt, off func(token.Pos) int, text func(a, b token.Pos) string) site {
-	st0 := site{kind: "var", span: [2]int{off(st.Pos()), off(st.End())}, whole: true, define: true, defineTok: off(st.TokPos)}
-	for _, l := range st.Lhs {
-		if id, ok := l.(*ast.Ident); ok && id.Name != "_" {
-			st0.names = append(st0.names, id.Name)
+// sites reads the declarations of groups that redefinition handles; text
+// is the cell the groups were parsed from.
+func sites(text string, groups []*gosrc.Group) []site {
+	var out []site
+	for _, g := range groups {
+		src := func(a, b token.Pos) string { return text[g.Offset(a):g.Offset(b)] }
+		for _, d := range g.Decls {
+			if !redefinable(d) {
+				continue
+			}
+			st := site{TopDecl: d, standalone: text[d.Span[0]:d.Span[1]]}
+			switch n := d.Node.(type) {
+			case *ast.AssignStmt:
+				st.define, st.defineTok = true, g.Offset(n.TokPos)
+				st.spec = src(n.Lhs[0].Pos(), n.Lhs[len(n.Lhs)-1].End()) + " = " + src(n.Rhs[0].Pos(), n.Rhs[len(n.Rhs)-1].End())
+				st.standalone = "var " + st.spec
+				st.assign = src(n.Pos(), n.TokPos) + "=" + src(n.TokPos+2, n.End())
+			case *ast.TypeSpec:
+				st.spec = src(n.Pos(), n.End())
+				st.standalone = "type " + st.spec
+			case *ast.ValueSpec:
+				st.spec = src(n.Pos(), n.End())
+				st.standalone = "var " + st.spec
+				st.assign = varAssign(n, src)
+			}
+			out = append(out, st)
 		}
 	}
-	st0.spec = text(st.Lhs[0].Pos(), st.Lhs[len(st.Lhs)-1].End()) + " = " + text(st.Rhs[0].Pos(), st.Rhs[len(st.Rhs)-1].End())
-	st0.standalone = "var " + st0.spec
-	st0.assign = text(st.Pos(), st.TokPos) + "=" + text(st.TokPos+2, st.End())
-	return st0
-}
-
-func declSites(d ast.Decl, off func(token.Pos) int, text func(a, b token.Pos) string) []site {
-	switch d := d.(type) {
-	case *ast.FuncDecl:
-		name := d.Name.Name
-		kind := "func"
-		if d.Recv != nil && len(d.Recv.List) == 1 {
-			kind = "method"
-			name = recvName(d.Recv.List[0].Type) + "." + name
-		} else if name == "init" || name == "main" || name == "_" {
-			return nil // many inits are fine; main is the program's, see programMain
-		}
-		return []site{{kind: kind, names: []string{name}, canon: canonical(text(d.Pos(), d.End())), refs: identsOf(d),
-			span: [2]int{off(d.Pos()), off(d.End())}, whole: true, standalone: text(d.Pos(), d.End())}}
-	case *ast.GenDecl:
-		whole := [2]int{off(d.Pos()), off(d.End())}
-		switch d.Tok {
-		case token.CONST:
-			st := site{kind: "const", canon: canonical(text(d.Pos(), d.End())), refs: identsOf(d), span: whole, whole: true, standalone: text(d.Pos(), d.End())}
-			for _, sp := range d.Specs {
-				for _, n := range sp.(*ast.ValueSpec).Names {
-					if n.Name != "_" {
-						st.names = append(st.names, n.Name)
-					}
-				}
-			}
-			if len(st.names) == 0 {
-				return nil
-			}
-			return []site{st}
-		case token.TYPE, token.VAR:
-			var sites []site
-			for _, sp := range d.Specs {
-				st := site{span: whole, whole: true, outer: whole, spec: text(sp.Pos(), sp.End())}
-				if d.Lparen.IsValid() {
-					st.span, st.whole = [2]int{off(sp.Pos()), off(sp.End())}, false
-				}
-				switch sp := sp.(type) {
-				case *ast.TypeSpec:
-					st.kind, st.names = "type", []string{sp.Name.Name}
-					st.canon, st.refs = canonical("type "+st.spec), identsOf(sp)
-					st.standalone = "type " + st.spec
-				case *ast.ValueSpec:
-					st.kind = "var"
-					for _, n := range sp.Names {
-						if n.Name != "_" {
-							st.names = append(st.names, n.Name)
-						}
-					}
-					st.canon = canonical("var " + st.spec)
-					st.standalone = "var " + st.spec
-					st.assign = varAssign(sp, text)
-				}
-				if len(st.names) > 0 {
-					sites = append(sites, st)
-				}
-			}
-			return sites
-		}
-	}
-	return nil
+	return out
 }
 
 // varAssign turns var a, b T = v, w into a, b = (T)(v), (T)(w): the same
@@ -217,53 +134,15 @@ func varAssign(sp *ast.ValueSpec, text func(a, b token.Pos) string) string {
 	return strings.Join(names, ", ") + " = " + strings.Join(vals, ", ")
 }
 
-// recvName is the type name of a method's receiver: T for T, *T, T[K].
-func recvName(e ast.Expr) string {
-	if name := gosrc.BaseTypeName(e); name != "" {
-		return name
-	}
-	return "?"
-}
-
-// canonical is src's tokens, without comments and the semicolons that
-// end lines: two declarations that differ only in layout are the same.
-func canonical(src string) string {
-	fset := token.NewFileSet()
-	var sc scanner.Scanner
-	sc.Init(fset.AddFile("", -1, len(src)), []byte(src), nil, 0)
-	var b strings.Builder
-	for {
-		_, tok, lit := sc.Scan()
-		if tok == token.EOF {
-			return b.String()
-		}
-		if tok == token.SEMICOLON && lit == "\n" {
-			continue
-		}
-		if lit == "" {
-			lit = tok.String()
-		}
-		b.WriteString(lit)
-		b.WriteByte(' ')
-	}
-}
-
-func identsOf(n ast.Node) map[string]bool {
-	refs := map[string]bool{}
-	ast.Inspect(n, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok {
-			refs[id.Name] = true
-		}
-		return true
-	})
-	return refs
-}
-
 // edit replaces code[start:end] with text.
 type edit struct {
 	start, end int
 	text       string
-	conv       int // 1 + the index of the conversion it belongs to, or 0
+	// conv is 1 + the index of the conversion of a var declared again
+	// into an assignment that this edit makes, or 0; off is the text
+	// when the conversion falls back to a declaration.
+	conv int
+	off  string
 }
 
 // blank is code with every byte but newlines made a space: the cell's
@@ -277,7 +156,7 @@ func blank(code string) string {
 	}, code)
 }
 
-// cellPlan is what executeCell does to a cell before it runs.
+// cellPlan is what execute does to a cell before it runs.
 type cellPlan struct {
 	code    string
 	edits   []edit // drops and conversions
@@ -287,20 +166,21 @@ type cellPlan struct {
 	redefs  []site   // the new declarations a rebuild puts in place
 }
 
-// planCell compares the cell's declarations with the notebook's.
-func (s *Session) planCell(code string) cellPlan {
-	p := cellPlan{code: code}
-	for _, st := range analyzeCell(code) {
+// plan compares the cell's declarations with the notebook's.
+func (s *Session) plan(c *gosrc.Cell) *cellPlan {
+	code := c.Src
+	p := &cellPlan{code: code}
+	for _, st := range sites(code, c.Groups) {
 		var existing, same, kindChanged int
-		for _, n := range st.names {
+		for _, n := range st.Names {
 			d, ok := s.decls[n]
 			if !ok {
 				continue
 			}
 			existing++
-			if d.kind != st.kind {
+			if d.kind != st.Kind {
 				kindChanged++
-			} else if d.canon == st.canon {
+			} else if d.canon == st.Canon {
 				same++
 			}
 		}
@@ -308,29 +188,29 @@ func (s *Session) planCell(code string) cellPlan {
 		case existing == 0:
 		case kindChanged > 0:
 			p.addRebuild(st)
-		case st.kind == "var":
-			if existing < len(st.names) || (!st.define && st.assign == "") {
-				for _, n := range st.names {
+		case st.Kind == gosrc.Var:
+			if existing < len(st.Names) || (!st.define && st.assign == "") {
+				for _, n := range st.Names {
 					if _, ok := s.decls[n]; ok {
 						p.keep = append(p.keep, n)
 					}
 				}
 				continue
 			}
-			p.convs = append(p.convs, st.names)
+			p.convs = append(p.convs, st.Names)
 			c := len(p.convs)
 			switch {
 			case st.define:
-				p.edits = append(p.edits, edit{start: st.defineTok, end: st.defineTok + 2, text: "=", conv: c})
-			case st.whole:
-				p.edits = append(p.edits, edit{start: st.span[0], end: st.span[1], text: st.assign, conv: c})
+				p.edits = append(p.edits, edit{start: st.defineTok, end: st.defineTok + 2, text: "=", conv: c, off: ":="})
+			case !st.Grouped():
+				p.edits = append(p.edits, edit{start: st.Span[0], end: st.Span[1], text: st.assign, conv: c, off: code[st.Span[0]:st.Span[1]]})
 			default:
-				p.edits = append(p.edits, edit{start: st.span[0], end: st.span[1], text: blank(code[st.span[0]:st.span[1]]), conv: c},
-					edit{start: st.outer[1], end: st.outer[1], text: "; " + st.assign, conv: c})
+				p.edits = append(p.edits, edit{start: st.Span[0], end: st.Span[1], text: blank(code[st.Span[0]:st.Span[1]])},
+					edit{start: st.Outer[1], end: st.Outer[1], text: "; " + st.assign, conv: c, off: "; " + st.standalone})
 			}
-		case same == len(st.names):
-			p.edits = append(p.edits, edit{start: st.span[0], end: st.span[1], text: blank(code[st.span[0]:st.span[1]])})
-		case st.kind == "type" || st.kind == "method" || s.usedByOthers(st.names):
+		case same == len(st.Names):
+			p.edits = append(p.edits, edit{start: st.Span[0], end: st.Span[1], text: blank(code[st.Span[0]:st.Span[1]])})
+		case st.Kind == gosrc.Type || st.Kind == gosrc.Method || s.usedByOthers(st.Names):
 			p.addRebuild(st)
 		}
 	}
@@ -338,8 +218,8 @@ func (s *Session) planCell(code string) cellPlan {
 }
 
 func (p *cellPlan) addRebuild(st site) {
-	for _, n := range st.names {
-		p.rebuild = append(p.rebuild, declKey(st.kind, n))
+	for _, n := range st.Names {
+		p.rebuild = append(p.rebuild, declKey(st.Kind, n))
 	}
 	p.redefs = append(p.redefs, st)
 }
@@ -349,7 +229,7 @@ func (p *cellPlan) addRebuild(st site) {
 // old definition.
 func (s *Session) usedByOthers(names []string) bool {
 	for name, d := range s.decls {
-		if d.kind == "var" || slices.Contains(names, name) {
+		if d.kind == gosrc.Var || slices.Contains(names, name) {
 			continue
 		}
 		for _, n := range names {
@@ -361,128 +241,184 @@ func (s *Session) usedByOthers(names []string) bool {
 	return false
 }
 
-// render applies the plan's edits but the disabled conversions'. It
-// returns the text and, for each enabled conversion, the lines it spans.
-func (p *cellPlan) render(disabled map[int]bool) (string, map[int][2]int) {
-	var es []edit
-	for _, e := range p.edits {
-		if e.conv == 0 || !disabled[e.conv] {
-			es = append(es, e)
-		}
-	}
+// render applies the plan's edits, with the conversions in off fallen
+// back to declarations. It returns the text and, for each conversion,
+// the bytes of the text that its assignment or declaration holds.
+func (p *cellPlan) render(off map[int]bool) (string, map[int][2]int) {
+	es := slices.Clone(p.edits)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].start < es[j].start })
 	var b strings.Builder
-	lines := map[int][2]int{}
+	convs := map[int][2]int{}
 	at := 0
 	for _, e := range es {
 		if e.start < at {
 			continue // overlapping: keep the first
 		}
 		b.WriteString(p.code[at:e.start])
-		first := strings.Count(b.String(), "\n") + 1
-		b.WriteString(e.text)
+		text := e.text
+		if e.conv != 0 && off[e.conv] {
+			text = e.off
+		}
+		// What the texts share at their start ("; ") is not the statement.
+		lead := 0
+		for lead < min(len(e.text), len(e.off)) && e.text[lead] == e.off[lead] {
+			lead++
+		}
+		start := b.Len() + lead
+		b.WriteString(text)
 		if e.conv != 0 {
-			last := strings.Count(b.String(), "\n") + 1
-			r, ok := lines[e.conv]
-			if !ok {
-				r = [2]int{first, last}
-			}
-			lines[e.conv] = [2]int{min(r[0], first), max(r[1], last)}
+			convs[e.conv] = [2]int{start, b.Len()}
 		}
 		at = e.end
 	}
 	b.WriteString(p.code[at:])
-	return b.String(), lines
+	return b.String(), convs
 }
 
-// errLine matches the cell line an error message starts with.
-var errLine = regexp.MustCompile(`^(\d+):\d+: `)
+// edited is the run of a parsed cell with the plan's edits: the cell as
+// parsed when there are none, else its text rendered and parsed once more.
+func (s *Session) edited(cell int, parsed *gosrc.Cell, p *cellPlan) *cellRun {
+	if len(p.edits) == 0 {
+		return newRun(cell, parsed)
+	}
+	text, _ := p.render(nil)
+	// A var of a pasted program declared again is an assignment now, a
+	// statement; the program's main is called in the text instead, so
+	// that History replays it too.
+	callsMain := mainToRun(parsed.Program, parsed.Groups) != nil
+	if callsMain {
+		text += "\nmain()"
+	}
+	s.sources[cell] = text
+	run := newRun(cell, s.parse(cell, text, nil))
+	run.plan, run.callsMain = p, callsMain
+	return run
+}
 
-// executeCell runs a cell the way a notebook user expects redefinitions
-// to work (see the top of this file), then records it in the history.
-func (s *Session) executeCell(ctx context.Context, code string) Result {
-	p := s.planCell(code)
-	var notes []string
-	if len(p.redefs) > 0 {
-		what := joinKeys(p.rebuild)
-		r, note, ok := s.rebuild(ctx, s.history, p.redefs, what)
-		if r.Interrupted {
-			return r
-		}
-		notes = append(notes, note)
-		if ok {
-			p = s.planCell(code) // the redefinitions are the same now
+// fallBack is called when unit u, a group of run, does not compile. The
+// assignments the plan made there of vars declared again are checked
+// with the interpreter's type check (see fits); those that do not fit
+// their variable (the new value has another type) fall back to their
+// declarations. fallBack then parses the rest of the cell again from u's
+// group on and returns it ready to compile (ok), or a Result that says
+// why not. It returns ok false when every assignment fits: the error is
+// the cell's own.
+func (s *Session) fallBack(ctx context.Context, run *cellRun, u unit, label int64) (rest []unit, r Result, ok bool) {
+	g := u.g
+	body, isStmts := u.node.(*ast.BlockStmt)
+	k := slices.Index(run.groups, g)
+	if run.plan == nil || g == nil || !isStmts || k < 0 || run.fellBack[g.Start] {
+		return nil, Result{}, false
+	}
+	run.fellBack[g.Start] = true
+	_, convs := run.plan.render(run.off)
+	var off []int
+	for c := 1; c <= len(run.plan.convs); c++ {
+		if sp, ok := convs[c]; ok && !run.off[c] && sp[0] < g.End && sp[1] > g.Start && !s.fits(g, body.List, convs, off, c) {
+			off = append(off, c)
 		}
 	}
-	disabled := map[int]bool{}
-	for {
-		text, lines := p.render(disabled)
-		res, info := s.runCell(ctx, text, false)
-		if res.Err != nil && res.Err.Name == "CompileError" && !info.ranStmts {
-			if m := errLine.FindStringSubmatch(res.Err.Value); m != nil {
-				l, _ := strconv.Atoi(m[1])
-				retry := false
-				for c, r := range lines {
-					if r[0] <= l && l <= r[1] {
-						disabled[c], retry = true, true
-					}
-				}
-				if retry {
-					continue
+	if len(off) == 0 {
+		return nil, Result{}, false
+	}
+	for _, c := range off {
+		run.off[c] = true
+	}
+	run.text, _ = run.plan.render(run.off)
+	s.sources[run.cell] = run.text
+	parsed := s.parse(run.cell, run.text[g.Start:], g)
+	run.groups = append(run.groups[:k:k], parsed.Groups...)
+	run.last = parsed.Last
+	rest, errs := s.units(parsed.Groups)
+	if len(errs) > 0 {
+		return nil, Result{Err: s.compileError(run.cell, errs)}, true
+	}
+	if r, failed := s.prepare(ctx, label); failed {
+		return nil, r, true
+	}
+	return rest, Result{}, true
+}
+
+// fits tells whether conversion c, an assignment among stmts (a group
+// g's statements, rewritten), fits its variable. It compiles, and never
+// runs, probes that hold the statements up to the assignment in a func
+// literal, where := declares nothing in the notebook, with the
+// assignments of the conversions off made declarations: c does not fit
+// when the probe fails with its assignment and compiles with its
+// declaration. convs are the conversions' bytes in the cell.
+func (s *Session) fits(g *gosrc.Group, stmts []ast.Stmt, convs map[int][2]int, off []int, c int) bool {
+	stmtAt := func(offset int) int {
+		for j, st := range stmts {
+			if g.Offset(st.Pos()) <= offset && offset < g.Offset(st.End()) {
+				return j
+			}
+		}
+		return -1
+	}
+	last := stmtAt(convs[c][0])
+	if last < 0 {
+		return false
+	}
+	probe := func(declared ...int) bool {
+		list := slices.Clone(stmts[:last+1])
+		for _, d := range declared {
+			if j := stmtAt(convs[d][0]); j >= 0 && j <= last {
+				if as, ok := list[j].(*ast.AssignStmt); ok && as.Tok == token.ASSIGN {
+					decl := *as
+					decl.Tok = token.DEFINE
+					list[j] = &decl
 				}
 			}
 		}
-		res.Notes = append(notes, res.Notes...)
-		if res.Err != nil {
-			return res
-		}
-		// Variables declared anew (their type changed) that functions
-		// use: they would keep reading the old slot.
-		var changed []string
-		for c := range disabled {
+		pos, end := list[0].Pos(), list[last].End()
+		lit := &ast.FuncLit{Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}}, Body: &ast.BlockStmt{Lbrace: pos, List: list, Rbrace: end}}
+		_, err := s.compile(&ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{
+			&ast.AssignStmt{Lhs: []ast.Expr{ident("_", pos)}, TokPos: pos, Tok: token.ASSIGN, Rhs: []ast.Expr{lit}},
+		}, Rbrace: end})
+		return err == nil
+	}
+	return probe(off...) || !probe(append(off, c)...)
+}
+
+// rebuildForVars rebuilds the state after a cell that declared variables
+// anew (their type changed) that functions use: these would keep reading
+// the old slot.
+func (s *Session) rebuildForVars(ctx context.Context, res Result, run *cellRun, p *cellPlan) Result {
+	var changed []string
+	for c, off := range run.off {
+		if off {
 			changed = append(changed, p.convs[c-1]...)
 		}
-		changed = append(changed, p.keep...)
-		var used []string
-		for _, n := range changed {
-			if s.usedByOthers([]string{n}) {
-				used = append(used, n)
-			}
+	}
+	changed = append(changed, p.keep...)
+	var used []string
+	for _, n := range changed {
+		if s.usedByOthers([]string{n}) {
+			used = append(used, n)
 		}
-		s.history = append(s.history, text)
-		s.record(text)
-		if len(used) == 0 {
-			return res
-		}
-		var redefs []site
-		var keys []string
-		for _, st := range analyzeCell(text) {
-			if st.kind == "var" && slices.ContainsFunc(st.names, func(n string) bool { return slices.Contains(used, n) }) {
-				redefs = append(redefs, st)
-				for _, n := range st.names {
-					if slices.Contains(used, n) {
-						keys = append(keys, declKey("var", n))
-					}
+	}
+	if len(used) == 0 {
+		return res
+	}
+	var redefs []site
+	var keys []string
+	for _, st := range sites(run.text, run.groups) {
+		if st.Kind == gosrc.Var && slices.ContainsFunc(st.Names, func(n string) bool { return slices.Contains(used, n) }) {
+			redefs = append(redefs, st)
+			for _, n := range st.Names {
+				if slices.Contains(used, n) {
+					keys = append(keys, declKey(gosrc.Var, n))
 				}
 			}
 		}
-		r, note, _ := s.rebuild(ctx, s.history, redefs, joinKeys(keys))
-		if r.Interrupted {
-			res.Stuck = r.Stuck
-			note = fmt.Sprintf("atonce: redefined %s, but rebuilding the notebook state was interrupted: code defined in earlier cells may still use the old definition", joinKeys(keys))
-		}
-		res.Notes = append(res.Notes, note)
-		return res
 	}
-}
-
-// record notes the declarations of a cell that ran.
-func (s *Session) record(code string) {
-	for _, st := range analyzeCell(code) {
-		for _, n := range st.names {
-			s.decls[n] = decl{kind: st.kind, canon: st.canon, refs: st.refs}
-		}
+	r, note, _ := s.rebuild(ctx, s.history, redefs, joinKeys(keys))
+	if r.Interrupted {
+		res.Stuck = r.Stuck
+		note = fmt.Sprintf("atonce: redefined %s, but rebuilding the notebook state was interrupted: code defined in earlier cells may still use the old definition", joinKeys(keys))
 	}
+	res.Notes = append(res.Notes, note)
+	return res
 }
 
 func joinKeys(keys []string) string {
@@ -533,8 +469,19 @@ func (s *Session) rebuild(ctx context.Context, cells []string, redefs []site, wh
 	placed := map[int]bool{}
 	skipped := 0
 	for i, c := range cells {
-		text := hoist(c, redefs, placed)
-		r, info := s.runCell(ctx, text, true)
+		cell := s.newCell(c)
+		parsed := s.parse(cell, c, nil)
+		var r Result
+		if parsed.Err != nil {
+			r.Err = s.compileError(cell, parsed.Err)
+		} else {
+			run := s.edited(cell, parsed, &cellPlan{code: c, edits: hoist(parsed, redefs, placed)})
+			r = s.runGroups(ctx, run, true)
+			skipped += run.skipped
+			if r.Err == nil && !r.Interrupted {
+				s.record(run)
+			}
+		}
 		s.replayed++
 		if r.Interrupted {
 			restore()
@@ -543,9 +490,6 @@ func (s *Session) rebuild(ctx context.Context, cells []string, redefs []site, wh
 		if r.Err != nil {
 			return failed(fmt.Sprintf("replaying cell %d of %d: %s", i+1, len(cells), r.Err.Value))
 		}
-		skipped += info.skipped
-		s.history = append(s.history, text)
-		s.record(text)
 	}
 	copyGlobals(globals(old), globals(s.in))
 	plural := "s"
@@ -559,14 +503,15 @@ func (s *Session) rebuild(ctx context.Context, cells []string, redefs []site, wh
 	return Result{}, note, true
 }
 
-// hoist puts the new declarations redefs in place of their first old
-// declaration in the cells (placed tells which are done) and blanks out
-// the other old ones.
-func hoist(code string, redefs []site, placed map[int]bool) string {
+// hoist returns the edits that put the new declarations redefs in place
+// of their first old declaration in a cell (placed tells which are done)
+// and blank out the other old ones.
+func hoist(c *gosrc.Cell, redefs []site, placed map[int]bool) []edit {
+	code := c.Src
 	var es []edit
-	for _, old := range analyzeCell(code) {
+	for _, old := range sites(code, c.Groups) {
 		i := slices.IndexFunc(redefs, func(n site) bool {
-			return slices.ContainsFunc(n.names, func(name string) bool { return slices.Contains(old.names, name) })
+			return slices.ContainsFunc(n.Names, func(name string) bool { return slices.Contains(old.Names, name) })
 		})
 		if i < 0 {
 			continue
@@ -574,20 +519,18 @@ func hoist(code string, redefs []site, placed map[int]bool) string {
 		nw := redefs[i]
 		switch {
 		case placed[i]:
-			es = append(es, edit{start: old.span[0], end: old.span[1], text: blank(code[old.span[0]:old.span[1]])})
-		case old.whole:
-			es = append(es, edit{start: old.span[0], end: old.span[1], text: nw.standalone})
-		case old.kind == nw.kind && nw.spec != "":
-			es = append(es, edit{start: old.span[0], end: old.span[1], text: nw.spec})
+			es = append(es, edit{start: old.Span[0], end: old.Span[1], text: blank(code[old.Span[0]:old.Span[1]])})
+		case !old.Grouped():
+			es = append(es, edit{start: old.Span[0], end: old.Span[1], text: nw.standalone})
+		case old.Kind == nw.Kind && nw.spec != "":
+			es = append(es, edit{start: old.Span[0], end: old.Span[1], text: nw.spec})
 		default:
-			es = append(es, edit{start: old.span[0], end: old.span[1], text: blank(code[old.span[0]:old.span[1]])},
-				edit{start: old.outer[1], end: old.outer[1], text: "; " + nw.standalone})
+			es = append(es, edit{start: old.Span[0], end: old.Span[1], text: blank(code[old.Span[0]:old.Span[1]])},
+				edit{start: old.Outer[1], end: old.Outer[1], text: "; " + nw.standalone})
 		}
 		placed[i] = true
 	}
-	p := cellPlan{code: code, edits: es}
-	text, _ := p.render(nil)
-	return text
+	return es
 }
 
 // copyGlobals sets the variables of to to the values of the same

@@ -64,6 +64,19 @@ func TestRedefine(t *testing.T) {
 		{name: "var whose type changed, used by nobody",
 			cells: []string{"x := 5"},
 			redef: `x := "s"`, expr: "x", want: `"s"`},
+		{name: "var whose type changed, after statements of the cell ran",
+			cells: []string{"x := 5"},
+			redef: "y := 1\nfunc f() int { return y }\nx := \"s\"", expr: "x", want: `"s"`},
+		{name: "typed var whose type changed",
+			cells: []string{"var x int"},
+			redef: "var x string = \"s\"", expr: "x", want: `"s"`},
+		{name: "var in parentheses whose type changed",
+			cells: []string{"var (\n\ta = 1\n)", "func get() any { return a }"},
+			redef: "var (\n\ta = \"s\"\n\tb = 2\n)", expr: "get()", want: `"s"`,
+			note: "redefined var a: rebuilt", replays: true},
+		{name: "only the var whose type changed is declared anew",
+			cells: []string{"a := 1", "b := 2", "func getA() int { return a }"},
+			redef: "a := 10\nb := \"s\"", expr: "getA()", want: "10"},
 		{name: "values survive a rebuild",
 			cells:   []string{"counter := 0", "func f() int { return 1 }", "func g() int { return f() }"},
 			failing: "counter += 5\npanic(\"after the increment\")",
@@ -147,18 +160,37 @@ func TestRedefineInterrupted(t *testing.T) {
 }
 
 func TestRedefineProgramCellTwice(t *testing.T) {
-	prog, err := os.ReadFile("testdata/split/program.cell")
+	prog, err := os.ReadFile("../internal/gosrc/testdata/split/program.cell")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, rec := newSession(t, Options{})
-	for i := range 2 {
-		r := run(t, s, string(prog))
-		if len(r.Notes) > 0 {
-			t.Errorf("run %d: got notes %q, want none", i+1, r.Notes)
-		}
-		if got, want := rec.text("stdout"), "HI\n"; got != want {
-			t.Errorf("run %d: got stdout %q, want %q", i+1, got, want)
-		}
+	for _, tt := range []struct {
+		name, prog, want string
+		notes            int // notes each run must give
+	}{
+		{"calls main itself", string(prog), "HI\n", 0},
+		// The var declared again becomes an assignment, a statement:
+		// main must still run, and History must replay that.
+		{"main called for it, with a var", "package main\n\nimport \"fmt\"\n\nvar n = 1\n\nfunc main() {\n\tn++\n\tfmt.Println(n)\n}\n", "2\n", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, rec := newSession(t, Options{})
+			for i := range 2 {
+				r := run(t, s, tt.prog)
+				if len(r.Notes) != tt.notes {
+					t.Errorf("run %d: got notes %q, want %d", i+1, r.Notes, tt.notes)
+				}
+				if got := rec.text("stdout"); got != tt.want {
+					t.Errorf("run %d: got stdout %q, want %q", i+1, got, tt.want)
+				}
+			}
+			s2, rec2 := newSession(t, Options{})
+			for _, c := range s.History() {
+				run(t, s2, c)
+			}
+			if got, want := rec2.text("stdout"), tt.want+tt.want; got != want {
+				t.Errorf("replaying History(): got stdout %q, want %q", got, want)
+			}
+		})
 	}
 }

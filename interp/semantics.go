@@ -7,58 +7,27 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/scanner"
-	"go/token"
 	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"atonce/internal/enginemsg"
+	"atonce/internal/gosrc"
 	"atonce/interp/display"
 	"atonce/interp/rewrite"
 )
 
 // cellEnv is what the rewriter knows of the notebook while one cell is
 // compiled: the names earlier cells defined and the names this cell
-// declares, in any of its groups. It collects what the rewrites need
-// done before the cell runs.
+// declares, in any of its groups (gosrc.Cell.Names). It collects what the
+// rewrites need done before the cell runs.
 type cellEnv struct {
 	s       *Session
 	names   map[string]bool // declared at the top level of this cell
 	imports []string        // std packages to import first
 	notes   []string
 	prelude []string
-}
-
-func (s *Session) newCellEnv(cell int, code string, groups []group) *cellEnv {
-	env := &cellEnv{s: s, names: map[string]bool{}}
-	for _, g := range groups {
-		src := code[g.Start:g.End]
-		if g.Kind == groupStmt {
-			src = "package main; func main() {" + src + "\n}"
-		} else {
-			src = "package main;" + src
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.SkipObjectResolution)
-		if err != nil {
-			continue // parseUnit reports it
-		}
-		for name := range topNames(f, g.Kind == groupStmt) {
-			env.names[name] = true
-		}
-		for _, is := range f.Imports {
-			path, err := strconv.Unquote(is.Path.Value)
-			if err != nil {
-				continue
-			}
-			name := importName(path)
-			if is.Name != nil {
-				name = is.Name.Name
-			}
-			env.names[name] = true
-		}
-	}
-	return env
 }
 
 // Defined implements rewrite.Env.
@@ -135,7 +104,7 @@ func (s *Session) rewrite(decls []ast.Decl, stmts []ast.Stmt, setStmts func([]as
 
 // prepare runs what the cell's rewrites asked for before the cell: the
 // helper prelude (once per session) and the imports the cell left out.
-func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, bool) {
+func (s *Session) prepare(ctx context.Context, label int64) (Result, bool) {
 	fail := func(err error) (Result, bool) {
 		return Result{Err: &enginemsg.Error{Name: "CompileError", Value: "preparing the cell: " + err.Error(), Traceback: []string{err.Error()}}}, true
 	}
@@ -150,7 +119,7 @@ func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, b
 	}
 	var missing []string
 	for _, path := range s.rw.imports {
-		if s.imports[importName(path)] != path {
+		if s.imports[gosrc.ImportName(path)] != path {
 			missing = append(missing, strconv.Quote(path))
 		}
 	}
@@ -162,7 +131,7 @@ func (s *Session) prepare(ctx context.Context, cell int, label int64) (Result, b
 	}
 	for _, q := range missing {
 		path, _ := strconv.Unquote(q)
-		s.imports[importName(path)] = path
+		s.imports[gosrc.ImportName(path)] = path
 	}
 	return Result{}, false
 }
@@ -181,79 +150,16 @@ func (s *Session) runFile(ctx context.Context, label int64, src string) error {
 	return s.run(ctx, label, prog)
 }
 
-// noteDefined records the package-level names a unit that ran declared.
-func (s *Session) noteDefined(n ast.Node) {
-	switch n := n.(type) {
-	case *ast.File:
-		for name := range topNames(n, false) {
-			s.defined[name] = true
+// noteDefined records the package-level names a group that ran declared.
+func (s *Session) noteDefined(g *gosrc.Group) {
+	for _, d := range g.Decls {
+		if d.Kind == gosrc.Method {
+			continue
 		}
-	case *ast.BlockStmt:
-		for name := range topNames(&ast.File{Decls: []ast.Decl{&ast.FuncDecl{Name: ast.NewIdent("main"), Body: n}}}, true) {
-			s.defined[name] = true
+		for _, n := range d.Names {
+			s.defined[n] = true
 		}
 	}
-}
-
-// topNames lists the names a parsed group declares at the notebook's top
-// level. For statement groups (wrapped in func main) these are the
-// variables its top-level := and var statements define.
-func topNames(f *ast.File, stmts bool) map[string]bool {
-	names := map[string]bool{}
-	addSpec := func(sp ast.Spec) {
-		switch sp := sp.(type) {
-		case *ast.ValueSpec:
-			for _, n := range sp.Names {
-				names[n.Name] = true
-			}
-		case *ast.TypeSpec:
-			names[sp.Name.Name] = true
-		}
-	}
-	if stmts {
-		if len(f.Decls) == 0 {
-			return names
-		}
-		fd, ok := f.Decls[0].(*ast.FuncDecl)
-		if !ok || fd.Body == nil {
-			return names
-		}
-		for _, st := range fd.Body.List {
-			switch st := st.(type) {
-			case *ast.AssignStmt:
-				if st.Tok == token.DEFINE {
-					for _, l := range st.Lhs {
-						if id, ok := l.(*ast.Ident); ok {
-							names[id.Name] = true
-						}
-					}
-				}
-			case *ast.DeclStmt:
-				if gd, ok := st.Decl.(*ast.GenDecl); ok {
-					for _, sp := range gd.Specs {
-						addSpec(sp)
-					}
-				}
-			}
-		}
-		return names
-	}
-	for _, d := range f.Decls {
-		switch d := d.(type) {
-		case *ast.FuncDecl:
-			if d.Recv == nil {
-				names[d.Name.Name] = true
-			}
-		case *ast.GenDecl:
-			if d.Tok == token.IMPORT {
-				continue
-			}
-			for _, sp := range d.Specs {
-				addSpec(sp)
-			}
-		}
-	}
-	return names
 }
 
 // goPanic reports a panic that a goroutine started by a cell recovered

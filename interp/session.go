@@ -167,7 +167,7 @@ func (s *Session) setup(ctx context.Context) error {
 	s.decls = map[string]decl{}
 	s.hasMain = false
 	s.history = nil
-	if r, _ := s.runCell(ctx, captureImport, false); r.Err != nil {
+	if r := s.runText(ctx, captureImport); r.Err != nil {
 		return fmt.Errorf("setting up the session: %w", r.Err)
 	}
 	return nil

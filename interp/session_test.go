@@ -159,7 +159,7 @@ func TestExecuteValue(t *testing.T) {
 
 func TestMixedCell(t *testing.T) {
 	s, rec := newSession(t, Options{})
-	src, err := os.ReadFile("testdata/split/mixed.cell")
+	src, err := os.ReadFile("../internal/gosrc/testdata/split/mixed.cell")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestStateAcrossCells(t *testing.T) {
 }
 
 func TestProgramCell(t *testing.T) {
-	prog, err := os.ReadFile("testdata/split/program.cell")
+	prog, err := os.ReadFile("../internal/gosrc/testdata/split/program.cell")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package interp
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"go/types"
 	"regexp"
@@ -17,28 +16,16 @@ var crypticUndefined = regexp.MustCompile(`constant definition loop|incomplete t
 
 // undefinedNames returns the names code uses that neither it, the
 // notebook (known) nor Go's universe defines, sorted. It reads the code
-// syntactically: field names in composite literals, selectors and labels
-// are not uses.
+// syntactically, parsing it again (only when a compile error needs it):
+// field names in composite literals, selectors and labels are not uses.
 func undefinedNames(code string, known func(string) bool) []string {
 	declared := map[string]bool{}
 	used := map[string]bool{}
-	for _, g := range gosrc.Split(code) {
-		text := code[g.Start:g.End]
-		var node ast.Node
-		if g.Kind == gosrc.Stmt {
-			f, err := parser.ParseFile(token.NewFileSet(), "", "package p\nfunc _() {\n"+text+"\n}", parser.SkipObjectResolution)
-			if err != nil {
-				return nil
-			}
-			node = f
-		} else {
-			f, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+text, parser.SkipObjectResolution)
-			if err != nil {
-				return nil
-			}
-			node = f
+	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
+		if g.File == nil {
+			return nil
 		}
-		collectNames(node, declared, used)
+		collectNames(g.File, declared, used)
 	}
 	var out []string
 	for name := range used {

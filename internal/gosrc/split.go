@@ -1,13 +1,10 @@
-// Package gosrc holds the small readings of notebook Go source that the
-// interpreter and the data-sharing analysis both make: cutting a cell into
-// groups of imports, declarations and statements (each evaluated on its
-// own), naming a receiver's base type, and telling whether code ends
-// inside a literal.
 package gosrc
 
 import (
 	"go/scanner"
 	"go/token"
+	"slices"
+	"strings"
 )
 
 // Kind tells what a group of top-level items in a cell holds. yaegi
@@ -34,13 +31,20 @@ func (k Kind) String() string {
 	}
 }
 
-// Group is a run of consecutive top-level items of one kind: the bytes
-// src[Start:End] of the cell, beginning at cell position Line:Col (1-based,
-// Col in bytes).
-type Group struct {
-	Kind       Kind
-	Start, End int
-	Line, Col  int
+// tok is one token of a cell, as the scanner read it; off is its offset
+// in the cell.
+type tok struct {
+	off int
+	t   token.Token
+	lit string
+}
+
+// span is a run of consecutive top-level items of one kind: the bytes
+// src[start:end], beginning at line:col (1-based, col in bytes).
+type span struct {
+	kind       Kind
+	start, end int
+	line, col  int
 }
 
 // item is one top-level declaration or statement found by the scanner.
@@ -51,37 +55,39 @@ type item struct {
 	skip      bool // a package clause: dropped
 }
 
-// Split cuts a cell into ordered groups of imports, declarations and
-// statements. It only scans: syntax errors are left to the parser, which
-// reports them with positions once the groups are parsed. A package clause
-// is dropped, so a whole program pasted into a cell still runs.
-func Split(src string) []Group {
+// scan reads src's tokens, once, and cuts it into ordered groups of
+// imports, declarations and statements. It only scans: syntax errors are
+// left to the parser, which reports them with positions once the groups
+// are parsed. A package clause is dropped (program tells there was one),
+// so a whole program pasted into a cell still runs. line and col are
+// where src starts in its cell.
+func scan(src string, line, col int) (toks []tok, groups []span, program bool) {
 	fset := token.NewFileSet()
 	file := fset.AddFile("cell", -1, len(src))
 	var s scanner.Scanner
 	s.Init(file, []byte(src), func(token.Position, string) {}, 0)
-
-	var toks []token.Token
-	var poss []token.Pos
 	for {
-		pos, t, _ := s.Scan()
+		pos, t, lit := s.Scan()
 		if t == token.EOF {
 			break
 		}
-		toks = append(toks, t)
-		poss = append(poss, pos)
+		toks = append(toks, tok{off: file.Offset(pos), t: t, lit: lit})
 	}
 
 	var items []item
 	depth := 0
 	atStart := true
 	for i, t := range toks {
-		if atStart && t != token.SEMICOLON {
-			p := fset.Position(poss[i])
-			it := item{start: p.Offset, line: p.Line, col: p.Column}
-			switch t {
+		if atStart && t.t != token.SEMICOLON {
+			p := file.Position(file.Pos(t.off))
+			it := item{start: t.off, line: p.Line + line - 1, col: p.Column}
+			if p.Line == 1 {
+				it.col += col - 1
+			}
+			switch t.t {
 			case token.PACKAGE:
 				it.skip = true
+				program = program || len(items) == 0
 			case token.IMPORT:
 				it.kind = Import
 			case token.TYPE, token.VAR, token.CONST:
@@ -94,7 +100,7 @@ func Split(src string) []Group {
 			items = append(items, it)
 			atStart = false
 		}
-		switch t {
+		switch t.t {
 		case token.LPAREN, token.LBRACK, token.LBRACE:
 			depth++
 		case token.RPAREN, token.RBRACK, token.RBRACE:
@@ -106,7 +112,6 @@ func Split(src string) []Group {
 		}
 	}
 
-	var groups []Group
 	for i, it := range items {
 		end := len(src)
 		if i+1 < len(items) {
@@ -115,41 +120,64 @@ func Split(src string) []Group {
 		if it.skip {
 			continue
 		}
-		if n := len(groups); n > 0 && groups[n-1].Kind == it.kind && groups[n-1].End == it.start {
-			groups[n-1].End = end
+		if n := len(groups); n > 0 && groups[n-1].kind == it.kind && groups[n-1].end == it.start {
+			groups[n-1].end = end
 			continue
 		}
-		groups = append(groups, Group{Kind: it.kind, Start: it.start, End: end, Line: it.line, Col: it.col})
+		groups = append(groups, span{kind: it.kind, start: it.start, end: end, line: it.line, col: it.col})
 	}
-	return groups
+	return toks, groups, program
 }
 
 // funcKind tells a func declaration or method from a statement that starts
 // with a func literal, such as func(){...}(). rest holds the tokens after
 // "func".
-func funcKind(rest []token.Token) Kind {
-	if len(rest) == 0 || rest[0] == token.IDENT {
+func funcKind(rest []tok) Kind {
+	if len(rest) == 0 || rest[0].t == token.IDENT {
 		return Decl // func Name(...), or let the parser complain
 	}
-	if rest[0] != token.LPAREN {
+	if rest[0].t != token.LPAREN {
 		return Stmt
 	}
 	// Either a receiver, func (r T) Name(, or a literal's parameters,
 	// func(x int) int { ... }(3). Skip to the matching paren.
 	depth := 0
 	for j, t := range rest {
-		switch t {
+		switch t.t {
 		case token.LPAREN, token.LBRACK, token.LBRACE:
 			depth++
 		case token.RPAREN, token.RBRACK, token.RBRACE:
 			depth--
 		}
 		if depth == 0 {
-			if j+2 < len(rest) && rest[j+1] == token.IDENT && rest[j+2] == token.LPAREN {
+			if j+2 < len(rest) && rest[j+1].t == token.IDENT && rest[j+2].t == token.LPAREN {
 				return Decl // a method: func (r T) Name(
 			}
 			return Stmt
 		}
 	}
 	return Stmt
+}
+
+// canonical is the tokens of src[start:end] (offsets in the cell) without
+// comments and the semicolons that end lines, so that two declarations
+// that differ only in layout read the same.
+func canonical(toks []tok, start, end int) string {
+	var b strings.Builder
+	i, _ := slices.BinarySearchFunc(toks, start, func(t tok, off int) int { return t.off - off })
+	for _, t := range toks[i:] {
+		if t.off >= end {
+			break
+		}
+		if t.t == token.SEMICOLON && t.lit == "\n" {
+			continue
+		}
+		lit := t.lit
+		if lit == "" {
+			lit = t.t.String()
+		}
+		b.WriteString(lit)
+		b.WriteByte(' ')
+	}
+	return b.String()
 }

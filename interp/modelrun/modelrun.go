@@ -10,14 +10,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"go/ast"
-	"go/parser"
 	"go/token"
 	"io"
 	"reflect"
 	"slices"
 	"strings"
 
+	"atonce/internal/gosrc"
 	"atonce/models"
 )
 
@@ -179,27 +178,15 @@ func isInt(t reflect.Type) bool {
 }
 
 // LastFunc returns the name of the last plain function (not a method) the
-// Go code declares, or "" if none.
+// Go code declares, or "" if none. Groups of the code that do not parse
+// are passed over.
 func LastFunc(code string) string {
-	// The cell may mix statements and declarations; scan the top level.
-	f, err := parser.ParseFile(token.NewFileSet(), "", "package p;"+code, parser.SkipObjectResolution)
 	name := ""
-	if err == nil {
-		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
-				name = fd.Name.Name
+	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
+		for _, d := range g.Decls {
+			if d.Kind == gosrc.Func && len(d.Names) == 1 {
+				name = d.Names[0]
 			}
-		}
-		return name
-	}
-	// Not a pure declaration list: look for "func Name(" at line starts.
-	for _, line := range strings.Split(code, "\n") {
-		rest, ok := strings.CutPrefix(line, "func ")
-		if !ok {
-			continue
-		}
-		if i := strings.IndexByte(rest, '('); i > 0 && token.IsIdentifier(strings.TrimSpace(rest[:i])) {
-			name = strings.TrimSpace(rest[:i])
 		}
 	}
 	return name

@@ -126,6 +126,8 @@ func TestLastFunc(t *testing.T) {
 		{"func A() {}\nfunc B(i int) int { return i }", "B"},
 		{"func (t T) M() {}\nfunc Task(i int) {}\nx := 1", "Task"},
 		{"x := 1", ""},
+		{"func A() {}\nx := 1\nfunc B() {}\ny := 2", "B"},
+		{"func A() {}\nx := )", "A"},
 	} {
 		if got := modelrun.LastFunc(tt.code); got != tt.want {
 			t.Errorf("LastFunc(%q) got %q, want %q", tt.code, got, tt.want)

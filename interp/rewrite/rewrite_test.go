@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"atonce/internal/gosrc"
 
 	"github.com/traefik/yaegi/interp"
 	"github.com/traefik/yaegi/stdlib"
@@ -187,7 +188,8 @@ func runCell(ctx context.Context, env *testEnv, decls, stmts string) cellRun {
 				case *ast.TypeSpec:
 					env.names[s.Name.Name] = true
 				case *ast.ImportSpec:
-					env.names[importName(s)] = true
+					im, _ := gosrc.ImportOf(s)
+					env.names[im.Name] = true
 				}
 			}
 		}
@@ -373,16 +375,5 @@ func TestPositions(t *testing.T) {
 				t.Errorf("error: got %v, want one at %s", r.runErr, tt.want)
 			}
 		})
-	}
-}
-
-func TestImportName(t *testing.T) {
-	for _, tt := range []struct{ path, want string }{
-		{"math/rand/v2", "rand"}, {"fmt", "fmt"}, {"example.com/x/y", "y"},
-	} {
-		s := &ast.ImportSpec{Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(tt.path)}}
-		if got := importName(s); got != tt.want {
-			t.Errorf("importName(%q): got %q, want %q", tt.path, got, tt.want)
-		}
 	}
 }

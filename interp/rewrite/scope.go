@@ -25,8 +25,6 @@ func ScopeCompound(stmts []ast.Stmt) []ast.Stmt {
 				Type: &ast.FuncType{Func: pos, Params: &ast.FieldList{Opening: pos, Closing: pos}},
 				Body: &ast.BlockStmt{Lbrace: pos, List: []ast.Stmt{s}, Rbrace: end - 1},
 			}
-			// The call's parentheses sit on the block's closing brace:
-			// IsScoped recognises the wrapper by that.
 			out[i] = &ast.ExprStmt{X: &ast.CallExpr{Fun: lit, Lparen: end - 1, Rparen: end - 1}}
 		default:
 			out[i] = s
@@ -46,15 +44,4 @@ func hasGoto(s ast.Stmt) bool {
 		return !found
 	})
 	return found
-}
-
-// IsScoped tells whether es is a wrapper ScopeCompound made (so it is not
-// the cell's value, whatever it looks like).
-func IsScoped(es *ast.ExprStmt) bool {
-	call, ok := es.X.(*ast.CallExpr)
-	if !ok || len(call.Args) != 0 {
-		return false
-	}
-	lit, ok := call.Fun.(*ast.FuncLit)
-	return ok && lit.Body.Rbrace == call.Lparen && len(lit.Body.List) == 1
 }

@@ -5,6 +5,8 @@ import (
 	"go/scanner"
 	"go/token"
 	"reflect"
+
+	"atonce/internal/gosrc"
 )
 
 // binding is a local name: a variable, constant, type or type parameter
@@ -111,9 +113,10 @@ func (w *walker) collectGen(d *ast.GenDecl) {
 	for _, spec := range d.Specs {
 		switch s := spec.(type) {
 		case *ast.ImportSpec:
-			name := importName(s)
-			w.imported[name] = true
-			w.globals[name] = global{}
+			if im, ok := gosrc.ImportOf(s); ok {
+				w.imported[im.Name] = true
+				w.globals[im.Name] = global{}
+			}
 		case *ast.TypeSpec:
 			w.globals[s.Name.Name] = global{}
 		case *ast.ValueSpec:
@@ -126,26 +129,6 @@ func (w *walker) collectGen(d *ast.GenDecl) {
 			}
 		}
 	}
-}
-
-// importName is the name an import spec binds.
-func importName(s *ast.ImportSpec) string {
-	if s.Name != nil {
-		return s.Name.Name
-	}
-	path := s.Path.Value
-	if len(path) >= 2 {
-		path = path[1 : len(path)-1]
-	}
-	if name, ok := pathName(path); ok {
-		return name
-	}
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[i+1:]
-		}
-	}
-	return path
 }
 
 func (w *walker) push() { w.scopes = append(w.scopes, map[string]*binding{}) }

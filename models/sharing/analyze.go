@@ -262,16 +262,8 @@ func (nb *notebook) prune() map[string]string {
 				for si, s := range d.Specs {
 					switch s := s.(type) {
 					case *ast.ImportSpec:
-						path, err := strconv.Unquote(s.Path.Value)
-						if err != nil {
-							continue
-						}
-						name := defaultName(path)
-						if s.Name != nil {
-							name = s.Name.Name
-						}
-						if name != "_" && name != "." {
-							imports[name] = path
+						if im, ok := gosrc.ImportOf(s); ok && im.Name != "_" && im.Name != "." {
+							imports[im.Name] = im.Path
 						}
 					case *ast.ValueSpec:
 						for ni, n := range s.Names {
@@ -387,13 +379,15 @@ func (nb *notebook) addImports(explicit map[string]string) {
 		}
 	}
 	for _, u := range nb.units {
-		used := map[string]bool{}
+		uses := map[string][]string{}
 		var names []string
 		ast.Inspect(u.file, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := sel.X.(*ast.Ident); ok && !used[id.Name] && !top[id.Name] {
-					used[id.Name] = true
-					names = append(names, id.Name)
+				if id, ok := sel.X.(*ast.Ident); ok && !top[id.Name] {
+					if _, seen := uses[id.Name]; !seen {
+						names = append(names, id.Name)
+					}
+					uses[id.Name] = append(uses[id.Name], sel.Sel.Name)
 				}
 			}
 			return true
@@ -402,13 +396,14 @@ func (nb *notebook) addImports(explicit map[string]string) {
 		for _, name := range names {
 			path, ok := explicit[name]
 			if !ok {
-				path = importPath(name)
-			}
-			if path == "" {
-				continue
+				// The package the interpreter imports for it (see
+				// gosrc.AutoImport); a name that is no package's is left.
+				if path, _, ok = gosrc.AutoImport(name, uses[name]); !ok {
+					continue
+				}
 			}
 			spec := &ast.ImportSpec{Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}}
-			if defaultName(path) != name {
+			if gosrc.ImportName(path) != name {
 				spec.Name = ast.NewIdent(name)
 			}
 			specs = append(specs, spec)
@@ -649,20 +644,13 @@ func syncKindOf(t types.Type) string {
 func (nb *notebook) pkgPathOf(name string) string {
 	for _, u := range nb.units {
 		for _, s := range u.file.Imports {
-			n := ""
-			if s.Name != nil {
-				n = s.Name.Name
-			}
-			p, _ := strconv.Unquote(s.Path.Value)
-			if n == "" {
-				n = defaultName(p)
-			}
-			if n == name {
-				return p
+			if im, ok := gosrc.ImportOf(s); ok && im.Name == name {
+				return im.Path
 			}
 		}
 	}
-	return importPath(name)
+	path, _, _ := gosrc.AutoImport(name, nil)
+	return path
 }
 
 // position is where pos is, as cell and line.

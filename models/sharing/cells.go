@@ -3,7 +3,6 @@ package sharing
 import (
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"regexp"
 	"strings"
@@ -52,32 +51,21 @@ type unit struct {
 	cell int    // 1-based
 }
 
-// parseCell parses one cell (magics already blanked) into units. A cell
-// with a syntax error yields no unit and the error.
+// parseCell parses one cell (magics already blanked) into units, its
+// positions in file "cellN". A cell with a syntax error yields no unit
+// and the error.
 func parseCell(fset *token.FileSet, cell int, src string) ([]unit, error) {
+	c := gosrc.Parse(src, gosrc.Options{Fset: fset, File: fmt.Sprintf("cell%d", cell)})
+	if c.Err != nil {
+		return nil, c.Err
+	}
 	var units []unit
-	for gi, g := range gosrc.Split(src) {
-		text := src[g.Start:g.End]
-		directive := fmt.Sprintf("//line cell%d:%d:%d\n", cell, g.Line, g.Col)
-		var code string
-		if g.Kind != gosrc.Stmt {
-			code = "package main\n" + directive + text + "\n"
-		} else {
-			code = "package main\nfunc _() {\n" + directive + text + "\n}\n"
-		}
-		name := fmt.Sprintf("cell%d.%d", cell, gi)
-		f, err := parser.ParseFile(fset, name, code, parser.SkipObjectResolution)
-		if err != nil {
-			return nil, err
-		}
+	for _, g := range c.Groups {
+		f := g.File
 		if g.Kind == gosrc.Stmt {
 			f.Decls = lift(f)
 		}
-		var tf *token.File
-		if f.FileStart.IsValid() {
-			tf = fset.File(f.FileStart)
-		}
-		units = append(units, unit{file: f, tf: tf, src: code, cell: cell})
+		units = append(units, unit{file: f, tf: fset.File(f.FileStart), src: g.Source, cell: cell})
 	}
 	return units, nil
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"atonce/internal/gosrc"
 )
 
 // stdImporter type-checks standard packages from GOROOT's source, one
@@ -109,84 +111,7 @@ func (shallow) Import(path string) (*types.Package, error) {
 
 // standIn is an empty, complete package for path.
 func standIn(path string) *types.Package {
-	p := types.NewPackage(path, defaultName(path))
+	p := types.NewPackage(path, gosrc.ImportName(path))
 	p.MarkComplete()
 	return p
-}
-
-// defaultName is the package name an import path gets by convention:
-// its last element, skipping a major-version suffix (math/rand/v2 is
-// rand).
-func defaultName(path string) string {
-	elems := strings.Split(path, "/")
-	name := elems[len(elems)-1]
-	if len(elems) > 1 && len(name) > 1 && name[0] == 'v' && strings.Trim(name[1:], "0123456789") == "" {
-		name = elems[len(elems)-2]
-	}
-	name = strings.Map(func(r rune) rune {
-		if r == '-' || r == '.' {
-			return '_'
-		}
-		return r
-	}, name)
-	if name == "" {
-		name = "_"
-	}
-	return name
-}
-
-// autoImport maps the package names a cell may use without importing
-// them to the standard package the kernel imports for them. Names not
-// here are tried as a top-level standard package path (fmt, sync, ...).
-var autoImport = map[string]string{
-	"atomic":    "sync/atomic",
-	"rand":      "math/rand/v2",
-	"bits":      "math/bits",
-	"big":       "math/big",
-	"cmplx":     "math/cmplx",
-	"json":      "encoding/json",
-	"csv":       "encoding/csv",
-	"hex":       "encoding/hex",
-	"base64":    "encoding/base64",
-	"binary":    "encoding/binary",
-	"http":      "net/http",
-	"url":       "net/url",
-	"filepath":  "path/filepath",
-	"utf8":      "unicode/utf8",
-	"heap":      "container/heap",
-	"list":      "container/list",
-	"ring":      "container/ring",
-	"debug":     "runtime/debug",
-	"pprof":     "runtime/pprof",
-	"trace":     "runtime/trace",
-	"exec":      "os/exec",
-	"signal":    "os/signal",
-	"template":  "text/template",
-	"fs":        "io/fs",
-	"sha256":    "crypto/sha256",
-	"md5":       "crypto/md5",
-	"slog":      "log/slog",
-	"tabwriter": "text/tabwriter",
-}
-
-// topLevelStd are standard packages whose path is their name.
-var topLevelStd = map[string]bool{
-	"bufio": true, "bytes": true, "cmp": true, "context": true, "errors": true,
-	"fmt": true, "io": true, "iter": true, "log": true, "maps": true, "math": true,
-	"os": true, "path": true, "reflect": true, "regexp": true, "runtime": true,
-	"slices": true, "sort": true, "strconv": true, "strings": true, "sync": true,
-	"time": true, "unicode": true, "unique": true, "weak": true, "hash": true,
-	"html": true, "image": true, "net": true, "crypto": true, "expvar": true,
-}
-
-// importPath is the package the name X in X.Sel stands for when the
-// notebook did not import it explicitly.
-func importPath(name string) string {
-	if p, ok := autoImport[name]; ok {
-		return p
-	}
-	if topLevelStd[name] {
-		return name
-	}
-	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"go/types"
 	"strconv"
 	"strings"
+
+	"atonce/internal/gosrc"
 )
 
 // access is one read or write a function makes, directly or through a
@@ -804,7 +806,7 @@ func (w *walker) pkgCall(path, name string, c *ast.CallExpr) {
 		w.exprs(c.Args[1:])
 		return
 	case path == "time" && name == "Sleep", strings.HasSuffix(path, "/models") && (name == "Sleep" || name == "Await"):
-		w.a.await(defaultName(path)+"."+name, w.f, c.Pos())
+		w.a.await(gosrc.ImportName(path)+"."+name, w.f, c.Pos())
 	}
 	quiet := path == "fmt" && !strings.HasPrefix(name, "Sscan") && !strings.HasPrefix(name, "Fscan") && !strings.HasPrefix(name, "Scan") || path == "log"
 	for _, arg := range c.Args {
