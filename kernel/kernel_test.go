@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 
+	"atonce/install/installtest"
 	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
@@ -409,38 +412,178 @@ func TestHeartbeatAndUnknown(t *testing.T) {
 	}
 }
 
+// historyEntries is the history TestHistory and
+// TestHistorySearchAgreesWithIPython query: lines 1 to 6, with the text
+// result "3" on line 3.
+var historyEntries = []string{"a = 1", "b = 2", "a + b", "a = 1", "6 * 7", "x := 6*7"}
+
+func newTestHistory() *history {
+	var h history
+	three := "3"
+	for i, in := range historyEntries {
+		var out *string
+		if i+1 == 3 {
+			out = &three
+		}
+		h.add(i+1, in, out)
+	}
+	return &h
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// historySearches are search requests whose answers were taken from
+// IPython's HistoryAccessor.search on the same cells (see
+// TestHistorySearchAgreesWithIPython).
+var historySearches = []struct {
+	name string
+	req  historyRequest
+	want string
+}{
+	{"prefix", historyRequest{Pattern: ptr("a*")}, "[[1 1 a = 1] [1 3 a + b] [1 4 a = 1]]"},
+	{"star after a literal star", historyRequest{Pattern: ptr("6 *")}, "[[1 5 6 * 7]]"},
+	{"whole string, not a substring", historyRequest{Pattern: ptr("6*7")}, "[[1 5 6 * 7]]"},
+	{"leading star", historyRequest{Pattern: ptr("*6*7")}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"question mark and output", historyRequest{Pattern: ptr("a ?*"), Output: true}, "[[1 1 [a = 1 <nil>]] [1 3 [a + b 3]] [1 4 [a = 1 <nil>]]]"},
+	{"set", historyRequest{Pattern: ptr("[ab] = 1"), Unique: true}, "[[1 4 a = 1]]"},
+	{"unique keeps the latest line", historyRequest{Pattern: ptr("a*"), Unique: true}, "[[1 3 a + b] [1 4 a = 1]]"},
+	{"n keeps the newest", historyRequest{Pattern: ptr("*=*"), N: ptr(2)}, "[[1 4 a = 1] [1 6 x := 6*7]]"},
+	{"n one", historyRequest{Pattern: ptr("*"), N: ptr(1)}, "[[1 6 x := 6*7]]"},
+	{"n zero", historyRequest{Pattern: ptr("*"), N: ptr(0)}, "[]"},
+	{"n negative is no limit", historyRequest{Pattern: ptr("*"), N: ptr(-1)}, "[[1 1 a = 1] [1 2 b = 2] [1 3 a + b] [1 4 a = 1] [1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"unique and n", historyRequest{Pattern: ptr("*"), Unique: true, N: ptr(2)}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"empty pattern", historyRequest{Pattern: ptr("")}, "[]"},
+	{"no pattern", historyRequest{}, "[]"},
+}
+
+func formatHistory(rows [][]any) string {
+	var parts []string
+	for _, e := range rows {
+		if io, ok := e[2].([]any); ok {
+			parts = append(parts, fmt.Sprintf("[%v %v [%v %v]]", e[0], e[1], io[0], io[1]))
+		} else {
+			parts = append(parts, fmt.Sprintf("[%v %v %v]", e[0], e[1], e[2]))
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
 func TestHistory(t *testing.T) {
-	for _, tt := range []struct {
+	type historyCase = struct {
 		name string
 		req  historyRequest
 		want string
-	}{
-		{"tail", historyRequest{HistAccessType: "tail", N: 2}, "[[1 3 a + b] [1 4 a = 1]]"},
+	}
+	cases := []historyCase{
+		{"tail", historyRequest{HistAccessType: "tail", N: ptr(2)}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
 		{"range", historyRequest{HistAccessType: "range", Session: 1, Start: 1, Stop: 2}, "[[1 1 a = 1]]"},
-		{"search", historyRequest{HistAccessType: "search", Pattern: "a*"}, "[[1 1 a = 1] [1 3 a + b] [1 4 a = 1]]"},
-		{"search unique", historyRequest{HistAccessType: "search", Pattern: "a*", Unique: true}, "[[1 3 a + b] [1 4 a = 1]]"},
-		{"search n", historyRequest{HistAccessType: "search", Pattern: "*", N: 1}, "[[1 4 a = 1]]"},
-		{"output", historyRequest{HistAccessType: "range", Start: 3, Stop: 4, Output: true}, "[[1 3 [a + b 3]]]"},
+		{"range output", historyRequest{HistAccessType: "range", Start: 3, Stop: 4, Output: true}, "[[1 3 [a + b 3]]]"},
 		{"other session", historyRequest{HistAccessType: "range", Session: 7, Start: 1}, "[]"},
-	} {
+	}
+	for _, tt := range historySearches {
+		tt.req.HistAccessType = "search"
+		cases = append(cases, historyCase{"search " + tt.name, tt.req, tt.want})
+	}
+	h := newTestHistory()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			var h history
-			three := "3"
-			h.add(1, "a = 1", nil)
-			h.add(2, "b = 2", nil)
-			h.add(3, "a + b", &three)
-			h.add(4, "a = 1", nil)
-			var parts []string
-			for _, e := range h.query(tt.req) {
-				if io, ok := e[2].([]any); ok {
-					parts = append(parts, fmt.Sprintf("[%v %v [%v %v]]", e[0], e[1], io[0], io[1]))
-				} else {
-					parts = append(parts, fmt.Sprintf("[%v %v %v]", e[0], e[1], e[2]))
-				}
-			}
-			if got := "[" + strings.Join(parts, " ") + "]"; got != tt.want {
+			if got := formatHistory(h.query(tt.req)); got != tt.want {
 				t.Errorf("query got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHistorySearchAgreesWithIPython asks IPython's own HistoryAccessor,
+// over an SQLite history holding the same cells, every search of
+// historySearches, and compares its answers with the kernel's.
+func TestHistorySearchAgreesWithIPython(t *testing.T) {
+	py := installtest.ExecPython
+	if out, err := exec.Command(py, "-c", "import IPython.core.history").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import IPython (apt-get install python3-ipykernel): %v: %s", py, err, out)
+	}
+	type query struct {
+		Pattern *string `json:"pattern"`
+		N       *int    `json:"n"`
+		Unique  bool    `json:"unique"`
+		Output  bool    `json:"output"`
+	}
+	in := map[string]any{"cells": historyEntries, "outputs": map[string]string{"3": "3"}}
+	var queries []query
+	for _, tt := range historySearches {
+		queries = append(queries, query{tt.req.Pattern, tt.req.N, tt.req.Unique, tt.req.Output})
+	}
+	in["queries"] = queries
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "testdata/ipython_history.py")
+	cmd.Stdin = strings.NewReader(string(b))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("testdata/ipython_history.py: %v", err)
+	}
+	var answers [][][]any
+	if err := json.Unmarshal(out, &answers); err != nil {
+		t.Fatalf("IPython's answers %q: %v", out, err)
+	}
+	if len(answers) != len(historySearches) {
+		t.Fatalf("IPython answered %d searches, want %d", len(answers), len(historySearches))
+	}
+	h := newTestHistory()
+	for i, tt := range historySearches {
+		req := tt.req
+		req.HistAccessType = "search"
+		// JSON numbers come back as float64; format both sides alike.
+		if got, want := formatHistory(h.query(req)), formatHistory(answers[i]); got != want {
+			t.Errorf("%s: kernel got %s, IPython %s", tt.name, got, want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	// Each answer is SQLite's: SELECT s GLOB pattern.
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"6 *", "6 * 7", true},
+		{"6 *", "x = 6 * 7", false},
+		{"*6 *", "x = 6 * 7", true},
+		{"6*7", "6*7", true},
+		{"6*7", "6 * 7", true},
+		{"a?c", "abc", true},
+		{"a?c", "ac", false},
+		{"a?c", "aéc", true},
+		{"[*]*", "* star", true},
+		{"[*]*", "star", false},
+		{"[a-c]x", "bx", true},
+		{"[a-c]x", "dx", false},
+		{"[^a-c]x", "dx", true},
+		{"[^a-c]x", "bx", false},
+		{"[]]", "]", true},
+		{"[]a]", "a", true},
+		{"[^]]", "]", false},
+		{"[^]]", "a", true},
+		{"[a-]", "-", true},
+		{"[-a]", "-", true},
+		{"[z-a]", "m", false},
+		{"[a", "a", false},
+		{"a[", "a[", false},
+		{"*", "line1\nline2", true},
+		{"line1*", "line1\nline2", true},
+		{"A*", "a = 1", false},
+		{"", "", true},
+		{"", "x", false},
+		{"**a", "a", true},
+		{"*[0-9]", "x1", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+	} {
+		if got := globMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("globMatch(%q, %q) got %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
 	}
 }
