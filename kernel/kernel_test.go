@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/go-zeromq/zmq4"
 
@@ -21,60 +23,128 @@ import (
 	"atonce/kernel/wire"
 )
 
-// fakeEngine answers by the code it is given, so protocol rules can be
-// tested with no interpreter.
+// fakeEngine runs cells of a tiny language of its own, one command a
+// line, so the protocol rules can be tested with no interpreter. It keeps
+// the engine contract the real engine keeps (enginecontract_test.go runs
+// kernel/enginetest on both):
+//
+//	print TEXT   writes TEXT and a newline to stdout
+//	stderr TEXT  writes TEXT and a newline to stderr
+//	note TEXT    notes TEXT for the user: shows it on stderr, lists it in the reply
+//	input        asks for a line, then prints "hello " and the line
+//	value        ends with the value 42
+//	fail [TEXT]  fails, as a panic with TEXT (default "boom")
+//	block        runs until interrupted
 type fakeEngine struct {
-	mu        sync.Mutex
-	executed  []string
-	interrupt chan struct{}
+	mu       sync.Mutex
+	executed []string           // the code of every execute request, in order
+	cancel   context.CancelFunc // interrupts the running cell; nil when none runs
 }
 
-func newFakeEngine() *fakeEngine { return &fakeEngine{interrupt: make(chan struct{}, 1)} }
+func newFakeEngine() *fakeEngine { return &fakeEngine{} }
+
+// fakeWords are what the fake completes and documents: its commands.
+var fakeWords = []string{"block", "fail", "input", "note", "print", "stderr", "value"}
 
 func (f *fakeEngine) Request(ctx context.Context, req enginemsg.Request, out Output) (*enginemsg.Reply, error) {
 	switch req.Kind {
+	case enginemsg.KindExecute:
+		return f.execute(ctx, req, out), nil
 	case enginemsg.KindComplete:
-		return &enginemsg.Reply{Matches: []string{"Sprint", "Sprintf"}, CursorStart: 4, CursorEnd: req.Cursor}, nil
+		code := []rune(req.Code)
+		start := req.Cursor
+		for start > 0 && unicode.IsLetter(code[start-1]) {
+			start--
+		}
+		rep := &enginemsg.Reply{CursorStart: start, CursorEnd: req.Cursor}
+		for _, w := range fakeWords {
+			if strings.HasPrefix(w, string(code[start:req.Cursor])) {
+				rep.Matches = append(rep.Matches, w)
+			}
+		}
+		return rep, nil
 	case enginemsg.KindIsComplete:
-		return &enginemsg.Reply{Status: "incomplete", Indent: "\t"}, nil
+		if strings.HasSuffix(req.Code, "{") {
+			return &enginemsg.Reply{Status: "incomplete", Indent: "\t"}, nil
+		}
+		return &enginemsg.Reply{Status: "complete"}, nil
 	case enginemsg.KindInspect:
+		word := strings.TrimSpace(req.Code)
+		if slices.Contains(fakeWords, word) {
+			return &enginemsg.Reply{Found: true, Data: enginemsg.Bundle{"text/plain": word + ": a command of the fake engine"}}, nil
+		}
 		return &enginemsg.Reply{}, nil
 	}
-	f.mu.Lock()
-	f.executed = append(f.executed, req.Code)
-	f.mu.Unlock()
-	switch {
-	case strings.HasPrefix(req.Code, "print "):
-		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: strings.TrimPrefix(req.Code, "print ")})
-	case req.Code == "fail":
-		return &enginemsg.Reply{Err: &enginemsg.Error{Name: "panic", Value: "boom", Traceback: []string{"boom"}}}, nil
-	case req.Code == "value":
-		return &enginemsg.Reply{Result: enginemsg.Bundle{"text/plain": "42"}}, nil
-	case req.Code == "input":
-		v, err := out.Input(ctx, "name? ", false)
-		if err != nil {
-			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: err.Error()}}, nil
-		}
-		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: "hello " + v})
-	case req.Code == "block":
-		select {
-		case <-f.interrupt:
-			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}, Interrupted: true}, nil
-		case <-time.After(10 * time.Second):
-		}
-	}
-	return &enginemsg.Reply{}, nil
+	return &enginemsg.Reply{Err: &enginemsg.Error{Name: "UnknownRequest", Value: req.Kind}}, nil
 }
 
+func (f *fakeEngine) execute(ctx context.Context, req enginemsg.Request, out Output) *enginemsg.Reply {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.mu.Lock()
+	f.executed = append(f.executed, req.Code)
+	f.cancel = cancel
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.cancel = nil
+		f.mu.Unlock()
+	}()
+	stream := func(name, text string) {
+		if !req.Silent {
+			out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: name, Text: text})
+		}
+	}
+	rep := &enginemsg.Reply{}
+	for _, line := range strings.Split(req.Code, "\n") {
+		cmd, arg, _ := strings.Cut(line, " ")
+		switch cmd {
+		case "print":
+			stream("stdout", arg+"\n")
+		case "stderr":
+			stream("stderr", arg+"\n")
+		case "note":
+			stream("stderr", arg+"\n")
+			rep.Notes = append(rep.Notes, arg)
+		case "input":
+			if !req.AllowStdin {
+				return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: "no input: allow_stdin is false"}}
+			}
+			v, err := out.Input(ctx, "name? ", false)
+			if err != nil {
+				return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: err.Error()}}
+			}
+			stream("stdout", "hello "+v+"\n")
+		case "value":
+			rep.Result = enginemsg.Bundle{"text/plain": "42"}
+		case "fail":
+			if arg == "" {
+				arg = "boom"
+			}
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "panic", Value: arg, Traceback: []string{"panic: " + arg}}}
+		case "block":
+			<-ctx.Done()
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}, Interrupted: true}
+		default:
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "SyntaxError", Value: fmt.Sprintf("the fake engine has no command %q", cmd)}}
+		}
+	}
+	return rep
+}
+
+// Interrupt stops the running cell; with none running it does nothing.
 func (f *fakeEngine) Interrupt() error {
-	select {
-	case f.interrupt <- struct{}{}:
-	default:
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancel != nil {
+		f.cancel()
 	}
 	return nil
 }
 
 func (f *fakeEngine) Close() error { return nil }
+
+var _ Engine = (*fakeEngine)(nil)
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -95,6 +165,7 @@ type client struct {
 	iopub                 zmq4.Socket
 	hb                    zmq4.Socket
 	conn                  *wire.Connection
+	k                     *Kernel // the kernel under test, to see its queue
 }
 
 func startKernel(t *testing.T, eng Engine) *client {
@@ -120,7 +191,7 @@ func startKernel(t *testing.T, eng Engine) *client {
 	})
 
 	signer, _ := wire.NewSigner(conn.SignatureScheme, conn.Key)
-	c := &client{t: t, signer: signer, conn: conn, inbox: map[zmq4.Socket]chan received{}}
+	c := &client{t: t, signer: signer, conn: conn, inbox: map[zmq4.Socket]chan received{}, k: k}
 	id := zmq4.WithID(zmq4.SocketIdentity("test-client"))
 	bg := context.Background()
 	c.shell, c.control, c.stdin = zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id)
@@ -308,8 +379,11 @@ func TestControlRepliesOnControl(t *testing.T) {
 	if got := strings.Join(types(c.iopubUntilIdle(req.Header.MsgID)), " "); got != "status:busy status:idle" {
 		t.Errorf("iopub got %q, want busy then idle", got)
 	}
-	if m, err := c.recvTimeout(c.shell, 300*time.Millisecond); err == nil {
-		t.Errorf("shell got %s, want nothing: control requests are answered on control", m.Header.MsgType)
+	// The control request is done (idle): anything it sent on shell came
+	// before the reply to this one.
+	probe := c.send(c.shell, "kernel_info_request", map[string]any{})
+	if m := c.recv(c.shell); m.ParentMsgID() != probe.Header.MsgID {
+		t.Errorf("shell got %s to %s first, want only the reply to the shell request: control requests are answered on control", m.Header.MsgType, m.ParentMsgID())
 	}
 }
 
@@ -321,46 +395,134 @@ func TestBadSignatureDropped(t *testing.T) {
 	if err := c.shell.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.recvTimeout(c.shell, 500*time.Millisecond); err == nil {
-		t.Fatalf("got %s in answer to a badly signed message, want nothing", got.Header.MsgType)
-	}
+	// Shell is answered in order: an answer to the bad message would come
+	// before the reply to the good one.
 	good := c.send(c.shell, "kernel_info_request", map[string]any{})
 	if rep := c.recv(c.shell); rep.ParentMsgID() != good.Header.MsgID {
 		t.Errorf("after a bad message, reply parent got %s, want %s", rep.ParentMsgID(), good.Header.MsgID)
 	}
 }
 
+// execute sends an execute_request with stop_on_error set.
+func (c *client) execute(code string, silent bool) *wire.Message {
+	c.t.Helper()
+	return c.send(c.shell, "execute_request", map[string]any{"code": code, "silent": silent, "store_history": true, "allow_stdin": false, "stop_on_error": true})
+}
+
+// waitQueued returns once n shell messages wait in the kernel's queue,
+// behind the one it is handling.
+func (c *client) waitQueued(n int) {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c.k.queue.mu.Lock()
+		got := len(c.k.queue.items)
+		c.k.queue.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the kernel's queue got %d messages, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitStarted returns once the fake engine runs an execute request for code.
+func (f *fakeEngine) waitStarted(t *testing.T, code string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		f.mu.Lock()
+		running := f.cancel != nil && len(f.executed) > 0 && f.executed[len(f.executed)-1] == code
+		f.mu.Unlock()
+		if running {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine never started %q", code)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (f *fakeEngine) ran() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.executed...)
+}
+
 func TestStopOnErrorAbortsQueue(t *testing.T) {
 	eng := newFakeEngine()
 	c := startKernel(t, eng)
-	exec := func(code string) *wire.Message {
-		return c.send(c.shell, "execute_request", map[string]any{"code": code, "silent": false, "store_history": true, "allow_stdin": false, "stop_on_error": true})
-	}
-	first := exec("block")
-	time.Sleep(100 * time.Millisecond) // the two below queue behind the blocked cell
-	exec("print a")
-	exec("print b")
+	// The first cell runs; the rest queue behind it; then it fails, as an
+	// interrupted cell does.
+	first := c.execute("block", false)
+	eng.waitStarted(t, "block")
+	second := c.execute("print a", false)
+	third := c.execute("print b", false)
 	info := c.send(c.shell, "kernel_info_request", map[string]any{})
-	time.Sleep(100 * time.Millisecond)
-	eng.Interrupt() // the blocked cell fails, as an interrupted cell does
-	var statuses []string
-	for i := 0; i < 4; i++ {
-		rep := c.recv(c.shell)
-		if rep.ParentMsgID() == info.Header.MsgID {
-			statuses = append(statuses, "kernel_info")
-			continue
-		}
-		cc := content(t, rep)
-		statuses = append(statuses, fmt.Sprint(cc["status"], "/", cc["ename"]))
+	c.waitQueued(3)
+	if err := eng.Interrupt(); err != nil {
+		t.Fatal(err)
 	}
-	want := "error/Interrupted error/ExecutionAborted error/ExecutionAborted kernel_info"
-	if got := strings.Join(statuses, " "); got != want {
+
+	name := map[string]string{first.Header.MsgID: "first", second.Header.MsgID: "second", third.Header.MsgID: "third", info.Header.MsgID: "info"}
+	var replies []string
+	for range 4 {
+		rep := c.recv(c.shell)
+		cc := content(t, rep)
+		replies = append(replies, fmt.Sprint(name[rep.ParentMsgID()], ":", cc["status"], "/", cc["ename"]))
+	}
+	want := "first:error/Interrupted second:error/ExecutionAborted third:error/ExecutionAborted info:ok/<nil>"
+	if got := strings.Join(replies, " "); got != want {
 		t.Errorf("replies got %q, want %q", got, want)
 	}
-	eng.mu.Lock()
-	defer eng.mu.Unlock()
-	if len(eng.executed) != 1 || eng.executed[0] != first.Header.MsgID && eng.executed[0] != "block" {
-		t.Errorf("engine ran %q, want only the first cell", eng.executed)
+
+	// The failed cell's idle comes before the aborted requests' busy.
+	var statuses []string
+	for {
+		m := c.recv(c.iopub)
+		who, ok := name[m.ParentMsgID()]
+		if !ok {
+			continue
+		}
+		statuses = append(statuses, who+":"+types([]*wire.Message{m})[0])
+		if who == "info" && strings.HasSuffix(statuses[len(statuses)-1], "idle") {
+			break
+		}
+	}
+	wantIOPub := "first:status:busy first:execute_input first:error first:status:idle " +
+		"second:status:busy second:status:idle third:status:busy third:status:idle info:status:busy info:status:idle"
+	if got := strings.Join(statuses, " "); got != wantIOPub {
+		t.Errorf("iopub got %q, want %q", got, wantIOPub)
+	}
+	if got := eng.ran(); !slices.Equal(got, []string{"block"}) {
+		t.Errorf("engine ran %q, want only the first cell", got)
+	}
+}
+
+// TestSilentFailureKeepsQueue checks that a failing silent request (a
+// frontend's own probe) aborts nothing, as in ipykernel.
+func TestSilentFailureKeepsQueue(t *testing.T) {
+	eng := newFakeEngine()
+	c := startKernel(t, eng)
+	probe := c.execute("block", true)
+	eng.waitStarted(t, "block")
+	cell := c.execute("print ran", false)
+	c.waitQueued(1)
+	if err := eng.Interrupt(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		req        *wire.Message
+		wantStatus string
+	}{{probe, "error"}, {cell, "ok"}} {
+		rep := c.recv(c.shell)
+		if got := content(t, rep)["status"]; rep.ParentMsgID() != tt.req.Header.MsgID || got != tt.wantStatus {
+			t.Errorf("reply got %v to %s, want %s to %s", got, rep.ParentMsgID(), tt.wantStatus, tt.req.Header.MsgID)
+		}
+	}
+	if got := eng.ran(); !slices.Equal(got, []string{"block", "print ran"}) {
+		t.Errorf("engine ran %q, want both cells", got)
 	}
 }
 
@@ -381,8 +543,8 @@ func TestInput(t *testing.T) {
 			text += fmt.Sprint(content(t, m)["text"])
 		}
 	}
-	if text != "hello gopher" {
-		t.Errorf("stream got %q, want %q", text, "hello gopher")
+	if text != "hello gopher\n" {
+		t.Errorf("stream got %q, want %q", text, "hello gopher\n")
 	}
 
 	c.send(c.shell, "execute_request", map[string]any{"code": "input", "allow_stdin": false, "store_history": true})
@@ -405,9 +567,9 @@ func TestHeartbeatAndUnknown(t *testing.T) {
 	if got := strings.Join(types(c.iopubUntilIdle(unk.Header.MsgID)), " "); got != "status:busy status:idle" {
 		t.Errorf("unknown type iopub got %q, want busy idle", got)
 	}
-	c.send(c.shell, "complete_request", map[string]any{"code": "fmt.Spr", "cursor_pos": 7})
+	c.send(c.shell, "complete_request", map[string]any{"code": "fail\nva", "cursor_pos": 7})
 	rep := content(t, c.recv(c.shell))
-	if rep["status"] != "ok" || rep["cursor_start"] != float64(4) || len(rep["matches"].([]any)) != 2 {
+	if rep["status"] != "ok" || rep["cursor_start"] != float64(5) || fmt.Sprint(rep["matches"]) != "[value]" {
 		t.Errorf("complete_reply got %v, want the engine's matches", rep)
 	}
 }
