@@ -24,6 +24,7 @@ func TestFakeEngineContract(t *testing.T) {
 	enginetest.Run(t, func(*testing.T) kernel.Engine { return kernel.NewFakeEngine() }, enginetest.Cells{
 		Print:         "print " + strings.TrimSuffix(enginetest.Printed, "\n"),
 		PrintMany:     strings.Join(many, "\n"),
+		PrintFD1:      strings.Join(many, "\n"), // the fake has no other standard output
 		Stderr:        "stderr " + strings.TrimSuffix(enginetest.Warned, "\n"),
 		Value:         "value",
 		Fail:          "fail " + enginetest.Failed,

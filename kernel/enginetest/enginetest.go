@@ -10,8 +10,9 @@
 // The contract, one check each:
 //   - A cell's output events reach the Output before Request returns: what
 //     a cell writes to its standard output (os.Stdout in a Go cell, as
-//     fmt.Println does) or standard error is all delivered, in order,
-//     before the reply.
+//     fmt.Println does), to file descriptor 1 itself (as compiled code or
+//     a child process may) or to standard error is all delivered, in
+//     order, before the reply.
 //   - A cell that succeeds answers with no Err; one with a final value
 //     answers with its text/plain form in Result.
 //   - A cell that fails answers with Reply.Err (a name and a value that
@@ -67,6 +68,7 @@ func ManyLine(i int) string { return fmt.Sprintf("line %d\n", i) }
 type Cells struct {
 	Print     string // writes Printed to standard output, and has no value
 	PrintMany string // writes ManyLine(0) to ManyLine(ManyLines-1) to standard output
+	PrintFD1  string // writes ManyLine(0) to ManyLine(ManyLines-1) to file descriptor 1 itself, not through the cell's standard output
 	Stderr    string // writes Warned to standard error
 	Value     string // ends with a value whose text/plain form is Value
 	Fail      string // fails, with an error whose value holds Failed
@@ -84,6 +86,7 @@ type Cells struct {
 var Go = Cells{
 	Print:         "import \"fmt\"\nfmt.Println(\"enginetest: printed\")",
 	PrintMany:     "import \"fmt\"\nfor i := 0; i < 2000; i++ {\n\tfmt.Println(\"line\", i)\n}",
+	PrintFD1:      "import (\n\t\"fmt\"\n\t\"os\"\n)\nfunc() {\n\tfd1, err := os.OpenFile(\"/dev/stdout\", os.O_WRONLY, 0)\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\tdefer fd1.Close()\n\tfor i := 0; i < 2000; i++ {\n\t\tfmt.Fprintln(fd1, \"line\", i)\n\t}\n}()",
 	Stderr:        "import (\n\t\"fmt\"\n\t\"os\"\n)\nfmt.Fprintln(os.Stderr, \"enginetest: warned\")",
 	Value:         "6 * 7",
 	Fail:          "panic(\"enginetest: failed\")",
@@ -148,6 +151,10 @@ func execute(ctx context.Context, t *testing.T, eng kernel.Engine, code string, 
 	return rep
 }
 
+// outputRuns is how often checkOutput runs each cell: output that races
+// with the reply instead of preceding it shows up only now and then.
+const outputRuns = 20
+
 func checkOutput(ctx context.Context, t *testing.T, eng kernel.Engine, cells Cells) {
 	for _, tt := range []struct {
 		name, code, stream, want string
@@ -155,17 +162,20 @@ func checkOutput(ctx context.Context, t *testing.T, eng kernel.Engine, cells Cel
 		{"Print", cells.Print, "stdout", Printed},
 		{"Stderr", cells.Stderr, "stderr", Warned},
 		{"PrintMany", cells.PrintMany, "stdout", manyLines()},
+		{"PrintFD1", cells.PrintFD1, "stdout", manyLines()},
 	} {
-		rec := &recorder{}
-		rep := execute(ctx, t, eng, tt.code, rec)
-		if rep.Err != nil {
-			t.Errorf("%s: reply got error %v, want none", tt.name, rep.Err)
-		}
-		if rep.Result != nil {
-			t.Errorf("%s: reply got result %v, want none", tt.name, rep.Result)
-		}
-		if got := rec.beforeReply(tt.stream); got != tt.want {
-			t.Errorf("%s: %s before the reply got %s, want %s", tt.name, tt.stream, abbrev(got), abbrev(tt.want))
+		for run := range outputRuns {
+			rec := &recorder{}
+			rep := execute(ctx, t, eng, tt.code, rec)
+			if rep.Err != nil {
+				t.Fatalf("%s: reply got error %v, want none", tt.name, rep.Err)
+			}
+			if rep.Result != nil {
+				t.Errorf("%s: reply got result %v, want none", tt.name, rep.Result)
+			}
+			if got := rec.beforeReply(tt.stream); got != tt.want {
+				t.Fatalf("%s, run %d: %s before the reply got %s, want %s", tt.name, run+1, tt.stream, abbrev(got), abbrev(tt.want))
+			}
 		}
 	}
 }
@@ -437,9 +447,11 @@ func (r *recorder) waitFor(ctx context.Context, stream, want string) error {
 	}
 }
 
+// abbrev shows s, or the length and end of a long s (where a late
+// output is missing).
 func abbrev(s string) string {
 	if len(s) > 200 {
-		return fmt.Sprintf("%q... (%d bytes)", s[:200], len(s))
+		return fmt.Sprintf("%d bytes ending %q", len(s), s[len(s)-100:])
 	}
 	return fmt.Sprintf("%q", s)
 }
