@@ -53,6 +53,29 @@ def live_pids(matches):
     return [p for p in pids if alive(p)]
 
 
+def exe_of(pid):
+    """The binary process pid runs, or None once it is gone."""
+    try:
+        return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
+
+
+def descendants(pid):
+    """Process ids of pid's children, their children, and so on."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children = {}
+    for line in out.splitlines():
+        child, parent = map(int, line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class KernelCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

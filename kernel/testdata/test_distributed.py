@@ -19,7 +19,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import TIMEOUT, KernelCase, alive, live_pids
+from test_behaviour import TIMEOUT, KernelCase, alive, descendants, exe_of, live_pids
 from test_magics import reports_of, texts
 
 
@@ -27,21 +27,6 @@ from test_magics import reports_of, texts
 def nats_workers():
     """Process ids of every `atonce worker -nats` on the machine."""
     return live_pids(lambda args: " worker -nats " in args)
-
-
-def descendants(pid):
-    """Process ids of pid's children, their children, and so on."""
-    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
-    children = {}
-    for line in out.splitlines():
-        child, parent = map(int, line.split())
-        children.setdefault(parent, []).append(child)
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def listen_addresses(port):
@@ -254,13 +239,14 @@ class KernelDeath(unittest.TestCase):
             kc.execute_interactive("%workers add 2", timeout=60)
             # A processes run that is still going when the kernel dies.
             kc.execute("%%models -n 4 -workers 2 -models processes -no-charts\nfunc Long(i int) { time.Sleep(time.Minute) }")
+            # Only this build's workers: another checkout's tests may run theirs.
+            exe = os.path.realpath(km.kernel_spec.argv[0])
             deadline = time.monotonic() + 20
             pipes = []
             while time.monotonic() < deadline and len(pipes) < 2:
-                out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-                pipes = [int(l.split()[0]) for l in out.splitlines() if l.strip().endswith(" worker -pipe")]
+                pipes = [p for p in live_pids(lambda args: args.endswith(" worker -pipe")) if exe_of(p) == exe]
                 time.sleep(0.1)
-            workers = (set(nats_workers()) - before) | set(pipes)
+            workers = {p for p in (set(nats_workers()) - before) | set(pipes) if exe_of(p) == exe}
             self.assertGreaterEqual(len(workers), 4, "two distributed and two processes workers run")
             os.kill(km.provisioner.process.pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
