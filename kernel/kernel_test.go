@@ -450,20 +450,30 @@ func (f *fakeEngine) ran() []string {
 	return append([]string(nil), f.executed...)
 }
 
+// failBehind runs a cell that blocks (silent or not), sends the requests
+// queue sends and returns how many, and once those wait in the kernel's
+// queue makes the cell fail, as an interrupted cell does.
+func (c *client) failBehind(eng *fakeEngine, silent bool, queue func() int) *wire.Message {
+	c.t.Helper()
+	first := c.execute("block", silent)
+	eng.waitStarted(c.t, "block")
+	c.waitQueued(queue())
+	if err := eng.Interrupt(); err != nil {
+		c.t.Fatal(err)
+	}
+	return first
+}
+
 func TestStopOnErrorAbortsQueue(t *testing.T) {
 	eng := newFakeEngine()
 	c := startKernel(t, eng)
-	// The first cell runs; the rest queue behind it; then it fails, as an
-	// interrupted cell does.
-	first := c.execute("block", false)
-	eng.waitStarted(t, "block")
-	second := c.execute("print a", false)
-	third := c.execute("print b", false)
-	info := c.send(c.shell, "kernel_info_request", map[string]any{})
-	c.waitQueued(3)
-	if err := eng.Interrupt(); err != nil {
-		t.Fatal(err)
-	}
+	var second, third, info *wire.Message
+	first := c.failBehind(eng, false, func() int {
+		second = c.execute("print a", false)
+		third = c.execute("print b", false)
+		info = c.send(c.shell, "kernel_info_request", map[string]any{})
+		return 3
+	})
 
 	name := map[string]string{first.Header.MsgID: "first", second.Header.MsgID: "second", third.Header.MsgID: "third", info.Header.MsgID: "info"}
 	var replies []string
@@ -505,13 +515,11 @@ func TestStopOnErrorAbortsQueue(t *testing.T) {
 func TestSilentFailureKeepsQueue(t *testing.T) {
 	eng := newFakeEngine()
 	c := startKernel(t, eng)
-	probe := c.execute("block", true)
-	eng.waitStarted(t, "block")
-	cell := c.execute("print ran", false)
-	c.waitQueued(1)
-	if err := eng.Interrupt(); err != nil {
-		t.Fatal(err)
-	}
+	var cell *wire.Message
+	probe := c.failBehind(eng, true, func() int {
+		cell = c.execute("print ran", false)
+		return 1
+	})
 	for _, tt := range []struct {
 		req        *wire.Message
 		wantStatus string

@@ -97,15 +97,20 @@ class KernelCase(unittest.TestCase):
                 except queue.Empty:
                     break
 
-    def reply(self, msg_id, timeout=TIMEOUT):
+    def messages_of(self, get, msg_id, timeout, what):
+        """Yields the messages for msg_id that get reads (one channel's),
+        failing the test once timeout seconds passed without what."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.fail(f"no reply to {msg_id} within {timeout}s")
-            msg = self.kc.get_shell_msg(timeout=left)
+                self.fail(f"no {what} for {msg_id} within {timeout}s")
+            msg = get(timeout=left)
             if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
+                yield msg
+
+    def reply(self, msg_id, timeout=TIMEOUT):
+        return next(self.messages_of(self.kc.get_shell_msg, msg_id, timeout, "reply"))
 
     def outputs(self, msg_id, timeout=TIMEOUT):
         """iopub messages for msg_id up to its idle status."""
@@ -124,18 +129,10 @@ class KernelCase(unittest.TestCase):
         the messages of msg_id read so far: a cell that prints a marker
         this way is known to be running."""
         out = []
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.fail(f"{msg_id} showed no {text!r} within {timeout}s")
-            msg = self.kc.get_iopub_msg(timeout=left)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
+        for msg in self.messages_of(self.kc.get_iopub_msg, msg_id, timeout, f"output {text!r}"):
             out.append(msg)
             c = msg["content"]
-            shown = c.get("text", "") + str(c.get("data", {}).get("text/plain", ""))
-            if text in shown:
+            if text in c.get("text", "") + str(c.get("data", {}).get("text/plain", "")):
                 return out
 
     def run_cell(self, code, **kw):
