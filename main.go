@@ -300,6 +300,7 @@ func runEngine(args []string, stderr io.Writer) int {
 		Requests: requests, Events: events, Version: version, Logger: log,
 		WorkerCommand: []string{workerBinary(exe), "worker", "-pipe"},
 		SourceDir:     findSource(exe),
+		OwnFD1:        true,
 	})
 	if err != nil {
 		log.Error("engine stopped", "err", err)

@@ -131,6 +131,12 @@ func (s *stream) takePanics() []string {
 	return p
 }
 
+// StdoutFile returns the file the cells' standard output is written to:
+// the write end of the pipe the session reads and syncs before each
+// result. The engine process makes it its file descriptor 1 too, so that
+// what compiled code writes to fd 1 is ordered with the cell's output.
+func (s *Session) StdoutFile() *os.File { return s.stdout.w }
+
 // sync writes the sentinel; the caller then waits on s.synced.
 func (s *stream) sync() error {
 	_, err := s.w.Write(s.sentinel)

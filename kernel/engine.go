@@ -12,11 +12,21 @@ import (
 // panic, even an engine that died and was replaced) is reported in
 // Reply.Err; the error result is only for an engine that cannot serve at
 // all.
+//
+// Package enginetest checks an Engine against this contract; atonce's
+// engine and the kernel tests' fake engine both pass it.
 type Engine interface {
 	// Request sends req and returns the engine's reply. While it runs, out
-	// receives the request's output events and input requests.
+	// receives the request's output events and input requests: everything
+	// the cell wrote to its standard output and error before it ended
+	// reaches out before Request returns. Input is asked only when
+	// req.AllowStdin is set.
+	//
+	// The engine shows its notes (Reply.Notes) itself, as stderr stream
+	// events before the reply; the kernel does not show them again.
 	Request(ctx context.Context, req enginemsg.Request, out Output) (*enginemsg.Reply, error)
-	// Interrupt cancels the running request, if any.
+	// Interrupt cancels the running request, if any; with none running it
+	// does nothing, and the next request runs as usual.
 	Interrupt() error
 	// Close stops the engine and waits for it to exit.
 	Close() error

@@ -142,20 +142,29 @@ func (k *Kernel) execute(ctx context.Context, ch *channel, m *wire.Message) {
 	}
 	k.reply(ch, m, "execute_reply", content)
 
-	if rep.Err != nil && orTrue(req.StopOnError) {
-		k.abortQueued(rep.Err)
+	// As ipykernel does, only a cell the user sees fail stops the queue:
+	// a silent request (a frontend's own probe) never does.
+	if rep.Err != nil && orTrue(req.StopOnError) && !req.Silent {
+		k.aborting = &abort{cause: rep.Err, requests: k.queue.takeExecutes()}
 	}
 }
 
-// abortQueued answers every queued execute request with an error: a cell
-// failed and its sender asked to stop on error.
-func (k *Kernel) abortQueued(cause *enginemsg.Error) {
-	for _, m := range k.queue.takeExecutes() {
+// abort is what a failed cell leaves for shellLoop: the execute requests
+// that were queued when it failed, to be answered after its idle status.
+type abort struct {
+	cause    *enginemsg.Error
+	requests []*wire.Message
+}
+
+// answer replies to each aborted request with an error, between its own
+// busy and idle statuses, as if it had been dispatched.
+func (a *abort) answer(k *Kernel) {
+	for _, m := range a.requests {
 		k.publish(m, "status", map[string]any{"execution_state": "busy"})
 		k.reply(k.socks.shell, m, "execute_reply", map[string]any{
 			"status":          "error",
 			"ename":           "ExecutionAborted",
-			"evalue":          fmt.Sprintf("not run: an earlier cell failed (%s) and stop_on_error is set", cause.Name),
+			"evalue":          fmt.Sprintf("not run: an earlier cell failed (%s) and stop_on_error is set", a.cause.Name),
 			"traceback":       []string{},
 			"execution_count": k.counter,
 		})

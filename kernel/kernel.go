@@ -52,7 +52,8 @@ type Kernel struct {
 	socks *sockets
 	queue *shellQueue
 
-	counter    int // execution count; shell goroutine only
+	counter    int    // execution count; shell goroutine only
+	aborting   *abort // set by a failed execute, answered after its idle; shell goroutine only
 	hist       history
 	lastParent atomic.Pointer[wire.Message] // the last execute_request, parent of background output
 
@@ -202,6 +203,10 @@ func (k *Kernel) shellLoop(ctx context.Context) {
 			return
 		}
 		k.dispatch(ctx, k.socks.shell, m, k.shellHandler(m.Header.MsgType))
+		if a := k.aborting; a != nil {
+			k.aborting = nil
+			a.answer(k)
+		}
 	}
 }
 

@@ -7,71 +7,144 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/go-zeromq/zmq4"
 
+	"atonce/install/installtest"
 	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
 
-// fakeEngine answers by the code it is given, so protocol rules can be
-// tested with no interpreter.
+// fakeEngine runs cells of a tiny language of its own, one command a
+// line, so the protocol rules can be tested with no interpreter. It keeps
+// the engine contract the real engine keeps (enginecontract_test.go runs
+// kernel/enginetest on both):
+//
+//	print TEXT   writes TEXT and a newline to stdout
+//	stderr TEXT  writes TEXT and a newline to stderr
+//	note TEXT    notes TEXT for the user: shows it on stderr, lists it in the reply
+//	input        asks for a line, then prints "hello " and the line
+//	value        ends with the value 42
+//	fail [TEXT]  fails, as a panic with TEXT (default "boom")
+//	block        runs until interrupted
 type fakeEngine struct {
-	mu        sync.Mutex
-	executed  []string
-	interrupt chan struct{}
+	mu       sync.Mutex
+	executed []string           // the code of every execute request, in order
+	cancel   context.CancelFunc // interrupts the running cell; nil when none runs
 }
 
-func newFakeEngine() *fakeEngine { return &fakeEngine{interrupt: make(chan struct{}, 1)} }
+func newFakeEngine() *fakeEngine { return &fakeEngine{} }
+
+// fakeWords are what the fake completes and documents: its commands.
+var fakeWords = []string{"block", "fail", "input", "note", "print", "stderr", "value"}
 
 func (f *fakeEngine) Request(ctx context.Context, req enginemsg.Request, out Output) (*enginemsg.Reply, error) {
 	switch req.Kind {
+	case enginemsg.KindExecute:
+		return f.execute(ctx, req, out), nil
 	case enginemsg.KindComplete:
-		return &enginemsg.Reply{Matches: []string{"Sprint", "Sprintf"}, CursorStart: 4, CursorEnd: req.Cursor}, nil
+		code := []rune(req.Code)
+		start := req.Cursor
+		for start > 0 && unicode.IsLetter(code[start-1]) {
+			start--
+		}
+		rep := &enginemsg.Reply{CursorStart: start, CursorEnd: req.Cursor}
+		for _, w := range fakeWords {
+			if strings.HasPrefix(w, string(code[start:req.Cursor])) {
+				rep.Matches = append(rep.Matches, w)
+			}
+		}
+		return rep, nil
 	case enginemsg.KindIsComplete:
-		return &enginemsg.Reply{Status: "incomplete", Indent: "\t"}, nil
+		if strings.HasSuffix(req.Code, "{") {
+			return &enginemsg.Reply{Status: "incomplete", Indent: "\t"}, nil
+		}
+		return &enginemsg.Reply{Status: "complete"}, nil
 	case enginemsg.KindInspect:
+		word := strings.TrimSpace(req.Code)
+		if slices.Contains(fakeWords, word) {
+			return &enginemsg.Reply{Found: true, Data: enginemsg.Bundle{"text/plain": word + ": a command of the fake engine"}}, nil
+		}
 		return &enginemsg.Reply{}, nil
 	}
-	f.mu.Lock()
-	f.executed = append(f.executed, req.Code)
-	f.mu.Unlock()
-	switch {
-	case strings.HasPrefix(req.Code, "print "):
-		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: strings.TrimPrefix(req.Code, "print ")})
-	case req.Code == "fail":
-		return &enginemsg.Reply{Err: &enginemsg.Error{Name: "panic", Value: "boom", Traceback: []string{"boom"}}}, nil
-	case req.Code == "value":
-		return &enginemsg.Reply{Result: enginemsg.Bundle{"text/plain": "42"}}, nil
-	case req.Code == "input":
-		v, err := out.Input(ctx, "name? ", false)
-		if err != nil {
-			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: err.Error()}}, nil
-		}
-		out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: "hello " + v})
-	case req.Code == "block":
-		select {
-		case <-f.interrupt:
-			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}, Interrupted: true}, nil
-		case <-time.After(10 * time.Second):
-		}
-	}
-	return &enginemsg.Reply{}, nil
+	return &enginemsg.Reply{Err: &enginemsg.Error{Name: "UnknownRequest", Value: req.Kind}}, nil
 }
 
+func (f *fakeEngine) execute(ctx context.Context, req enginemsg.Request, out Output) *enginemsg.Reply {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.mu.Lock()
+	f.executed = append(f.executed, req.Code)
+	f.cancel = cancel
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.cancel = nil
+		f.mu.Unlock()
+	}()
+	stream := func(name, text string) {
+		if !req.Silent {
+			out.Event(enginemsg.Event{Kind: enginemsg.EventStream, Name: name, Text: text})
+		}
+	}
+	rep := &enginemsg.Reply{}
+	for _, line := range strings.Split(req.Code, "\n") {
+		cmd, arg, _ := strings.Cut(line, " ")
+		switch cmd {
+		case "print":
+			stream("stdout", arg+"\n")
+		case "stderr":
+			stream("stderr", arg+"\n")
+		case "note":
+			stream("stderr", arg+"\n")
+			rep.Notes = append(rep.Notes, arg)
+		case "input":
+			if !req.AllowStdin {
+				return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: "no input: allow_stdin is false"}}
+			}
+			v, err := out.Input(ctx, "name? ", false)
+			if err != nil {
+				return &enginemsg.Reply{Err: &enginemsg.Error{Name: "InputError", Value: err.Error()}}
+			}
+			stream("stdout", "hello "+v+"\n")
+		case "value":
+			rep.Result = enginemsg.Bundle{"text/plain": "42"}
+		case "fail":
+			if arg == "" {
+				arg = "boom"
+			}
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "panic", Value: arg, Traceback: []string{"panic: " + arg}}}
+		case "block":
+			<-ctx.Done()
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}, Interrupted: true}
+		default:
+			return &enginemsg.Reply{Err: &enginemsg.Error{Name: "SyntaxError", Value: fmt.Sprintf("the fake engine has no command %q", cmd)}}
+		}
+	}
+	return rep
+}
+
+// Interrupt stops the running cell; with none running it does nothing.
 func (f *fakeEngine) Interrupt() error {
-	select {
-	case f.interrupt <- struct{}{}:
-	default:
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancel != nil {
+		f.cancel()
 	}
 	return nil
 }
 
 func (f *fakeEngine) Close() error { return nil }
+
+var _ Engine = (*fakeEngine)(nil)
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -92,6 +165,7 @@ type client struct {
 	iopub                 zmq4.Socket
 	hb                    zmq4.Socket
 	conn                  *wire.Connection
+	k                     *Kernel // the kernel under test, to see its queue
 }
 
 func startKernel(t *testing.T, eng Engine) *client {
@@ -117,7 +191,7 @@ func startKernel(t *testing.T, eng Engine) *client {
 	})
 
 	signer, _ := wire.NewSigner(conn.SignatureScheme, conn.Key)
-	c := &client{t: t, signer: signer, conn: conn, inbox: map[zmq4.Socket]chan received{}}
+	c := &client{t: t, signer: signer, conn: conn, inbox: map[zmq4.Socket]chan received{}, k: k}
 	id := zmq4.WithID(zmq4.SocketIdentity("test-client"))
 	bg := context.Background()
 	c.shell, c.control, c.stdin = zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id), zmq4.NewDealer(bg, id)
@@ -305,8 +379,11 @@ func TestControlRepliesOnControl(t *testing.T) {
 	if got := strings.Join(types(c.iopubUntilIdle(req.Header.MsgID)), " "); got != "status:busy status:idle" {
 		t.Errorf("iopub got %q, want busy then idle", got)
 	}
-	if m, err := c.recvTimeout(c.shell, 300*time.Millisecond); err == nil {
-		t.Errorf("shell got %s, want nothing: control requests are answered on control", m.Header.MsgType)
+	// The control request is done (idle): anything it sent on shell came
+	// before the reply to this one.
+	probe := c.send(c.shell, "kernel_info_request", map[string]any{})
+	if m := c.recv(c.shell); m.ParentMsgID() != probe.Header.MsgID {
+		t.Errorf("shell got %s to %s first, want only the reply to the shell request: control requests are answered on control", m.Header.MsgType, m.ParentMsgID())
 	}
 }
 
@@ -318,46 +395,142 @@ func TestBadSignatureDropped(t *testing.T) {
 	if err := c.shell.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.recvTimeout(c.shell, 500*time.Millisecond); err == nil {
-		t.Fatalf("got %s in answer to a badly signed message, want nothing", got.Header.MsgType)
-	}
+	// Shell is answered in order: an answer to the bad message would come
+	// before the reply to the good one.
 	good := c.send(c.shell, "kernel_info_request", map[string]any{})
 	if rep := c.recv(c.shell); rep.ParentMsgID() != good.Header.MsgID {
 		t.Errorf("after a bad message, reply parent got %s, want %s", rep.ParentMsgID(), good.Header.MsgID)
 	}
 }
 
+// execute sends an execute_request with stop_on_error set.
+func (c *client) execute(code string, silent bool) *wire.Message {
+	c.t.Helper()
+	return c.send(c.shell, "execute_request", map[string]any{"code": code, "silent": silent, "store_history": true, "allow_stdin": false, "stop_on_error": true})
+}
+
+// waitQueued returns once n shell messages wait in the kernel's queue,
+// behind the one it is handling.
+func (c *client) waitQueued(n int) {
+	c.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c.k.queue.mu.Lock()
+		got := len(c.k.queue.items)
+		c.k.queue.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the kernel's queue got %d messages, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitStarted returns once the fake engine runs an execute request for code.
+func (f *fakeEngine) waitStarted(t *testing.T, code string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		f.mu.Lock()
+		running := f.cancel != nil && len(f.executed) > 0 && f.executed[len(f.executed)-1] == code
+		f.mu.Unlock()
+		if running {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the engine never started %q", code)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (f *fakeEngine) ran() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.executed...)
+}
+
+// failBehind runs a cell that blocks (silent or not), sends the requests
+// queue sends and returns how many, and once those wait in the kernel's
+// queue makes the cell fail, as an interrupted cell does.
+func (c *client) failBehind(eng *fakeEngine, silent bool, queue func() int) *wire.Message {
+	c.t.Helper()
+	first := c.execute("block", silent)
+	eng.waitStarted(c.t, "block")
+	c.waitQueued(queue())
+	if err := eng.Interrupt(); err != nil {
+		c.t.Fatal(err)
+	}
+	return first
+}
+
 func TestStopOnErrorAbortsQueue(t *testing.T) {
 	eng := newFakeEngine()
 	c := startKernel(t, eng)
-	exec := func(code string) *wire.Message {
-		return c.send(c.shell, "execute_request", map[string]any{"code": code, "silent": false, "store_history": true, "allow_stdin": false, "stop_on_error": true})
-	}
-	first := exec("block")
-	time.Sleep(100 * time.Millisecond) // the two below queue behind the blocked cell
-	exec("print a")
-	exec("print b")
-	info := c.send(c.shell, "kernel_info_request", map[string]any{})
-	time.Sleep(100 * time.Millisecond)
-	eng.Interrupt() // the blocked cell fails, as an interrupted cell does
-	var statuses []string
-	for i := 0; i < 4; i++ {
+	var second, third, info *wire.Message
+	first := c.failBehind(eng, false, func() int {
+		second = c.execute("print a", false)
+		third = c.execute("print b", false)
+		info = c.send(c.shell, "kernel_info_request", map[string]any{})
+		return 3
+	})
+
+	name := map[string]string{first.Header.MsgID: "first", second.Header.MsgID: "second", third.Header.MsgID: "third", info.Header.MsgID: "info"}
+	var replies []string
+	for range 4 {
 		rep := c.recv(c.shell)
-		if rep.ParentMsgID() == info.Header.MsgID {
-			statuses = append(statuses, "kernel_info")
-			continue
-		}
 		cc := content(t, rep)
-		statuses = append(statuses, fmt.Sprint(cc["status"], "/", cc["ename"]))
+		replies = append(replies, fmt.Sprint(name[rep.ParentMsgID()], ":", cc["status"], "/", cc["ename"]))
 	}
-	want := "error/Interrupted error/ExecutionAborted error/ExecutionAborted kernel_info"
-	if got := strings.Join(statuses, " "); got != want {
+	want := "first:error/Interrupted second:error/ExecutionAborted third:error/ExecutionAborted info:ok/<nil>"
+	if got := strings.Join(replies, " "); got != want {
 		t.Errorf("replies got %q, want %q", got, want)
 	}
-	eng.mu.Lock()
-	defer eng.mu.Unlock()
-	if len(eng.executed) != 1 || eng.executed[0] != first.Header.MsgID && eng.executed[0] != "block" {
-		t.Errorf("engine ran %q, want only the first cell", eng.executed)
+
+	// The failed cell's idle comes before the aborted requests' busy.
+	var statuses []string
+	for {
+		m := c.recv(c.iopub)
+		who, ok := name[m.ParentMsgID()]
+		if !ok {
+			continue
+		}
+		statuses = append(statuses, who+":"+types([]*wire.Message{m})[0])
+		if who == "info" && strings.HasSuffix(statuses[len(statuses)-1], "idle") {
+			break
+		}
+	}
+	wantIOPub := "first:status:busy first:execute_input first:error first:status:idle " +
+		"second:status:busy second:status:idle third:status:busy third:status:idle info:status:busy info:status:idle"
+	if got := strings.Join(statuses, " "); got != wantIOPub {
+		t.Errorf("iopub got %q, want %q", got, wantIOPub)
+	}
+	if got := eng.ran(); !slices.Equal(got, []string{"block"}) {
+		t.Errorf("engine ran %q, want only the first cell", got)
+	}
+}
+
+// TestSilentFailureKeepsQueue checks that a failing silent request (a
+// frontend's own probe) aborts nothing, as in ipykernel.
+func TestSilentFailureKeepsQueue(t *testing.T) {
+	eng := newFakeEngine()
+	c := startKernel(t, eng)
+	var cell *wire.Message
+	probe := c.failBehind(eng, true, func() int {
+		cell = c.execute("print ran", false)
+		return 1
+	})
+	for _, tt := range []struct {
+		req        *wire.Message
+		wantStatus string
+	}{{probe, "error"}, {cell, "ok"}} {
+		rep := c.recv(c.shell)
+		if got := content(t, rep)["status"]; rep.ParentMsgID() != tt.req.Header.MsgID || got != tt.wantStatus {
+			t.Errorf("reply got %v to %s, want %s to %s", got, rep.ParentMsgID(), tt.wantStatus, tt.req.Header.MsgID)
+		}
+	}
+	if got := eng.ran(); !slices.Equal(got, []string{"block", "print ran"}) {
+		t.Errorf("engine ran %q, want both cells", got)
 	}
 }
 
@@ -378,8 +551,8 @@ func TestInput(t *testing.T) {
 			text += fmt.Sprint(content(t, m)["text"])
 		}
 	}
-	if text != "hello gopher" {
-		t.Errorf("stream got %q, want %q", text, "hello gopher")
+	if text != "hello gopher\n" {
+		t.Errorf("stream got %q, want %q", text, "hello gopher\n")
 	}
 
 	c.send(c.shell, "execute_request", map[string]any{"code": "input", "allow_stdin": false, "store_history": true})
@@ -402,45 +575,185 @@ func TestHeartbeatAndUnknown(t *testing.T) {
 	if got := strings.Join(types(c.iopubUntilIdle(unk.Header.MsgID)), " "); got != "status:busy status:idle" {
 		t.Errorf("unknown type iopub got %q, want busy idle", got)
 	}
-	c.send(c.shell, "complete_request", map[string]any{"code": "fmt.Spr", "cursor_pos": 7})
+	c.send(c.shell, "complete_request", map[string]any{"code": "fail\nva", "cursor_pos": 7})
 	rep := content(t, c.recv(c.shell))
-	if rep["status"] != "ok" || rep["cursor_start"] != float64(4) || len(rep["matches"].([]any)) != 2 {
+	if rep["status"] != "ok" || rep["cursor_start"] != float64(5) || fmt.Sprint(rep["matches"]) != "[value]" {
 		t.Errorf("complete_reply got %v, want the engine's matches", rep)
 	}
 }
 
+// historyEntries is the history TestHistory and
+// TestHistorySearchAgreesWithIPython query: lines 1 to 6, with the text
+// result "3" on line 3.
+var historyEntries = []string{"a = 1", "b = 2", "a + b", "a = 1", "6 * 7", "x := 6*7"}
+
+func newTestHistory() *history {
+	var h history
+	three := "3"
+	for i, in := range historyEntries {
+		var out *string
+		if i+1 == 3 {
+			out = &three
+		}
+		h.add(i+1, in, out)
+	}
+	return &h
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// historySearches are search requests whose answers were taken from
+// IPython's HistoryAccessor.search on the same cells (see
+// TestHistorySearchAgreesWithIPython).
+var historySearches = []struct {
+	name string
+	req  historyRequest
+	want string
+}{
+	{"prefix", historyRequest{Pattern: ptr("a*")}, "[[1 1 a = 1] [1 3 a + b] [1 4 a = 1]]"},
+	{"star after a literal star", historyRequest{Pattern: ptr("6 *")}, "[[1 5 6 * 7]]"},
+	{"whole string, not a substring", historyRequest{Pattern: ptr("6*7")}, "[[1 5 6 * 7]]"},
+	{"leading star", historyRequest{Pattern: ptr("*6*7")}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"question mark and output", historyRequest{Pattern: ptr("a ?*"), Output: true}, "[[1 1 [a = 1 <nil>]] [1 3 [a + b 3]] [1 4 [a = 1 <nil>]]]"},
+	{"set", historyRequest{Pattern: ptr("[ab] = 1"), Unique: true}, "[[1 4 a = 1]]"},
+	{"unique keeps the latest line", historyRequest{Pattern: ptr("a*"), Unique: true}, "[[1 3 a + b] [1 4 a = 1]]"},
+	{"n keeps the newest", historyRequest{Pattern: ptr("*=*"), N: ptr(2)}, "[[1 4 a = 1] [1 6 x := 6*7]]"},
+	{"n one", historyRequest{Pattern: ptr("*"), N: ptr(1)}, "[[1 6 x := 6*7]]"},
+	{"n zero", historyRequest{Pattern: ptr("*"), N: ptr(0)}, "[]"},
+	{"n negative is no limit", historyRequest{Pattern: ptr("*"), N: ptr(-1)}, "[[1 1 a = 1] [1 2 b = 2] [1 3 a + b] [1 4 a = 1] [1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"unique and n", historyRequest{Pattern: ptr("*"), Unique: true, N: ptr(2)}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
+	{"empty pattern", historyRequest{Pattern: ptr("")}, "[]"},
+	{"no pattern", historyRequest{}, "[]"},
+}
+
+func formatHistory(rows [][]any) string {
+	var parts []string
+	for _, e := range rows {
+		if io, ok := e[2].([]any); ok {
+			parts = append(parts, fmt.Sprintf("[%v %v [%v %v]]", e[0], e[1], io[0], io[1]))
+		} else {
+			parts = append(parts, fmt.Sprintf("[%v %v %v]", e[0], e[1], e[2]))
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
 func TestHistory(t *testing.T) {
-	for _, tt := range []struct {
+	type historyCase = struct {
 		name string
 		req  historyRequest
 		want string
-	}{
-		{"tail", historyRequest{HistAccessType: "tail", N: 2}, "[[1 3 a + b] [1 4 a = 1]]"},
+	}
+	cases := []historyCase{
+		{"tail", historyRequest{HistAccessType: "tail", N: ptr(2)}, "[[1 5 6 * 7] [1 6 x := 6*7]]"},
 		{"range", historyRequest{HistAccessType: "range", Session: 1, Start: 1, Stop: 2}, "[[1 1 a = 1]]"},
-		{"search", historyRequest{HistAccessType: "search", Pattern: "a*"}, "[[1 1 a = 1] [1 3 a + b] [1 4 a = 1]]"},
-		{"search unique", historyRequest{HistAccessType: "search", Pattern: "a*", Unique: true}, "[[1 3 a + b] [1 4 a = 1]]"},
-		{"search n", historyRequest{HistAccessType: "search", Pattern: "*", N: 1}, "[[1 4 a = 1]]"},
-		{"output", historyRequest{HistAccessType: "range", Start: 3, Stop: 4, Output: true}, "[[1 3 [a + b 3]]]"},
+		{"range output", historyRequest{HistAccessType: "range", Start: 3, Stop: 4, Output: true}, "[[1 3 [a + b 3]]]"},
 		{"other session", historyRequest{HistAccessType: "range", Session: 7, Start: 1}, "[]"},
-	} {
+	}
+	for _, tt := range historySearches {
+		tt.req.HistAccessType = "search"
+		cases = append(cases, historyCase{"search " + tt.name, tt.req, tt.want})
+	}
+	h := newTestHistory()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			var h history
-			three := "3"
-			h.add(1, "a = 1", nil)
-			h.add(2, "b = 2", nil)
-			h.add(3, "a + b", &three)
-			h.add(4, "a = 1", nil)
-			var parts []string
-			for _, e := range h.query(tt.req) {
-				if io, ok := e[2].([]any); ok {
-					parts = append(parts, fmt.Sprintf("[%v %v [%v %v]]", e[0], e[1], io[0], io[1]))
-				} else {
-					parts = append(parts, fmt.Sprintf("[%v %v %v]", e[0], e[1], e[2]))
-				}
-			}
-			if got := "[" + strings.Join(parts, " ") + "]"; got != tt.want {
+			if got := formatHistory(h.query(tt.req)); got != tt.want {
 				t.Errorf("query got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHistorySearchAgreesWithIPython asks IPython's own HistoryAccessor,
+// over an SQLite history holding the same cells, every search of
+// historySearches, and compares its answers with the kernel's.
+func TestHistorySearchAgreesWithIPython(t *testing.T) {
+	py := installtest.ExecPython
+	if out, err := exec.Command(py, "-c", "import IPython.core.history").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import IPython (apt-get install python3-ipykernel): %v: %s", py, err, out)
+	}
+	type query struct {
+		Pattern *string `json:"pattern"`
+		N       *int    `json:"n"`
+		Unique  bool    `json:"unique"`
+		Output  bool    `json:"output"`
+	}
+	in := map[string]any{"cells": historyEntries, "outputs": map[string]string{"3": "3"}}
+	var queries []query
+	for _, tt := range historySearches {
+		queries = append(queries, query{tt.req.Pattern, tt.req.N, tt.req.Unique, tt.req.Output})
+	}
+	in["queries"] = queries
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "testdata/ipython_history.py")
+	cmd.Stdin = strings.NewReader(string(b))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("testdata/ipython_history.py: %v", err)
+	}
+	var answers [][][]any
+	if err := json.Unmarshal(out, &answers); err != nil {
+		t.Fatalf("IPython's answers %q: %v", out, err)
+	}
+	if len(answers) != len(historySearches) {
+		t.Fatalf("IPython answered %d searches, want %d", len(answers), len(historySearches))
+	}
+	h := newTestHistory()
+	for i, tt := range historySearches {
+		req := tt.req
+		req.HistAccessType = "search"
+		// JSON numbers come back as float64; format both sides alike.
+		if got, want := formatHistory(h.query(req)), formatHistory(answers[i]); got != want {
+			t.Errorf("%s: kernel got %s, IPython %s", tt.name, got, want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	// Each answer is SQLite's: SELECT s GLOB pattern.
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"6 *", "6 * 7", true},
+		{"6 *", "x = 6 * 7", false},
+		{"*6 *", "x = 6 * 7", true},
+		{"6*7", "6*7", true},
+		{"6*7", "6 * 7", true},
+		{"a?c", "abc", true},
+		{"a?c", "ac", false},
+		{"a?c", "aéc", true},
+		{"[*]*", "* star", true},
+		{"[*]*", "star", false},
+		{"[a-c]x", "bx", true},
+		{"[a-c]x", "dx", false},
+		{"[^a-c]x", "dx", true},
+		{"[^a-c]x", "bx", false},
+		{"[]]", "]", true},
+		{"[]a]", "a", true},
+		{"[^]]", "]", false},
+		{"[^]]", "a", true},
+		{"[a-]", "-", true},
+		{"[-a]", "-", true},
+		{"[z-a]", "m", false},
+		{"[a", "a", false},
+		{"a[", "a[", false},
+		{"*", "line1\nline2", true},
+		{"line1*", "line1\nline2", true},
+		{"A*", "a = 1", false},
+		{"", "", true},
+		{"", "x", false},
+		{"**a", "a", true},
+		{"*[0-9]", "x1", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+	} {
+		if got := globMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("globMatch(%q, %q) got %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
 	}
 }

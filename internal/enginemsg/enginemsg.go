@@ -111,7 +111,10 @@ type Reply struct {
 	// Payload holds execute_reply payloads (for example a pager page).
 	Payload []map[string]any `json:"payload,omitempty"`
 	// Notes are one-line messages for the user about what the engine did
-	// on the cell's behalf (an import added, state rebuilt).
+	// on the cell's behalf (an import added, state rebuilt). The engine
+	// has already shown each on stderr before the reply; the kernel does
+	// not show them again. The supervisor shows a replay's notes, which
+	// no cell's output carried.
 	Notes []string `json:"notes,omitempty"`
 
 	// Reset tells that the notebook's state was thrown away (%reset):

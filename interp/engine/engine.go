@@ -35,7 +35,12 @@ type Options struct {
 	// SourceDir is atonce's source, for building the race-detector
 	// worker; "" if unknown.
 	SourceDir string
-	Logger    *slog.Logger
+	// OwnFD1 makes the process's file descriptor 1 the cells' standard
+	// output, so that what compiled code writes there reaches the kernel
+	// in order and before the cell's reply (on Linux). Only the engine
+	// process sets it: it replaces fd 1 for the whole process.
+	OwnFD1 bool
+	Logger *slog.Logger
 }
 
 // Serve runs requests until the request pipe closes or ctx is done.
@@ -57,6 +62,11 @@ func Serve(ctx context.Context, opt Options) error {
 	}
 	defer sess.Close()
 	e.sess = sess
+	if opt.OwnFD1 {
+		if err := redirectFD1(sess.StdoutFile()); err != nil {
+			log.Warn("fd 1 stays apart from the cells' output", "err", err)
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -53,6 +53,29 @@ def live_pids(matches):
     return [p for p in pids if alive(p)]
 
 
+def exe_of(pid):
+    """The binary process pid runs, or None once it is gone."""
+    try:
+        return os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
+
+
+def descendants(pid):
+    """Process ids of pid's children, their children, and so on."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children = {}
+    for line in out.splitlines():
+        child, parent = map(int, line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class KernelCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -74,15 +97,20 @@ class KernelCase(unittest.TestCase):
                 except queue.Empty:
                     break
 
-    def reply(self, msg_id, timeout=TIMEOUT):
+    def messages_of(self, get, msg_id, timeout, what):
+        """Yields the messages for msg_id that get reads (one channel's),
+        failing the test once timeout seconds passed without what."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.fail(f"no reply to {msg_id} within {timeout}s")
-            msg = self.kc.get_shell_msg(timeout=left)
+                self.fail(f"no {what} for {msg_id} within {timeout}s")
+            msg = get(timeout=left)
             if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
+                yield msg
+
+    def reply(self, msg_id, timeout=TIMEOUT):
+        return next(self.messages_of(self.kc.get_shell_msg, msg_id, timeout, "reply"))
 
     def outputs(self, msg_id, timeout=TIMEOUT):
         """iopub messages for msg_id up to its idle status."""
@@ -95,6 +123,17 @@ class KernelCase(unittest.TestCase):
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return out
             out.append(msg)
+
+    def wait_output(self, msg_id, text, timeout=TIMEOUT):
+        """Reads iopub until an output of msg_id holds text, and returns
+        the messages of msg_id read so far: a cell that prints a marker
+        this way is known to be running."""
+        out = []
+        for msg in self.messages_of(self.kc.get_iopub_msg, msg_id, timeout, f"output {text!r}"):
+            out.append(msg)
+            c = msg["content"]
+            if text in c.get("text", "") + str(c.get("data", {}).get("text/plain", "")):
+                return out
 
     def run_cell(self, code, **kw):
         msg_id = self.kc.execute(code, **kw)
@@ -115,9 +154,12 @@ class KernelCase(unittest.TestCase):
 
 
 class Interrupt(KernelCase):
-    def interrupt_after(self, code, delay=0.5):
-        msg_id = self.kc.execute(code, stop_on_error=False)
-        time.sleep(delay)
+    def interrupt_running(self, code):
+        """Runs code after a marker line, interrupts it once the marker
+        shows (an interrupt before the cell starts has nothing to stop),
+        and returns the reply and how long the interrupt took."""
+        msg_id = self.kc.execute('import "fmt"\nfmt.Println("running")\n' + code, stop_on_error=False)
+        self.wait_output(msg_id, "running")
         start = time.monotonic()
         self.km.interrupt_kernel()
         rep = self.reply(msg_id, timeout=10)
@@ -135,7 +177,7 @@ class Interrupt(KernelCase):
             ("goroutines", "n := 0\nfor i := 0; i < 4; i++ {\n\tgo func() {\n\t\tfor {\n\t\t\tn++\n\t\t}\n\t}()\n}\nselect {}"),
         ]:
             with self.subTest(name):
-                content, took = self.interrupt_after(code)
+                content, took = self.interrupt_running(code)
                 self.assertEqual(content["status"], "error", content)
                 self.assertEqual(content["ename"], "Interrupted", content)
                 # Stopping must be prompt; a generous bound keeps a loaded CI machine from flaking.
@@ -147,7 +189,10 @@ class Interrupt(KernelCase):
 
 class StopOnError(KernelCase):
     def test_error_aborts_queue(self):
-        first = self.kc.execute('panic("first fails")')
+        # The first cell fails only after the others are surely queued
+        # (only what is queued when it fails is aborted), as in
+        # ipykernel's own test.
+        first = self.kc.execute('import "time"\ntime.Sleep(500 * time.Millisecond)\npanic("first fails")')
         second = self.kc.execute("aborted := 1")
         third = self.kc.execute('import "fmt"\nfmt.Println("never")')
         replies = [self.reply(i)["content"] for i in (first, second, third)]
@@ -213,11 +258,15 @@ class CrashRecovery(KernelCase):
         content, _ = self.run_cell("before := 1")
         self.assertOK(content)
         pids = engine_pids(self.km.provisioner.process.pid)
-        content, outs = self.run_cell('import "time"\ngo func() { panic("in a goroutine") }()\ntime.Sleep(200 * time.Millisecond)')
-        self.assertOK(content)
+        # The cell waits for the goroutine to panic. The report is written
+        # as the goroutine ends, a moment later: it may come after the
+        # cell's idle, still under the cell (a cell's late output goes to
+        # it), so it is read until it comes.
+        msg_id = self.kc.execute('done := make(chan bool)\ngo func() {\n\tdefer close(done)\n\tpanic("in a goroutine")\n}()\n<-done')
+        self.assertOK(self.reply(msg_id)["content"])
+        outs = self.wait_output(msg_id, "panic in a goroutine")
         stderr = "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
-        self.assertIn("panic in a goroutine", stderr)
-        self.assertIn("in a goroutine", stderr)
+        self.assertIn("panic in a goroutine (started by the go statement at 2:1 of its cell): in a goroutine", stderr)
         self.assertEqual(engine_pids(self.km.provisioner.process.pid), pids, "the engine must survive")
         content, outs = self.run_cell("before + 1")
         self.assertEqual(self.result(outs), "2")
@@ -234,7 +283,14 @@ class BadInput(KernelCase):
         unsigned = Session(key=b"")
         unsigned.send(sock, "execute_request", {"code": "hacked := 2", "silent": False})
         sock.send_multipart([b"<IDS|MSG>", b"garbage"])
-        self.assertEqual(sock.poll(1000), 0, "the kernel answered a badly signed message")
+        # Shell answers in order: an answer to a bad message would come
+        # before the reply to this good one.
+        right = Session(key=self.km.session.key)
+        probe = right.send(sock, "kernel_info_request", {})
+        self.assertEqual(sock.poll(TIMEOUT * 1000), zmq.POLLIN, "no reply to a well signed request")
+        _, frames = right.feed_identities(sock.recv_multipart())
+        self.assertEqual(right.deserialize(frames)["parent_header"]["msg_id"], probe["header"]["msg_id"],
+                         "the kernel answered a badly signed message")
         sock.close()
         content, _ = self.run_cell("hacked")
         self.assertEqual(content["status"], "error", "a badly signed cell ran")

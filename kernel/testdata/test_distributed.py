@@ -5,19 +5,21 @@ external NATS server (Debian's nats-server).
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
 """
+import ipaddress
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import KernelCase, alive, live_pids
+from test_behaviour import TIMEOUT, KernelCase, alive, descendants, exe_of, live_pids
 from test_magics import reports_of, texts
 
 
@@ -25,6 +27,29 @@ from test_magics import reports_of, texts
 def nats_workers():
     """Process ids of every `atonce worker -nats` on the machine."""
     return live_pids(lambda args: " worker -nats " in args)
+
+
+def listen_addresses(port):
+    """The local addresses of the sockets that listen on TCP port, read from
+    /proc/net/tcp and tcp6: what a server is bound to, without sending it
+    anything and whether or not the host name resolves."""
+    addrs = []
+    for path, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            addr_hex, port_hex = fields[1].split(":")
+            if fields[3] != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(addr_hex)
+            # Each 32-bit word is printed in the host's byte order.
+            raw = b"".join(int.from_bytes(raw[i:i + 4], sys.byteorder).to_bytes(4, "big") for i in range(0, size, 4))
+            addrs.append(ipaddress.ip_address(raw))
+    return addrs
 
 
 class Distributed(KernelCase):
@@ -73,15 +98,10 @@ class Distributed(KernelCase):
                                capture_output=True, text=True, timeout=30)
         self.assertNotEqual(wrong.returncode, 0)
         self.assertIn("token", wrong.stderr.lower())
-        # Nor does the server answer on a non-loopback address.
-        s = socket.socket()
-        s.settimeout(1)
-        try:
-            addr = socket.gethostbyname(socket.gethostname())
-            if not addr.startswith("127."):
-                self.assertNotEqual(s.connect_ex((addr, port)), 0, "the NATS server listens on loopback only")
-        finally:
-            s.close()
+        # Nor does the server listen beyond loopback.
+        addrs = listen_addresses(port)
+        self.assertTrue(addrs, f"nothing listens on port {port}")
+        self.assertTrue(all(a.is_loopback for a in addrs), f"the NATS server listens on {addrs}, want loopback only")
 
     def test_worker_of_another_version_is_refused(self):
         content, outs = self.run_cell("%workers join")
@@ -95,7 +115,11 @@ class Distributed(KernelCase):
         self.assertOK(content)
         intruder = subprocess.Popen([other, "worker"] + join, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(1)
+            # The run starts once the intruder has joined.
+            deadline = time.monotonic() + TIMEOUT
+            while intruder.poll() is None and "0.0.0-other" not in texts(self.run_cell("%workers")[1]):
+                self.assertLess(time.monotonic(), deadline, "the worker of another build never joined")
+                time.sleep(0.1)
             content, outs = self.run_cell("%models -n 6 -models distributed -no-charts Plus")
             self.assertOK(content)
             dist = reports_of(outs)["distributed"]
@@ -119,8 +143,9 @@ class Distributed(KernelCase):
         content, outs = self.run_cell("%workers add 2")
         self.assertOK(content)
         msg_id = self.kc.execute("%models -n 10 -workers 2 -models distributed -no-charts Slow")
-        time.sleep(0.8)
-        victims = nats_workers()
+        # Kill a worker of this kernel (not another test's) once tasks run.
+        self.wait_output(msg_id, "of 10 tasks done")
+        victims = [p for p in nats_workers() if p in descendants(self.km.provisioner.process.pid)]
         self.assertGreaterEqual(len(victims), 2)
         os.kill(victims[0], signal.SIGKILL)
         rep = self.reply(msg_id, timeout=60)
@@ -149,7 +174,12 @@ class Distributed(KernelCase):
     def test_interrupt_stops_the_run(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(20 * time.Second) }")
         msg_id = self.kc.execute("%models -n 4 -workers 2 -models distributed Sleepy", stop_on_error=False)
-        time.sleep(1.5)
+        # Interrupt once the run is under way and its workers are up.
+        self.wait_output(msg_id, "%models: starting")
+        deadline = time.monotonic() + TIMEOUT
+        while len([p for p in nats_workers() if p in descendants(self.km.provisioner.process.pid)]) < 2:
+            self.assertLess(time.monotonic(), deadline, "the run's two workers never started")
+            time.sleep(0.05)
         start = time.monotonic()
         self.km.interrupt_kernel()
         rep = self.reply(msg_id, timeout=10)
@@ -209,13 +239,14 @@ class KernelDeath(unittest.TestCase):
             kc.execute_interactive("%workers add 2", timeout=60)
             # A processes run that is still going when the kernel dies.
             kc.execute("%%models -n 4 -workers 2 -models processes -no-charts\nfunc Long(i int) { time.Sleep(time.Minute) }")
+            # Only this build's workers: another checkout's tests may run theirs.
+            exe = os.path.realpath(km.kernel_spec.argv[0])
             deadline = time.monotonic() + 20
             pipes = []
             while time.monotonic() < deadline and len(pipes) < 2:
-                out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-                pipes = [int(l.split()[0]) for l in out.splitlines() if l.strip().endswith(" worker -pipe")]
+                pipes = [p for p in live_pids(lambda args: args.endswith(" worker -pipe")) if exe_of(p) == exe]
                 time.sleep(0.1)
-            workers = (set(nats_workers()) - before) | set(pipes)
+            workers = {p for p in (set(nats_workers()) - before) | set(pipes) if exe_of(p) == exe}
             self.assertGreaterEqual(len(workers), 4, "two distributed and two processes workers run")
             os.kill(km.provisioner.process.pid, signal.SIGKILL)
             deadline = time.monotonic() + 5

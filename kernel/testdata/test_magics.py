@@ -179,9 +179,9 @@ class Models(KernelCase):
         self.assertEqual(self.result(outs), "64")
 
     def test_interrupt_models(self):
-        self.run_cell("func Slow(i int) { time.Sleep(10 * time.Second) }")
+        self.run_cell('func Slow(i int) {\n\tfmt.Println("task", i, "sleeps")\n\ttime.Sleep(10 * time.Second)\n}')
         msg_id = self.kc.execute("%models -n 4 -models sequential Slow", stop_on_error=False)
-        time.sleep(1.0)
+        self.wait_output(msg_id, "task 0 sleeps")  # interrupt a running task
         start = time.monotonic()
         self.km.interrupt_kernel()
         rep = self.reply(msg_id, timeout=10)

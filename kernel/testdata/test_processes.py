@@ -4,20 +4,22 @@ replay the notebook, isolation, a dying worker, interrupt reaping every worker.
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
 """
+import os
 import time
 import unittest
 
-from test_behaviour import KernelCase, live_pids
+from test_behaviour import KernelCase, exe_of, live_pids
 from test_magics import reports_of, texts
 
 
-
-def worker_pids():
-    """Process ids of every `atonce worker -pipe` on the machine."""
-    return live_pids(lambda args: args.endswith(" worker -pipe"))
-
-
 class Processes(KernelCase):
+    def worker_pids(self):
+        """Process ids of the `atonce worker -pipe` processes of the binary
+        under test, orphans included (other builds on the machine, such as
+        another checkout's tests, may run theirs)."""
+        exe = os.path.realpath(self.km.kernel_spec.argv[0])
+        return [p for p in live_pids(lambda args: args.endswith(" worker -pipe")) if exe_of(p) == exe]
+
     def test_isolation_and_copies(self):
         content, outs = self.run_cell(
             "%%models -n 8 -workers 2 -models sequential,threads,processes\n"
@@ -34,7 +36,7 @@ class Processes(KernelCase):
         for w in proc["pool"]:
             self.assertGreater(w["ready_ns"], w["spawn_ns"])
             self.assertGreater(w["pid"], 0)
-        self.assertEqual(worker_pids(), [], "no worker outlives the run")
+        self.assertEqual(self.worker_pids(), [], "no worker outlives the run")
         content, outs = self.run_cell("counter")
         self.assertEqual(self.result(outs), "8", "the notebook holds what sequential left")
 
@@ -80,12 +82,12 @@ class Processes(KernelCase):
 
     def test_interrupt_reaps_every_worker(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(30 * time.Second) }")
-        before = worker_pids()
+        before = self.worker_pids()
         msg_id = self.kc.execute("%models -models processes -n 4 -workers 3 Sleepy", stop_on_error=False)
         deadline = time.monotonic() + 10
-        while len(worker_pids()) < len(before) + 3 and time.monotonic() < deadline:
+        while len(self.worker_pids()) < len(before) + 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertEqual(len(worker_pids()), len(before) + 3, "three workers run")
+        self.assertEqual(len(self.worker_pids()), len(before) + 3, "three workers run")
         time.sleep(0.3)
         start = time.monotonic()
         self.km.interrupt_kernel()
@@ -93,9 +95,9 @@ class Processes(KernelCase):
         self.assertLess(time.monotonic() - start, 1.5)
         self.assertEqual(rep["content"]["ename"], "Interrupted")
         deadline = time.monotonic() + 1
-        while worker_pids() != before and time.monotonic() < deadline:
+        while self.worker_pids() != before and time.monotonic() < deadline:
             time.sleep(0.02)
-        self.assertEqual(worker_pids(), before, "every worker is reaped within a second")
+        self.assertEqual(self.worker_pids(), before, "every worker is reaped within a second")
         self.outputs(msg_id)
         content, outs = self.run_cell("1 + 1")
         self.assertEqual(self.result(outs), "2")

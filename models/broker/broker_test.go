@@ -371,7 +371,9 @@ func TestTwoWorkersShare(t *testing.T) {
 func TestKilledWorkerRedelivered(t *testing.T) {
 	s := startServer(t, ServerOptions{})
 	kernel := connect(t, s.URL(), s.Token())
-	const ackWait = 300 * time.Millisecond
+	// The survivor's keep-alives (every AckWait/3) must beat AckWait on a
+	// loaded machine: a second leaves them room to be late.
+	const ackWait = time.Second
 	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
 	var killed atomic.Value
 	runs := map[string]*workerRun{}
@@ -426,7 +428,10 @@ func TestPoisonTask(t *testing.T) {
 
 func poison(t *testing.T, url, token string) {
 	kernel := connect(t, url, token)
-	const ackWait = 200 * time.Millisecond
+	// Each of the poison task's deliveries waits out AckWait, while the
+	// other tasks' keep-alives (every AckWait/3) must beat it on a loaded
+	// machine: a second leaves them room to be late.
+	const ackWait = time.Second
 	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait, MaxDeliver: 3})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -491,7 +496,10 @@ func poison(t *testing.T, url, token string) {
 func TestKeepAlive(t *testing.T) {
 	s := startServer(t, ServerOptions{})
 	kernel := connect(t, s.URL(), s.Token())
-	const ackWait = 300 * time.Millisecond
+	// Tasks run three AckWaits, kept alive every AckWait/3: a keep-alive
+	// late by up to two thirds of AckWait must not count as a dead worker,
+	// so AckWait is long enough for a loaded machine's late ones.
+	const ackWait = time.Second
 	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
 	var deliveries atomic.Int32
 	for _, id := range []string{"a", "b"} {
