@@ -41,12 +41,39 @@ func (c interruptContext) Err() error {
 	}
 }
 
-// interrupt wakes every sleep in progress.
+// interrupt wakes every sleep in progress, and makes every sleep that
+// starts afterwards return at once, until resume: a task that begins a
+// sleep just after the interrupt (a %%models run's next task, say) must
+// not sleep its full length either.
 func (s *Session) interrupt() {
 	s.intrMu.Lock()
 	defer s.intrMu.Unlock()
-	close(s.intr)
-	s.intr = make(chan struct{})
+	if !s.intrDown {
+		close(s.intr)
+		s.intrDown = true
+	}
+}
+
+// resume lets sleeps sleep again after an interrupt.
+func (s *Session) resume() {
+	s.intrMu.Lock()
+	defer s.intrMu.Unlock()
+	if s.intrDown {
+		s.intr = make(chan struct{})
+		s.intrDown = false
+	}
+}
+
+// Resume ends the effect of Stop on sleeps: the host calls it once the
+// stopped work is over (the engine after each request, a worker after
+// each task), so goroutines a cell left running sleep as they should.
+func (s *Session) Resume() {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if !closed {
+		s.resume()
+	}
 }
 
 // interrupted finishes a run whose context was cancelled: it wakes
@@ -65,6 +92,7 @@ func (s *Session) interrupted(label int64) Result {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	s.resume()
 	s.SyncOutput()
 	s.stderr.takePanics()
 	tb := []string{"Interrupted: the cell was stopped before it finished."}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // skipUnderRace skips tests that interrupt cells when the race detector
@@ -137,5 +139,38 @@ func TestStreamFromGoroutine(t *testing.T) {
 	}
 	if !strings.Contains(out, "tick\n") {
 		t.Errorf("stdout: got %q, want tick", out)
+	}
+}
+
+// After Stop, a sleep that starts later returns at once too (a %%models
+// run's next task, or its warm-up, begins its sleep after the interrupt);
+// after Resume sleeps sleep again.
+func TestStopHoldsUntilResume(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	run(t, s, `import "time"`, "func Nap(d time.Duration) { time.Sleep(d) }")
+	s.Stop()
+	nap, err := s.Func(context.Background(), "Nap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nap.Call([]reflect.Value{reflect.ValueOf(time.Hour)})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sleep that started after Stop slept on: got no return within 10 s, want it at once")
+	}
+	s.Resume()
+	nap, err = s.Func(context.Background(), "Nap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	nap.Call([]reflect.Value{reflect.ValueOf(30 * time.Millisecond)})
+	if got := time.Since(start); got < 30*time.Millisecond {
+		t.Errorf("a sleep of 30ms after Resume took %v, want at least 30ms", got)
 	}
 }

@@ -67,8 +67,9 @@ func globals(in *interp.Interpreter) (g map[string]reflect.Value) {
 
 // Stop makes interpreted code that the host called (a function value
 // from Func, run by a model or %timeit) return at its next step, as an
-// interrupt does to a cell; sleeps wake too. Values fetched with Func
-// before Stop return zeros afterwards: fetch them again.
+// interrupt does to a cell; sleeps wake too, and return at once until
+// Resume. Values fetched with Func before Stop return zeros afterwards:
+// fetch them again.
 func (s *Session) Stop() {
 	s.interrupt()
 	src, _ := gosrc.Wrap(gosrc.Stmt, "", "")

@@ -100,7 +100,9 @@ type Session struct {
 	capSet   bool  // captured was set during this cell
 
 	intrMu sync.Mutex
-	intr   chan struct{} // closed and replaced on every interrupt
+	intr   chan struct{} // closed by an interrupt; replaced by resume
+	// intrDown tells that intr is closed: sleeps return at once.
+	intrDown bool
 }
 
 // stuckWait is how long an interrupted cell's goroutines get to stop.

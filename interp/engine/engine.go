@@ -157,6 +157,9 @@ func (e *engine) end() {
 	}
 	e.current, e.silent, e.allowStdin, e.cancel, e.done = 0, false, false, nil, nil
 	e.mu.Unlock()
+	// A request that was interrupted stopped the session's sleeps; what a
+	// cell left running sleeps as before from now on.
+	e.sess.Resume()
 }
 
 func (e *engine) interrupt() {

@@ -181,6 +181,7 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	w.sess.SyncOutput()
 	res.End = time.Now().UnixNano()
 	if ctx.Err() != nil || w.stopped.Swap(false) {
+		w.sess.Resume()
 		delete(w.funcs, t.Func) // an interrupted value returns zeros from now on
 		if res.Err == "" {
 			res.Err = fmt.Sprintf("task %d was stopped: its run was interrupted", t.Index)
