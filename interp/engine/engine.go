@@ -89,7 +89,7 @@ func Serve(ctx context.Context, opt Options) error {
 			}
 			switch req.Kind {
 			case enginemsg.KindInterrupt:
-				e.interrupt()
+				e.interruptRequest(req.ID)
 			case enginemsg.KindInputReply:
 				select {
 				case e.inputCh <- req:
@@ -128,6 +128,7 @@ type engine struct {
 
 	mu         sync.Mutex
 	current    uint64             // the request running, 0 when idle
+	early      uint64             // a request interrupted before it began
 	silent     bool               // drop the current request's output
 	allowStdin bool               // the current request may read stdin
 	cancel     context.CancelFunc // cancels the current request
@@ -141,6 +142,10 @@ func (e *engine) begin(ctx context.Context, req enginemsg.Request) context.Conte
 	ctx, cancel := context.WithCancel(ctx)
 	e.mu.Lock()
 	e.current, e.silent, e.allowStdin, e.cancel, e.done = req.ID, req.Silent || req.Kind == enginemsg.KindReplay, req.AllowStdin, cancel, ctx.Done()
+	if e.early != 0 && e.early == req.ID {
+		cancel() // interrupted before it began
+	}
+	e.early = 0
 	e.mu.Unlock()
 	// Drop an input reply left over from an earlier, interrupted read.
 	select {
@@ -160,6 +165,18 @@ func (e *engine) end() {
 	// A request that was interrupted stopped the session's sleeps; what a
 	// cell left running sleeps as before from now on.
 	e.sess.Resume()
+}
+
+// interruptRequest interrupts request id: the running one now, or one
+// that has been sent but not begun (the reader saw the interrupt first)
+// as soon as it begins.
+func (e *engine) interruptRequest(id uint64) {
+	e.mu.Lock()
+	if id != 0 && id != e.current {
+		e.early = id
+	}
+	e.mu.Unlock()
+	e.interrupt()
 }
 
 func (e *engine) interrupt() {
