@@ -75,9 +75,9 @@ type Proc struct {
 	stdoutDone   chan struct{} // closed when the stdout reader ended
 	syncMu       sync.Mutex
 	syncWaiters  []chan struct{} // SyncStdout calls waiting for the reader
-	rec          crash.Recorder // the runtime's last words
-	exited       chan struct{}  // closed after Wait and the readers ended
-	err          error          // the exit error, once exited is closed
+	rec          crash.Recorder  // the runtime's last words
+	exited       chan struct{}   // closed after Wait and the readers ended
+	err          error           // the exit error, once exited is closed
 	killed       atomic.Bool
 }
 
