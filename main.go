@@ -29,6 +29,7 @@ import (
 	"syscall"
 
 	"atonce/install"
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
 	"atonce/interp/engine"
 	"atonce/interp/worker"
@@ -284,9 +285,8 @@ func runEngine(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "atonce engine takes no arguments; the kernel starts it")
 		return 2
 	}
-	requests := os.NewFile(3, "requests")
-	events := os.NewFile(4, "events")
-	if requests == nil || events == nil {
+	requests, events, err := childproc.ChildPipes()
+	if err != nil {
 		fmt.Fprintln(stderr, "atonce engine: started without its pipes; the kernel starts the engine, not you")
 		return 2
 	}
@@ -381,9 +381,8 @@ func runWorker(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "atonce worker: say how to reach the kernel: -nats nats://TOKEN@HOST:PORT (see %workers join in the notebook)")
 		return 2
 	}
-	requests := os.NewFile(3, "requests")
-	answers := os.NewFile(4, "answers")
-	if requests == nil || answers == nil {
+	requests, answers, err := childproc.ChildPipes()
+	if err != nil {
 		fmt.Fprintln(stderr, "atonce worker -pipe: started without its pipes; the engine starts pipe workers, not you")
 		return 2
 	}
