@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -14,6 +15,12 @@ import (
 	"atonce/models/modeltest"
 )
 
+// The test binary doubles as the workers of processes and distributed.
+func TestMain(m *testing.M) {
+	modeltest.ServeWorkerIfAsked()
+	os.Exit(m.Run())
+}
+
 func TestConformance(t *testing.T) {
 	for _, name := range models.InProcessNames() {
 		m, err := models.ByName(name)
@@ -22,6 +29,8 @@ func TestConformance(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) { modeltest.Run(t, m) })
 	}
+	t.Run("processes", func(t *testing.T) { modeltest.RunWorkers(t, models.Processes{}, modeltest.PipeWorkers) })
+	t.Run("distributed", func(t *testing.T) { modeltest.RunWorkers(t, models.Distributed{}, modeltest.ClusterWorkers) })
 }
 
 func TestByName(t *testing.T) {

@@ -75,6 +75,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		allDone:  make(chan struct{}),
 		recs:     make([]TaskRecord, t.N),
 		started:  make([]bool, t.N),
+		done:     make([]bool, t.N),
 		attempts: make([]int, t.N),
 		notes:    make([][]string, t.N),
 		budget:   workers + t.N, // spawns allowed: one replacement per dead worker
@@ -108,6 +109,10 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	for i, ok := range p.started {
 		if ok {
 			rec := p.recs[i]
+			if !p.done[i] { // its worker was stopped with the run
+				rec.End = rep.Wall
+				rec.Err = fmt.Sprintf("task %d was stopped: the run ended before it finished", i)
+			}
 			rec.Attempts = p.attempts[i]
 			rec.Note = strings.Join(p.notes[i], "; ")
 			rep.Tasks = append(rep.Tasks, rec)
@@ -142,6 +147,7 @@ type procPool struct {
 	pool     []*WorkerRecord
 	recs     []TaskRecord
 	started  []bool
+	done     []bool // the task finished (or failed for good)
 	attempts []int
 	notes    [][]string
 	finished int
@@ -212,6 +218,7 @@ func (p *procPool) serve(rec *WorkerRecord) {
 		p.attempts[i]++
 		p.started[i] = true
 		queued := time.Since(p.start)
+		p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Queued: queued, Start: queued, End: queued}
 		p.mu.Unlock()
 		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
 		res, in, out, err := runTask(w, task)
@@ -235,6 +242,7 @@ func (p *procPool) finish(i int, rec TaskRecord, res workermsg.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.recs[i] = rec
+	p.done[i] = true
 	p.finished++
 	if p.opt.Progress != nil {
 		p.opt.Progress(processesSpec.name, p.finished, p.task.N)
@@ -259,6 +267,7 @@ func (p *procPool) workerDied(rec *WorkerRecord, reason string, i int) {
 			now := time.Since(p.start)
 			p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Start: now, End: now,
 				Err: fmt.Sprintf("task %d killed every worker that ran it (%d workers): %s", i, p.attempts[i], reason)}
+			p.done[i] = true
 			p.finished++
 			if p.opt.Progress != nil {
 				p.opt.Progress(processesSpec.name, p.finished, p.task.N)

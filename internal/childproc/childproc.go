@@ -26,6 +26,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,6 +60,11 @@ type Spec struct {
 	// say) and not kept for Explain. Calls are never concurrent.
 	Stderr func(line string) (taken bool)
 }
+
+// PIDLabel is the profiler label (runtime/pprof) that marks the
+// goroutines watching a child with its process id, so that a goroutine
+// profile tells whose they are.
+const PIDLabel = "atonce.childproc.pid"
 
 // Proc is a running child process. Its owner must end it with Stop (or
 // Kill, then Wait): that also waits for the goroutines watching it.
@@ -148,9 +155,11 @@ func Start(s Spec) (*Proc, error) {
 		return nil, fmt.Errorf("starting %s: %w", s.Command[0], err)
 	}
 
+	labels := pprof.WithLabels(context.Background(), pprof.Labels(PIDLabel, strconv.Itoa(p.PID())))
 	p.readers.Add(1)
 	go func() {
 		defer p.readers.Done()
+		pprof.SetGoroutineLabels(labels)
 		defer p.stderr.Close()
 		crash.ReadLines(p.stderr, func(line string) {
 			if s.Stderr != nil && s.Stderr(line) {
@@ -164,10 +173,12 @@ func Start(s Spec) (*Proc, error) {
 		p.readers.Add(1)
 		go func() {
 			defer p.readers.Done()
+			pprof.SetGoroutineLabels(labels)
 			p.readStdout()
 		}()
 	}
 	go func() {
+		pprof.SetGoroutineLabels(labels)
 		err := cmd.Wait()
 		// The child is gone: what it wrote is in the pipes. Read that
 		// much, then stop, even if a grandchild still holds a write end.
