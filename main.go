@@ -31,6 +31,7 @@ import (
 	"atonce/install"
 	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/interp/engine"
 	"atonce/interp/worker"
 	"atonce/kernel"
@@ -291,6 +292,15 @@ func runEngine(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := logger(&prefixWriter{w: stderr, prefix: supervisor.EngineLogPrefix})
+	// What an engine killed before it could clean up left behind (its
+	// NATS store, TLS key, race logs) goes now; this one's goes when it
+	// ends.
+	if removed, err := scratch.Sweep(); err != nil {
+		log.Warn("removing what dead engines left", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed what dead engines left", "dirs", removed)
+	}
+	defer scratch.Remove()
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("cannot find the atonce binary to start workers", "err", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"atonce/internal/childproc"
+	"atonce/internal/scratch"
 	"atonce/models/broker"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
@@ -98,7 +99,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	} else {
 		so := broker.ServerOptions{Listen: opt.Listen, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: log}
 		if BeyondLoopback(opt.Listen) && opt.TLSCert == "" {
-			dir, err := os.MkdirTemp("", "atonce-tls")
+			dir, err := scratch.MkdirTemp("tls-")
 			if err != nil {
 				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
 			}

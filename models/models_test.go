@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"atonce/internal/scratch"
 	"atonce/models"
 	"atonce/models/modeltest"
 )
@@ -18,7 +19,9 @@ import (
 // The test binary doubles as the workers of processes and distributed.
 func TestMain(m *testing.M) {
 	modeltest.ServeWorkerIfAsked()
-	os.Exit(m.Run())
+	code := m.Run()
+	scratch.Remove() // where the clusters' NATS stores were
+	os.Exit(code)
 }
 
 func TestConformance(t *testing.T) {

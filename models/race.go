@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"atonce/internal/scratch"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
@@ -17,7 +18,7 @@ import (
 // the run's sizes. The worker rebuilds the notebook from r.State like a
 // processes worker.
 func RaceCheck(ctx context.Context, r *Remote, command []string, names []string, n, workers int) ([]workermsg.Races, error) {
-	dir, err := os.MkdirTemp("", "atonce-race")
+	dir, err := scratch.MkdirTemp("race-")
 	if err != nil {
 		return nil, fmt.Errorf("making a place for the race detector's log: %w", err)
 	}

@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/interp/magic"
 	"atonce/models"
 	"atonce/models/workermsg"
@@ -24,8 +26,9 @@ var raceBuildMu sync.Mutex
 
 // raceWorker returns the command that starts a worker built with Go's
 // race detector, building it into the user's cache the first time (a
-// minute or so; later runs reuse it until the atonce binary changes).
-// say tells the user what is going on.
+// minute or so; later runs reuse it until the atonce binary changes). The
+// cache keeps only this build's worker. say tells the user what is going
+// on.
 func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	if config.SourceDir == "" || len(config.WorkerCommand) == 0 {
 		return nil, fmt.Errorf("-race builds a race-detector worker from atonce's source, and this atonce binary does not know where its source is: build it with `make build` in the atonce repository")
@@ -48,6 +51,7 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	bin := filepath.Join(dir, "atonce")
 	raceBuildMu.Lock()
 	defer raceBuildMu.Unlock()
+	pruneRaceCache(filepath.Dir(dir), filepath.Base(dir))
 	if _, err := os.Stat(bin); err == nil {
 		return []string{bin, "worker", "-pipe"}, nil
 	}
@@ -58,7 +62,7 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	// Another engine (another kernel on this machine) may be building the
 	// same worker: each builds into its own file, and the renames are
 	// atomic.
-	f, err := os.CreateTemp(dir, "atonce-*.tmp")
+	f, err := os.CreateTemp(dir, raceTmpPrefix+scratch.Owner()+"-*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("-race: %w", err)
 	}
@@ -70,6 +74,11 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 		"-o", tmp, ".")
 	cmd.Dir = config.SourceDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if tmp, err := scratch.Dir(); err == nil {
+		// go build's own work files: if the engine is killed mid-build,
+		// the next engine removes them.
+		cmd.Env = append(cmd.Env, "GOTMPDIR="+tmp)
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(string(out)))
 	}
@@ -77,6 +86,40 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 		return nil, fmt.Errorf("-race: %w", err)
 	}
 	return []string{bin, "worker", "-pipe"}, nil
+}
+
+// raceTmpPrefix starts the name of a race-detector worker being built,
+// followed by its builder's scratch.Owner tag.
+const raceTmpPrefix = "atonce-"
+
+var raceTmpRE = regexp.MustCompile(`^atonce-(\d+-\d+)-\d+\.tmp$`)
+
+// pruneRaceCache keeps only the race-detector worker keep in the cache
+// directory root: it removes the workers of other builds, and builds that
+// a dead engine left half done. A directory where a live engine is
+// building (another kernel, another build) is left alone.
+func pruneRaceCache(root, keep string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, "race-*"))
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		building := false
+		for _, e := range entries {
+			m := raceTmpRE.FindStringSubmatch(e.Name())
+			switch {
+			case m == nil:
+			case scratch.Gone(m[1]):
+				os.Remove(filepath.Join(dir, e.Name()))
+			default:
+				building = true
+			}
+		}
+		if filepath.Base(dir) != keep && !building {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // raceModels are the models a -race run checks: those in the spec where
