@@ -20,6 +20,7 @@ import (
 
 	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/kernel"
 )
 
@@ -312,6 +313,7 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 func (s *Supervisor) collectDeath(p *process, interrupted bool) *death {
 	<-p.exited
 	p.child.Reap()
+	p.removeLeftovers()
 	d := &death{interrupted: interrupted}
 	d.reason, d.detail = p.child.Explain("the engine")
 	s.log.Warn("the engine died", "reason", d.reason)
@@ -472,6 +474,18 @@ func (p *process) killedByUs() bool { return p.child.Killed() }
 func (p *process) close() {
 	p.child.Stop(300 * time.Millisecond)
 	<-p.exited
+	p.removeLeftovers()
+}
+
+// removeLeftovers removes the temporary state of the engine, gone now,
+// that it could not remove itself (killed, it had no chance): its scratch
+// directory (NATS store, TLS key, race logs).
+func (p *process) removeLeftovers() {
+	if removed, err := scratch.Sweep(); err != nil {
+		p.log.Warn("removing what the engine left", "err", err)
+	} else if len(removed) > 0 {
+		p.log.Info("removed what the engine left", "dirs", removed)
+	}
 }
 
 // startProcess starts an engine and returns once it said it is ready.

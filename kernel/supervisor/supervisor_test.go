@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
 	"atonce/internal/leakcheck"
+	"atonce/internal/scratch"
 )
 
 // The test binary doubles as a fake engine: with ATONCE_FAKE_ENGINE set
@@ -93,6 +95,15 @@ func fakeEngine() {
 			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: fmt.Sprintf("grandchild %d", g.Process.Pid)})
 			fmt.Fprintln(os.Stderr, "fatal error: concurrent map writes")
 			os.Exit(2)
+		case req.Code == "leave-scratch":
+			// Temporary state an engine cannot remove: it dies first.
+			dir, err := scratch.MkdirTemp("nats-")
+			if err != nil {
+				rep.Err = &enginemsg.Error{Name: "scratch", Value: err.Error()}
+				break
+			}
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: dir})
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		case req.Code == "hang":
 			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: "running"})
 			select {} // ignores interrupts
@@ -299,6 +310,24 @@ func TestDeathSeenDespiteGrandchild(t *testing.T) {
 	}
 	if got := state(t, s); got != "a" {
 		t.Errorf("state after the crash got %q, want %q", got, "a")
+	}
+}
+
+// TestDeadEnginesStateRemoved: what a killed engine left in its scratch
+// directory is removed once its death is seen.
+func TestDeadEnginesStateRemoved(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	s := newSupervisor(t)
+	rep, out := execute(t, s, "leave-scratch")
+	if rep.Err == nil || rep.Err.Name != "EngineCrashed" {
+		t.Fatalf("reply error got %+v, want EngineCrashed", rep.Err)
+	}
+	dir := filepath.Dir(out.text())
+	if !strings.HasPrefix(filepath.Base(dir), "atonce-") {
+		t.Fatalf("the engine said %q, want its scratch directory", out.text())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the dead engine's %s: %v, want it removed", dir, err)
 	}
 }
 
