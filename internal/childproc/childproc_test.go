@@ -219,17 +219,12 @@ func TestParentDeath(t *testing.T) {
 // TestExitSeenDespiteGrandchild: a child that leaves a grandchild holding
 // its stdout and stderr is seen to exit, with its last words explained.
 func TestExitSeenDespiteGrandchild(t *testing.T) {
-	var mu sync.Mutex
-	var stdout strings.Builder
+	var stdout output
 	p, err := childproc.Start(childproc.Spec{
 		Command: []string{os.Args[0], "-test.run=^$"},
 		Env:     append(os.Environ(), "CHILDPROC_ROLE=orphan"),
 		Group:   true,
-		Stdout: func(b []byte) {
-			mu.Lock()
-			stdout.Write(b)
-			mu.Unlock()
-		},
+		Stdout:  stdout.write,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -243,11 +238,8 @@ func TestExitSeenDespiteGrandchild(t *testing.T) {
 	if reason, _ := p.Explain("the child"); reason != "fatal error: boom" {
 		t.Errorf("Explain = %q, want %q", reason, "fatal error: boom")
 	}
-	mu.Lock()
 	var gpid int
-	_, err = fmt.Sscanf(stdout.String(), "grandchild %d", &gpid)
-	mu.Unlock()
-	if err != nil {
+	if _, err := fmt.Sscanf(stdout.String(), "grandchild %d", &gpid); err != nil {
 		t.Fatalf("stdout %q: %v", stdout.String(), err)
 	}
 	if !leakcheck.Alive(gpid) {
@@ -294,17 +286,12 @@ func TestLastOutputKept(t *testing.T) {
 // TestSyncStdout: what a child writes to fd 1 before it answers is
 // delivered before the parent, having read the answer, goes on.
 func TestSyncStdout(t *testing.T) {
-	var mu sync.Mutex
-	var out strings.Builder
+	var out output
 	p, err := childproc.Start(childproc.Spec{
 		Command: []string{os.Args[0], "-test.run=^$"},
 		Env:     append(os.Environ(), "CHILDPROC_ROLE=echo-then-answer"),
 		Pipes:   true,
-		Stdout: func(b []byte) {
-			mu.Lock()
-			out.Write(b)
-			mu.Unlock()
-		},
+		Stdout:  out.write,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -318,9 +305,7 @@ func TestSyncStdout(t *testing.T) {
 			t.Fatalf("answer %q, %v", a, err)
 		}
 		p.SyncStdout()
-		mu.Lock()
 		got := out.String()
-		mu.Unlock()
 		if !strings.HasSuffix(got, msg+"\n") {
 			t.Fatalf("after the answer to %q, stdout ends %q; want the line written before the answer", msg, got[max(0, len(got)-20):])
 		}
@@ -425,4 +410,22 @@ func TestOnDone(t *testing.T) {
 		t.Error("f ran although release came first")
 	}
 	snap.Check(t)
+}
+
+// output collects what a child writes to stdout.
+type output struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (o *output) write(b []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.b.Write(b)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
