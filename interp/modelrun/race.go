@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
 	"atonce/internal/scratch"
 	"atonce/interp/magic"
@@ -69,18 +70,45 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	tmp := f.Name()
 	f.Close()
 	defer os.Remove(tmp)
-	cmd := exec.CommandContext(ctx, goBin, "build", "-race",
-		"-ldflags", "-X main.version="+config.Version+" -X main.sourceDir="+config.SourceDir,
-		"-o", tmp, ".")
-	cmd.Dir = config.SourceDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	env := append(os.Environ(), "CGO_ENABLED=1")
 	if tmp, err := scratch.Dir(); err == nil {
 		// go build's own work files: if the engine is killed mid-build,
 		// the next engine removes them.
-		cmd.Env = append(cmd.Env, "GOTMPDIR="+tmp)
+		env = append(env, "GOTMPDIR="+tmp)
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(string(out)))
+	// A child of the engine like any other: it dies with the engine.
+	var outMu sync.Mutex
+	var output strings.Builder
+	build, err := childproc.Start(childproc.Spec{
+		Command: []string{goBin, "build", "-race",
+			"-ldflags", "-X main.version=" + config.Version + " -X main.sourceDir=" + config.SourceDir,
+			"-o", tmp, "."},
+		Dir: config.SourceDir,
+		Env: env,
+		Stdout: func(b []byte) {
+			outMu.Lock()
+			output.Write(b)
+			outMu.Unlock()
+		},
+		Stderr: func(line string) bool {
+			outMu.Lock()
+			output.WriteString(line + "\n")
+			outMu.Unlock()
+			return true
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("-race: %w", err)
+	}
+	stop := build.KillOnDone(ctx)
+	err = build.Wait()
+	stop()
+	build.Reap()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if out := output.String(); err != nil {
+		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(out))
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		return nil, fmt.Errorf("-race: %w", err)
@@ -97,7 +125,8 @@ var raceTmpRE = regexp.MustCompile(`^atonce-(\d+-\d+)-\d+\.tmp$`)
 // pruneRaceCache keeps only the race-detector worker keep in the cache
 // directory root: it removes the workers of other builds, and builds that
 // a dead engine left half done. A directory where a live engine is
-// building (another kernel, another build) is left alone.
+// building (another kernel, another build), or where a build of unknown
+// owner is under way (an older atonce's), is left alone.
 func pruneRaceCache(root, keep string) {
 	dirs, _ := filepath.Glob(filepath.Join(root, "race-*"))
 	for _, dir := range dirs {
@@ -109,6 +138,8 @@ func pruneRaceCache(root, keep string) {
 		for _, e := range entries {
 			m := raceTmpRE.FindStringSubmatch(e.Name())
 			switch {
+			case m == nil && strings.HasSuffix(e.Name(), ".tmp"):
+				building = true
 			case m == nil:
 			case scratch.Gone(m[1]):
 				os.Remove(filepath.Join(dir, e.Name()))

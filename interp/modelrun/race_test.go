@@ -22,6 +22,7 @@ func TestPruneRaceCache(t *testing.T) {
 		"race-old/atonce":                          false,
 		"race-building/atonce-" + live + "-3.tmp":  true,
 		"race-abandoned/atonce-" + dead + "-4.tmp": false,
+		"race-older/atonce-123456.tmp":             true, // an older atonce's build: owner unknown
 	}
 	for f := range files {
 		path := filepath.Join(root, f)
