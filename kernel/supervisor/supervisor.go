@@ -152,6 +152,10 @@ type call struct {
 	interruptOnce sync.Once
 	interrupted   chan struct{}
 
+	// inputs are the goroutines asking the user for input; the request
+	// waits for them before it returns.
+	inputs sync.WaitGroup
+
 	cpMu       sync.Mutex
 	checkpoint json.RawMessage // the latest EventCheckpoint, if any
 }
@@ -178,7 +182,7 @@ func (c *call) deliver(ev enginemsg.Event) {
 		c.checkpoint = ev.Checkpoint
 		c.cpMu.Unlock()
 	case enginemsg.EventInputRequest:
-		go func() {
+		c.inputs.Go(func() {
 			value, err := c.out.Input(c.ctx, ev.Text, ev.Password)
 			reply := enginemsg.Request{ID: c.id, Kind: enginemsg.KindInputReply, Input: value}
 			if err != nil {
@@ -187,7 +191,7 @@ func (c *call) deliver(ev enginemsg.Event) {
 			if err := c.proc.send(reply); err != nil {
 				c.proc.log.Debug("sending input reply", "err", err)
 			}
-		}()
+		})
 	default:
 		if !c.req.Silent && c.req.Kind != enginemsg.KindReplay {
 			c.out.Event(ev)
@@ -259,8 +263,11 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 	s.nextID++
 	req.ID = s.nextID
 	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	c := &call{id: req.ID, req: req, out: out, replies: make(chan *enginemsg.Reply, 1), ctx: cctx, cancel: cancel, proc: p, interrupted: make(chan struct{})}
+	defer func() {
+		cancel() // ends a question to the user still open
+		c.inputs.Wait()
+	}()
 	s.activeMu.Lock()
 	s.active = c
 	s.activeMu.Unlock()
