@@ -29,7 +29,9 @@ import (
 	"syscall"
 
 	"atonce/install"
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/interp/engine"
 	"atonce/interp/worker"
 	"atonce/kernel"
@@ -284,13 +286,21 @@ func runEngine(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "atonce engine takes no arguments; the kernel starts it")
 		return 2
 	}
-	requests := os.NewFile(3, "requests")
-	events := os.NewFile(4, "events")
-	if requests == nil || events == nil {
+	requests, events, err := childproc.ChildPipes()
+	if err != nil {
 		fmt.Fprintln(stderr, "atonce engine: started without its pipes; the kernel starts the engine, not you")
 		return 2
 	}
 	log := logger(&prefixWriter{w: stderr, prefix: supervisor.EngineLogPrefix})
+	// What an engine killed before it could clean up left behind (its
+	// NATS store, TLS key, race logs) goes now; this one's goes when it
+	// ends.
+	if removed, err := scratch.Sweep(); err != nil {
+		log.Warn("removing what dead engines left", "err", err)
+	} else if len(removed) > 0 {
+		log.Info("removed what dead engines left", "dirs", removed)
+	}
+	defer scratch.Remove()
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("cannot find the atonce binary to start workers", "err", err)
@@ -382,9 +392,8 @@ func runWorker(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "atonce worker: say how to reach the kernel: -nats nats://TOKEN@HOST:PORT (see %workers join in the notebook)")
 		return 2
 	}
-	requests := os.NewFile(3, "requests")
-	answers := os.NewFile(4, "answers")
-	if requests == nil || answers == nil {
+	requests, answers, err := childproc.ChildPipes()
+	if err != nil {
 		fmt.Fprintln(stderr, "atonce worker -pipe: started without its pipes; the engine starts pipe workers, not you")
 		return 2
 	}

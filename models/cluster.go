@@ -7,14 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
-	"atonce/internal/crash"
+	"atonce/internal/childproc"
+	"atonce/internal/scratch"
 	"atonce/models/broker"
+	"atonce/models/workermsg"
+	"atonce/models/workerpool"
 )
 
 // DefaultQueue is the work queue the distributed model and its workers
@@ -57,26 +59,25 @@ type Cluster struct {
 	fp     string // the TLS fingerprint to pin, if any
 	log    *slog.Logger
 	// stopWatch ends the goroutine that records workers announcing
-	// themselves.
+	// themselves, and watching waits for it.
 	stopWatch context.CancelFunc
+	watching  sync.WaitGroup
+	// local owns the worker processes started on this machine.
+	local *workerpool.Pool
+	host  string // this machine's host name
 	// tlsDir holds a self-signed certificate made for this cluster,
 	// removed on Close.
 	tlsDir string
 
-	mu     sync.Mutex
-	known  map[string]broker.WorkerInfo // workers that announced themselves, by ID
-	local  []*localWorker
-	states map[string]bool // state keys stored on the server
-	closed bool
-}
-
-// localWorker is a worker process this cluster started.
-type localWorker struct {
-	cmd     *exec.Cmd
-	started time.Time
-	stderr  crash.Recorder
-	exited  chan struct{}
-	err     error
+	mu    sync.Mutex
+	known map[string]broker.WorkerInfo // workers that announced themselves, by ID
+	// announced holds the announcements of this machine's workers by
+	// process id, and changed is closed (and replaced) at each one.
+	announced map[int]broker.WorkerInfo
+	changed   chan struct{}
+	started   map[int]bool    // process ids of the local workers started
+	states    map[string]bool // state keys stored on the server
+	closed    bool
 }
 
 // StartCluster starts the embedded server (or connects to opt.URL) and
@@ -89,13 +90,16 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Cluster{opt: opt, log: log, states: map[string]bool{}}
+	host, _ := os.Hostname()
+	c := &Cluster{opt: opt, log: log, host: host, states: map[string]bool{},
+		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
+	c.local = workerpool.New(localLauncher{c})
 	if opt.URL != "" {
 		c.url, c.token = opt.URL, opt.Token
 	} else {
 		so := broker.ServerOptions{Listen: opt.Listen, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: log}
 		if BeyondLoopback(opt.Listen) && opt.TLSCert == "" {
-			dir, err := os.MkdirTemp("", "atonce-tls")
+			dir, err := scratch.MkdirTemp("tls-")
 			if err != nil {
 				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
 			}
@@ -130,11 +134,11 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 		c.Close()
 		return nil, err
 	}
-	go func() {
+	c.watching.Go(func() {
 		for w := range hellos {
 			c.remember(w)
 		}
-	}()
+	})
 	// Create the work queue now, so that workers find it the moment they
 	// connect instead of polling for it when the first run creates it.
 	if q, err := broker.NewQueue(ctx, conn, opt.Queue, queueOptions); err == nil {
@@ -155,8 +159,13 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 func (c *Cluster) remember(w broker.WorkerInfo) {
 	w.VersionMismatch = w.Version != c.opt.Version
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.known[w.ID] = w
-	c.mu.Unlock()
+	if w.Host == c.host {
+		c.announced[w.PID] = w
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
 }
 
 // Ready returns the workers that can take tasks: those that announced
@@ -164,20 +173,16 @@ func (c *Cluster) remember(w broker.WorkerInfo) {
 // Workers on other machines that vanish silently stay listed until
 // %workers asks them (Workers); tasks they held go to the others.
 func (c *Cluster) Ready() []broker.WorkerInfo {
-	host, _ := os.Hostname()
-	gone := map[int]bool{}
+	live := map[int]bool{}
+	for _, pid := range c.LocalPIDs() {
+		live[pid] = true
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, lw := range c.local {
-		select {
-		case <-lw.exited:
-			gone[lw.cmd.Process.Pid] = true
-		default:
-		}
-	}
 	var out []broker.WorkerInfo
 	for _, w := range c.known {
-		if w.VersionMismatch || (w.Host == host && gone[w.PID]) {
+		gone := w.Host == c.host && c.started[w.PID] && !live[w.PID]
+		if w.VersionMismatch || gone {
 			continue
 		}
 		out = append(out, w)
@@ -295,94 +300,78 @@ func (c *Cluster) AddLocal(ctx context.Context, n int) error {
 	if len(c.opt.WorkerCommand) == 0 {
 		return errors.New("no command to start a local worker")
 	}
-	hellos, err := broker.WatchWorkers(ctx, c.conn)
-	if err != nil {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return errors.New("the cluster is shut down")
+	}
+	_, err := c.local.StartN(ctx, n, workerpool.StartOptions{Name: "a local worker"})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case workerpool.IsRefused(err):
 		return err
 	}
-	var started []*localWorker
-	for range n {
-		lw, err := c.startLocal()
-		if err != nil {
-			return err
-		}
-		started = append(started, lw)
-	}
-	pids := map[int]bool{}
-	for _, lw := range started {
-		pids[lw.cmd.Process.Pid] = true
-	}
-	host, _ := os.Hostname()
-	timeout := time.NewTimer(15 * time.Second)
-	defer timeout.Stop()
-	for len(pids) > 0 {
-		select {
-		case w, ok := <-hellos:
-			if !ok {
-				return ctx.Err()
-			}
-			if w.Host == host {
-				c.remember(w)
-				delete(pids, w.PID)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timeout.C:
-			for _, lw := range started {
-				select {
-				case <-lw.exited:
-					reason, _ := crash.Explain("a local worker", lw.err, lw.stderr.Lines())
-					return fmt.Errorf("a local worker did not start: %s", reason)
-				default:
-				}
-			}
-			return fmt.Errorf("%d local worker(s) did not announce themselves within 15 s", len(pids))
-		}
-	}
-	return nil
+	return fmt.Errorf("a local worker did not start: %w", err)
 }
 
-func (c *Cluster) startLocal() (*localWorker, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil, errors.New("the cluster is shut down")
-	}
-	args := append(append([]string(nil), c.opt.WorkerCommand[1:]...), "-nats", c.dialURL(), "-queue", c.opt.Queue)
+// announceWait bounds how long a local worker may take to announce
+// itself.
+const announceWait = 15 * time.Second
+
+// localLauncher starts this machine's distributed workers: the worker
+// command pointed at the cluster's server. A worker greets by announcing
+// itself on the server.
+type localLauncher struct{ c *Cluster }
+
+// Spec implements workerpool.Launcher.
+func (l localLauncher) Spec() childproc.Spec {
+	c := l.c
+	cmd := append(append([]string(nil), c.opt.WorkerCommand...), "-nats", c.dialURL(), "-queue", c.opt.Queue)
 	if c.fp != "" {
-		args = append(args, "-tls-fingerprint", c.fp)
+		cmd = append(cmd, "-tls-fingerprint", c.fp)
 	}
-	cmd := exec.Command(c.opt.WorkerCommand[0], args...)
-	cmd.Env = append(os.Environ(), "ATONCE_NATS_TOKEN="+c.token)
-	setWorkerAttr(cmd)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
+	// The token goes in the environment, not on the command line.
+	return childproc.Spec{Command: cmd, Env: append(os.Environ(), "ATONCE_NATS_TOKEN="+c.token)}
+}
+
+// Greet implements workerpool.Launcher: it waits for the worker's
+// announcement on the server.
+func (l localLauncher) Greet(ctx context.Context, w *workerpool.Worker) (workermsg.Hello, error) {
+	c := l.c
+	timeout := time.NewTimer(announceWait)
+	defer timeout.Stop()
+	for {
+		c.mu.Lock()
+		info, ok := c.announced[w.PID()]
+		changed := c.changed
+		if ok {
+			c.started[w.PID()] = true
+		}
+		c.mu.Unlock()
+		if ok {
+			return workermsg.Hello{ID: info.ID, Version: info.Version, Host: info.Host, PID: info.PID, CPUs: info.CPUs}, nil
+		}
+		select {
+		case <-changed:
+		case <-w.Exited():
+			return workermsg.Hello{}, errors.New("it exited before it announced itself")
+		case <-ctx.Done():
+			return workermsg.Hello{}, ctx.Err()
+		case <-timeout.C:
+			return workermsg.Hello{}, workerpool.Refuse(fmt.Errorf("a local worker did not announce itself within %v", announceWait))
+		}
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting a local worker: %w", err)
-	}
-	lw := &localWorker{cmd: cmd, started: time.Now(), exited: make(chan struct{})}
-	go func() {
-		crash.ReadLines(stderr, lw.stderr.Keep)
-		lw.err = cmd.Wait()
-		close(lw.exited)
-		c.log.Debug("local worker exited", "pid", cmd.Process.Pid, "err", lw.err)
-	}()
-	c.local = append(c.local, lw)
-	return lw, nil
 }
 
 // LocalPIDs returns the process ids of the local workers still running.
 func (c *Cluster) LocalPIDs() []int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var pids []int
-	for _, lw := range c.local {
-		select {
-		case <-lw.exited:
-		default:
-			pids = append(pids, lw.cmd.Process.Pid)
-		}
+	for _, w := range c.local.Live() {
+		pids = append(pids, w.PID())
 	}
 	return pids
 }
@@ -418,16 +407,11 @@ func (c *Cluster) putState(ctx context.Context, key string, data []byte) error {
 func (c *Cluster) Close() {
 	c.mu.Lock()
 	c.closed = true
-	local := c.local
 	c.mu.Unlock()
-	for _, lw := range local {
-		_ = lw.cmd.Process.Kill()
-	}
-	for _, lw := range local {
-		<-lw.exited
-	}
+	c.local.Close()
 	if c.stopWatch != nil {
 		c.stopWatch()
+		c.watching.Wait()
 	}
 	c.conn.Close()
 	c.shutdownServer()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,6 +159,12 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	check := time.NewTicker(250 * time.Millisecond)
 	defer check.Stop()
 	replacements, adding := want+t.N, make(chan struct{}, 1)
+	// Replacements start in the background, owned by the run: it stops
+	// them and waits before it returns.
+	addCtx, stopAdding := context.WithCancel(ctx)
+	var adders sync.WaitGroup
+	defer adders.Wait()
+	defer stopAdding()
 	for finished < t.N {
 		var res broker.Result
 		ok := true
@@ -170,12 +177,12 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 				n := min(missing, replacements)
 				replacements -= n
 				adding <- struct{}{}
-				go func() {
+				adders.Go(func() {
 					defer func() { <-adding }()
-					if err := c.AddLocal(ctx, n); err != nil {
+					if err := c.AddLocal(addCtx, n); err != nil && addCtx.Err() == nil {
 						c.log.Warn("distributed: replacing dead workers", "err", err)
 					}
-				}()
+				})
 			}
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -13,9 +14,18 @@ import (
 	"testing"
 	"time"
 
+	"atonce/internal/scratch"
 	"atonce/models"
 	"atonce/models/modeltest"
 )
+
+// The test binary doubles as the workers of processes and distributed.
+func TestMain(m *testing.M) {
+	modeltest.ServeWorkerIfAsked()
+	code := m.Run()
+	scratch.Remove() // where the clusters' NATS stores were
+	os.Exit(code)
+}
 
 func TestConformance(t *testing.T) {
 	for _, name := range models.InProcessNames() {
@@ -25,6 +35,8 @@ func TestConformance(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) { modeltest.Run(t, m) })
 	}
+	t.Run("processes", func(t *testing.T) { modeltest.RunWorkers(t, models.Processes{}, modeltest.PipeWorkers) })
+	t.Run("distributed", func(t *testing.T) { modeltest.RunWorkers(t, models.Distributed{}, modeltest.ClusterWorkers) })
 }
 
 func TestByName(t *testing.T) {

@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
-	"atonce/internal/crash"
 	"atonce/models/workermsg"
+	"atonce/models/workerpool"
 )
 
 // Processes runs the tasks in worker processes, like Python's
@@ -89,10 +85,12 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		task:     t,
 		opt:      opt,
 		ctx:      runCtx,
+		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State}),
 		pending:  make(chan int, t.N),
 		allDone:  make(chan struct{}),
 		recs:     make([]TaskRecord, t.N),
 		started:  make([]bool, t.N),
+		done:     make([]bool, t.N),
 		attempts: make([]int, t.N),
 		notes:    make([][]string, t.N),
 		budget:   workers + t.N, // spawns allowed: one replacement per dead worker
@@ -105,18 +103,14 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	}
 	cpu0, busy0 := cpuTime(), machineBusy()
 	p.start = time.Now()
+	// Stop every worker at once when the run is interrupted.
+	stopKiller := p.workers.KillOnDone(runCtx)
 	for range workers {
 		p.spawn()
 	}
-	// Stop every worker at once when the run is interrupted.
-	go func() {
-		select {
-		case <-runCtx.Done():
-			p.killAll()
-		case <-p.allDone:
-		}
-	}()
 	p.wg.Wait()
+	stopKiller()
+	p.workers.Close() // each serve stopped its worker: this only checks
 	rep.Wall = time.Since(p.start)
 	rep.CPU = cpuTime() - cpu0 + p.childCPU
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
@@ -130,6 +124,10 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	for i, ok := range p.started {
 		if ok {
 			rec := p.recs[i]
+			if !p.done[i] { // its worker was stopped with the run
+				rec.End = rep.Wall
+				rec.Err = fmt.Sprintf("task %d was stopped: the run ended before it finished", i)
+			}
 			rec.Attempts = p.attempts[i]
 			rec.Note = strings.Join(p.notes[i], "; ")
 			rep.Tasks = append(rep.Tasks, rec)
@@ -156,14 +154,15 @@ type procPool struct {
 	start time.Time
 	wg    sync.WaitGroup
 
+	workers *workerpool.Pool
 	pending chan int      // task indexes waiting for a worker
 	allDone chan struct{} // closed when every task finished or failed
 
 	mu       sync.Mutex
 	pool     []*WorkerRecord
-	procs    []*workerProc
 	recs     []TaskRecord
 	started  []bool
+	done     []bool // the task finished (or failed for good)
 	attempts []int
 	notes    [][]string
 	finished int
@@ -193,53 +192,31 @@ func (p *procPool) spawn() {
 func (p *procPool) serve(rec *WorkerRecord) {
 	who := fmt.Sprintf("worker %d", rec.Worker)
 	r := p.task.Remote
-	wp, err := startWorker(r.Command, nil, func(o workermsg.Output) {
+	w, err := p.workers.Start(p.ctx, workerpool.StartOptions{Name: who, Output: func(o workermsg.Output) {
 		if r.Output != nil {
 			r.Output(rec.Worker, o)
 		}
-	})
-	if err != nil {
-		p.startFailed(fmt.Errorf("starting %s: %w", who, err))
+	}})
+	switch {
+	case err == nil:
+	case p.ctx.Err() != nil: // interrupted: the workers were killed on purpose
 		return
-	}
-	p.mu.Lock()
-	p.procs = append(p.procs, wp)
-	p.mu.Unlock()
-	if p.ctx.Err() != nil {
-		wp.kill()
+	case workerpool.IsRefused(err):
+		p.startFailed(err)
+		return
+	default:
+		p.workerDied(rec, err.Error(), -1)
+		return
 	}
 	defer func() {
-		wp.stop()
+		w.Stop()
 		p.mu.Lock()
-		p.childCPU += wp.cpu()
+		p.childCPU += w.CPU()
 		p.mu.Unlock()
 	}()
-
-	hello, err := wp.hello()
-	if err != nil {
-		p.workerDied(rec, wp, err, -1)
-		return
-	}
-	if hello.Version != r.State.Version {
-		p.startFailed(fmt.Errorf("%s is atonce %s but the kernel is atonce %s: workers must run the kernel's own binary", who, hello.Version, r.State.Version))
-		return
-	}
+	hello := w.Hello()
 	p.mu.Lock()
 	rec.Host, rec.PID, rec.CPUs = hello.Host, hello.PID, hello.CPUs
-	p.mu.Unlock()
-	ready, err := wp.load(r.State)
-	if err != nil {
-		p.workerDied(rec, wp, err, -1)
-		return
-	}
-	if ready.Err != "" {
-		p.startFailed(fmt.Errorf("%s could not rebuild the notebook: %s", who, ready.Err))
-		return
-	}
-	for _, note := range ready.Notes {
-		slog.Debug("processes: worker replay", "worker", rec.Worker, "note", note)
-	}
-	p.mu.Lock()
 	rec.Ready = time.Since(p.start)
 	p.mu.Unlock()
 
@@ -256,11 +233,14 @@ func (p *procPool) serve(rec *WorkerRecord) {
 		p.attempts[i]++
 		p.started[i] = true
 		queued := time.Since(p.start)
+		p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Queued: queued, Start: queued, End: queued}
 		p.mu.Unlock()
 		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
-		res, in, out, err := wp.run(task)
+		res, in, out, err := runTask(w, task)
 		if err != nil {
-			p.workerDied(rec, wp, err, i)
+			if p.ctx.Err() == nil {
+				p.workerDied(rec, w.Explain(err), i)
+			}
 			return
 		}
 		tr := remoteRecord(res, rec.Worker, p.start)
@@ -277,6 +257,7 @@ func (p *procPool) finish(i int, rec TaskRecord, res workermsg.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.recs[i] = rec
+	p.done[i] = true
 	p.finished++
 	if p.opt.Progress != nil {
 		p.opt.Progress(processesSpec.Name, p.finished, p.task.N)
@@ -286,14 +267,11 @@ func (p *procPool) finish(i int, rec TaskRecord, res workermsg.Result) {
 	}
 }
 
-// workerDied handles a worker that died or broke its pipe, while running
-// task i (or before any task when i < 0): the task goes back to the queue
-// unless it has killed maxAttempts workers, and another worker starts.
-func (p *procPool) workerDied(rec *WorkerRecord, wp *workerProc, cause error, i int) {
-	if p.ctx.Err() != nil {
-		return // interrupted: the workers were killed on purpose
-	}
-	reason := wp.explain(fmt.Sprintf("worker %d", rec.Worker), cause)
+// workerDied handles a worker that died or broke its pipe (reason says
+// how), while running task i (or before any task when i < 0): the task
+// goes back to the queue unless it has killed maxAttempts workers, and
+// another worker starts.
+func (p *procPool) workerDied(rec *WorkerRecord, reason string, i int) {
 	p.mu.Lock()
 	rec.Exit = reason
 	if i >= 0 {
@@ -304,6 +282,7 @@ func (p *procPool) workerDied(rec *WorkerRecord, wp *workerProc, cause error, i 
 			now := time.Since(p.start)
 			p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Start: now, End: now,
 				Err: fmt.Sprintf("task %d killed every worker that ran it (%d workers): %s", i, p.attempts[i], reason)}
+			p.done[i] = true
 			p.finished++
 			if p.opt.Progress != nil {
 				p.opt.Progress(processesSpec.Name, p.finished, p.task.N)
@@ -335,7 +314,7 @@ func (p *procPool) startFailed(err error) {
 	}
 	p.budget = 0
 	p.mu.Unlock()
-	p.killAll()
+	p.workers.KillAll()
 }
 
 func (p *procPool) remaining() int {
@@ -344,121 +323,13 @@ func (p *procPool) remaining() int {
 	return p.task.N - p.finished
 }
 
-func (p *procPool) killAll() {
-	p.mu.Lock()
-	procs := append([]*workerProc(nil), p.procs...)
-	p.mu.Unlock()
-	for _, wp := range procs {
-		wp.kill()
-	}
-}
-
-// workerProc is one running `atonce worker -pipe` process.
-type workerProc struct {
-	cmd    *exec.Cmd
-	conn   *workermsg.Conn
-	reqW   io.Closer
-	output func(workermsg.Output)
-	stderr crash.Recorder
-	exited chan struct{} // closed once the process was waited for
-	err    error         // its exit error, after exited
-}
-
-// startWorker starts command with the worker's pipes on fds 3 and 4.
-// env, if not nil, is the worker's whole environment.
-func startWorker(command, env []string, output func(workermsg.Output)) (*workerProc, error) {
-	reqR, reqW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	evR, evW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, err
-	}
-	cmd := exec.Command(command[0], command[1:]...)
-	cmd.ExtraFiles = []*os.File{reqR, evW}
-	cmd.Env = env
-	setWorkerAttr(cmd)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		reqR.Close()
-		reqW.Close()
-		evR.Close()
-		evW.Close()
-		return nil, err
-	}
-	reqR.Close()
-	evW.Close()
-	wp := &workerProc{cmd: cmd, conn: workermsg.NewConn(evR, reqW), reqW: reqW, output: output, exited: make(chan struct{})}
-	stderrDone := make(chan struct{})
-	go func() {
-		defer close(stderrDone)
-		crash.ReadLines(stderr, wp.stderr.Keep)
-	}()
-	go func() {
-		<-stderrDone
-		wp.err = cmd.Wait()
-		evR.Close()
-		close(wp.exited)
-	}()
-	return wp, nil
-}
-
-// receive returns the next message that is not task output, forwarding
-// output on the way, and the bytes it took.
-func (wp *workerProc) receive() (workermsg.Message, int, error) {
-	for {
-		m, n, err := wp.conn.Receive()
-		if err != nil {
-			return m, n, err
-		}
-		if m.Kind == workermsg.KindOutput && m.Output != nil {
-			if wp.output != nil {
-				wp.output(*m.Output)
-			}
-			continue
-		}
-		return m, n, nil
-	}
-}
-
-func (wp *workerProc) hello() (workermsg.Hello, error) {
-	m, _, err := wp.receive()
-	if err != nil {
-		return workermsg.Hello{}, err
-	}
-	if m.Kind != workermsg.KindHello || m.Hello == nil {
-		return workermsg.Hello{}, fmt.Errorf("the worker began with a %q message instead of hello", m.Kind)
-	}
-	return *m.Hello, nil
-}
-
-func (wp *workerProc) load(st workermsg.State) (workermsg.Ready, error) {
-	if _, err := wp.conn.Send(workermsg.Message{Kind: workermsg.KindState, State: &st}); err != nil {
-		return workermsg.Ready{}, err
-	}
-	m, _, err := wp.receive()
-	if err != nil {
-		return workermsg.Ready{}, err
-	}
-	if m.Kind != workermsg.KindReady || m.Ready == nil {
-		return workermsg.Ready{}, fmt.Errorf("the worker answered the notebook state with a %q message", m.Kind)
-	}
-	return *m.Ready, nil
-}
-
-// run sends one task and waits for its result; it returns the bytes sent
-// and received.
-func (wp *workerProc) run(t workermsg.Task) (res workermsg.Result, in, out int, err error) {
-	if in, err = wp.conn.Send(workermsg.Message{Kind: workermsg.KindTask, Task: &t}); err != nil {
+// runTask sends one task to w and waits for its result; it returns the
+// bytes sent and received.
+func runTask(w *workerpool.Worker, t workermsg.Task) (res workermsg.Result, in, out int, err error) {
+	if in, err = w.Send(workermsg.Message{Kind: workermsg.KindTask, Task: &t}); err != nil {
 		return res, in, 0, err
 	}
-	m, out, err := wp.receive()
+	m, out, err := w.Receive()
 	if err != nil {
 		return res, in, out, err
 	}
@@ -466,48 +337,4 @@ func (wp *workerProc) run(t workermsg.Task) (res workermsg.Result, in, out int, 
 		return res, in, out, fmt.Errorf("the worker answered task %d with a %q message", t.Index, m.Kind)
 	}
 	return *m.Result, in, out, nil
-}
-
-// explain waits briefly for the worker to exit and says why it died.
-func (wp *workerProc) explain(who string, cause error) string {
-	select {
-	case <-wp.exited:
-	case <-time.After(time.Second):
-		wp.kill()
-		<-wp.exited
-		return fmt.Sprintf("%s stopped answering (%v) and was killed", who, cause)
-	}
-	reason, _ := crash.Explain(who, wp.err, wp.stderr.Lines())
-	return reason
-}
-
-// stop closes the worker's request pipe, which ends it, and reaps it,
-// killing it if it has not exited within a second.
-func (wp *workerProc) stop() {
-	wp.reqW.Close()
-	select {
-	case <-wp.exited:
-	case <-time.After(time.Second):
-		wp.kill()
-		<-wp.exited
-	}
-}
-
-func (wp *workerProc) kill() {
-	if wp.cmd.Process != nil {
-		_ = wp.cmd.Process.Kill()
-	}
-}
-
-// cpu returns the user and system CPU time of the exited worker.
-func (wp *workerProc) cpu() time.Duration {
-	select {
-	case <-wp.exited:
-	default:
-		return 0
-	}
-	if ps := wp.cmd.ProcessState; ps != nil {
-		return ps.UserTime() + ps.SystemTime()
-	}
-	return 0
 }

@@ -5,3 +5,6 @@ var JSONSafeForTest = jsonSafe
 
 // DocForTest exposes doc, the %%models help text.
 var DocForTest = doc
+
+// PruneRaceCacheForTest exposes pruneRaceCache to the external tests.
+var PruneRaceCacheForTest = pruneRaceCache

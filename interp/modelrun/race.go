@@ -9,11 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/interp/magic"
 	"atonce/models"
 	"atonce/models/workermsg"
@@ -24,8 +27,9 @@ var raceBuildMu sync.Mutex
 
 // raceWorker returns the command that starts a worker built with Go's
 // race detector, building it into the user's cache the first time (a
-// minute or so; later runs reuse it until the atonce binary changes).
-// say tells the user what is going on.
+// minute or so; later runs reuse it until the atonce binary changes). The
+// cache keeps only this build's worker. say tells the user what is going
+// on.
 func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	if config.SourceDir == "" || len(config.WorkerCommand) == 0 {
 		return nil, fmt.Errorf("-race builds a race-detector worker from atonce's source, and this atonce binary does not know where its source is: build it with `make build` in the atonce repository")
@@ -48,6 +52,7 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	bin := filepath.Join(dir, "atonce")
 	raceBuildMu.Lock()
 	defer raceBuildMu.Unlock()
+	pruneRaceCache(filepath.Dir(dir), filepath.Base(dir))
 	if _, err := os.Stat(bin); err == nil {
 		return []string{bin, "worker", "-pipe"}, nil
 	}
@@ -58,25 +63,94 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	// Another engine (another kernel on this machine) may be building the
 	// same worker: each builds into its own file, and the renames are
 	// atomic.
-	f, err := os.CreateTemp(dir, "atonce-*.tmp")
+	f, err := os.CreateTemp(dir, raceTmpPrefix+scratch.Owner()+"-*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("-race: %w", err)
 	}
 	tmp := f.Name()
 	f.Close()
 	defer os.Remove(tmp)
-	cmd := exec.CommandContext(ctx, goBin, "build", "-race",
-		"-ldflags", "-X main.version="+config.Version+" -X main.sourceDir="+config.SourceDir,
-		"-o", tmp, ".")
-	cmd.Dir = config.SourceDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(string(out)))
+	env := append(os.Environ(), "CGO_ENABLED=1")
+	if tmp, err := scratch.Dir(); err == nil {
+		// go build's own work files: if the engine is killed mid-build,
+		// the next engine removes them.
+		env = append(env, "GOTMPDIR="+tmp)
+	}
+	// A child of the engine like any other: it dies with the engine.
+	var outMu sync.Mutex
+	var output strings.Builder
+	build, err := childproc.Start(childproc.Spec{
+		Command: []string{goBin, "build", "-race",
+			"-ldflags", "-X main.version=" + config.Version + " -X main.sourceDir=" + config.SourceDir,
+			"-o", tmp, "."},
+		Dir: config.SourceDir,
+		Env: env,
+		Stdout: func(b []byte) {
+			outMu.Lock()
+			output.Write(b)
+			outMu.Unlock()
+		},
+		Stderr: func(line string) bool {
+			outMu.Lock()
+			output.WriteString(line + "\n")
+			outMu.Unlock()
+			return true
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("-race: %w", err)
+	}
+	stop := build.KillOnDone(ctx)
+	err = build.Wait()
+	stop()
+	build.Reap()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if out := output.String(); err != nil {
+		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(out))
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		return nil, fmt.Errorf("-race: %w", err)
 	}
 	return []string{bin, "worker", "-pipe"}, nil
+}
+
+// raceTmpPrefix starts the name of a race-detector worker being built,
+// followed by its builder's scratch.Owner tag.
+const raceTmpPrefix = "atonce-"
+
+var raceTmpRE = regexp.MustCompile(`^atonce-(\d+-\d+)-\d+\.tmp$`)
+
+// pruneRaceCache keeps only the race-detector worker keep in the cache
+// directory root: it removes the workers of other builds, and builds that
+// a dead engine left half done. A directory where a live engine is
+// building (another kernel, another build), or where a build of unknown
+// owner is under way (an older atonce's), is left alone.
+func pruneRaceCache(root, keep string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, "race-*"))
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		building := false
+		for _, e := range entries {
+			m := raceTmpRE.FindStringSubmatch(e.Name())
+			switch {
+			case m == nil && strings.HasSuffix(e.Name(), ".tmp"):
+				building = true
+			case m == nil:
+			case scratch.Gone(m[1]):
+				os.Remove(filepath.Join(dir, e.Name()))
+			default:
+				building = true
+			}
+		}
+		if filepath.Base(dir) != keep && !building {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // raceModels are the models a -race run checks: those in the spec whose

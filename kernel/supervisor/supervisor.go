@@ -14,14 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
 
-	"atonce/internal/crash"
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/scratch"
 	"atonce/kernel"
 )
 
@@ -153,6 +152,10 @@ type call struct {
 	interruptOnce sync.Once
 	interrupted   chan struct{}
 
+	// inputs are the goroutines asking the user for input; the request
+	// waits for them before it returns.
+	inputs sync.WaitGroup
+
 	cpMu       sync.Mutex
 	checkpoint json.RawMessage // the latest EventCheckpoint, if any
 }
@@ -179,7 +182,7 @@ func (c *call) deliver(ev enginemsg.Event) {
 		c.checkpoint = ev.Checkpoint
 		c.cpMu.Unlock()
 	case enginemsg.EventInputRequest:
-		go func() {
+		c.inputs.Go(func() {
 			value, err := c.out.Input(c.ctx, ev.Text, ev.Password)
 			reply := enginemsg.Request{ID: c.id, Kind: enginemsg.KindInputReply, Input: value}
 			if err != nil {
@@ -188,7 +191,7 @@ func (c *call) deliver(ev enginemsg.Event) {
 			if err := c.proc.send(reply); err != nil {
 				c.proc.log.Debug("sending input reply", "err", err)
 			}
-		}()
+		})
 	default:
 		if !c.req.Silent && c.req.Kind != enginemsg.KindReplay {
 			c.out.Event(ev)
@@ -260,8 +263,11 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 	s.nextID++
 	req.ID = s.nextID
 	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	c := &call{id: req.ID, req: req, out: out, replies: make(chan *enginemsg.Reply, 1), ctx: cctx, cancel: cancel, proc: p, interrupted: make(chan struct{})}
+	defer func() {
+		cancel() // ends a question to the user still open
+		c.inputs.Wait()
+	}()
 	s.activeMu.Lock()
 	s.active = c
 	s.activeMu.Unlock()
@@ -309,13 +315,14 @@ func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out k
 	}
 }
 
-// collectDeath waits for the dead engine's exit status and the end of its
-// stderr, then says what killed it.
+// collectDeath waits for the dead engine's exit status and last words,
+// kills what it left behind (workers, builds), then says what killed it.
 func (s *Supervisor) collectDeath(p *process, interrupted bool) *death {
 	<-p.exited
-	p.waitStderr(500 * time.Millisecond)
+	p.child.Reap()
+	p.removeLeftovers()
 	d := &death{interrupted: interrupted}
-	d.reason, d.detail = crash.Explain("the engine", p.exitErr, p.stderrTail())
+	d.reason, d.detail = p.child.Explain("the engine")
 	s.log.Warn("the engine died", "reason", d.reason)
 	s.proc = nil
 	return d
@@ -454,96 +461,69 @@ func (discardOutput) Input(context.Context, string, bool) (string, error) {
 
 // process is one running engine.
 type process struct {
-	cmd     *exec.Cmd
-	enc     *enginemsg.Encoder
-	reqW    io.Closer
-	log     *slog.Logger
-	exited  chan struct{} // closed when the process has exited
-	exitErr error
-
-	stderrDone chan struct{}
-	stderr     crash.Recorder // the runtime's last words
-
-	killMu sync.Mutex
-	killed bool
+	child *childproc.Proc
+	enc   *enginemsg.Encoder
+	log   *slog.Logger
+	// exited is closed once the engine has exited and every event it
+	// sent before was routed: a reply that raced with the exit is in.
+	exited chan struct{}
 }
 
 func (p *process) send(r enginemsg.Request) error { return p.enc.Encode(r) }
 
-func (p *process) kill() {
-	p.killMu.Lock()
-	p.killed = true
-	p.killMu.Unlock()
-	killTree(p.cmd)
-}
+func (p *process) kill() { p.child.Kill() }
 
-func (p *process) killedByUs() bool {
-	p.killMu.Lock()
-	defer p.killMu.Unlock()
-	return p.killed
-}
+func (p *process) killedByUs() bool { return p.child.Killed() }
 
-// close asks the engine to exit by closing its request pipe, then kills it
-// if it has not exited within a moment, and waits.
+// close asks the engine to exit by closing its request pipe, kills it
+// (and the workers it started) if it has not exited within a moment, and
+// waits.
 func (p *process) close() {
-	p.reqW.Close()
-	select {
-	case <-p.exited:
-	case <-time.After(300 * time.Millisecond):
-		p.kill()
-		<-p.exited
-	}
-	killTree(p.cmd) // workers the engine started, if any are left
+	p.child.Stop(300 * time.Millisecond)
+	<-p.exited
+	p.removeLeftovers()
 }
 
-func (p *process) waitStderr(d time.Duration) {
-	select {
-	case <-p.stderrDone:
-	case <-time.After(d):
+// removeLeftovers removes the temporary state of the engine, gone now,
+// that it could not remove itself (killed, it had no chance): its scratch
+// directory (NATS store, TLS key, race logs).
+func (p *process) removeLeftovers() {
+	if removed, err := scratch.Sweep(); err != nil {
+		p.log.Warn("removing what the engine left", "err", err)
+	} else if len(removed) > 0 {
+		p.log.Info("removed what the engine left", "dirs", removed)
 	}
 }
 
-// stderrTail returns the start of the crash report, if any, then the
-// last lines of stderr.
-func (p *process) stderrTail() []string { return p.stderr.Lines() }
-
+// startProcess starts an engine and returns once it said it is ready.
 func startProcess(ctx context.Context, command, env []string, log *slog.Logger, route func(enginemsg.Event)) (*process, error) {
-	reqR, reqW, err := os.Pipe()
+	child, err := childproc.Start(childproc.Spec{
+		Command: command,
+		Env:     env,
+		Pipes:   true,
+		// Its own process group, so that the engine and the workers (and
+		// builds) it started go together.
+		Group: true,
+		Stdout: func(b []byte) { // output written straight to fd 1
+			route(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: string(b)})
+		},
+		Stderr: func(line string) bool { // the engine's log goes to the kernel's
+			msg, ok := strings.CutPrefix(line, engineLogPrefix)
+			if ok {
+				log.Info("engine: " + msg)
+			}
+			return ok
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("making the engine's request pipe: %w", err)
+		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
-	evR, evW, err := os.Pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, fmt.Errorf("making the engine's event pipe: %w", err)
-	}
-	cmd := exec.Command(command[0], command[1:]...)
-	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{reqR, evW} // fd 3 and fd 4 in the engine
-	setProcAttr(cmd)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		reqR.Close()
-		reqW.Close()
-		evR.Close()
-		evW.Close()
-		return nil, fmt.Errorf("starting the engine %s: %w", command[0], err)
-	}
-	reqR.Close()
-	evW.Close()
-	p := &process{cmd: cmd, enc: enginemsg.NewEncoder(reqW), reqW: reqW, log: log, exited: make(chan struct{}), stderrDone: make(chan struct{})}
+	p := &process{child: child, enc: enginemsg.NewEncoder(child.Requests()), log: log, exited: make(chan struct{})}
 
 	ready := make(chan string, 1)
-	go func() { // events
-		dec := enginemsg.NewDecoder(evR)
+	go func() { // events, until the engine is gone
+		defer close(p.exited)
+		dec := enginemsg.NewDecoder(child.Answers())
 		for {
 			var ev enginemsg.Event
 			if err := dec.Decode(&ev); err != nil {
@@ -552,51 +532,37 @@ func startProcess(ctx context.Context, command, env []string, log *slog.Logger, 
 				}
 				break
 			}
-			if ev.Kind == enginemsg.EventReady {
+			switch ev.Kind {
+			case enginemsg.EventReady:
 				select {
 				case ready <- ev.Text:
 				default:
 				}
 				continue
+			case enginemsg.EventReply:
+				// What the engine wrote to fd 1 before its reply goes
+				// out before the reply.
+				child.SyncStdout()
 			}
 			route(ev)
 		}
-		evR.Close()
-	}()
-	go func() { // stdout: output written straight to fd 1
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := stdout.Read(buf)
-			if n > 0 {
-				route(enginemsg.Event{Kind: enginemsg.EventStream, Name: "stdout", Text: string(buf[:n])})
-			}
-			if err != nil {
-				return
-			}
+		// The events end with the engine; an engine that cannot be read
+		// any more is of no use.
+		select {
+		case <-child.Exited():
+		default:
+			child.Kill()
 		}
-	}()
-	go func() { // stderr: the engine's log and the runtime's last words
-		defer close(p.stderrDone)
-		crash.ReadLines(stderr, func(line string) {
-			if msg, ok := strings.CutPrefix(line, engineLogPrefix); ok {
-				log.Info("engine: " + msg)
-				return
-			}
-			p.stderr.Keep(line)
-		})
-	}()
-	go func() {
-		<-p.stderrDone
-		p.exitErr = cmd.Wait()
-		close(p.exited)
+		<-child.Exited()
 	}()
 
 	select {
 	case v := <-ready:
-		log.Info("engine ready", "pid", cmd.Process.Pid, "version", v)
+		log.Info("engine ready", "pid", child.PID(), "version", v)
 		return p, nil
 	case <-p.exited:
-		reason, _ := crash.Explain("the engine", p.exitErr, p.stderrTail())
+		child.Reap()
+		reason, _ := child.Explain("the engine")
 		return nil, fmt.Errorf("the engine exited while starting: %s", reason)
 	case <-ctx.Done():
 		p.close()

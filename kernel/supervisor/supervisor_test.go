@@ -7,18 +7,27 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
+	"atonce/internal/leakcheck"
+	"atonce/internal/scratch"
 )
 
 // The test binary doubles as a fake engine: with ATONCE_FAKE_ENGINE set
 // it serves enginemsg on fd 3 and 4, keeping "state" as the cells it ran.
 func TestMain(m *testing.M) {
+	if os.Getenv("ATONCE_FAKE_GRANDCHILD") != "" {
+		time.Sleep(time.Hour) // until killed
+		return
+	}
 	if os.Getenv("ATONCE_FAKE_ENGINE") != "" {
 		fakeEngine()
 		return
@@ -27,8 +36,13 @@ func TestMain(m *testing.M) {
 }
 
 func fakeEngine() {
-	dec := enginemsg.NewDecoder(os.NewFile(3, "requests"))
-	enc := enginemsg.NewEncoder(os.NewFile(4, "events"))
+	requests, events, err := childproc.ChildPipes()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	dec := enginemsg.NewDecoder(requests)
+	enc := enginemsg.NewEncoder(events)
 	enc.Encode(enginemsg.Event{Kind: enginemsg.EventReady, Text: "fake"})
 	var state []string
 	interrupts := make(chan struct{}, 1)
@@ -68,9 +82,33 @@ func fakeEngine() {
 			rep.Result = enginemsg.Bundle{"text/plain": "resumed " + string(req.Resume.Checkpoint) + " after " + req.Resume.Crash + " with " + strings.Join(state, ",")}
 		case req.Code == "exit":
 			os.Exit(3)
+		case req.Code == "orphan-crash":
+			// A process the engine started holds its stderr (and stdout)
+			// and lives on: the engine's death must be seen anyway.
+			g := exec.Command(os.Args[0], "-test.run=^$")
+			g.Env = append(os.Environ(), "ATONCE_FAKE_GRANDCHILD=1")
+			g.Stdout, g.Stderr = os.Stdout, os.Stderr
+			if err := g.Start(); err != nil {
+				rep.Err = &enginemsg.Error{Name: "start", Value: err.Error()}
+				break
+			}
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: fmt.Sprintf("grandchild %d", g.Process.Pid)})
+			fmt.Fprintln(os.Stderr, "fatal error: concurrent map writes")
+			os.Exit(2)
+		case req.Code == "leave-scratch":
+			// Temporary state an engine cannot remove: it dies first.
+			dir, err := scratch.MkdirTemp("nats-")
+			if err != nil {
+				rep.Err = &enginemsg.Error{Name: "scratch", Value: err.Error()}
+				break
+			}
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: dir})
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		case req.Code == "hang":
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: "running"})
 			select {} // ignores interrupts
 		case req.Code == "stuck":
+			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: "running"})
 			<-interrupts
 			rep.Err = &enginemsg.Error{Name: "Interrupted", Value: "interrupted"}
 			rep.Interrupted, rep.Stuck = true, true
@@ -78,8 +116,9 @@ func fakeEngine() {
 			enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventStream, Name: "stdout", Text: "pid " + fmt.Sprint(os.Getpid())})
 			rep.Result = enginemsg.Bundle{"text/plain": strings.Join(state, ",")}
 		case req.Code == "print-raw":
+			// The reply follows at once: the supervisor must deliver
+			// what fd 1 got first.
 			os.Stdout.WriteString("raw fd 1")
-			time.Sleep(50 * time.Millisecond)
 		case strings.HasPrefix(req.Code, "fail"):
 			rep.Err = &enginemsg.Error{Name: "panic", Value: req.Code}
 		default:
@@ -92,12 +131,18 @@ func fakeEngine() {
 type recorder struct {
 	mu     sync.Mutex
 	events []enginemsg.Event
+	// on, if set, is called with each event's text as it arrives.
+	on func(text string)
 }
 
 func (r *recorder) Event(ev enginemsg.Event) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
+	on := r.on
+	r.mu.Unlock()
+	if on != nil {
+		on(ev.Text)
+	}
 }
 
 func (r *recorder) Input(context.Context, string, bool) (string, error) {
@@ -138,7 +183,11 @@ func newSupervisor(t *testing.T) *Supervisor {
 
 func execute(t *testing.T, s *Supervisor, code string) (*enginemsg.Reply, *recorder) {
 	t.Helper()
-	out := &recorder{}
+	return executeTo(t, s, code, &recorder{})
+}
+
+func executeTo(t *testing.T, s *Supervisor, code string, out *recorder) (*enginemsg.Reply, *recorder) {
+	t.Helper()
 	rep, err := s.Request(context.Background(), enginemsg.Request{Kind: enginemsg.KindExecute, Code: code}, out)
 	if err != nil {
 		t.Fatalf("Request(%q): %v", code, err)
@@ -200,11 +249,13 @@ func TestInterruptReplacesEngine(t *testing.T) {
 			s := newSupervisor(t)
 			execute(t, s, "a")
 			_, before := execute(t, s, "state")
-			go func() {
-				time.Sleep(100 * time.Millisecond)
-				s.Interrupt()
-			}()
-			if rep, _ := execute(t, s, tt.code); !tt.want(rep) {
+			// Interrupt once the engine says the cell runs.
+			out := &recorder{on: func(text string) {
+				if text == "running" {
+					s.Interrupt()
+				}
+			}}
+			if rep, _ := executeTo(t, s, tt.code, out); !tt.want(rep) {
 				t.Fatalf("%s reply got %+v, want %s", tt.code, rep.Err, tt.what)
 			}
 			rep, after := execute(t, s, "state")
@@ -229,13 +280,54 @@ func TestRawStdoutReachesTheCell(t *testing.T) {
 func TestCloseLeavesNoProcess(t *testing.T) {
 	s := newSupervisor(t)
 	s.mu.Lock()
-	pid := s.proc.cmd.Process.Pid
+	pid := s.proc.child.PID()
 	s.mu.Unlock()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Errorf("engine %d still alive after Close", pid)
+	}
+}
+
+// TestDeathSeenDespiteGrandchild: an engine that dies leaving a process
+// that holds its stderr is seen to die, explained from its last words,
+// and what it left is killed.
+func TestDeathSeenDespiteGrandchild(t *testing.T) {
+	s := newSupervisor(t)
+	execute(t, s, "a")
+	rep, out := execute(t, s, "orphan-crash")
+	if rep.Err == nil || rep.Err.Name != "EngineCrashed" || rep.Err.Value != "fatal error: concurrent map writes" {
+		t.Fatalf("reply error got %+v, want EngineCrashed: fatal error: concurrent map writes", rep.Err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(out.text(), "grandchild %d", &pid); err != nil {
+		t.Fatalf("output %q: %v", out.text(), err)
+	}
+	if err := leakcheck.WaitGone(pid, 30*time.Second); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the dead engine's grandchild: %v; want it killed with the engine's group", err)
+	}
+	if got := state(t, s); got != "a" {
+		t.Errorf("state after the crash got %q, want %q", got, "a")
+	}
+}
+
+// TestDeadEnginesStateRemoved: what a killed engine left in its scratch
+// directory is removed once its death is seen.
+func TestDeadEnginesStateRemoved(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	s := newSupervisor(t)
+	rep, out := execute(t, s, "leave-scratch")
+	if rep.Err == nil || rep.Err.Name != "EngineCrashed" {
+		t.Fatalf("reply error got %+v, want EngineCrashed", rep.Err)
+	}
+	dir := filepath.Dir(out.text())
+	if !strings.HasPrefix(filepath.Base(dir), "atonce-") {
+		t.Fatalf("the engine said %q, want its scratch directory", out.text())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the dead engine's %s: %v, want it removed", dir, err)
 	}
 }
 

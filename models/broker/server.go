@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"atonce/internal/scratch"
 )
 
 // DefaultMaxMemory is how much memory an embedded server lets JetStream
@@ -93,7 +95,9 @@ func StartServer(opt ServerOptions) (*Server, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
-	dir, err := os.MkdirTemp("", "atonce-nats-")
+	// In the engine's scratch directory: if the engine is killed, the next
+	// one removes it.
+	dir, err := scratch.MkdirTemp("nats-")
 	if err != nil {
 		return nil, fmt.Errorf("could not make a directory for the NATS server: %w", err)
 	}

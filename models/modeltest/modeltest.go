@@ -1,80 +1,179 @@
 // Package modeltest is a conformance suite for models.Model
 // implementations, in the way testing/slogtest is for slog handlers:
-// every model calls Run from its tests.
+// every model calls Run (in-process models) or RunWorkers (models whose
+// tasks run in worker processes) from its tests.
 //
-// The suite checks behaviour only (no timings): complete and consistent
-// task records, results and errors, recovered panics, cancellation with a
-// partial report, progress calls, await points and trace states.
+// The suite checks behaviour: complete and consistent task records, every
+// task run exactly once, results and errors, recovered panics, an
+// interrupt that returns promptly with a partial report and leaves no
+// process, progress calls, await points and trace states, a dying
+// worker's task retried, and no goroutine left behind by a run. The tasks
+// are plain Go funcs of this package; the workers of a model that needs
+// them are the test binary itself (ServeWorkerIfAsked).
 package modeltest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"atonce/internal/leakcheck"
 	"atonce/models"
+	"atonce/models/workermsg"
 )
 
 // watchdog bounds how long one run may take before the suite calls the
-// model stuck; the runs here take milliseconds.
+// model stuck; the runs here take milliseconds (a second or two for a
+// distributed task handed to another worker).
 const watchdog = 30 * time.Second
 
-// Run runs the conformance suite against m, each check as a subtest.
+// promptly bounds how long a run may take to return once interrupted.
+const promptly = 10 * time.Second
+
+// Run runs the conformance suite against m, a model that calls Task.Call
+// in this process, each check as a subtest.
 func Run(t *testing.T, m models.Model) {
 	t.Helper()
+	runSuite(t, m, nil)
+}
+
+// RunWorkers runs the conformance suite against m, a model that runs
+// Task.Remote in worker processes that w provides, each check as a
+// subtest; it adds the checks only workers need: a dying worker's task is
+// retried. The workers are the test binary itself: its TestMain must call
+// ServeWorkerIfAsked first.
+func RunWorkers(t *testing.T, m models.Model, w Workers) {
+	t.Helper()
+	runSuite(t, m, w)
+}
+
+func runSuite(t *testing.T, m models.Model, w Workers) {
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.check(t, m) })
+		if c.workersOnly && w == nil {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) { c.check(t, newSuite(t, m, w)) })
 	}
 }
 
 var cases = []struct {
-	name  string
-	check func(*testing.T, models.Model)
+	name        string
+	check       func(*testing.T, *suite)
+	workersOnly bool
 }{
-	{"records", checkRecords},
-	{"workers", checkWorkers},
-	{"empty", checkEmpty},
-	{"task errors", checkTaskErrors},
-	{"panic", checkPanic},
-	{"sleep", checkSleep},
-	{"progress", checkProgress},
-	{"cancel", checkCancel},
-	{"canceled before", checkCanceledBefore},
-	{"malformed task", checkMalformed},
-	{"trace", checkTrace},
+	{"records", checkRecords, false},
+	{"workers", checkWorkers, false},
+	{"empty", checkEmpty, false},
+	{"task errors", checkTaskErrors, false},
+	{"panic", checkPanic, false},
+	{"sleep", checkSleep, false},
+	{"progress", checkProgress, false},
+	{"cancel", checkCancel, false},
+	{"canceled before", checkCanceledBefore, false},
+	{"malformed task", checkMalformed, false},
+	{"trace", checkTrace, false},
+	{"dying worker", checkDyingWorker, true},
 }
 
-// run runs m, failing the test if the run outlives the watchdog.
-func run(t *testing.T, ctx context.Context, m models.Model, task models.Task, opt models.Options) (models.Report, error) {
+// suite is one check's view of the model under test.
+type suite struct {
+	m      models.Model
+	remote Remote // nil for a model that runs in this process
+	ledger string // where each task's start is written down
+	state  workermsg.State
+	// last is the Task.Remote of the latest run, if any.
+	last *models.Remote
+}
+
+func newSuite(t *testing.T, m models.Model, w Workers) *suite {
+	s := &suite{m: m, ledger: filepath.Join(t.TempDir(), "ledger")}
+	s.state = workermsg.NewState(Version, []string{s.ledger}, nil)
+	if w != nil {
+		s.remote = w(t)
+	}
+	return s
+}
+
+// task returns a task of n calls of the suite's function fn (a key of
+// funcs; "" for none), for the model under test.
+func (s *suite) task(fn string, n int) models.Task {
+	t := models.Task{Name: fn, N: n}
+	if s.remote != nil {
+		s.last = s.remote(fn, s.state)
+		t.Remote = s.last
+		return t
+	}
+	if f, ok := funcs[fn]; ok {
+		t.Call = func(ctx context.Context, i int) (any, error) {
+			attempt, err := record(s.ledger, i)
+			if err != nil {
+				return nil, err
+			}
+			return f(ctx, i, attempt)
+		}
+	}
+	return t
+}
+
+// starts returns how many times each task started, from the ledger.
+func (s *suite) starts(t *testing.T) map[int]int {
+	t.Helper()
+	b, err := os.ReadFile(s.ledger)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	n := map[int]int{}
+	for _, line := range strings.Fields(string(b)) {
+		i, err := strconv.Atoi(line)
+		if err != nil {
+			t.Fatalf("ledger line %q: %v", line, err)
+		}
+		n[i]++
+	}
+	return n
+}
+
+// run runs the task on the model, failing the test if the run outlives
+// the watchdog or leaves a goroutine of its own behind.
+func run(t *testing.T, ctx context.Context, s *suite, task models.Task, opt models.Options) (models.Report, error) {
 	t.Helper()
 	type result struct {
 		rep models.Report
 		err error
 	}
+	snap := leakcheck.Goroutines()
 	done := make(chan result, 1)
 	go func() {
-		rep, err := m.Run(ctx, task, opt)
+		rep, err := s.m.Run(ctx, task, opt)
 		done <- result{rep, err}
 	}()
 	select {
 	case r := <-done:
+		// Workers a cluster keeps between runs are not the run's.
+		var kept []int
+		if task.Remote != nil && task.Remote.Cluster != nil {
+			kept = task.Remote.Cluster.LocalPIDs()
+		}
+		snap.Check(t, kept...)
 		return r.rep, r.err
 	case <-time.After(watchdog):
-		t.Fatalf("%s.Run(%s) did not return within %v", m.Name(), task.Name, watchdog)
+		t.Fatalf("%s.Run(%s) did not return within %v", s.m.Name(), task.Name, watchdog)
 		return models.Report{}, nil
 	}
 }
 
 // checkReport checks what every report must satisfy: its model and the
-// model's traits (complete, see models.Traits.Check), and records that
-// are sorted by index, unique, in the run's time and by a worker in
-// range.
+// model's traits (complete, see models.Traits.Check), records that are
+// sorted by index, unique, in the run's time and by a worker in range,
+// and workers numbered in order.
 func checkReport(t *testing.T, m models.Model, rep models.Report) {
 	t.Helper()
 	if rep.Model != m.Name() {
@@ -89,15 +188,30 @@ func checkReport(t *testing.T, m models.Model, rep models.Report) {
 	if m.Traits().Name != m.Name() {
 		t.Errorf("Traits().Name = %q, want Name() %q", m.Traits().Name, m.Name())
 	}
+	// A model that replaces dead workers numbers the replacements on.
+	workers := max(rep.Workers, len(rep.Pool))
 	for k, r := range rep.Tasks {
 		if k > 0 && r.Index <= rep.Tasks[k-1].Index {
 			t.Errorf("Tasks[%d].Index = %d after %d; want increasing indexes", k, r.Index, rep.Tasks[k-1].Index)
 		}
-		if r.Worker < 0 || r.Worker >= rep.Workers {
-			t.Errorf("task %d: Worker = %d, want in [0, %d)", r.Index, r.Worker, rep.Workers)
+		if r.Worker < 0 || r.Worker >= workers {
+			t.Errorf("task %d: Worker = %d, want in [0, %d)", r.Index, r.Worker, workers)
 		}
 		if r.Start < 0 || r.Start > r.End || r.End > rep.Wall {
 			t.Errorf("task %d: Start, End = %v, %v; want 0 <= Start <= End <= Wall = %v", r.Index, r.Start, r.End, rep.Wall)
+		}
+	}
+	// Workers are numbered in order; one that got ready (Ready > 0; a
+	// run may stop before the others do) has a PID and got ready after it
+	// was spawned, and only such workers ran tasks.
+	for k, w := range rep.Pool {
+		if w.Worker != k || (w.Ready > 0 && (w.PID <= 0 || w.Ready < w.Spawn)) {
+			t.Errorf("Pool[%d]: Worker %d, PID %d, Spawn %v, Ready %v; want Worker %d, and once ready a PID and Spawn <= Ready", k, w.Worker, w.PID, w.Spawn, w.Ready, k)
+		}
+	}
+	for _, r := range rep.Tasks {
+		if len(rep.Pool) > 0 && r.Worker < len(rep.Pool) && rep.Pool[r.Worker].Ready == 0 {
+			t.Errorf("task %d: Worker %d never got ready, want a worker that did", r.Index, r.Worker)
 		}
 	}
 }
@@ -115,14 +229,25 @@ func checkComplete(t *testing.T, rep models.Report, n int) {
 	}
 }
 
-func checkRecords(t *testing.T, m models.Model) {
+// sameValue tells whether a task's result is the number want: in this
+// process an int, from a worker a JSON number.
+func sameValue(got any, want int) bool {
+	switch v := got.(type) {
+	case int:
+		return v == want
+	case float64:
+		return v == float64(want)
+	}
+	return false
+}
+
+func checkRecords(t *testing.T, s *suite) {
 	const n = 25
-	task := models.Task{Name: "double", N: n, Call: func(_ context.Context, i int) (any, error) { return 2 * i, nil }}
-	rep, err := run(t, context.Background(), m, task, models.Options{})
+	rep, err := run(t, context.Background(), s, s.task("double", n), models.Options{})
 	if err != nil || rep.Err != "" {
 		t.Fatalf("Run = error %v, Report.Err %q; want no error", err, rep.Err)
 	}
-	checkReport(t, m, rep)
+	checkReport(t, s.m, rep)
 	checkComplete(t, rep, n)
 	if rep.Workers < 1 {
 		t.Errorf("Report.Workers = %d, want >= 1", rep.Workers)
@@ -131,45 +256,45 @@ func checkRecords(t *testing.T, m models.Model) {
 		t.Errorf("Report.Task = %q, want %q", rep.Task, "double")
 	}
 	for _, r := range rep.Tasks {
-		if r.Result != 2*r.Index || r.Err != "" {
+		if !sameValue(r.Result, 2*r.Index) || r.Err != "" {
 			t.Errorf("task %d: Result, Err = %v, %q; want %d, no error", r.Index, r.Result, r.Err, 2*r.Index)
 		}
 	}
+	// Every task ran exactly once.
+	starts := s.starts(t)
+	for i := range n {
+		if starts[i] != 1 {
+			t.Errorf("task %d started %d times, want once", i, starts[i])
+		}
+	}
+	if len(starts) != n {
+		t.Errorf("%d distinct tasks started, want %d", len(starts), n)
+	}
 }
 
-func checkWorkers(t *testing.T, m models.Model) {
+func checkWorkers(t *testing.T, s *suite) {
 	const n = 12
-	task := models.Task{N: n, Call: func(ctx context.Context, i int) (any, error) {
-		return nil, models.Sleep(ctx, time.Millisecond)
-	}}
-	rep, err := run(t, context.Background(), m, task, models.Options{Workers: 3})
+	rep, err := run(t, context.Background(), s, s.task("sleep", n), models.Options{Workers: 3})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	checkReport(t, m, rep)
+	checkReport(t, s.m, rep)
 	checkComplete(t, rep, n)
 	if rep.Workers != 1 && rep.Workers != 3 {
 		t.Errorf("with Options.Workers = 3, Report.Workers = %d, want 3 (or 1 for a model of one worker)", rep.Workers)
 	}
 }
 
-func checkEmpty(t *testing.T, m models.Model) {
-	task := models.Task{N: 0, Call: func(context.Context, int) (any, error) { return nil, errors.New("called") }}
-	rep, err := run(t, context.Background(), m, task, models.Options{})
+func checkEmpty(t *testing.T, s *suite) {
+	rep, err := run(t, context.Background(), s, s.task("called", 0), models.Options{})
 	if err != nil || len(rep.Tasks) != 0 {
 		t.Errorf("Run of 0 tasks = %d records, error %v; want none", len(rep.Tasks), err)
 	}
 }
 
-func checkTaskErrors(t *testing.T, m models.Model) {
+func checkTaskErrors(t *testing.T, s *suite) {
 	const n = 10
-	task := models.Task{N: n, Call: func(_ context.Context, i int) (any, error) {
-		if i%2 == 1 {
-			return nil, fmt.Errorf("odd %d", i)
-		}
-		return i, nil
-	}}
-	rep, err := run(t, context.Background(), m, task, models.Options{})
+	rep, err := run(t, context.Background(), s, s.task("odd", n), models.Options{})
 	if err != nil || rep.Err != "" {
 		t.Fatalf("Run = error %v, Report.Err %q; want no error (task errors are not run errors)", err, rep.Err)
 	}
@@ -185,15 +310,9 @@ func checkTaskErrors(t *testing.T, m models.Model) {
 	}
 }
 
-func checkPanic(t *testing.T, m models.Model) {
+func checkPanic(t *testing.T, s *suite) {
 	const n = 8
-	task := models.Task{N: n, Call: func(_ context.Context, i int) (any, error) {
-		if i == 3 {
-			panic("boom")
-		}
-		return i, nil
-	}}
-	rep, err := run(t, context.Background(), m, task, models.Options{})
+	rep, err := run(t, context.Background(), s, s.task("panic", n), models.Options{})
 	if err != nil {
 		t.Fatalf("Run: %v; want no error (a panic is the task's error)", err)
 	}
@@ -206,40 +325,33 @@ func checkPanic(t *testing.T, m models.Model) {
 	}
 }
 
-func checkSleep(t *testing.T, m models.Model) {
+func checkSleep(t *testing.T, s *suite) {
 	const n = 6
-	task := models.Task{N: n, Call: func(ctx context.Context, i int) (any, error) {
-		if err := models.Sleep(ctx, time.Millisecond); err != nil {
-			return nil, err
-		}
-		return i, nil
-	}}
-	rep, err := run(t, context.Background(), m, task, models.Options{})
+	rep, err := run(t, context.Background(), s, s.task("sleep-index", n), models.Options{})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	checkComplete(t, rep, n)
 	for _, r := range rep.Tasks {
-		if r.Err != "" || r.Result != r.Index {
+		if r.Err != "" || !sameValue(r.Result, r.Index) {
 			t.Errorf("task %d: Result, Err = %v, %q; want %d, no error", r.Index, r.Result, r.Err, r.Index)
 		}
 	}
 }
 
-func checkProgress(t *testing.T, m models.Model) {
+func checkProgress(t *testing.T, s *suite) {
 	const n = 9
 	var mu sync.Mutex
 	var got []int
 	opt := models.Options{Progress: func(model string, done, total int) {
 		mu.Lock()
 		defer mu.Unlock()
-		if model != m.Name() || total != n {
-			t.Errorf("Progress(%q, %d, %d); want model %q, total %d", model, done, total, m.Name(), n)
+		if model != s.m.Name() || total != n {
+			t.Errorf("Progress(%q, %d, %d); want model %q, total %d", model, done, total, s.m.Name(), n)
 		}
 		got = append(got, done)
 	}}
-	task := models.Task{N: n, Call: func(context.Context, int) (any, error) { return nil, nil }}
-	if _, err := run(t, context.Background(), m, task, opt); err != nil {
+	if _, err := run(t, context.Background(), s, s.task("nothing", n), opt); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -248,59 +360,90 @@ func checkProgress(t *testing.T, m models.Model) {
 	}
 }
 
-func checkCancel(t *testing.T, m models.Model) {
+// checkCancel interrupts a run once two tasks are done while the others
+// wait for an hour: the run returns promptly, with a partial report, and
+// leaves no process of its own.
+func checkCancel(t *testing.T, s *suite) {
 	const n = 50
+	children := childSet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// The first two tasks to start finish, the third cancels the run, and
-	// every task sleeps until the run stops: whatever order the model
-	// takes the tasks in.
-	var started atomic.Int32
-	task := models.Task{N: n, Call: func(ctx context.Context, i int) (any, error) {
-		switch started.Add(1) {
-		case 1, 2:
-			return i, nil
-		case 3:
+	var canceled time.Time
+	opt := models.Options{Workers: 4, Progress: func(_ string, done, _ int) {
+		if done == 2 {
+			canceled = time.Now()
 			cancel()
 		}
-		return nil, models.Sleep(ctx, time.Hour) // returns when the run stops
 	}}
-	rep, err := run(t, ctx, m, task, models.Options{Workers: 4})
+	rep, err := run(t, ctx, s, s.task("stop-after-2", n), opt)
+	if took := time.Since(canceled); canceled.IsZero() || took > promptly {
+		t.Errorf("Run returned %v after the interrupt (interrupted: %v), want within %v", took, !canceled.IsZero(), promptly)
+	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Run error = %v, want context.Canceled", err)
 	}
 	if rep.Err == "" {
 		t.Errorf("Report.Err is empty, want the run's error")
 	}
-	checkReport(t, m, rep)
+	checkReport(t, s.m, rep)
 	if len(rep.Tasks) == 0 || len(rep.Tasks) == n {
-		t.Errorf("got %d task records after the third task cancelled the run, want some but not all %d", len(rep.Tasks), n)
+		t.Errorf("got %d task records after interrupting at 2 done, want some but not all %d", len(rep.Tasks), n)
+	}
+	if children == nil {
+		return
+	}
+	// Workers a cluster keeps between runs are not the run's.
+	if s.last != nil && s.last.Cluster != nil {
+		for _, pid := range s.last.Cluster.LocalPIDs() {
+			children[pid] = true
+		}
+	}
+	after := childSet(t)
+	for pid := range after {
+		if !children[pid] {
+			t.Errorf("process %d, started by the run, is still there after it returned", pid)
+		}
 	}
 }
 
-func checkCanceledBefore(t *testing.T, m models.Model) {
+// childSet returns this process's children, nil where they cannot be
+// listed.
+func childSet(t *testing.T) map[int]bool {
+	t.Helper()
+	pids, err := leakcheck.Children()
+	if err != nil {
+		return nil
+	}
+	set := map[int]bool{}
+	for _, pid := range pids {
+		set[pid] = true
+	}
+	return set
+}
+
+func checkCanceledBefore(t *testing.T, s *suite) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	task := models.Task{N: 5, Call: func(context.Context, int) (any, error) { return nil, nil }}
-	rep, err := run(t, ctx, m, task, models.Options{})
+	rep, err := run(t, ctx, s, s.task("nothing", 5), models.Options{})
 	if !errors.Is(err, context.Canceled) || rep.Err == "" || len(rep.Tasks) != 0 {
 		t.Errorf("Run with a canceled ctx = %d records, error %v, Report.Err %q; want none, context.Canceled, set",
 			len(rep.Tasks), err, rep.Err)
 	}
 }
 
-func checkMalformed(t *testing.T, m models.Model) {
+func checkMalformed(t *testing.T, s *suite) {
 	for _, tt := range []struct {
 		name string
-		task models.Task
+		fn   string
+		n    int
 		opt  models.Options
 	}{
-		{"no func", models.Task{N: 3}, models.Options{}},
-		{"negative N", models.Task{N: -1, Call: func(context.Context, int) (any, error) { return nil, nil }}, models.Options{}},
-		{"negative workers", models.Task{N: 1, Call: func(context.Context, int) (any, error) { return nil, nil }}, models.Options{Workers: -2}},
+		{"no func", "", 3, models.Options{}},
+		{"negative N", "nothing", -1, models.Options{}},
+		{"negative workers", "nothing", 1, models.Options{Workers: -2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			rep, err := run(t, context.Background(), m, tt.task, tt.opt)
+			rep, err := run(t, context.Background(), s, s.task(tt.fn, tt.n), tt.opt)
 			if err == nil || rep.Err == "" {
 				t.Errorf("Run = error %v, Report.Err %q; want both set", err, rep.Err)
 			}
@@ -308,17 +451,14 @@ func checkMalformed(t *testing.T, m models.Model) {
 	}
 }
 
-func checkTrace(t *testing.T, m models.Model) {
+func checkTrace(t *testing.T, s *suite) {
 	const n = 4
-	task := models.Task{N: n, Call: func(ctx context.Context, i int) (any, error) {
-		return nil, models.Sleep(ctx, 2*time.Millisecond)
-	}}
-	rep, err := run(t, context.Background(), m, task, models.Options{Trace: true})
+	rep, err := run(t, context.Background(), s, s.task("sleep-2ms", n), models.Options{Trace: true})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if !rep.Traced {
-		t.Skip("the execution tracer was busy; no states to check")
+		t.Skip("no states to check: the execution tracer was busy, or the tasks ran in other processes")
 	}
 	checkComplete(t, rep, n)
 	for _, r := range rep.Tasks {
@@ -326,24 +466,54 @@ func checkTrace(t *testing.T, m models.Model) {
 			t.Errorf("task %d: no States", r.Index)
 		}
 		blocked := false
-		for k, s := range r.States {
-			switch s.State {
+		for k, st := range r.States {
+			switch st.State {
 			case models.Running, models.Waiting:
 			case models.Blocked:
 				blocked = true
 			default:
-				t.Errorf("task %d: state %q, want running, waiting or blocked", r.Index, s.State)
+				t.Errorf("task %d: state %q, want running, waiting or blocked", r.Index, st.State)
 			}
-			if s.Start < r.Start || s.End > r.End || s.Start >= s.End {
-				t.Errorf("task %d: span %v..%v outside the task's %v..%v or empty", r.Index, s.Start, s.End, r.Start, r.End)
+			if st.Start < r.Start || st.End > r.End || st.Start >= st.End {
+				t.Errorf("task %d: span %v..%v outside the task's %v..%v or empty", r.Index, st.Start, st.End, r.Start, r.End)
 			}
-			if k > 0 && (s.Start < r.States[k-1].End || s.State == r.States[k-1].State) {
+			if k > 0 && (st.Start < r.States[k-1].End || st.State == r.States[k-1].State) {
 				t.Errorf("task %d: span %d (%s from %v) overlaps or repeats span %d (%s to %v)",
-					r.Index, k, s.State, s.Start, k-1, r.States[k-1].State, r.States[k-1].End)
+					r.Index, k, st.State, st.Start, k-1, r.States[k-1].State, r.States[k-1].End)
 			}
 		}
 		if !blocked {
 			t.Errorf("task %d slept 2ms but its States %v show no %q span", r.Index, r.States, models.Blocked)
+		}
+	}
+}
+
+// checkDyingWorker: task 3 kills the worker that first runs it; it is
+// retried on another and completes, the others run once each.
+func checkDyingWorker(t *testing.T, s *suite) {
+	const n, dies = 6, 3
+	rep, err := run(t, context.Background(), s, s.task("die-once", n), models.Options{Workers: 2})
+	if err != nil || rep.Err != "" {
+		t.Fatalf("Run = error %v, Report.Err %q; want no error (a dead worker's task is retried)", err, rep.Err)
+	}
+	checkReport(t, s.m, rep)
+	checkComplete(t, rep, n)
+	for _, r := range rep.Tasks {
+		if r.Err != "" || !sameValue(r.Result, r.Index) {
+			t.Errorf("task %d: Result, Err = %v, %q; want %d, no error", r.Index, r.Result, r.Err, r.Index)
+		}
+		if r.Index == dies && (r.Attempts != 2 || r.Note == "") {
+			t.Errorf("task %d, which killed its first worker: Attempts %d, Note %q; want 2 and a note saying why", r.Index, r.Attempts, r.Note)
+		}
+	}
+	starts := s.starts(t)
+	for i := range n {
+		want := 1
+		if i == dies {
+			want = 2
+		}
+		if starts[i] != want {
+			t.Errorf("task %d started %d times, want %d", i, starts[i], want)
 		}
 	}
 }
