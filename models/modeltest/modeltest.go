@@ -113,11 +113,11 @@ func (s *suite) task(fn string, n int) models.Task {
 	}
 	if f, ok := funcs[fn]; ok {
 		t.Call = func(ctx context.Context, i int) (any, error) {
-			attempt, err := record(s.ledger, i)
+			attempt, order, err := record(s.ledger, i)
 			if err != nil {
 				return nil, err
 			}
-			return f(ctx, i, attempt)
+			return f(ctx, i, attempt, order)
 		}
 	}
 	return t

@@ -107,47 +107,48 @@ func ClusterWorkers(t *testing.T) Remote {
 }
 
 // taskFunc is one of the suite's task functions: attempt counts the
-// times task i was started, this one included.
-type taskFunc func(ctx context.Context, i, attempt int) (any, error)
+// times task i was started, this one included, and order the starts of
+// any task before this one (the first task to start sees 0).
+type taskFunc func(ctx context.Context, i, attempt, order int) (any, error)
 
 // funcs are the suite's task functions by name: in-process models call
 // them through Task.Call, the test worker by name.
 var funcs = map[string]taskFunc{
-	"double": func(_ context.Context, i, _ int) (any, error) { return 2 * i, nil },
-	"sleep": func(ctx context.Context, _, _ int) (any, error) {
+	"double": func(_ context.Context, i, _, _ int) (any, error) { return 2 * i, nil },
+	"sleep": func(ctx context.Context, _, _, _ int) (any, error) {
 		return nil, models.Sleep(ctx, time.Millisecond)
 	},
-	"called": func(context.Context, int, int) (any, error) { return nil, errors.New("called") },
-	"odd": func(_ context.Context, i, _ int) (any, error) {
+	"called": func(context.Context, int, int, int) (any, error) { return nil, errors.New("called") },
+	"odd": func(_ context.Context, i, _, _ int) (any, error) {
 		if i%2 == 1 {
 			return nil, fmt.Errorf("odd %d", i)
 		}
 		return i, nil
 	},
-	"panic": func(_ context.Context, i, _ int) (any, error) {
+	"panic": func(_ context.Context, i, _, _ int) (any, error) {
 		if i == 3 {
 			panic("boom")
 		}
 		return i, nil
 	},
-	"sleep-index": func(ctx context.Context, i, _ int) (any, error) {
+	"sleep-index": func(ctx context.Context, i, _, _ int) (any, error) {
 		if err := models.Sleep(ctx, time.Millisecond); err != nil {
 			return nil, err
 		}
 		return i, nil
 	},
-	"nothing": func(context.Context, int, int) (any, error) { return nil, nil },
-	"stop-after-2": func(ctx context.Context, i, _ int) (any, error) {
-		if i < 2 {
+	"nothing": func(context.Context, int, int, int) (any, error) { return nil, nil },
+	"stop-after-2": func(ctx context.Context, i, _, order int) (any, error) {
+		if order < 2 { // the first two to start, in whatever order the model takes them
 			return i, nil
 		}
 		return nil, models.Sleep(ctx, time.Hour) // returns when the run stops
 	},
-	"sleep-2ms": func(ctx context.Context, _, _ int) (any, error) {
+	"sleep-2ms": func(ctx context.Context, _, _, _ int) (any, error) {
 		return nil, models.Sleep(ctx, 2*time.Millisecond)
 	},
 	// die-once ends the worker process that first runs task 3.
-	"die-once": func(_ context.Context, i, attempt int) (any, error) {
+	"die-once": func(_ context.Context, i, attempt, _ int) (any, error) {
 		if i == 3 && attempt == 1 {
 			os.Exit(3)
 		}
@@ -159,31 +160,33 @@ var funcs = map[string]taskFunc{
 var ledgerMu sync.Mutex
 
 // record writes down in the ledger at path that task i started, and
-// returns how many times it has started, this time included. Lines are
+// returns how many times it has started, this time included, and how many
+// starts the ledger held before this one. Lines are
 // appended whole (O_APPEND), so workers in several processes may share a
 // ledger; a task's attempts come one after another.
-func record(path string, i int) (int, error) {
+func record(path string, i int) (attempt, order int, err error) {
 	ledgerMu.Lock()
 	defer ledgerMu.Unlock()
 	b, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
-		return 0, err
+		return 0, 0, err
 	}
-	attempt := 1
-	for _, line := range strings.Fields(string(b)) {
+	attempt = 1
+	lines := strings.Fields(string(b))
+	for _, line := range lines {
 		if line == strconv.Itoa(i) {
 			attempt++
 		}
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	if _, err := fmt.Fprintf(f, "%d\n", i); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return attempt, nil
+	return attempt, len(lines), nil
 }
 
 // runner is the test worker: a workerserve.Runner that runs the suite's
@@ -268,11 +271,11 @@ func call(ctx context.Context, f taskFunc, ledger string, i int) (v any, err err
 			v, err = nil, fmt.Errorf("task %d panicked: %v", i, p)
 		}
 	}()
-	attempt, err := record(ledger, i)
+	attempt, order, err := record(ledger, i)
 	if err != nil {
 		return nil, err
 	}
-	return f(ctx, i, attempt)
+	return f(ctx, i, attempt, order)
 }
 
 func (r *runner) StopRun(run string) {
