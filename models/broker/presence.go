@@ -70,7 +70,9 @@ func NewWorkerInfo(version string) WorkerInfo {
 
 // ServeWorkerInfo announces info on [HelloSubject] and answers pings on
 // [PingSubject] until ctx is done or the connection closes. It returns
-// once the worker is listening. A ping from a kernel of another version is
+// once the worker is listening. It announces the worker again each time
+// the connection gets back to a server that went away (a kernel's engine
+// that crashed and came back), so the kernel counts it at once. A ping from a kernel of another version is
 // answered with VersionMismatch set, and logged as a warning.
 func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 	if info.ID == "" {
@@ -109,9 +111,9 @@ func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 		}
 		return fmt.Errorf("could not listen for the kernel's pings: %w", err)
 	}
-	b, err := json.Marshal(info)
+	hello, err := json.Marshal(info)
 	if err == nil {
-		err = conn.nc.Publish(HelloSubject, b)
+		err = conn.nc.Publish(HelloSubject, hello)
 	}
 	if err == nil {
 		err = conn.flush(ctx)
@@ -123,7 +125,15 @@ func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 		}
 		return fmt.Errorf("could not announce the worker to the NATS server: %w", err)
 	}
-	context.AfterFunc(ctx, func() { sub.Unsubscribe() })
+	forget := conn.hooks.add(func() {
+		if err := conn.nc.Publish(HelloSubject, hello); err != nil {
+			log.Debug("could not announce the worker again after reconnecting", "err", err)
+		}
+	})
+	context.AfterFunc(ctx, func() {
+		forget()
+		sub.Unsubscribe()
+	})
 	return nil
 }
 

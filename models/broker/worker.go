@@ -51,9 +51,11 @@ func DefaultWorkerID() string {
 // to another worker after AckWait, and no result is ever lost.
 //
 // If the queue does not exist yet, or is deleted and created again
-// between runs, Consume waits for it. Consume returns nil when ctx is
-// done (a task running then is handed back to the queue at once), and an
-// error when the connection is closed.
+// between runs, Consume waits for it; the same when the server went away
+// and came back (a kernel's engine restarted after a crash) without the
+// queue, which the kernel creates there again. Consume returns nil when
+// ctx is done (a task running then is handed back to the queue at once),
+// and an error when the connection is closed.
 func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts ...ConsumeOption) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -67,6 +69,18 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 	}
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
 		log: conn.log.With("queue", name, "worker", cfg.worker)}
+
+	// A fetch waiting when the connection gets back to a server (that
+	// restarted) waits on a pull request the new server never heard of:
+	// stop it, so the worker takes the new server's tasks at once.
+	var fetchMu sync.Mutex
+	stopFetch := context.CancelFunc(func() {})
+	forget := conn.hooks.add(func() {
+		fetchMu.Lock()
+		defer fetchMu.Unlock()
+		stopFetch()
+	})
+	defer forget()
 
 	var cons jetstream.Consumer
 	waiting := false
@@ -96,6 +110,9 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			w.log.Debug("consuming tasks")
 		}
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		fetchMu.Lock()
+		stopFetch = cancel
+		fetchMu.Unlock()
 		msg, err := cons.Next(jetstream.FetchContext(fctx))
 		cancel()
 		if err != nil {
