@@ -25,8 +25,10 @@ const DefaultQueue = "atonce"
 type ClusterOptions struct {
 	// URL of an existing NATS server or cluster (nats://[TOKEN@]HOST:PORT)
 	// with JetStream; empty starts an embedded server.
-	URL   string
-	Token string // for URL, when not in it
+	URL string
+	// Token is the secret of URL when not in it, or the one the embedded
+	// server requires (empty: a fresh one).
+	Token string
 	// Listen, TLSCert and TLSKey configure the embedded server: by default
 	// it listens on a random loopback port. Listening beyond loopback
 	// needs TLS: without a certificate, a self-signed one is made and
@@ -35,6 +37,12 @@ type ClusterOptions struct {
 	TLSCert, TLSKey string
 	// Queue is the work queue's name; empty means DefaultQueue.
 	Queue string
+	// StateDir, if set, is where the cluster keeps what a restarted
+	// engine needs to bring it back the same for the workers that joined
+	// (see SavedCluster): the embedded server's address and token, its
+	// self-signed certificate, its store. Empty keeps nothing, and a
+	// self-signed certificate is removed on Close.
+	StateDir string
 	// Version is the kernel's version, which workers must match.
 	Version string
 	// WorkerCommand starts a local worker: the flags -nats URL, -queue
@@ -60,8 +68,10 @@ type Cluster struct {
 	// themselves.
 	stopWatch context.CancelFunc
 	// tlsDir holds a self-signed certificate made for this cluster,
-	// removed on Close.
+	// removed on Close (none with a StateDir).
 	tlsDir string
+	// serverTLS is the embedded server's certificate and key files.
+	serverTLS [2]string
 
 	mu     sync.Mutex
 	known  map[string]broker.WorkerInfo // workers that announced themselves, by ID
@@ -93,20 +103,14 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	if opt.URL != "" {
 		c.url, c.token = opt.URL, opt.Token
 	} else {
-		so := broker.ServerOptions{Listen: opt.Listen, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: log}
-		if BeyondLoopback(opt.Listen) && opt.TLSCert == "" {
-			dir, err := os.MkdirTemp("", "atonce-tls")
-			if err != nil {
-				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
-			}
-			c.tlsDir = dir
-			host, _ := os.Hostname()
-			if so.TLSCert, so.TLSKey, err = broker.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
-				return nil, fmt.Errorf("making a self-signed TLS certificate: %w", err)
-			}
+		so, err := c.serverOptions()
+		if err != nil {
+			c.shutdownServer()
+			return nil, err
 		}
 		srv, err := broker.StartServer(so)
 		if err != nil {
+			c.shutdownServer()
 			return nil, fmt.Errorf("starting the NATS server: %w", err)
 		}
 		c.server, c.url, c.token, c.fp = srv, srv.URL(), srv.Token(), srv.TLSFingerprint()
@@ -142,10 +146,16 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	} else {
 		log.Warn("distributed: creating the work queue", "err", err)
 	}
-	// Workers that were connected before the kernel (an external server).
+	// Workers that were connected before the kernel (an external server,
+	// or an engine that crashed).
 	if ws, err := broker.PingWorkers(ctx, conn, opt.Version, 100*time.Millisecond); err == nil {
 		for _, w := range ws {
 			c.remember(w)
+		}
+	}
+	if opt.StateDir != "" {
+		if err := c.save(); err != nil {
+			log.Warn("distributed: workers that join will not survive an engine crash", "err", err)
 		}
 	}
 	return c, nil

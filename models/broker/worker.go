@@ -70,17 +70,26 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
 		log: conn.log.With("queue", name, "worker", cfg.worker)}
 
-	// A fetch waiting when the connection gets back to a server (that
-	// restarted) waits on a pull request the new server never heard of:
-	// stop it, so the worker takes the new server's tasks at once.
-	var fetchMu sync.Mutex
-	stopFetch := context.CancelFunc(func() {})
+	// A request waiting when the connection gets back to a server (that
+	// restarted) waits for an answer the new server will never give (a
+	// pull request it never heard of, a lookup sent before it had the
+	// queue): stop it, so the worker takes the new server's tasks at once.
+	var opMu sync.Mutex
+	stopOp := context.CancelFunc(func() {})
 	forget := conn.hooks.add(func() {
-		fetchMu.Lock()
-		defer fetchMu.Unlock()
-		stopFetch()
+		opMu.Lock()
+		defer opMu.Unlock()
+		stopOp()
 	})
 	defer forget()
+	// op bounds one request to the server: 5 s, or until a reconnect.
+	op := func() (context.Context, context.CancelFunc) {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		opMu.Lock()
+		stopOp = cancel
+		opMu.Unlock()
+		return octx, cancel
+	}
 
 	var cons jetstream.Consumer
 	waiting := false
@@ -89,7 +98,9 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			return nil
 		}
 		if cons == nil {
-			c, err := conn.js.Consumer(ctx, TasksStream(name), ConsumerName)
+			octx, cancel := op()
+			c, err := conn.js.Consumer(octx, TasksStream(name), ConsumerName)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -109,10 +120,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			w.keepAlive = c.CachedInfo().Config.AckWait / 3
 			w.log.Debug("consuming tasks")
 		}
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		fetchMu.Lock()
-		stopFetch = cancel
-		fetchMu.Unlock()
+		fctx, cancel := op()
 		msg, err := cons.Next(jetstream.FetchContext(fctx))
 		cancel()
 		if err != nil {
