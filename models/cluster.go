@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -101,7 +102,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	}
 	c := &Cluster{opt: opt, log: log, states: map[string]bool{}}
 	if opt.URL != "" {
-		c.url, c.token = opt.URL, opt.Token
+		c.url, c.token = splitToken(opt.URL, opt.Token)
 	} else {
 		so, err := c.serverOptions()
 		if err != nil {
@@ -169,6 +170,25 @@ func (c *Cluster) remember(w broker.WorkerInfo) {
 	c.mu.Unlock()
 }
 
+// splitToken takes the token out of a server URL
+// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
+// without it, and token, or if token is empty the one the URL held. A URL
+// with a user and password, or a list of URLs, is kept as it is.
+func splitToken(serverURL, token string) (string, string) {
+	u, err := url.Parse(serverURL)
+	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
+		return serverURL, token
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return serverURL, token
+	}
+	if token == "" {
+		token = u.User.Username()
+	}
+	u.User = nil
+	return u.String(), token
+}
+
 // Ready returns the workers that can take tasks: those that announced
 // themselves with the kernel's version, less local ones that exited.
 // Workers on other machines that vanish silently stay listed until
@@ -212,14 +232,10 @@ func BeyondLoopback(listen string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// dialURL is the URL this machine's clients use: a server listening on
-// all interfaces is reached on loopback.
-func (c *Cluster) dialURL() string {
-	if c.server == nil {
-		return c.url
-	}
-	return fmt.Sprintf("nats://127.0.0.1:%d", c.server.Port())
-}
+// dialURL is the URL this machine's clients use: the server's own, which
+// reaches a server listening on all interfaces on loopback and one
+// listening on one address (127.0.0.2:4222, say) there.
+func (c *Cluster) dialURL() string { return c.url }
 
 // Conn is the kernel's connection to the NATS server.
 func (c *Cluster) Conn() *broker.Conn { return c.conn }

@@ -106,6 +106,7 @@ func TestClusterKeptAcrossEngines(t *testing.T) {
 		tls          bool
 	}{
 		{"loopback", "127.0.0.1:0", false},
+		{"another loopback address", "127.0.0.2:0", false},
 		{"beyond loopback", "0.0.0.0:0", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,6 +207,27 @@ func TestSavedClusterErrors(t *testing.T) {
 			_, ok, err := SavedCluster(tt.dir, ClusterOptions{})
 			if ok || (err != nil) != tt.wantErr {
 				t.Errorf("SavedCluster got %v, %v; want false, error %v", ok, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSplitToken(t *testing.T) {
+	for _, tt := range []struct {
+		url, token         string
+		wantURL, wantToken string
+	}{
+		{"nats://s3cret@10.0.0.1:4222", "", "nats://10.0.0.1:4222", "s3cret"},
+		{"nats://s3cret@10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
+		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
+		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
+		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
+		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
+	} {
+		t.Run(tt.url, func(t *testing.T) {
+			u, tok := splitToken(tt.url, tt.token)
+			if u != tt.wantURL || tok != tt.wantToken {
+				t.Errorf("splitToken(%q, %q) = %q, %q; want %q, %q", tt.url, tt.token, u, tok, tt.wantURL, tt.wantToken)
 			}
 		})
 	}
