@@ -267,9 +267,8 @@ func (c *Cluster) JoinCommand() string {
 		}
 		u = fmt.Sprintf("nats://%s", net.JoinHostPort(host, fmt.Sprint(c.server.Port())))
 	}
-	u = strings.Replace(u, "nats://", "nats://"+c.token+"@", 1)
-	if c.token == "" {
-		u = c.url
+	if i := strings.Index(u, "://"); i >= 0 && c.token != "" {
+		u = u[:i+3] + c.token + "@" + u[i+3:]
 	}
 	cmd := "atonce worker -nats " + u
 	if c.fp != "" {

@@ -232,3 +232,38 @@ func TestSplitToken(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinCommandOfExternalServer checks the join command holds the
+// token of an external server, whichever way it was given, and the
+// cluster's URL does not.
+func TestJoinCommandOfExternalServer(t *testing.T) {
+	srv, err := broker.StartServer(broker.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	for _, tt := range []struct {
+		name       string
+		opt        ClusterOptions
+		wantInJoin string
+	}{
+		{"token in the URL", ClusterOptions{URL: srv.ClientURL()}, srv.ClientURL()},
+		{"token apart", ClusterOptions{URL: srv.URL(), Token: srv.Token()}, srv.ClientURL()},
+		{"another queue", ClusterOptions{URL: srv.ClientURL(), Queue: "other"}, srv.ClientURL() + " -queue other"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opt.Version = "test"
+			c, err := StartCluster(t.Context(), tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got, want := c.JoinCommand(), "atonce worker -nats "+tt.wantInJoin; got != want {
+				t.Errorf("JoinCommand got %q, want %q", got, want)
+			}
+			if got, want := c.URL(), srv.URL(); got != want {
+				t.Errorf("URL got %q, want %q", got, want)
+			}
+		})
+	}
+}
