@@ -35,7 +35,10 @@ type Options struct {
 	// SourceDir is atonce's source, for building the race-detector
 	// worker; "" if unknown.
 	SourceDir string
-	Logger    *slog.Logger
+	// StateDir is the kernel's state directory, which outlives this
+	// engine (atonce/internal/statedir); "" if none.
+	StateDir string
+	Logger   *slog.Logger
 }
 
 // Serve runs requests until the request pipe closes or ctx is done.
@@ -44,7 +47,10 @@ func Serve(ctx context.Context, opt Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand, SourceDir: opt.SourceDir})
+	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand, SourceDir: opt.SourceDir, StateDir: opt.StateDir, Logger: log})
+	// The distributed cluster an earlier engine had comes back at once,
+	// for the workers that joined it.
+	modelrun.RestoreCluster()
 	defer modelrun.Shutdown()
 	e := &engine{
 		enc:     enginemsg.NewEncoder(opt.Events),
