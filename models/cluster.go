@@ -162,8 +162,12 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	return c, nil
 }
 
-// remember records a worker that announced itself.
+// remember records a worker that announced itself, unless it serves
+// another queue (another kernel's, on a shared server).
 func (c *Cluster) remember(w broker.WorkerInfo) {
+	if !c.ours(w) {
+		return
+	}
 	w.VersionMismatch = w.Version != c.opt.Version
 	c.mu.Lock()
 	c.known[w.ID] = w
@@ -187,6 +191,12 @@ func splitToken(serverURL, token string) (string, string) {
 	}
 	u.User = nil
 	return u.String(), token
+}
+
+// ours reports whether w serves this cluster's queue (a worker that does
+// not say is taken to).
+func (c *Cluster) ours(w broker.WorkerInfo) bool {
+	return w.Queue == "" || w.Queue == c.opt.Queue
 }
 
 // Ready returns the workers that can take tasks: those that announced
@@ -295,8 +305,9 @@ func publicHost() string {
 	return host
 }
 
-// Workers asks every connected worker who it is (waiting briefly for the
-// answers), and forgets those that do not answer.
+// Workers asks every connected worker of this cluster's queue who it is
+// (waiting briefly for the answers), and forgets those that do not
+// answer.
 func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 	ws, err := broker.PingWorkers(ctx, c.conn, c.opt.Version, 150*time.Millisecond)
 	if err != nil {
@@ -305,10 +316,14 @@ func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 	c.mu.Lock()
 	c.known = map[string]broker.WorkerInfo{}
 	c.mu.Unlock()
+	mine := ws[:0]
 	for _, w := range ws {
-		c.remember(w)
+		if c.ours(w) {
+			c.remember(w)
+			mine = append(mine, w)
+		}
 	}
-	return ws, nil
+	return mine, nil
 }
 
 // AddLocal starts n workers on this machine and returns once they have

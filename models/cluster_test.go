@@ -15,6 +15,12 @@ import (
 // running in the test: it answers pings and echoes its tasks.
 func joinedWorker(t *testing.T, c *Cluster, id string) {
 	t.Helper()
+	queueWorker(t, c, id, c.Queue())
+}
+
+// queueWorker is a worker of queue on c's server.
+func queueWorker(t *testing.T, c *Cluster, id, queue string) {
+	t.Helper()
 	var opts []broker.ConnectOption
 	if c.fp != "" {
 		opts = append(opts, broker.WithTLSFingerprint(c.fp))
@@ -28,13 +34,13 @@ func joinedWorker(t *testing.T, c *Cluster, id string) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	info := broker.NewWorkerInfo(c.opt.Version)
-	info.ID = id
+	info.ID, info.Queue = id, queue
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- broker.Consume(ctx, conn, c.Queue(), func(_ context.Context, _ string, p []byte, _ int) ([]byte, error) {
+		done <- broker.Consume(ctx, conn, queue, func(_ context.Context, _ string, p []byte, _ int) ([]byte, error) {
 			return p, nil
 		}, broker.WithWorkerID(id))
 	}()
@@ -265,5 +271,38 @@ func TestJoinCommandOfExternalServer(t *testing.T) {
 				t.Errorf("URL got %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestClusterCountsItsQueuesWorkers joins a worker of the cluster's queue
+// and one of another kernel's queue on the same server: the cluster lists
+// and counts its own only.
+func TestClusterCountsItsQueuesWorkers(t *testing.T) {
+	c, err := StartCluster(t.Context(), ClusterOptions{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queueWorker(t, c, "theirs", "another-kernel")
+	joinedWorker(t, c, "mine")
+	waitReady(t, c, "mine")
+	ws, err := c.Workers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		got  []broker.WorkerInfo
+	}{
+		{"Workers", ws},
+		{"Ready", c.Ready()},
+	} {
+		var ids []string
+		for _, w := range tt.got {
+			ids = append(ids, w.ID)
+		}
+		if len(ids) != 1 || ids[0] != "mine" {
+			t.Errorf("%s got %v, want [mine]", tt.name, ids)
+		}
 	}
 }

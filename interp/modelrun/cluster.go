@@ -2,6 +2,8 @@ package modelrun
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"sync"
@@ -61,6 +63,9 @@ func clusterLocked(ctx context.Context) (*models.Cluster, error) {
 	if len(config.WorkerCommand) > 0 {
 		opt.WorkerCommand = []string{config.WorkerCommand[0], "worker"}
 	}
+	if opt.URL != "" && opt.Queue == "" {
+		opt.Queue = kernelQueue(config.StateDir)
+	}
 	restored := false
 	if clusterOpt == nil {
 		saved, ok, err := models.SavedCluster(config.StateDir, opt)
@@ -83,6 +88,22 @@ func clusterLocked(ctx context.Context) (*models.Cluster, error) {
 	}
 	cluster = c
 	return c, nil
+}
+
+// kernelQueue is the work queue of the kernel whose state directory is
+// stateDir on a NATS server others may share (an external one): derived
+// from the kernel (its state directory, which each of its engines is
+// given, and the host), so two kernels on one server keep apart without
+// the user naming queues, and a restarted engine, or a second %workers
+// -nats, keeps the queue its joined workers serve. Empty (the default
+// queue) without a state directory.
+func kernelQueue(stateDir string) string {
+	if stateDir == "" {
+		return ""
+	}
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host + "\x00" + stateDir))
+	return models.DefaultQueue + "-" + hex.EncodeToString(sum[:4])
 }
 
 // RestoreCluster brings back, in the background, the cluster an earlier

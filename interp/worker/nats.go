@@ -53,6 +53,7 @@ func ServeNATS(ctx context.Context, opt NATSOptions) error {
 	defer wk.Close()
 	info := broker.NewWorkerInfo(opt.Version)
 	info.ID = wk.Hello().ID
+	info.Queue = opt.Queue
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		return fmt.Errorf("announcing the worker: %w", err)
 	}

@@ -454,6 +454,36 @@ class ExternalNATS(unittest.TestCase):
         self.assertEqual(content["status"], "ok", content)
         self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 3)
 
+    def test_two_kernels_keep_apart(self):
+        """Two kernels on one server, with no queue named: each runs its
+        tasks on its own workers and lists only them."""
+        env = dict(ATONCE_NATS_URL=f"nats://127.0.0.1:{self.port}", ATONCE_NATS_TOKEN=self.token)
+        kernels = []
+        for _ in range(2):
+            km, kc = self.kernel(**env)
+            self.run_cell(kc, WHO)
+            content, outs = self.run_cell(kc, "%workers join")
+            args = join_args(outs)
+            self.assertIn("-queue", args, "the join command names the kernel's queue")
+            joined = subprocess.Popen([self.bin(km), "worker"] + args, stderr=subprocess.DEVNULL)
+            self.addCleanup(joined.wait, timeout=10)
+            self.addCleanup(joined.kill)
+            kernels.append((kc, args, joined))
+        self.assertNotEqual(kernels[0][1], kernels[1][1], "each kernel has its own queue")
+        for i, (kc, _, joined) in enumerate(kernels):
+            other = kernels[1 - i][2]
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                content, outs = self.run_cell(kc, "%workers")
+                if str(joined.pid) in texts(outs) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertIn(str(joined.pid), texts(outs))
+            self.assertNotIn(str(other.pid), texts(outs), "another kernel's worker is not listed")
+            content, outs = self.run_cell(kc, "%models -n 4 -workers 1 -models distributed -no-charts Who")
+            self.assertEqual(content["status"], "ok", content)
+            self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4)
+
     def bin(self, km):
         return km.kernel_spec.argv[0]
 

@@ -38,6 +38,10 @@ type WorkerInfo struct {
 	CPUs int `json:"cpus"`
 	// Version is the worker's atonce version.
 	Version string `json:"version"`
+	// Queue is the work queue the worker serves: kernels sharing a
+	// server (each with its own queue) tell their workers apart by it.
+	// Empty for a worker that did not say.
+	Queue string `json:"queue,omitempty"`
 	// Started is when the worker started.
 	Started time.Time `json:"started"`
 	// KernelVersion, in a ping's answer, is the version the kernel sent.
