@@ -285,6 +285,9 @@ class EngineCrash(KernelCase):
                     content, outs = self.run_cell("%workers join")
                     self.assertEqual(join_args(outs), args, "the same address, token and certificate")
                     self.wait_listed(joined.pid)
+                    # A new cell: the worker fetches the new state from
+                    # the new server.
+                    self.assertOK(self.run_cell(f"after{joined.pid} := 1")[0])
                     self.runs_on(joined.pid)
                 except BaseException:
                     log.seek(0)

@@ -874,6 +874,14 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 			roundTrip := func(s *Server, run string) {
 				t.Helper()
 				kernel := connect(t, s.URL(), s.Token(), copts...)
+				// The worker's state handles, made on the first server,
+				// serve on the second.
+				if err := PutState(ctx, kernel, "state-"+run, []byte(run)); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := GetState(ctx, worker, "state-"+run); err != nil || string(got) != run {
+					t.Errorf("GetState got %q, %v; want %q", got, err, run)
+				}
 				q, err := NewQueue(ctx, kernel, name, QueueOptions{})
 				if err != nil {
 					t.Fatal(err)
