@@ -190,13 +190,14 @@ class Listen(KernelCase):
         self.assertNotEqual(wrong.returncode, 0, "a worker that pins another certificate must not join")
         joined = subprocess.Popen([bin_path, "worker"] + args, stderr=subprocess.DEVNULL)
         try:
-            content, outs = self.run_cell("func Cube(i int) int { return i * i * i }")
-            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Cube")
+            # The worker joins on its own schedule: wait until it is
+            # listed, so the run has it (not a local worker) for sure.
+            wait_listed(self, joined.pid)
+            self.run_cell(WHO)
+            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
             self.assertOK(content)
-            self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 8, 27])
-            content, outs = self.run_cell("%workers")
-            self.assertIn(f"pid", texts(outs))
-            self.assertIn(str(joined.pid), texts(outs), "the joined worker is listed")
+            self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4,
+                             "the joined worker ran every task")
         finally:
             joined.kill()
             joined.wait(timeout=10)
@@ -219,6 +220,22 @@ def engine_env(kernel_pid):
     with open(f"/proc/{engines[0]}/environ", "rb") as f:
         pairs = [kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv]
     return {k.decode(): v.decode() for k, v in pairs}
+
+
+def wait_listed(case, pid, run=None):
+    """Runs %workers in case's kernel (with run(code), by default
+    case.run_cell) until it lists the worker pid (a worker joins, and
+    rejoins, on its own schedule) and returns the listing."""
+    run = run or case.run_cell
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        content, outs = run("%workers")
+        case.assertEqual(content["status"], "ok", content)
+        if re.search(rf"\b{pid}\b", texts(outs)):
+            return texts(outs)
+        if time.monotonic() > deadline:
+            case.fail(f"worker {pid} is not listed: {texts(outs)}")
+        time.sleep(0.2)
 
 
 def join_args(outs):
@@ -246,19 +263,6 @@ class EngineCrash(KernelCase):
         self.assertEqual(len(after), 1)
         self.assertNotIn(after[0], before, "a new engine runs")
 
-    def wait_listed(self, pid):
-        """Runs %workers until it lists pid (the worker reconnects on its
-        own schedule) and returns the listing."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            content, outs = self.run_cell("%workers")
-            self.assertOK(content)
-            if re.search(rf"\b{pid}\b", texts(outs)):
-                return texts(outs)
-            if time.monotonic() > deadline:
-                self.fail(f"worker {pid} is not listed: {texts(outs)}")
-            time.sleep(0.2)
-
     def runs_on(self, pid):
         content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
         self.assertOK(content)
@@ -278,13 +282,13 @@ class EngineCrash(KernelCase):
                 log = tempfile.TemporaryFile(mode="w+")
                 joined = subprocess.Popen([bin_path, "worker"] + args, stderr=log)
                 try:
-                    self.wait_listed(joined.pid)
+                    wait_listed(self, joined.pid)
                     self.runs_on(joined.pid)
                     self.crash_engine()
                     self.assertIsNone(joined.poll(), "the joined worker is still running")
                     content, outs = self.run_cell("%workers join")
                     self.assertEqual(join_args(outs), args, "the same address, token and certificate")
-                    self.wait_listed(joined.pid)
+                    wait_listed(self, joined.pid)
                     # A new cell: the worker fetches the new state from
                     # the new server.
                     self.assertOK(self.run_cell(f"after{joined.pid} := 1")[0])
@@ -444,15 +448,15 @@ class ExternalNATS(unittest.TestCase):
         joined = subprocess.Popen([self.bin(km), "worker"] + args, stderr=subprocess.DEVNULL)
         self.addCleanup(joined.wait, timeout=10)
         self.addCleanup(joined.kill)
+        run = lambda code: self.run_cell(kc, code)
+        wait_listed(self, joined.pid, run)
         engine = engine_pids(km.provisioner.process.pid)
         content, _ = self.run_cell(kc, CRASH, stop_on_error=False)
         self.assertEqual(content.get("ename"), "EngineCrashed", content)
-        content, outs = self.run_cell(kc, "%workers")
-        self.assertEqual(content["status"], "ok", content)
+        listing = wait_listed(self, joined.pid, run)
         self.assertNotEqual(engine_pids(km.provisioner.process.pid), engine, "a new engine runs")
-        self.assertIn(f"NATS server at nats://127.0.0.1:{self.port}", texts(outs), "still on the external server")
-        self.assertNotIn("embedded", texts(outs))
-        self.assertIn(str(joined.pid), texts(outs), "the joined worker is listed")
+        self.assertIn(f"NATS server at nats://127.0.0.1:{self.port}", listing, "still on the external server")
+        self.assertNotIn("embedded", listing)
         content, outs = self.run_cell(kc, "%models -n 3 -workers 1 -models distributed -no-charts Who")
         self.assertEqual(content["status"], "ok", content)
         self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 3)
@@ -473,16 +477,12 @@ class ExternalNATS(unittest.TestCase):
             self.addCleanup(joined.kill)
             kernels.append((kc, args, joined))
         self.assertNotEqual(kernels[0][1], kernels[1][1], "each kernel has its own queue")
+        for kc, _, joined in kernels:  # both joined before either lists
+            wait_listed(self, joined.pid, lambda code, kc=kc: self.run_cell(kc, code))
         for i, (kc, _, joined) in enumerate(kernels):
             other = kernels[1 - i][2]
-            deadline = time.monotonic() + TIMEOUT
-            while True:
-                content, outs = self.run_cell(kc, "%workers")
-                if str(joined.pid) in texts(outs) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            self.assertIn(str(joined.pid), texts(outs))
-            self.assertNotIn(str(other.pid), texts(outs), "another kernel's worker is not listed")
+            listing = wait_listed(self, joined.pid, lambda code: self.run_cell(kc, code))
+            self.assertNotIn(str(other.pid), listing, "another kernel's worker is not listed")
             content, outs = self.run_cell(kc, "%models -n 4 -workers 1 -models distributed -no-charts Who")
             self.assertEqual(content["status"], "ok", content)
             self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4)
