@@ -1,6 +1,7 @@
 """The distributed model through a real Jupyter client: workers behind the
-embedded NATS server, a worker killed mid-run, the token, %workers, and an
-external NATS server (Debian's nats-server).
+embedded NATS server, a worker killed mid-run, the token, %workers, an
+external NATS server (Debian's nats-server) shared by two kernels, joined
+workers that survive an engine crash, and the kernel's state directory.
 
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
