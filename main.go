@@ -32,6 +32,7 @@ import (
 	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
 	"atonce/internal/scratch"
+	"atonce/internal/statedir"
 	"atonce/interp/engine"
 	"atonce/interp/worker"
 	"atonce/kernel"
@@ -210,6 +211,19 @@ func runKernel(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atonce kernel: cannot find its own binary to start the engine: %v\n", err)
 		return 1
 	}
+	// What must outlive an engine (the distributed cluster's address,
+	// token and certificate, for the workers that joined it) lives in the
+	// kernel's state directory; engines find it in the environment.
+	if state, err := statedir.Create(""); err != nil {
+		log.Warn("workers that join will not survive an engine crash", "err", err)
+	} else {
+		defer func() {
+			if err := state.Remove(); err != nil {
+				log.Warn("removing the kernel's state", "err", err)
+			}
+		}()
+		os.Setenv(statedir.Env, state.Path())
+	}
 
 	var k *kernel.Kernel
 	sup, err := supervisor.New(supervisor.Options{
@@ -221,6 +235,7 @@ func runKernel(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
 		return 1
 	}
+	defer sup.Close() // before the state directory goes
 	k, err = kernel.New(kernel.Options{Connection: conn, Engine: sup, Info: kernelInfo(), Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
@@ -311,6 +326,7 @@ func runEngine(args []string, stderr io.Writer) int {
 		WorkerCommand: []string{workerBinary(exe), "worker", "-pipe"},
 		SourceDir:     findSource(exe),
 		OwnFD1:        true,
+		StateDir:      os.Getenv(statedir.Env),
 	})
 	if err != nil {
 		log.Error("engine stopped", "err", err)

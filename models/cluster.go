@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"atonce/internal/childproc"
-	"atonce/internal/scratch"
 	"atonce/models/broker"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
@@ -27,8 +27,10 @@ const DefaultQueue = "atonce"
 type ClusterOptions struct {
 	// URL of an existing NATS server or cluster (nats://[TOKEN@]HOST:PORT)
 	// with JetStream; empty starts an embedded server.
-	URL   string
-	Token string // for URL, when not in it
+	URL string
+	// Token is the secret of URL when not in it, or the one the embedded
+	// server requires (empty: a fresh one).
+	Token string
 	// Listen, TLSCert and TLSKey configure the embedded server: by default
 	// it listens on a random loopback port. Listening beyond loopback
 	// needs TLS: without a certificate, a self-signed one is made and
@@ -37,6 +39,12 @@ type ClusterOptions struct {
 	TLSCert, TLSKey string
 	// Queue is the work queue's name; empty means DefaultQueue.
 	Queue string
+	// StateDir, if set, is where the cluster keeps what a restarted
+	// engine needs to bring it back the same for the workers that joined
+	// (see SavedCluster): the embedded server's address and token, its
+	// self-signed certificate, its store. Empty keeps nothing, and a
+	// self-signed certificate is removed on Close.
+	StateDir string
 	// Version is the kernel's version, which workers must match.
 	Version string
 	// WorkerCommand starts a local worker: the flags -nats URL, -queue
@@ -66,8 +74,10 @@ type Cluster struct {
 	local *workerpool.Pool
 	host  string // this machine's host name
 	// tlsDir holds a self-signed certificate made for this cluster,
-	// removed on Close.
+	// removed on Close (none with a StateDir).
 	tlsDir string
+	// serverTLS is the embedded server's certificate and key files.
+	serverTLS [2]string
 
 	mu    sync.Mutex
 	known map[string]broker.WorkerInfo // workers that announced themselves, by ID
@@ -95,22 +105,16 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
 	c.local = workerpool.New(localLauncher{c})
 	if opt.URL != "" {
-		c.url, c.token = opt.URL, opt.Token
+		c.url, c.token = splitToken(opt.URL, opt.Token)
 	} else {
-		so := broker.ServerOptions{Listen: opt.Listen, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: log}
-		if BeyondLoopback(opt.Listen) && opt.TLSCert == "" {
-			dir, err := scratch.MkdirTemp("tls-")
-			if err != nil {
-				return nil, fmt.Errorf("making a place for the TLS certificate: %w", err)
-			}
-			c.tlsDir = dir
-			host, _ := os.Hostname()
-			if so.TLSCert, so.TLSKey, err = broker.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
-				return nil, fmt.Errorf("making a self-signed TLS certificate: %w", err)
-			}
+		so, err := c.serverOptions()
+		if err != nil {
+			c.shutdownServer()
+			return nil, err
 		}
 		srv, err := broker.StartServer(so)
 		if err != nil {
+			c.shutdownServer()
 			return nil, fmt.Errorf("starting the NATS server: %w", err)
 		}
 		c.server, c.url, c.token, c.fp = srv, srv.URL(), srv.Token(), srv.TLSFingerprint()
@@ -146,17 +150,27 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	} else {
 		log.Warn("distributed: creating the work queue", "err", err)
 	}
-	// Workers that were connected before the kernel (an external server).
+	// Workers that were connected before the kernel (an external server,
+	// or an engine that crashed).
 	if ws, err := broker.PingWorkers(ctx, conn, opt.Version, 100*time.Millisecond); err == nil {
 		for _, w := range ws {
 			c.remember(w)
 		}
 	}
+	if opt.StateDir != "" {
+		if err := c.save(); err != nil {
+			log.Warn("distributed: workers that join will not survive an engine crash", "err", err)
+		}
+	}
 	return c, nil
 }
 
-// remember records a worker that announced itself.
+// remember records a worker that announced itself, unless it serves
+// another queue (another kernel's, on a shared server).
 func (c *Cluster) remember(w broker.WorkerInfo) {
+	if !c.ours(w) {
+		return
+	}
 	w.VersionMismatch = w.Version != c.opt.Version
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -166,6 +180,31 @@ func (c *Cluster) remember(w broker.WorkerInfo) {
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}
+}
+
+// splitToken takes the token out of a server URL
+// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
+// without it, and token, or if token is empty the one the URL held. A URL
+// with a user and password, or a list of URLs, is kept as it is.
+func splitToken(serverURL, token string) (string, string) {
+	u, err := url.Parse(serverURL)
+	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
+		return serverURL, token
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return serverURL, token
+	}
+	if token == "" {
+		token = u.User.Username()
+	}
+	u.User = nil
+	return u.String(), token
+}
+
+// ours reports whether w serves this cluster's queue (a worker that does
+// not say is taken to).
+func (c *Cluster) ours(w broker.WorkerInfo) bool {
+	return w.Queue == "" || w.Queue == c.opt.Queue
 }
 
 // Ready returns the workers that can take tasks: those that announced
@@ -207,14 +246,10 @@ func BeyondLoopback(listen string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// dialURL is the URL this machine's clients use: a server listening on
-// all interfaces is reached on loopback.
-func (c *Cluster) dialURL() string {
-	if c.server == nil {
-		return c.url
-	}
-	return fmt.Sprintf("nats://127.0.0.1:%d", c.server.Port())
-}
+// dialURL is the URL this machine's clients use: the server's own, which
+// reaches a server listening on all interfaces on loopback and one
+// listening on one address (127.0.0.2:4222, say) there.
+func (c *Cluster) dialURL() string { return c.url }
 
 // Conn is the kernel's connection to the NATS server.
 func (c *Cluster) Conn() *broker.Conn { return c.conn }
@@ -246,9 +281,8 @@ func (c *Cluster) JoinCommand() string {
 		}
 		u = fmt.Sprintf("nats://%s", net.JoinHostPort(host, fmt.Sprint(c.server.Port())))
 	}
-	u = strings.Replace(u, "nats://", "nats://"+c.token+"@", 1)
-	if c.token == "" {
-		u = c.url
+	if i := strings.Index(u, "://"); i >= 0 && c.token != "" {
+		u = u[:i+3] + c.token + "@" + u[i+3:]
 	}
 	cmd := "atonce worker -nats " + u
 	if c.fp != "" {
@@ -275,8 +309,9 @@ func publicHost() string {
 	return host
 }
 
-// Workers asks every connected worker who it is (waiting briefly for the
-// answers), and forgets those that do not answer.
+// Workers asks every connected worker of this cluster's queue who it is
+// (waiting briefly for the answers), and forgets those that do not
+// answer.
 func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 	ws, err := broker.PingWorkers(ctx, c.conn, c.opt.Version, 150*time.Millisecond)
 	if err != nil {
@@ -285,10 +320,14 @@ func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 	c.mu.Lock()
 	c.known = map[string]broker.WorkerInfo{}
 	c.mu.Unlock()
+	mine := ws[:0]
 	for _, w := range ws {
-		c.remember(w)
+		if c.ours(w) {
+			c.remember(w)
+			mine = append(mine, w)
+		}
 	}
-	return ws, nil
+	return mine, nil
 }
 
 // AddLocal starts n workers on this machine and returns once they have

@@ -40,7 +40,10 @@ type Options struct {
 	// in order and before the cell's reply (on Linux). Only the engine
 	// process sets it: it replaces fd 1 for the whole process.
 	OwnFD1 bool
-	Logger *slog.Logger
+	// StateDir is the kernel's state directory, which outlives this
+	// engine (atonce/internal/statedir); "" if none.
+	StateDir string
+	Logger   *slog.Logger
 }
 
 // Serve runs requests until the request pipe closes or ctx is done.
@@ -49,7 +52,10 @@ func Serve(ctx context.Context, opt Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand, SourceDir: opt.SourceDir})
+	modelrun.Configure(modelrun.Config{Version: opt.Version, WorkerCommand: opt.WorkerCommand, SourceDir: opt.SourceDir, StateDir: opt.StateDir, Logger: log})
+	// The distributed cluster an earlier engine had comes back at once,
+	// for the workers that joined it.
+	modelrun.RestoreCluster()
 	defer modelrun.Shutdown()
 	e := &engine{
 		enc:     enginemsg.NewEncoder(opt.Events),

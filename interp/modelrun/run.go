@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"sync"
@@ -38,9 +39,23 @@ type Config struct {
 	// SourceDir is atonce's source directory, from which -race builds a
 	// race-detector worker; "" if unknown.
 	SourceDir string
+	// StateDir is the kernel's state directory (atonce/internal/statedir),
+	// where the distributed model's cluster keeps what the next engine
+	// needs to bring it back after a crash; "" keeps nothing.
+	StateDir string
+	// Logger receives what runs log for the kernel's log; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 var config Config
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
+}
 
 // Configure sets what runs need to know of the program: the engine calls
 // it once at start.

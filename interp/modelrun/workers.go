@@ -35,7 +35,9 @@ JetStream on a random loopback port with a fresh token, and starts workers on th
 them. Workers on other machines join with the command %workers join prints; for that the server must listen
 beyond loopback (%workers -listen 0.0.0.0:4222, or atonce kernel -listen), which is done with TLS: a
 self-signed certificate unless you give one, whose fingerprint the join command pins. ATONCE_NATS_URL (or
-%workers -nats URL) points the kernel at an existing NATS server instead.`,
+%workers -nats URL) points the kernel at an existing NATS server instead, with a queue of this kernel's own, so
+kernels sharing the server keep apart. Workers that joined stay joined when the engine crashes: the new
+engine brings the server back on the same address, with the same token and certificate, and they reconnect.`,
 		Line: true,
 		Run:  workersMagic,
 	})

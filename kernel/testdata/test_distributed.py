@@ -1,6 +1,7 @@
 """The distributed model through a real Jupyter client: workers behind the
-embedded NATS server, a worker killed mid-run, the token, %workers, and an
-external NATS server (Debian's nats-server).
+embedded NATS server, a worker killed mid-run, the token, %workers, an
+external NATS server (Debian's nats-server) shared by two kernels, joined
+workers that survive an engine crash, and the kernel's state directory.
 
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
@@ -19,8 +20,18 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import TIMEOUT, KernelCase, alive, descendants, exe_of, live_pids
+from test_behaviour import TIMEOUT, KernelCase, alive, descendants, engine_pids, exe_of, live_pids
 from test_magics import reports_of, texts
+
+# A cell that kills the engine for good: a Go runtime fatal error, which no
+# recover catches.
+CRASH = ('import "sync"\nfunc crash() {\n\tm := map[int]int{}\n\tvar wg sync.WaitGroup\n'
+         '\tfor g := 0; g < 4; g++ {\n\t\twg.Add(1)\n\t\tgo func() {\n\t\t\tdefer wg.Done()\n'
+         '\t\t\tfor i := 0; i < 1000000; i++ {\n\t\t\t\tm[i%100] = i\n\t\t\t}\n\t\t}()\n\t}\n'
+         '\twg.Wait()\n}\ncrash()')
+
+# A task that answers with the pid of the worker process that ran it.
+WHO = 'import "os"\nfunc Who(i int) int { return os.Getpid() }'
 
 
 
@@ -210,13 +221,14 @@ class Listen(KernelCase):
         self.assertNotEqual(wrong.returncode, 0, "a worker that pins another certificate must not join")
         joined = subprocess.Popen([bin_path, "worker"] + args, stderr=subprocess.DEVNULL)
         try:
-            content, outs = self.run_cell("func Cube(i int) int { return i * i * i }")
-            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Cube")
+            # The worker joins on its own schedule: wait until it is
+            # listed, so the run has it (not a local worker) for sure.
+            wait_listed(self, joined.pid)
+            self.run_cell(WHO)
+            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
             self.assertOK(content)
-            self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 8, 27])
-            content, outs = self.run_cell("%workers")
-            self.assertIn(f"pid", texts(outs))
-            self.assertIn(str(joined.pid), texts(outs), "the joined worker is listed")
+            self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4,
+                             "the joined worker ran every task")
         finally:
             joined.kill()
             joined.wait(timeout=10)
@@ -229,6 +241,149 @@ class Listen(KernelCase):
         content, outs = self.run_cell("%workers")
         self.assertOK(content)
         self.assertIn("embedded NATS server", texts(outs), "the kernel is back on its own server")
+
+
+def engine_env(kernel_pid):
+    """The environment of the kernel's engine."""
+    engines = engine_pids(kernel_pid)
+    if len(engines) != 1:
+        raise AssertionError(f"want one engine of kernel {kernel_pid}, got {engines}")
+    with open(f"/proc/{engines[0]}/environ", "rb") as f:
+        pairs = [kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv]
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
+def wait_listed(case, pid, run=None):
+    """Runs %workers in case's kernel (with run(code), by default
+    case.run_cell) until it lists the worker pid (a worker joins, and
+    rejoins, on its own schedule) and returns the listing."""
+    run = run or case.run_cell
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        content, outs = run("%workers")
+        case.assertEqual(content["status"], "ok", content)
+        if re.search(rf"\b{pid}\b", texts(outs)):
+            return texts(outs)
+        if time.monotonic() > deadline:
+            case.fail(f"worker {pid} is not listed: {texts(outs)}")
+        time.sleep(0.2)
+
+
+def join_args(outs):
+    """The arguments of the join command %workers join printed."""
+    m = re.search(r"atonce worker (-nats .+)$", texts(outs), re.M)
+    if m is None:
+        raise AssertionError("no join command in: " + texts(outs))
+    return m.group(1).split()
+
+
+class EngineCrash(KernelCase):
+    """Workers that joined keep working when the engine crashes: the new
+    engine brings the cluster back on the same address, with the same token
+    and certificate, and the worker process reconnects by itself."""
+
+    def crash_engine(self):
+        kernel = self.km.provisioner.process.pid
+        before = engine_pids(kernel)
+        content, _ = self.run_cell(CRASH, stop_on_error=False)
+        self.assertEqual(content.get("ename"), "EngineCrashed", content)
+        self.assertIn("concurrent map", content["evalue"])
+        content, _ = self.run_cell("1 + 1")  # waits for the new engine
+        self.assertOK(content)
+        after = engine_pids(kernel)
+        self.assertEqual(len(after), 1)
+        self.assertNotIn(after[0], before, "a new engine runs")
+
+    def runs_on(self, pid):
+        content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
+        self.assertOK(content)
+        got = [t["result"] for t in reports_of(outs)["distributed"]["tasks"]]
+        self.assertEqual(got, [pid] * 4, "every task ran on the joined worker")
+
+    def test_joined_worker_survives(self):
+        bin_path = self.km.kernel_spec.argv[0]
+        for listen in ("0.0.0.0:0", "127.0.0.2:0"):
+            with self.subTest(listen=listen):
+                content, outs = self.run_cell(f"%workers -listen {listen}")
+                self.assertOK(content)
+                content, outs = self.run_cell("%workers join")
+                args = join_args(outs)
+                self.assertEqual("-tls-fingerprint" in args, listen.startswith("0.0.0.0"))
+                self.run_cell(WHO)
+                log = tempfile.TemporaryFile(mode="w+")
+                joined = subprocess.Popen([bin_path, "worker"] + args, stderr=log)
+                try:
+                    wait_listed(self, joined.pid)
+                    self.runs_on(joined.pid)
+                    self.crash_engine()
+                    self.assertIsNone(joined.poll(), "the joined worker is still running")
+                    content, outs = self.run_cell("%workers join")
+                    self.assertEqual(join_args(outs), args, "the same address, token and certificate")
+                    wait_listed(self, joined.pid)
+                    # A new cell: the worker fetches the new state from
+                    # the new server.
+                    self.assertOK(self.run_cell(f"after{joined.pid} := 1")[0])
+                    self.runs_on(joined.pid)
+                except BaseException:
+                    log.seek(0)
+                    print("the joined worker's log:\n" + log.read())
+                    raise
+                finally:
+                    joined.kill()
+                    joined.wait(timeout=10)
+                    log.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        # A shutdown, not a kill: the kernel removes its state directory.
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=False)
+
+    def test_state_kept_private(self):
+        content, outs = self.run_cell("%workers -listen 0.0.0.0:0")
+        self.assertOK(content)
+        state = engine_env(self.km.provisioner.process.pid).get("ATONCE_STATE_DIR")
+        self.assertTrue(state, "the engine knows the kernel's state directory")
+        for path, mode in [(state, 0o700), (os.path.join(state, "cluster.json"), 0o600),
+                           (os.path.join(state, "tls"), 0o700), (os.path.join(state, "tls", "cert.pem"), 0o600),
+                           (os.path.join(state, "tls", "key.pem"), 0o600), (os.path.join(state, "nats"), 0o700)]:
+            with self.subTest(path=os.path.relpath(path, state)):
+                self.assertEqual(oct(os.stat(path).st_mode & 0o777), oct(mode))
+
+
+class StateDir(unittest.TestCase):
+    """The kernel's state directory (the cluster's token, certificate and
+    key) goes when the kernel shuts down, and a killed kernel's goes when
+    the next kernel starts."""
+
+    def start(self):
+        km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60)
+
+        def stop():  # if the test did not stop it
+            kc.stop_channels()
+            if km.is_alive():
+                km.shutdown_kernel(now=True)
+        self.addCleanup(stop)
+        reply = kc.execute_interactive("%workers -listen 0.0.0.0:0", timeout=TIMEOUT, output_hook=lambda msg: None)
+        self.assertEqual(reply["content"]["status"], "ok")
+        state = engine_env(km.provisioner.process.pid)["ATONCE_STATE_DIR"]
+        self.assertTrue(os.path.exists(os.path.join(state, "tls", "key.pem")))
+        return km, kc, state
+
+    def test_removed(self):
+        km, kc, state = self.start()
+        km.shutdown_kernel(now=False)
+        self.assertFalse(os.path.exists(state), "a kernel that shut down left its state directory")
+
+        km, kc, killed = self.start()
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)
+        km.provisioner.process.wait()
+        km.cleanup_resources()
+        self.assertTrue(os.path.exists(killed), "a killed kernel cannot clean up")
+        km, kc, state = self.start()
+        self.assertFalse(os.path.exists(killed), "the next kernel removes a killed kernel's state directory")
+        km.shutdown_kernel(now=False)
+        self.assertFalse(os.path.exists(state))
 
 
 class KernelDeath(unittest.TestCase):
@@ -269,40 +424,103 @@ def free_port():
 @unittest.skipUnless(shutil.which("nats-server") or os.path.exists("/usr/sbin/nats-server"),
                      "Debian's nats-server is not installed (apt-get install nats-server)")
 class ExternalNATS(unittest.TestCase):
-    def test_external_server(self):
+    def setUp(self):
         binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
         store = tempfile.mkdtemp()
-        port, token = free_port(), os.urandom(16).hex()
-        server = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "--auth", token, "-sd", store],
+        self.addCleanup(shutil.rmtree, store, ignore_errors=True)
+        self.port, self.token = free_port(), os.urandom(16).hex()
+        server = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "--auth", self.token, "-sd", store],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
-            env = dict(os.environ, ATONCE_NATS_URL=f"nats://127.0.0.1:{port}", ATONCE_NATS_TOKEN=token)
-            km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60, env=env)
-            try:
-                kc.execute_interactive("func Twice(i int) int { return 2 * i }", timeout=60)
-                outs = []
-                reply = kc.execute_interactive("%models -n 5 -workers 2 -models distributed -no-charts Twice",
-                                               timeout=120, output_hook=outs.append)
-                self.assertEqual(reply["content"]["status"], "ok")
-                dist = reports_of(outs)["distributed"]
-                self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [0, 2, 4, 6, 8])
-                outs = []
-                kc.execute_interactive("%workers", timeout=60, output_hook=outs.append)
-                self.assertIn(f"NATS server at nats://127.0.0.1:{port}", texts(outs))
-                self.assertNotIn("embedded", texts(outs))
-            finally:
-                kc.stop_channels()
-                km.shutdown_kernel(now=True)
-        finally:
+
+        def stop():
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
-            shutil.rmtree(store, ignore_errors=True)
+        self.addCleanup(stop)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    break
+            time.sleep(0.05)
+
+    def kernel(self, **env):
+        km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60, env=dict(os.environ, **env))
+
+        def stop():
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+        self.addCleanup(stop)
+        return km, kc
+
+    def run_cell(self, kc, code, **kw):
+        outs = []
+        reply = kc.execute_interactive(code, timeout=120, output_hook=outs.append, **kw)
+        return reply["content"], outs
+
+    def test_external_server(self):
+        km, kc = self.kernel(ATONCE_NATS_URL=f"nats://127.0.0.1:{self.port}", ATONCE_NATS_TOKEN=self.token)
+        self.run_cell(kc, "func Twice(i int) int { return 2 * i }")
+        content, outs = self.run_cell(kc, "%models -n 5 -workers 2 -models distributed -no-charts Twice")
+        self.assertEqual(content["status"], "ok")
+        dist = reports_of(outs)["distributed"]
+        self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [0, 2, 4, 6, 8])
+        content, outs = self.run_cell(kc, "%workers")
+        self.assertIn(f"NATS server at nats://127.0.0.1:{self.port}", texts(outs))
+        self.assertNotIn("embedded", texts(outs))
+
+    def test_kept_after_engine_crash(self):
+        km, kc = self.kernel()
+        content, outs = self.run_cell(kc, f"%workers -nats nats://{self.token}@127.0.0.1:{self.port}")
+        self.assertEqual(content["status"], "ok", content)
+        self.assertNotIn(self.token, texts(outs), "the listing does not show the token")
+        content, outs = self.run_cell(kc, "%workers join")
+        args = join_args(outs)
+        self.assertIn(self.token, args[1], "the join command holds the token")
+        self.run_cell(kc, WHO)
+        joined = subprocess.Popen([self.bin(km), "worker"] + args, stderr=subprocess.DEVNULL)
+        self.addCleanup(joined.wait, timeout=10)
+        self.addCleanup(joined.kill)
+        run = lambda code: self.run_cell(kc, code)
+        wait_listed(self, joined.pid, run)
+        engine = engine_pids(km.provisioner.process.pid)
+        content, _ = self.run_cell(kc, CRASH, stop_on_error=False)
+        self.assertEqual(content.get("ename"), "EngineCrashed", content)
+        listing = wait_listed(self, joined.pid, run)
+        self.assertNotEqual(engine_pids(km.provisioner.process.pid), engine, "a new engine runs")
+        self.assertIn(f"NATS server at nats://127.0.0.1:{self.port}", listing, "still on the external server")
+        self.assertNotIn("embedded", listing)
+        content, outs = self.run_cell(kc, "%models -n 3 -workers 1 -models distributed -no-charts Who")
+        self.assertEqual(content["status"], "ok", content)
+        self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 3)
+
+    def test_two_kernels_keep_apart(self):
+        """Two kernels on one server, with no queue named: each runs its
+        tasks on its own workers and lists only them."""
+        env = dict(ATONCE_NATS_URL=f"nats://127.0.0.1:{self.port}", ATONCE_NATS_TOKEN=self.token)
+        kernels = []
+        for _ in range(2):
+            km, kc = self.kernel(**env)
+            self.run_cell(kc, WHO)
+            content, outs = self.run_cell(kc, "%workers join")
+            args = join_args(outs)
+            self.assertIn("-queue", args, "the join command names the kernel's queue")
+            joined = subprocess.Popen([self.bin(km), "worker"] + args, stderr=subprocess.DEVNULL)
+            self.addCleanup(joined.wait, timeout=10)
+            self.addCleanup(joined.kill)
+            kernels.append((kc, args, joined))
+        self.assertNotEqual(kernels[0][1], kernels[1][1], "each kernel has its own queue")
+        for kc, _, joined in kernels:  # both joined before either lists
+            wait_listed(self, joined.pid, lambda code, kc=kc: self.run_cell(kc, code))
+        for i, (kc, _, joined) in enumerate(kernels):
+            other = kernels[1 - i][2]
+            listing = wait_listed(self, joined.pid, lambda code: self.run_cell(kc, code))
+            self.assertNotIn(str(other.pid), listing, "another kernel's worker is not listed")
+            content, outs = self.run_cell(kc, "%models -n 4 -workers 1 -models distributed -no-charts Who")
+            self.assertEqual(content["status"], "ok", content)
+            self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4)
+
+    def bin(self, km):
+        return km.kernel_spec.argv[0]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -222,18 +223,42 @@ func TestServerListen(t *testing.T) {
 }
 
 func TestServerStoreDirRemoved(t *testing.T) {
-	s, err := StartServer(ServerOptions{})
-	if err != nil {
+	given := filepath.Join(t.TempDir(), "nats")
+	// What a server killed without Shutdown left there.
+	if err := os.MkdirAll(filepath.Join(given, "jetstream", "leftover"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dir := s.storeDir
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatal(err)
-	}
-	s.Shutdown()
-	s.Shutdown()
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("store dir %s still there after Shutdown: %v", dir, err)
+	for _, tt := range []struct {
+		name, dir string
+	}{
+		{"temporary", ""},
+		{"given", given},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := StartServer(ServerOptions{StoreDir: tt.dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := s.storeDir
+			if tt.dir != "" && dir != tt.dir {
+				t.Errorf("store dir got %s, want %s", dir, tt.dir)
+			}
+			fi, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fi.Mode().Perm(), os.FileMode(0o700); got != want {
+				t.Errorf("store dir mode got %v, want %v", got, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "jetstream", "leftover")); !os.IsNotExist(err) {
+				t.Errorf("a dead server's leftover is still in the store dir: %v", err)
+			}
+			s.Shutdown()
+			s.Shutdown()
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("store dir %s still there after Shutdown: %v", dir, err)
+			}
+		})
 	}
 }
 
@@ -684,6 +709,15 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range []string{cert, key} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fi.Mode().Perm(), os.FileMode(0o600); got != want {
+			t.Errorf("%s mode got %v, want %v", filepath.Base(f), got, want)
+		}
+	}
 	s := startServer(t, ServerOptions{TLSCert: cert, TLSKey: key})
 	if !s.TLS() || !strings.HasPrefix(s.URL(), "tls://127.0.0.1:") || len(s.TLSFingerprint()) != 64 {
 		t.Fatalf("TLS server: url %s fingerprint %q", s.URL(), s.TLSFingerprint())
@@ -806,5 +840,96 @@ func TestReleaseKeepsWorkersAttached(t *testing.T) {
 		if _, err := kernel.JetStream().Stream(ctx, TasksStream("keep")); err != nil {
 			t.Fatalf("run %d: Release deleted the task stream: %v", run, err)
 		}
+	}
+}
+
+// TestWorkerRejoinsRestartedServer stops a server under a connected worker
+// and starts another on the same address with the same token (and
+// certificate): the worker gets back by itself, announces itself again,
+// and takes the new server's tasks once the queue is created there again
+// (the new server starts without the old one's in-memory streams).
+func TestWorkerRejoinsRestartedServer(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tls  bool
+	}{
+		{"plain", false},
+		{"tls", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := ServerOptions{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")}
+			var copts []ConnectOption
+			if tt.tls {
+				var err error
+				if opt.TLSCert, opt.TLSKey, err = WriteSelfSignedCert(t.TempDir()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first := startServer(t, opt)
+			if tt.tls {
+				copts = append(copts, WithTLSFingerprint(first.TLSFingerprint()))
+			}
+			worker := connect(t, first.URL(), first.Token(), copts...)
+			info := NewWorkerInfo("v1")
+			info.ID = "survivor"
+			ctx := t.Context()
+			if err := ServeWorkerInfo(ctx, worker, info); err != nil {
+				t.Fatal(err)
+			}
+			name := queueName(t)
+			startWorker(t, worker, name, info.ID, echo)
+
+			roundTrip := func(s *Server, run string) {
+				t.Helper()
+				kernel := connect(t, s.URL(), s.Token(), copts...)
+				// The worker's state handles, made on the first server,
+				// serve on the second.
+				if err := PutState(ctx, kernel, "state-"+run, []byte(run)); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := GetState(ctx, worker, "state-"+run); err != nil || string(got) != run {
+					t.Errorf("GetState got %q, %v; want %q", got, err, run)
+				}
+				q, err := NewQueue(ctx, kernel, name, QueueOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer q.Release()
+				results, err := q.Results(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				publish(t, q, ids(run, 3)...)
+				for id, r := range collect(t, results, 3, 15*time.Second) {
+					if r.Worker != info.ID || r.Err() != nil {
+						t.Errorf("%s: result %+v, want one from %s", id, r, info.ID)
+					}
+				}
+			}
+			roundTrip(first, "before-")
+
+			// The same server again, as a restarted engine starts it.
+			first.Shutdown()
+			opt.Listen = fmt.Sprintf("127.0.0.1:%d", first.Port())
+			opt.Token = first.Token()
+			second := startServer(t, opt)
+			if second.TLSFingerprint() != first.TLSFingerprint() {
+				t.Fatalf("fingerprint got %s, want %s", second.TLSFingerprint(), first.TLSFingerprint())
+			}
+			kernel := connect(t, second.URL(), second.Token(), copts...)
+			hellos, err := WatchWorkers(ctx, kernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case w := <-hellos:
+				if w.ID != info.ID {
+					t.Errorf("hello from %s, want %s", w.ID, info.ID)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("the worker did not announce itself to the restarted server")
+			}
+			roundTrip(second, "after-")
+		})
 	}
 }

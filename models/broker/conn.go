@@ -29,6 +29,47 @@ type Conn struct {
 	stateMu sync.Mutex
 	kv      jetstream.KeyValue
 	obs     jetstream.ObjectStore
+
+	hooks *reconnectHooks
+}
+
+// reconnectHooks are what runs each time a connection gets back to a
+// server (one that restarted, say, with nothing of what the connection
+// set up there but its subscriptions, which nats.go renews itself).
+type reconnectHooks struct {
+	mu   sync.Mutex
+	next int
+	fns  map[int]func()
+}
+
+// add registers f and returns what unregisters it.
+func (h *reconnectHooks) add(f func()) (remove func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fns == nil {
+		h.fns = map[int]func(){}
+	}
+	id := h.next
+	h.next++
+	h.fns[id] = f
+	return func() {
+		h.mu.Lock()
+		delete(h.fns, id)
+		h.mu.Unlock()
+	}
+}
+
+// run calls the hooks, in nats.go's goroutine for connection events.
+func (h *reconnectHooks) run() {
+	h.mu.Lock()
+	fns := make([]func(), 0, len(h.fns))
+	for _, f := range h.fns {
+		fns = append(fns, f)
+	}
+	h.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
 }
 
 // ConnectOption configures [Connect].
@@ -78,10 +119,18 @@ func WithConnectTimeout(d time.Duration) ConnectOption {
 
 // WithMaxReconnects bounds how many times the connection tries to get
 // back to a server that went away before it gives up and closes (then
-// [Consume] returns); negative, the default, means forever.
+// [Consume] returns); negative, the default, means forever, every
+// [ReconnectWait]: a kernel's embedded server that comes back after its
+// engine crashed (on the same address, with the same token and
+// certificate) finds its workers again.
 func WithMaxReconnects(n int) ConnectOption {
 	return func(c *connectConfig) { c.reconnects = n }
 }
+
+// ReconnectWait is how long a connection waits between two attempts to
+// get back to its server (plus nats.go's jitter: up to 100 ms, 1 s with
+// TLS).
+const ReconnectWait = 250 * time.Millisecond
 
 // Connect dials the NATS server at url with token (if token is empty, the
 // one embedded in url as nats://TOKEN@host:port is used) and checks that
@@ -107,10 +156,11 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 			return nil, fmt.Errorf("could not connect to the NATS server at %s: %w", addr, context.DeadlineExceeded)
 		}
 	}
+	hooks := &reconnectHooks{}
 	nopts := []nats.Option{
 		nats.Timeout(timeout),
 		nats.MaxReconnects(cfg.reconnects),
-		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectWait(ReconnectWait),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""
 			if sub != nil {
@@ -125,6 +175,7 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) {
 			log.Info("reconnected to the NATS server", "server", addr)
+			hooks.run()
 		}),
 	}
 	if token != "" {
@@ -169,7 +220,7 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 		d.nc.Close()
 		return nil, fmt.Errorf("could not use JetStream on the NATS server at %s: %w", addr, err)
 	}
-	c := &Conn{nc: d.nc, js: js, log: log, addr: addr}
+	c := &Conn{nc: d.nc, js: js, log: log, addr: addr, hooks: hooks}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := js.AccountInfo(actx); err != nil {

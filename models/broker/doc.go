@@ -37,9 +37,20 @@
 // "error"; for "error" the payload is the error text).
 //
 // Workers announce themselves on atonce.workers.hello and answer requests
-// on atonce.workers.ping. Notebook state lives in the key-value bucket
+// on atonce.workers.ping, saying which queue they serve, so kernels sharing
+// a server tell their own workers apart. Notebook state lives in the key-value bucket
 // atonce_state, or in the object store atonce_state_large when it does not
 // fit in one message.
+//
+// # A server that comes back
+//
+// A connection tries to get back to a server that went away forever, every
+// [ReconnectWait]. A kernel whose engine crashed starts its embedded server
+// again on the same address with the same token and certificate
+// ([ServerOptions.Listen], [ServerOptions.Token], [ServerOptions.TLSCert]),
+// but without the old one's in-memory streams: a worker announces itself
+// again when it gets back, and [Consume] drops the requests the old server
+// was to answer and waits for the queue, which the kernel creates again.
 //
 // # Delivery guarantees
 //

@@ -38,6 +38,10 @@ type WorkerInfo struct {
 	CPUs int `json:"cpus"`
 	// Version is the worker's atonce version.
 	Version string `json:"version"`
+	// Queue is the work queue the worker serves: kernels sharing a
+	// server (each with its own queue) tell their workers apart by it.
+	// Empty for a worker that did not say.
+	Queue string `json:"queue,omitempty"`
 	// Started is when the worker started.
 	Started time.Time `json:"started"`
 	// KernelVersion, in a ping's answer, is the version the kernel sent.
@@ -70,7 +74,9 @@ func NewWorkerInfo(version string) WorkerInfo {
 
 // ServeWorkerInfo announces info on [HelloSubject] and answers pings on
 // [PingSubject] until ctx is done or the connection closes. It returns
-// once the worker is listening. A ping from a kernel of another version is
+// once the worker is listening. It announces the worker again each time
+// the connection gets back to a server that went away (a kernel's engine
+// that crashed and came back), so the kernel counts it at once. A ping from a kernel of another version is
 // answered with VersionMismatch set, and logged as a warning.
 func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 	if info.ID == "" {
@@ -109,9 +115,9 @@ func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 		}
 		return fmt.Errorf("could not listen for the kernel's pings: %w", err)
 	}
-	b, err := json.Marshal(info)
+	hello, err := json.Marshal(info)
 	if err == nil {
-		err = conn.nc.Publish(HelloSubject, b)
+		err = conn.nc.Publish(HelloSubject, hello)
 	}
 	if err == nil {
 		err = conn.flush(ctx)
@@ -123,7 +129,15 @@ func ServeWorkerInfo(ctx context.Context, conn *Conn, info WorkerInfo) error {
 		}
 		return fmt.Errorf("could not announce the worker to the NATS server: %w", err)
 	}
-	context.AfterFunc(ctx, func() { sub.Unsubscribe() })
+	forget := conn.hooks.add(func() {
+		if err := conn.nc.Publish(HelloSubject, hello); err != nil {
+			log.Debug("could not announce the worker again after reconnecting", "err", err)
+		}
+	})
+	context.AfterFunc(ctx, func() {
+		forget()
+		sub.Unsubscribe()
+	})
 	return nil
 }
 

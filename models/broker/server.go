@@ -55,6 +55,13 @@ type ServerOptions struct {
 	// [DefaultMaxMemory].
 	MaxMemory int64
 
+	// StoreDir is the directory JetStream is given for its store (it
+	// stays empty: streams live in memory). Empty means a fresh temporary
+	// directory. A given directory is emptied first (a server killed
+	// without Shutdown leaves it behind) and made 0700; Shutdown removes
+	// it either way.
+	StoreDir string
+
 	// Logger receives the server's own log lines: notices at debug level,
 	// warnings and errors at their levels. Nil discards them.
 	Logger *slog.Logger
@@ -95,11 +102,9 @@ func StartServer(opt ServerOptions) (*Server, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
-	// In the engine's scratch directory: if the engine is killed, the next
-	// one removes it.
-	dir, err := scratch.MkdirTemp("nats-")
+	dir, err := storeDir(opt.StoreDir)
 	if err != nil {
-		return nil, fmt.Errorf("could not make a directory for the NATS server: %w", err)
+		return nil, err
 	}
 	s := &Server{token: token, host: host, storeDir: dir}
 	fail := func(err error) (*Server, error) {
@@ -242,6 +247,27 @@ func (s *Server) Shutdown() {
 	})
 }
 
+// storeDir makes the server's store directory: dir, emptied, or a fresh
+// temporary one.
+func storeDir(dir string) (string, error) {
+	if dir == "" {
+		// In the engine's scratch directory: if the engine is killed, the
+		// next one removes it.
+		dir, err := scratch.MkdirTemp("nats-")
+		if err != nil {
+			return "", fmt.Errorf("could not make a directory for the NATS server: %w", err)
+		}
+		return dir, nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("could not empty the NATS server's directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("could not make a directory for the NATS server: %w", err)
+	}
+	return dir, nil
+}
+
 // NewToken returns a fresh random token: 192 bits from crypto/rand, hex
 // encoded.
 func NewToken() (string, error) {
@@ -270,7 +296,8 @@ func CertFingerprint(pemBytes []byte) (string, error) {
 
 // WriteSelfSignedCert writes a fresh self-signed ECDSA certificate and its
 // key, valid for a year for the given host names and IP addresses (and
-// always localhost and 127.0.0.1), to cert.pem and key.pem in dir.
+// always localhost and 127.0.0.1), to cert.pem and key.pem in dir, both
+// readable by this user only.
 func WriteSelfSignedCert(dir string, hosts ...string) (certFile, keyFile string, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -306,7 +333,7 @@ func WriteSelfSignedCert(dir string, hosts ...string) (certFile, keyFile string,
 		return "", "", fmt.Errorf("could not encode the TLS key: %w", err)
 	}
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		return "", "", fmt.Errorf("could not write the TLS certificate: %w", err)
 	}
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {

@@ -51,9 +51,11 @@ func DefaultWorkerID() string {
 // to another worker after AckWait, and no result is ever lost.
 //
 // If the queue does not exist yet, or is deleted and created again
-// between runs, Consume waits for it. Consume returns nil when ctx is
-// done (a task running then is handed back to the queue at once), and an
-// error when the connection is closed.
+// between runs, Consume waits for it; the same when the server went away
+// and came back (a kernel's engine restarted after a crash) without the
+// queue, which the kernel creates there again. Consume returns nil when
+// ctx is done (a task running then is handed back to the queue at once),
+// and an error when the connection is closed.
 func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts ...ConsumeOption) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -68,6 +70,27 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
 		log: conn.log.With("queue", name, "worker", cfg.worker)}
 
+	// A request waiting when the connection gets back to a server (that
+	// restarted) waits for an answer the new server will never give (a
+	// pull request it never heard of, a lookup sent before it had the
+	// queue): stop it, so the worker takes the new server's tasks at once.
+	var opMu sync.Mutex
+	stopOp := context.CancelFunc(func() {})
+	forget := conn.hooks.add(func() {
+		opMu.Lock()
+		defer opMu.Unlock()
+		stopOp()
+	})
+	defer forget()
+	// op bounds one request to the server: 5 s, or until a reconnect.
+	op := func() (context.Context, context.CancelFunc) {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		opMu.Lock()
+		stopOp = cancel
+		opMu.Unlock()
+		return octx, cancel
+	}
+
 	var cons jetstream.Consumer
 	waiting := false
 	for {
@@ -75,7 +98,9 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			return nil
 		}
 		if cons == nil {
-			c, err := conn.js.Consumer(ctx, TasksStream(name), ConsumerName)
+			octx, cancel := op()
+			c, err := conn.js.Consumer(octx, TasksStream(name), ConsumerName)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -95,7 +120,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			w.keepAlive = c.CachedInfo().Config.AckWait / 3
 			w.log.Debug("consuming tasks")
 		}
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		fctx, cancel := op()
 		msg, err := cons.Next(jetstream.FetchContext(fctx))
 		cancel()
 		if err != nil {

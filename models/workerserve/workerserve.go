@@ -125,6 +125,7 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner) error {
 	hello := r.Hello()
 	info := broker.NewWorkerInfo(hello.Version)
 	info.ID = hello.ID
+	info.Queue = opt.Queue
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		return fmt.Errorf("announcing the worker: %w", err)
 	}
