@@ -252,22 +252,12 @@ func (r *runState) runTask(ctx context.Context, worker, i int) {
 			r.opt.Progress(r.spec.Name, r.finished, r.task.N)
 		}
 	}()
-	res, err := call(tctx, r.task.Call, i)
+	res, err := r.task.Do(tctx, i)
 	returned = true
 	rec.Result = res
 	if err != nil {
 		rec.Err = err.Error()
 	}
-}
-
-// call calls f, turning a panic into an error.
-func call(ctx context.Context, f func(context.Context, int) (any, error), i int) (res any, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			res, err = nil, fmt.Errorf("task %d panicked: %v", i, v)
-		}
-	}()
-	return f(ctx, i)
 }
 
 // otherCPU is the CPU time other programs used since busy0 was read,

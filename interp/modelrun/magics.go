@@ -110,7 +110,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 			spec.Watch = append(spec.Watch, v.Name)
 		}
 	}
-	before := JSONGlobals(env.Vars(), spec.Watch)
+	before := models.JSONGlobals(env.Vars(), spec.Watch)
 
 	started := time.Now()
 	p := newProgress(env, spec)
@@ -200,7 +200,7 @@ func doc() string {
 	return `Calls the task function for i = 0..n-1 under each model, restoring the notebook's variables before each,
 and shows wall time, CPU time, speedup and efficiency against ` + base + `, tasks per worker, and each
 model's minimum schedulable unit (MSU) and data sharing. Afterwards the notebook holds the state the
-` + base + ` run left. Task shapes: ` + Shapes + `.
+` + base + ` run left. Task shapes: ` + models.Shapes + `.
 Defaults: -n 8; -models: the models that run in the engine (` + strings.Join(inEngineNames, ", ") + `), -models all adds the
 models whose tasks run in worker processes (` + strings.Join(models.NamesWith(inWorkers), ", ") + `); -workers: each model's default below.
 Worker processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments

@@ -6,7 +6,6 @@
 package modelrun
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -127,54 +126,6 @@ func joinAnd(xs []string) string {
 		return strings.Join(xs, "")
 	}
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
-}
-
-// Shapes lists the task function shapes a model can run.
-const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"
-
-var errorType = reflect.TypeOf((*error)(nil)).Elem()
-
-// NewTask adapts fn, a notebook function, to a models.Task of n calls.
-// It refuses shapes other than Shapes with an error that lists them.
-func NewTask(name string, fn reflect.Value, n int) (models.Task, error) {
-	t := fn.Type()
-	if t.Kind() != reflect.Func {
-		return models.Task{}, fmt.Errorf("%s is a %s, not a function; a task is one of: %s", name, t, Shapes)
-	}
-	takesInt := t.NumIn() == 1 && isInt(t.In(0))
-	okIn := t.NumIn() == 0 || takesInt
-	okOut := t.NumOut() <= 1 || (t.NumOut() == 2 && t.Out(1) == errorType)
-	if t.IsVariadic() || !okIn || !okOut {
-		return models.Task{}, fmt.Errorf("%s has type %s, which a model cannot call; a task is one of: %s", name, t, Shapes)
-	}
-	call := func(ctx context.Context, i int) (any, error) {
-		var in []reflect.Value
-		if takesInt {
-			in = []reflect.Value{reflect.ValueOf(i).Convert(t.In(0))}
-		}
-		out := fn.Call(in)
-		switch len(out) {
-		case 0:
-			return nil, nil
-		case 1:
-			return out[0].Interface(), nil
-		}
-		var err error
-		if e := out[1].Interface(); e != nil {
-			err = e.(error)
-		}
-		return out[0].Interface(), err
-	}
-	return models.Task{Name: name, N: n, Call: call}, nil
-}
-
-func isInt(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return true
-	}
-	return false
 }
 
 // LastFunc returns the name of the last plain function (not a method) the

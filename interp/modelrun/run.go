@@ -3,7 +3,6 @@ package modelrun
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,7 +65,7 @@ func Configure(c Config) { config = c }
 func remote(nb Notebook, spec Spec, output func(worker int, o workermsg.Output)) *models.Remote {
 	return &models.Remote{
 		Func:    spec.Func,
-		State:   workermsg.NewState(config.Version, nb.History(), JSONGlobals(nb.Vars(), nil)),
+		State:   workermsg.NewState(config.Version, nb.History(), models.JSONGlobals(nb.Vars(), nil)),
 		Watch:   spec.Watch,
 		Command: config.WorkerCommand,
 		Output:  output,
@@ -100,7 +99,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := NewTask(spec.Func, fn, spec.N); err != nil {
+	if _, err := models.TaskOf(spec.Func, fn, spec.N); err != nil {
 		return nil, err
 	}
 	start := Snapshot(nb.Vars())
@@ -180,7 +179,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			if err != nil {
 				return medians(i), err
 			}
-			task, err := NewTask(spec.Func, fn, spec.N)
+			task, err := models.TaskOf(spec.Func, fn, spec.N)
 			if err != nil {
 				return medians(i), err
 			}
@@ -195,7 +194,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			}
 			rep, err := m.Run(ctx, task, opt)
 			if len(spec.Watch) > 0 {
-				rep.Globals = JSONGlobals(nb.Vars(), spec.Watch)
+				rep.Globals = models.JSONGlobals(nb.Vars(), spec.Watch)
 			}
 			if err != nil {
 				reports := append(medians(i), rep)
@@ -234,7 +233,7 @@ func Summary(reports []models.Report, took time.Duration) string {
 // measured later (a fresh heap, cold caches), which skewed every speedup.
 // The caller restores the notebook's variables afterwards.
 func warmUp(ctx context.Context, fn reflect.Value, spec Spec) {
-	task, err := NewTask(spec.Func, fn, 1)
+	task, err := models.TaskOf(spec.Func, fn, 1)
 	if err != nil {
 		return
 	}
@@ -242,42 +241,4 @@ func warmUp(ctx context.Context, fn reflect.Value, spec Spec) {
 		defer func() { _ = recover() }() // a failing task fails in the runs, where it is reported
 		_, _ = task.Call(ctx, 0)
 	}()
-}
-
-// JSONGlobals returns the JSON of the variables named in names (every
-// variable when names is empty); variables JSON cannot encode (channels,
-// funcs, cycles) are left out.
-func JSONGlobals(vars map[string]reflect.Value, names []string) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	add := func(name string, v reflect.Value) {
-		if !v.IsValid() || !v.CanInterface() {
-			return
-		}
-		if b, err := marshalValue(v); err == nil {
-			out[name] = b
-		}
-	}
-	if len(names) == 0 {
-		for name, v := range vars {
-			add(name, v)
-		}
-		return out
-	}
-	for _, name := range names {
-		if v, ok := vars[name]; ok {
-			add(name, v)
-		}
-	}
-	return out
-}
-
-// marshalValue encodes v as JSON, treating a panic (a value reflection
-// cannot read) as an error.
-func marshalValue(v reflect.Value) (b []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			b, err = nil, fmt.Errorf("%v", p)
-		}
-	}()
-	return json.Marshal(v.Interface())
 }

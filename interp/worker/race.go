@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"atonce/interp/modelrun"
 	"atonce/models"
 	"atonce/models/workermsg"
 )
@@ -49,7 +48,7 @@ func (w *Worker) Race(ctx context.Context, req workermsg.Race) workermsg.Races {
 		out.Err = err.Error()
 		return out
 	}
-	task, err := modelrun.NewTask(req.Func, fn, req.N)
+	task, err := models.TaskOf(req.Func, fn, req.N)
 	if err != nil {
 		out.Err = err.Error()
 		return out

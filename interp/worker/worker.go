@@ -22,7 +22,6 @@ import (
 
 	"atonce/internal/enginemsg"
 	"atonce/interp"
-	"atonce/interp/modelrun"
 	"atonce/models"
 	"atonce/models/workermsg"
 )
@@ -130,7 +129,7 @@ func (w *Worker) Load(ctx context.Context, st workermsg.State) workermsg.Ready {
 	w.quiet.Store(false)
 	ready.Notes = append(ready.Notes, setGlobals(sess.Vars(), st.Globals)...)
 	w.sess, w.key = sess, st.Key
-	w.baseline = modelrun.JSONGlobals(sess.Vars(), nil)
+	w.baseline = models.JSONGlobals(sess.Vars(), nil)
 	w.funcs = map[string]reflect.Value{}
 	ready.ReplayNS = int64(time.Since(started))
 	return ready
@@ -169,14 +168,14 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 		}
 		w.funcs[t.Func] = fn
 	}
-	task, err := modelrun.NewTask(t.Func, fn, t.Index+1)
+	task, err := models.TaskOf(t.Func, fn, t.Index+1)
 	if err != nil {
 		return fail("%v", err)
 	}
 	w.running.Store(t.Run)
 	w.active.Store(w.sess)
 	res.Start = time.Now().UnixNano()
-	value, err := call(ctx, task.Call, t.Index)
+	value, err := task.Do(ctx, t.Index)
 	w.running.Store("")
 	w.sess.SyncOutput()
 	res.End = time.Now().UnixNano()
@@ -202,7 +201,7 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 			res.Value = b
 		}
 	}
-	res.Globals = changed(modelrun.JSONGlobals(w.sess.Vars(), t.Watch), w.baseline)
+	res.Globals = changed(models.JSONGlobals(w.sess.Vars(), t.Watch), w.baseline)
 	return res
 }
 
@@ -216,16 +215,6 @@ func (w *Worker) StopRun(run string) {
 		w.stopped.Store(true)
 		sess.Stop()
 	}
-}
-
-// call calls f, turning a panic into an error as the in-process models do.
-func call(ctx context.Context, f func(context.Context, int) (any, error), i int) (v any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("task %d panicked: %v", i, p)
-		}
-	}()
-	return f(ctx, i)
 }
 
 func typeName(v any) string {
