@@ -24,7 +24,7 @@ func RaceCheck(ctx context.Context, r *Remote, command []string, names []string,
 	}
 	defer os.RemoveAll(dir)
 	logPath := filepath.Join(dir, "race")
-	env := append(os.Environ(), "GORACE=halt_on_error=0 log_path="+logPath, "ATONCE_RACE_LOG="+logPath)
+	env := append(os.Environ(), "GORACE=halt_on_error=0 log_path="+logPath, workermsg.RaceLogEnv+"="+logPath)
 	pool := workerpool.New(workerpool.Pipe{Command: command, Env: env, State: r.State})
 	defer pool.Close()
 	w, err := pool.Start(ctx, workerpool.StartOptions{Name: "the race-detector worker", Output: func(o workermsg.Output) {

@@ -1,164 +1,31 @@
 package worker
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"os"
-	"reflect"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"atonce/models"
 	"atonce/models/workermsg"
+	"atonce/models/workerserve"
 )
 
-// RaceLogEnv names the environment variable that holds the race
-// detector's log_path (as in GORACE): the runtime writes its reports to
-// that path followed by "." and the process id.
-const RaceLogEnv = "ATONCE_RACE_LOG"
-
 // Race runs the notebook function under an in-process model in this
-// process, which must be built with the race detector (go build -race)
-// and started with GORACE="halt_on_error=0 log_path=..." and RaceLogEnv
-// set to the same path, and reports the data races seen, attributed to
-// the notebook's variables by address.
+// process, which must be built with the race detector and started as
+// models.RaceCheck starts it, and reports the data races seen, attributed
+// to the notebook's variables by address (see workerserve.Race).
 func (w *Worker) Race(ctx context.Context, req workermsg.Race) workermsg.Races {
-	out := workermsg.Races{Model: req.Model}
-	logPath := os.Getenv(RaceLogEnv)
-	if logPath == "" {
-		out.Err = "this worker was not started to report data races"
-		return out
-	}
-	logFile := logPath + "." + strconv.Itoa(os.Getpid())
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sess == nil || w.key != req.StateKey {
-		out.Err = "the worker does not hold the notebook state " + req.StateKey
-		return out
-	}
-	m, err := models.ByName(req.Model)
-	if err != nil {
-		out.Err = err.Error()
-		return out
+		return workermsg.Races{Model: req.Model, Err: "the worker does not hold the notebook state " + req.StateKey}
 	}
 	fn, err := w.sess.Func(ctx, req.Func)
 	if err != nil {
-		out.Err = err.Error()
-		return out
+		return workermsg.Races{Model: req.Model, Err: err.Error()}
 	}
 	task, err := models.TaskOf(req.Func, fn, req.N)
 	if err != nil {
-		out.Err = err.Error()
-		return out
+		return workermsg.Races{Model: req.Model, Err: err.Error()}
 	}
-	_ = os.Truncate(logFile, 0)
-	if _, err := m.Run(ctx, task, models.Options{Workers: req.Workers}); err != nil {
-		out.Err = err.Error()
-	}
-	w.sess.SyncOutput()
-	f, err := os.Open(logFile)
-	if os.IsNotExist(err) {
-		return out // no report written: no race
-	}
-	if err != nil {
-		out.Err = fmt.Sprintf("reading the race detector's log: %v", err)
-		return out
-	}
-	defer f.Close()
-	spans := variableSpans(w.sess.Vars())
-	races, byVar, other, sample := parseRaces(bufio.NewScanner(f), spans)
-	out.Races, out.Vars, out.Other, out.Sample = races, byVar, other, sample
-	return out
-}
-
-// span is the memory of one notebook variable (or what it points to).
-type span struct {
-	name       string
-	start, end uintptr
-}
-
-// variableSpans returns the memory each variable occupies, and for
-// slices and strings their backing arrays, where races on it show up.
-func variableSpans(vars map[string]reflect.Value) []span {
-	var out []span
-	for name, v := range vars {
-		if !v.CanAddr() {
-			continue
-		}
-		start := v.UnsafeAddr()
-		out = append(out, span{name, start, start + v.Type().Size()})
-		switch v.Kind() {
-		case reflect.Slice:
-			if v.Len() > 0 {
-				p := v.Pointer()
-				out = append(out, span{name, p, p + uintptr(v.Len())*v.Type().Elem().Size()})
-			}
-		case reflect.Pointer:
-			if !v.IsNil() {
-				p := v.Pointer()
-				out = append(out, span{name, p, p + v.Type().Elem().Size()})
-			}
-		}
-	}
-	return out
-}
-
-var raceAccess = regexp.MustCompile(`^\s*(?:Previous )?(?:[Aa]tomic )?(?:[Rr]ead|[Ww]rite) at 0x([0-9a-f]+) by`)
-
-// parseRaces reads race detector reports and attributes each to the first
-// notebook variable whose memory one of its accesses touched.
-func parseRaces(sc *bufio.Scanner, spans []span) (races int, byVar map[string]int, other int, sample string) {
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var block []string
-	var owner string
-	flush := func() {
-		if block == nil {
-			return
-		}
-		races++
-		if owner != "" {
-			if byVar == nil {
-				byVar = map[string]int{}
-			}
-			byVar[owner]++
-		} else {
-			other++
-		}
-		if sample == "" {
-			sample = strings.Join(block[:min(len(block), 12)], "\n")
-		}
-		block, owner = nil, ""
-	}
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "WARNING: DATA RACE") {
-			flush()
-			block = []string{line}
-			continue
-		}
-		if block == nil {
-			continue
-		}
-		if strings.HasPrefix(line, "==================") {
-			flush()
-			continue
-		}
-		block = append(block, line)
-		if m := raceAccess.FindStringSubmatch(line); m != nil && owner == "" {
-			addr, err := strconv.ParseUint(m[1], 16, 64)
-			if err != nil {
-				continue
-			}
-			for _, s := range spans {
-				if uintptr(addr) >= s.start && uintptr(addr) < s.end {
-					owner = s.name
-					break
-				}
-			}
-		}
-	}
-	flush()
-	return races, byVar, other, sample
+	defer w.sess.SyncOutput()
+	return workerserve.Race(ctx, req, task, w.sess.Vars())
 }

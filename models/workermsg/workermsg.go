@@ -56,6 +56,12 @@ type Race struct {
 	StateKey string `json:"state"`
 }
 
+// RaceLogEnv names the environment variable that tells a worker built
+// with the race detector where the detector writes its reports: the same
+// path as GORACE's log_path, to which the runtime adds "." and the
+// process id.
+const RaceLogEnv = "ATONCE_RACE_LOG"
+
 // Races is what the race detector reported during one Race run.
 type Races struct {
 	Model string `json:"model"`
