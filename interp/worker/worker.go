@@ -24,6 +24,7 @@ import (
 	"atonce/interp"
 	"atonce/models"
 	"atonce/models/workermsg"
+	"atonce/models/workerserve"
 )
 
 // Worker holds one notebook state and runs tasks in it, one at a time.
@@ -182,26 +183,12 @@ func (w *Worker) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	if ctx.Err() != nil || w.stopped.Swap(false) {
 		w.sess.Resume()
 		delete(w.funcs, t.Func) // an interrupted value returns zeros from now on
-		if res.Err == "" {
-			res.Err = fmt.Sprintf("task %d was stopped: its run was interrupted", t.Index)
+		if err == nil {
+			err = fmt.Errorf("task %d was stopped: its run was interrupted", t.Index)
 		}
 	}
-	if err != nil {
-		res.Err = err.Error()
-	}
-	if value != nil {
-		b, merr := json.Marshal(value)
-		if merr != nil {
-			msg := fmt.Sprintf("the result of task %d, a %s, cannot cross to the notebook: results travel as JSON, and %v", t.Index, typeName(value), merr)
-			if res.Err != "" {
-				msg = res.Err + "; " + msg
-			}
-			res.Err = msg
-		} else {
-			res.Value = b
-		}
-	}
-	res.Globals = changed(models.JSONGlobals(w.sess.Vars(), t.Watch), w.baseline)
+	workerserve.SetOutcome(&res, value, err)
+	res.Globals = workerserve.Changed(models.JSONGlobals(w.sess.Vars(), t.Watch), w.baseline)
 	return res
 }
 
@@ -217,32 +204,9 @@ func (w *Worker) StopRun(run string) {
 	}
 }
 
-func typeName(v any) string {
-	t := reflect.TypeOf(v)
-	if t == nil {
-		return "nil"
-	}
-	return t.String()
-}
-
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-// changed returns the entries of now that differ from base.
-func changed(now, base map[string]json.RawMessage) map[string]json.RawMessage {
-	var out map[string]json.RawMessage
-	for name, v := range now {
-		if old, ok := base[name]; ok && string(old) == string(v) {
-			continue
-		}
-		if out == nil {
-			out = map[string]json.RawMessage{}
-		}
-		out[name] = v
-	}
-	return out
 }
 
 // setGlobals sets vars from their JSON; it returns a note per variable it

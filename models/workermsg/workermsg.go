@@ -31,6 +31,7 @@ const (
 	KindResult = "result" // worker → engine: Message.Result
 	KindOutput = "output" // worker → engine: a task printed Message.Output
 	KindRace   = "race"   // engine → worker: Message.Race; worker → engine: Message.Races
+	KindRun    = "run"    // engine → worker: Message.Run; worker → engine: Message.Ran
 )
 
 // Message is the envelope of one line on a worker's pipes.
@@ -44,6 +45,41 @@ type Message struct {
 	Output *Output `json:"output,omitempty"`
 	Race   *Race   `json:"race,omitempty"`
 	Races  *Races  `json:"races,omitempty"`
+	Run    *Run    `json:"run,omitempty"`
+	Ran    *Ran    `json:"ran,omitempty"`
+}
+
+// Run asks a worker to run the notebook function Func N times under the
+// in-process model Model (sequential, eventloop, gil, threads: a model
+// whose tasks run in the process that runs the model) in the worker's own
+// process, and to answer with the model's report: how native mode runs
+// those models on the notebook's compiled code, whose crash then ends the
+// worker and not the engine. The run starts from the variables of the
+// state StateKey, as loaded.
+type Run struct {
+	Model    string `json:"model"`
+	Func     string `json:"func"`
+	N        int    `json:"n"`
+	Workers  int    `json:"workers,omitempty"` // 0: the model's default
+	Trace    bool   `json:"trace,omitempty"`   // record the tasks' states from the execution tracer
+	StateKey string `json:"state"`
+	// Watch names the package-level variables whose values after the run
+	// the report keeps (its Globals); empty keeps none.
+	Watch []string `json:"watch,omitempty"`
+}
+
+// Ran is a worker's answer to a Run.
+type Ran struct {
+	Model string `json:"model"`
+	// Report is the model's report (a models.Report, as JSON: this
+	// package does not import models); absent when the run could not
+	// start. A run that failed part way has its failure in the report's
+	// own err.
+	Report json.RawMessage `json:"report,omitempty"`
+	// Err says why the run could not start: an unknown model, a model
+	// that does not run in process, a function the notebook lacks, a
+	// state the worker does not hold.
+	Err string `json:"err,omitempty"`
 }
 
 // Race asks a worker built with the race detector to run the notebook

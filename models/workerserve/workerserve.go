@@ -46,6 +46,14 @@ type Racer interface {
 	Race(ctx context.Context, r workermsg.Race) workermsg.Races
 }
 
+// ModelRunner is a Runner that can run a notebook function under an
+// in-process model in its own process and answer with the report (a
+// native program: see RunModel). It is called like Load and Run, one
+// call at a time.
+type ModelRunner interface {
+	RunModel(ctx context.Context, r workermsg.Run) workermsg.Ran
+}
+
 // Pipe serves the engine over conn (the worker's pipes): it says hello,
 // then loads states and runs tasks as the engine sends them, one at a
 // time, until the request pipe closes (nil) or ctx is done.
@@ -73,6 +81,12 @@ func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner) error {
 				races = rc.Race(ctx, *m.Race)
 			}
 			reply = workermsg.Message{Kind: workermsg.KindRace, Races: &races}
+		case m.Kind == workermsg.KindRun && m.Run != nil:
+			ran := workermsg.Ran{Model: m.Run.Model, Err: "this worker cannot run a model in its own process"}
+			if mr, ok := r.(ModelRunner); ok {
+				ran = mr.RunModel(ctx, *m.Run)
+			}
+			reply = workermsg.Message{Kind: workermsg.KindRun, Ran: &ran}
 		case m.Kind == workermsg.KindTask && m.Task != nil:
 			res := r.Run(ctx, *m.Task)
 			reply = workermsg.Message{Kind: workermsg.KindResult, Result: &res}
