@@ -11,14 +11,11 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 
 	"atonce/internal/enginemsg"
 	"atonce/interp"
@@ -54,15 +51,8 @@ type Worker struct {
 // slower than threads for a reason that has nothing to do with the model.
 func New(version string, output func(workermsg.Output)) *Worker {
 	models.TuneWorker()
-	host, _ := os.Hostname()
 	return &Worker{
-		hello: workermsg.Hello{
-			ID:      uuid.NewString(),
-			Version: version,
-			Host:    host,
-			PID:     os.Getpid(),
-			CPUs:    runtime.NumCPU(),
-		},
+		hello:  workerserve.NewHello(version),
 		output: output,
 	}
 }

@@ -9,15 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"atonce/internal/childproc"
 	"atonce/models"
@@ -203,8 +200,7 @@ type runner struct {
 var _ workerserve.Runner = (*runner)(nil)
 
 func newRunner() *runner {
-	host, _ := os.Hostname()
-	return &runner{hello: workermsg.Hello{ID: uuid.NewString(), Version: Version, Host: host, PID: os.Getpid(), CPUs: runtime.NumCPU()}}
+	return &runner{hello: workerserve.NewHello(Version)}
 }
 
 func (r *runner) Hello() workermsg.Hello { return r.hello }

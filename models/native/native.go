@@ -178,21 +178,11 @@ func run(p Program, args []string, stderr io.Writer) int {
 	defer stop()
 	err = workerserve.NATS(ctx, workerserve.NATSOptions{
 		URL: *natsURL, Token: os.Getenv("ATONCE_NATS_TOKEN"), Queue: *queue,
-		TLSFingerprint: *fingerprint, Logger: logger(stderr),
+		TLSFingerprint: *fingerprint, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}, r)
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	return 0
-}
-
-// logger is the distributed worker's log, on stderr; ATONCE_DEBUG makes
-// it verbose, as for the atonce binary.
-func logger(w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	if os.Getenv("ATONCE_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

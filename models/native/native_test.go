@@ -125,17 +125,21 @@ func state() workermsg.State {
 	})
 }
 
-// start starts the native program through a pool with the Pipe launcher,
-// in state st.
-func start(t *testing.T, ctx context.Context, bin string, st workermsg.State) (*workerpool.Pool, *workerpool.Worker) {
+// started builds the native program and starts it through a pool with
+// the Pipe launcher, in state(), checking that the test leaves nothing
+// behind.
+func started(t *testing.T) (bin string, st workermsg.State, w *workerpool.Worker) {
 	t.Helper()
+	bin = program(t, false)
+	noneLeft(t)
+	st = state()
 	pool := workerpool.New(workerpool.Pipe{Command: []string{bin, "-pipe"}, State: st})
 	t.Cleanup(pool.Close)
-	w, err := pool.Start(ctx, workerpool.StartOptions{Name: "the native program"})
+	w, err := pool.Start(context.Background(), workerpool.StartOptions{Name: "the native program"})
 	if err != nil {
 		t.Fatalf("starting the native program: %v", err)
 	}
-	return pool, w
+	return bin, st, w
 }
 
 // noneLeft checks that the test left no goroutine and no process.
@@ -164,11 +168,8 @@ func ask(t *testing.T, w *workerpool.Worker, m workermsg.Message) workermsg.Mess
 }
 
 func TestLoad(t *testing.T) {
-	bin := program(t, false)
-	noneLeft(t)
+	bin, st, w := started(t)
 	ctx := context.Background()
-	st := state()
-	_, w := start(t, ctx, bin, st)
 
 	if got, want := w.Hello().Version, native.Version(source); got != want {
 		t.Errorf("the program's version got %q, want %q", got, want)
@@ -231,10 +232,7 @@ func run(t *testing.T, w *workerpool.Worker, key, fn string, i int, watch ...str
 }
 
 func TestRun(t *testing.T) {
-	bin := program(t, false)
-	noneLeft(t)
-	st := state()
-	_, w := start(t, context.Background(), bin, st)
+	_, st, w := started(t)
 	for _, tt := range []struct {
 		fn      string
 		i       int
@@ -289,11 +287,8 @@ func mustJSON(t *testing.T, v any) []byte {
 // report is the model's, every task once, traced, each model from the
 // state's variables.
 func TestModels(t *testing.T) {
-	bin := program(t, false)
-	noneLeft(t)
-	st := state()
+	_, st, w := started(t)
 	ctx := context.Background()
-	_, w := start(t, ctx, bin, st)
 	const n = 6
 	for _, name := range models.InProcessNames() {
 		t.Run(name, func(t *testing.T) {
@@ -348,11 +343,8 @@ func TestModels(t *testing.T) {
 // TestCrash: a runtime crash under threads ends the native program, and
 // RunInWorker says why in the runtime's words.
 func TestCrash(t *testing.T) {
-	bin := program(t, false)
-	noneLeft(t)
-	st := state()
+	_, st, w := started(t)
 	ctx := context.Background()
-	_, w := start(t, ctx, bin, st)
 	rep, err := models.RunInWorker(ctx, w, workermsg.Run{Model: "threads", Func: "Crash", N: 8, Workers: 4, StateKey: st.Key})
 	if err == nil || !strings.Contains(err.Error(), "concurrent map writes") {
 		t.Fatalf("Crash under threads got error %v, want one saying concurrent map writes", err)
@@ -371,10 +363,7 @@ func TestCrash(t *testing.T) {
 // TestInterrupt: a run interrupted while its task sleeps ends with ctx's
 // error, the native program killed (compiled code is stopped that way).
 func TestInterrupt(t *testing.T) {
-	bin := program(t, false)
-	noneLeft(t)
-	st := state()
-	_, w := start(t, context.Background(), bin, st)
+	_, st, w := started(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := models.RunInWorker(ctx, w, workermsg.Run{Model: "eventloop", Func: "Forever", N: 4, StateKey: st.Key})

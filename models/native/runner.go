@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"atonce/models"
 	"atonce/models/workermsg"
@@ -53,12 +49,9 @@ var (
 // newRunner checks p (the generator's output) and keeps what serving it
 // needs: each variable's value as the program started, before any state.
 func newRunner(p Program) (*runner, error) {
-	host, _ := os.Hostname()
 	r := &runner{
-		prog: p,
-		hello: workermsg.Hello{
-			ID: uuid.NewString(), Version: Version(p.Source), Host: host, PID: os.Getpid(), CPUs: runtime.NumCPU(),
-		},
+		prog:  p,
+		hello: workerserve.NewHello(Version(p.Source)),
 		funcs: map[string]reflect.Value{},
 		vars:  map[string]reflect.Value{},
 		start: map[string]reflect.Value{},
@@ -246,32 +239,46 @@ func (r *runner) StopRun(run string) {
 	}
 }
 
-// RunModel implements workerserve.ModelRunner: the model runs the task
-// in this process, from the variables as the loaded state has them.
-func (r *runner) RunModel(ctx context.Context, req workermsg.Run) workermsg.Ran {
+// inProcess runs a model in this process with the task of function fn,
+// n calls, in state key: run is called with the variables set back to
+// the state's, and Sleep waiting on ctx. Its error says why the task
+// could not be made.
+func (r *runner) inProcess(ctx context.Context, key, fn string, n int, run func(models.Task)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	task, err := r.task(req.StateKey, req.Func, req.N)
+	task, err := r.task(key, fn, n)
 	if err != nil {
-		return workermsg.Ran{Model: req.Model, Err: err.Error()}
+		return err
 	}
 	r.setVars(r.state.Globals)
 	setCurrent(ctx)
 	defer setCurrent(context.Background())
-	return workerserve.RunModel(ctx, req, task, r.vars)
+	run(task)
+	return nil
+}
+
+// RunModel implements workerserve.ModelRunner: the model runs the task
+// in this process, from the variables as the loaded state has them.
+func (r *runner) RunModel(ctx context.Context, req workermsg.Run) workermsg.Ran {
+	var ran workermsg.Ran
+	err := r.inProcess(ctx, req.StateKey, req.Func, req.N, func(task models.Task) {
+		ran = workerserve.RunModel(ctx, req, task, r.vars)
+	})
+	if err != nil {
+		return workermsg.Ran{Model: req.Model, Err: err.Error()}
+	}
+	return ran
 }
 
 // Race implements workerserve.Racer, for a program built with -race: as
 // RunModel, with the races attributed to the variables.
 func (r *runner) Race(ctx context.Context, req workermsg.Race) workermsg.Races {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	task, err := r.task(req.StateKey, req.Func, req.N)
+	var races workermsg.Races
+	err := r.inProcess(ctx, req.StateKey, req.Func, req.N, func(task models.Task) {
+		races = workerserve.Race(ctx, req, task, r.vars)
+	})
 	if err != nil {
 		return workermsg.Races{Model: req.Model, Err: err.Error()}
 	}
-	r.setVars(r.state.Globals)
-	setCurrent(ctx)
-	defer setCurrent(context.Background())
-	return workerserve.Race(ctx, req, task, r.vars)
+	return races
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"atonce/models"
 	"atonce/models/workermsg"
@@ -24,7 +25,7 @@ func RunModel(ctx context.Context, req workermsg.Run, task models.Task, vars map
 		return ran
 	}
 	if m.Traits().Placement != models.InEngine {
-		ran.Err = fmt.Sprintf("%s runs its tasks in worker processes of its own, not in the process asked to run it; a worker runs only %s", req.Model, joinOr(models.InProcessNames()))
+		ran.Err = fmt.Sprintf("%s runs its tasks in worker processes of its own, not in the process asked to run it; a worker runs only the models that run in process: %s", req.Model, strings.Join(models.InProcessNames(), ", "))
 		return ran
 	}
 	rep, _ := m.Run(ctx, task, models.Options{Workers: req.Workers, Trace: req.Trace})
@@ -48,19 +49,4 @@ func RunModel(ctx context.Context, req workermsg.Run, task models.Task, vars map
 	}
 	ran.Report = b
 	return ran
-}
-
-// joinOr is "a", "a or b", "a, b or c".
-func joinOr(xs []string) string {
-	switch len(xs) {
-	case 0:
-		return "none"
-	case 1:
-		return xs[0]
-	}
-	out := xs[0]
-	for _, x := range xs[1 : len(xs)-1] {
-		out += ", " + x
-	}
-	return out + " or " + xs[len(xs)-1]
 }

@@ -14,9 +14,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"atonce/models/broker"
@@ -52,6 +55,13 @@ type Racer interface {
 // call at a time.
 type ModelRunner interface {
 	RunModel(ctx context.Context, r workermsg.Run) workermsg.Ran
+}
+
+// NewHello returns how a worker process of the given version introduces
+// itself: a fresh ID, this machine and process.
+func NewHello(version string) workermsg.Hello {
+	host, _ := os.Hostname()
+	return workermsg.Hello{ID: uuid.NewString(), Version: version, Host: host, PID: os.Getpid(), CPUs: runtime.NumCPU()}
 }
 
 // Pipe serves the engine over conn (the worker's pipes): it says hello,
