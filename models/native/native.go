@@ -41,6 +41,12 @@
 //   - a workermsg.Race, in a program built with -race: the same run, with
 //     the races the detector saw attributed to the notebook's variables.
 //
+// Over pipes, what the tasks print on standard output goes to the engine
+// as workermsg.Output, before the answer of the task or run that printed
+// it, as an interpreted worker's does; standard error stays the
+// process's, where the runtime's last words must be for the engine to
+// explain a crash.
+//
 // Stopping: a task's [Sleep] returns early when its run is stopped
 // (StopRun, or the end of a model's run), as the interpreter's does. A
 // compiled task busy on a CPU cannot be stopped from inside (Go offers no
@@ -168,7 +174,20 @@ func run(p Program, args []string, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s -pipe: started without its pipes; the engine starts a native program, not you\n", name)
 			return 2
 		}
-		if err := workerserve.Pipe(context.Background(), workermsg.NewConn(requests, answers), r); err != nil {
+		conn := workermsg.NewConn(requests, answers)
+		// What the tasks print goes to the engine, as an interpreted
+		// worker's does; not their stderr, where the runtime's last words
+		// must stay for the engine to explain a crash.
+		rl, err := relayStdout(func(o workermsg.Output) {
+			_, _ = conn.Send(workermsg.Message{Kind: workermsg.KindOutput, Output: &o})
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: what the tasks print will not be shown: %v\n", name, err)
+		} else {
+			defer rl.Close()
+			r.flush = rl.Sync
+		}
+		if err := workerserve.Pipe(context.Background(), conn, r); err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 			return 1
 		}

@@ -127,15 +127,15 @@ func state() workermsg.State {
 
 // started builds the native program and starts it through a pool with
 // the Pipe launcher, in state(), checking that the test leaves nothing
-// behind.
-func started(t *testing.T) (bin string, st workermsg.State, w *workerpool.Worker) {
+// behind; what its tasks print goes to output, if set.
+func started(t *testing.T, output func(workermsg.Output)) (bin string, st workermsg.State, w *workerpool.Worker) {
 	t.Helper()
 	bin = program(t, false)
 	noneLeft(t)
 	st = state()
 	pool := workerpool.New(workerpool.Pipe{Command: []string{bin, "-pipe"}, State: st})
 	t.Cleanup(pool.Close)
-	w, err := pool.Start(context.Background(), workerpool.StartOptions{Name: "the native program"})
+	w, err := pool.Start(context.Background(), workerpool.StartOptions{Name: "the native program", Output: output})
 	if err != nil {
 		t.Fatalf("starting the native program: %v", err)
 	}
@@ -168,7 +168,7 @@ func ask(t *testing.T, w *workerpool.Worker, m workermsg.Message) workermsg.Mess
 }
 
 func TestLoad(t *testing.T) {
-	bin, st, w := started(t)
+	bin, st, w := started(t, nil)
 	ctx := context.Background()
 
 	if got, want := w.Hello().Version, native.Version(source); got != want {
@@ -232,7 +232,12 @@ func run(t *testing.T, w *workerpool.Worker, key, fn string, i int, watch ...str
 }
 
 func TestRun(t *testing.T) {
-	_, st, w := started(t)
+	var printed strings.Builder // only Receive, in this goroutine, writes it
+	_, st, w := started(t, func(o workermsg.Output) {
+		if o.Stream == "stdout" {
+			printed.WriteString(o.Text)
+		}
+	})
 	for _, tt := range []struct {
 		fn      string
 		i       int
@@ -268,6 +273,11 @@ func TestRun(t *testing.T) {
 	if res := run(t, w, "another-state", "Sum", 0); !strings.Contains(res.Err, "does not hold the notebook state another-state") {
 		t.Errorf("a task of another state got error %q, want one saying the state is not held", res.Err)
 	}
+	// What a task prints reaches the engine before its result.
+	printed.Reset()
+	if res := run(t, w, st.Key, "Say", 3); res.Err != "" || printed.String() != "task 3 says héllo\n" {
+		t.Errorf("Say(3) got %q printed before its result (error %q), want %q", printed.String(), res.Err, "task 3 says héllo\n")
+	}
 	// Watched: only hits is reported.
 	if res := run(t, w, st.Key, "Touch", 7, "hits"); string(mustJSON(t, res.Globals)) != `{"hits":3}` {
 		t.Errorf("watching hits, the changed globals got %s, want {\"hits\":3}", mustJSON(t, res.Globals))
@@ -287,7 +297,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // report is the model's, every task once, traced, each model from the
 // state's variables.
 func TestModels(t *testing.T) {
-	_, st, w := started(t)
+	_, st, w := started(t, nil)
 	ctx := context.Background()
 	const n = 6
 	for _, name := range models.InProcessNames() {
@@ -343,7 +353,7 @@ func TestModels(t *testing.T) {
 // TestCrash: a runtime crash under threads ends the native program, and
 // RunInWorker says why in the runtime's words.
 func TestCrash(t *testing.T) {
-	_, st, w := started(t)
+	_, st, w := started(t, nil)
 	ctx := context.Background()
 	rep, err := models.RunInWorker(ctx, w, workermsg.Run{Model: "threads", Func: "Crash", N: 8, Workers: 4, StateKey: st.Key})
 	if err == nil || !strings.Contains(err.Error(), "concurrent map writes") {
@@ -363,7 +373,7 @@ func TestCrash(t *testing.T) {
 // TestInterrupt: a run interrupted while its task sleeps ends with ctx's
 // error, the native program killed (compiled code is stopped that way).
 func TestInterrupt(t *testing.T) {
-	_, st, w := started(t)
+	_, st, w := started(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := models.RunInWorker(ctx, w, workermsg.Run{Model: "eventloop", Func: "Forever", N: 4, StateKey: st.Key})

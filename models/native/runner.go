@@ -33,6 +33,10 @@ type runner struct {
 	state    workermsg.State            // the state loaded; Key "" for none
 	baseline map[string]json.RawMessage // the variables right after loading
 
+	// flush, if set, returns once what the tasks printed so far has gone
+	// to the engine: before an answer, so that output comes first.
+	flush func()
+
 	// running is the run of the task in progress, and stop cancels its
 	// context; StopRun reads them without waiting for mu.
 	stopMu  sync.Mutex
@@ -106,6 +110,7 @@ func (r *runner) Load(_ context.Context, st workermsg.State) workermsg.Ready {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ready.Notes = r.setVars(st.Globals)
+	r.flushOutput() // what an initializer Remake ran printed
 	r.state = st
 	r.baseline = models.JSONGlobals(r.vars, nil)
 	ready.ReplayNS = int64(time.Since(started))
@@ -219,6 +224,7 @@ func (r *runner) Run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	r.stopMu.Lock()
 	r.running, r.stop = "", nil
 	r.stopMu.Unlock()
+	r.flushOutput()
 	if tctx.Err() != nil && err == nil {
 		err = fmt.Errorf("task %d was stopped: its run was interrupted", t.Index)
 	}
@@ -253,8 +259,16 @@ func (r *runner) inProcess(ctx context.Context, key, fn string, n int, run func(
 	r.setVars(r.state.Globals)
 	setCurrent(ctx)
 	defer setCurrent(context.Background())
+	defer r.flushOutput()
 	run(task)
 	return nil
+}
+
+// flushOutput waits for what the tasks printed to reach the engine.
+func (r *runner) flushOutput() {
+	if r.flush != nil {
+		r.flush()
+	}
 }
 
 // RunModel implements workerserve.ModelRunner: the model runs the task

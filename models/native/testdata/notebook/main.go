@@ -39,6 +39,9 @@ func Sum(i int) int {
 
 func Nothing() {}
 
+// Say prints.
+func Say(i int) { fmt.Printf("task %d says héllo\n", i) }
+
 // Touch changes two variables.
 func Touch(i int) {
 	hits++
@@ -98,7 +101,7 @@ func main() {
 	__atonce.Main(__atonce.Program{
 		Funcs: map[string]any{
 			"Sum": Sum, "Nothing": Nothing, "Touch": Touch, "Fails": Fails, "Boom": Boom, "Chan": Chan,
-			"Hook": Hook, "Nap": Nap, "Add": Add, "Unsafe": Unsafe, "Forever": Forever, "Crash": Crash,
+			"Hook": Hook, "Say": Say, "Nap": Nap, "Add": Add, "Unsafe": Unsafe, "Forever": Forever, "Crash": Crash,
 		},
 		Vars: map[string]any{
 			"nums": &nums, "counts": &counts, "origin": &origin, "hits": &hits, "mu": &mu, "ch": &ch,
