@@ -40,6 +40,12 @@
 // GOMAXPROCS. [Compare] runs several models on the same task, [Table]
 // renders their reports side by side, and [RaceCheck] runs the
 // in-process models under Go's race detector in a worker built for it.
+// [RunInWorker] runs an in-process model inside a worker process and
+// returns the report made there: native mode's way to run the notebook's
+// compiled code (package native is the runtime of such a worker) under
+// sequential, eventloop, gil and threads without risking the engine.
+// [TaskOf] makes a Task of a function of one of the task [Shapes],
+// interpreted or compiled.
 // The subpackages chart and sharing draw the reports and diagnose what
 // happened to shared data.
 package models
