@@ -13,7 +13,7 @@ const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"
 var errorType = reflect.TypeFor[error]()
 
 // TaskOf adapts fn, a function of one of the [Shapes] (the int may be any
-// integer type), to a Task of n calls named name: Call(ctx, i) calls fn
+// integer type but uintptr, which is no index), to a Task of n calls named name: Call(ctx, i) calls fn
 // with i when it takes an int, and returns its result, if any, and its
 // error, if any. It refuses other shapes with an error that lists them.
 // The interpreter's functions (reflect values yaegi made) and compiled
@@ -59,7 +59,7 @@ func TaskOf(name string, fn reflect.Value, n int) (Task, error) {
 func isInt(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return true
 	}
 	return false

@@ -29,6 +29,7 @@ func TestTaskOf(t *testing.T) {
 		{"named integer", func(i small) small { return i + 1 }, small(4), "", false},
 		{"uint64", func(i uint64) uint64 { return i }, uint64(3), "", false},
 		{"panic", func(i int) int { panic("at " + string(rune('0'+i))) }, nil, "task 3 panicked: at 3", false},
+		{"uintptr parameter", func(uintptr) {}, nil, "which a model cannot call", true},
 		{"string parameter", func(string) {}, nil, "a task is one of: func(), func(i int)", true},
 		{"two parameters", func(int, int) {}, nil, "which a model cannot call", true},
 		{"variadic", func(...int) {}, nil, "which a model cannot call", true},
