@@ -31,7 +31,10 @@
 //
 //   - a workermsg.Task (the processes and distributed models): one call of
 //     the named function, whose result and changed variables cross back
-//     as JSON and whose panic is the task's error;
+//     as JSON and whose panic is the task's error: "task 3 panicked:
+//     VALUE", then a blank line and the stack from the panic down to the
+//     task's function, whose positions are the cells' (the generator's
+//     //line directives), also in a model's task records;
 //   - a workermsg.Run (native sequential, eventloop, gil, threads): the
 //     in-process model runs in this process, on compiled code, and
 //     answers with its report, task states traced as in the engine

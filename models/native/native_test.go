@@ -26,6 +26,10 @@ import (
 // The program in testdata/notebook says it is built from this source.
 const source = "test-notebook"
 
+// boomAt is where Boom panics, as the stack says it: its frame's
+// function, and its line in testdata/notebook/main.go.
+const boomAt = "/main.go:58 "
+
 // buildDir holds the programs the tests build, for the test binary's life.
 var buildDir string
 
@@ -250,7 +254,8 @@ func TestRun(t *testing.T) {
 		{"Hook", 0, "true", "", "null"},
 		{"Fails", 2, `"task 2"`, "", "null"},
 		{"Fails", 1, `""`, "odd one out", "null"},
-		{"Boom", 3, "", "task 3 panicked: boom at 3", "null"},
+		// A panic's error ends with the stack where it happened.
+		{"Boom", 3, "", "task 3 panicked: boom at 3\n\ngoroutine ", "null"},
 		{"Chan", 0, "", "the result of task 0, a chan int, cannot cross to the notebook: results travel as JSON, and json: unsupported type: chan int", "null"},
 		{"Touch", 5, "", "", `{"hits":1,"nums":[1,2,3,5]}`},
 		// The worker's copy evolves from task to task.
@@ -269,6 +274,11 @@ func TestRun(t *testing.T) {
 				t.Errorf("changed globals got %s, want %s", g, tt.globals)
 			}
 		})
+	}
+	res := run(t, w, st.Key, "Boom", 0)
+	t.Logf("Boom(0)'s error: %s", res.Err)
+	if !strings.Contains(res.Err, "\npanic(") || !strings.Contains(res.Err, "main.Boom(") || !strings.Contains(res.Err, boomAt) || strings.Contains(res.Err, "debug.Stack") || strings.Contains(res.Err, "reflect.") {
+		t.Errorf("Boom(0)'s error got %q, want the frames from the panic down to Boom's, with its position", res.Err)
 	}
 	if res := run(t, w, "another-state", "Sum", 0); !strings.Contains(res.Err, "does not hold the notebook state another-state") {
 		t.Errorf("a task of another state got error %q, want one saying the state is not held", res.Err)
@@ -345,8 +355,8 @@ func TestModels(t *testing.T) {
 	}
 	// A panicking task is its record's error, the run goes on.
 	rep, err := models.RunInWorker(ctx, w, workermsg.Run{Model: "threads", Func: "Boom", N: 2, StateKey: st.Key})
-	if err != nil || len(rep.Tasks) != 2 || rep.Tasks[1].Err != "task 1 panicked: boom at 1" {
-		t.Errorf("Boom under threads got %+v, %v; want two records with their panics", rep.Tasks, err)
+	if err != nil || len(rep.Tasks) != 2 || !strings.HasPrefix(rep.Tasks[1].Err, "task 1 panicked: boom at 1\n\ngoroutine ") || !strings.Contains(rep.Tasks[1].Err, boomAt) {
+		t.Errorf("Boom under threads got %+v, %v; want two records with their panics, where they happened", rep.Tasks, err)
 	}
 }
 

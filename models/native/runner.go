@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -194,7 +195,60 @@ func (r *runner) task(key, name string, n int) (models.Task, error) {
 		}
 		return models.Task{}, fmt.Errorf("the notebook has no function %s of a task's shape (%s); it has %s", name, models.Shapes, strings.Join(names, ", "))
 	}
-	return models.TaskOf(name, fn, n)
+	task, err := models.TaskOf(name, fn, n)
+	if err != nil {
+		return task, err
+	}
+	return withStack(task), nil
+}
+
+// maxStack bounds the stack a panicking task's error carries.
+const maxStack = 4 << 10
+
+// withStack makes a panic in t carry the stack where it happened: the
+// task's error is then "task 3 panicked: VALUE", a blank line, and the
+// panicking goroutine's frames from the panic on, whose positions are the
+// cells' (the generator's //line directives), for the engine to point at
+// the cell and line.
+func withStack(t models.Task) models.Task {
+	call := t.Call
+	t.Call = func(ctx context.Context, i int) (any, error) {
+		defer func() {
+			if p := recover(); p != nil {
+				panic(panicked{value: p, stack: panicStack(debug.Stack())})
+			}
+		}()
+		return call(ctx, i)
+	}
+	return t
+}
+
+// panicked is a task's panic with its stack.
+type panicked struct {
+	value any
+	stack string
+}
+
+func (p panicked) String() string { return fmt.Sprintf("%v\n\n%s", p.value, p.stack) }
+
+// panicStack keeps of a stack taken while panicking its first line and
+// the frames from the panic down to the task's function, at most maxStack
+// bytes.
+func panicStack(b []byte) string {
+	s := string(b)
+	head, rest, _ := strings.Cut(s, "\n")
+	if i := strings.Index(rest, "\npanic("); i >= 0 {
+		rest = rest[i+1:]
+	}
+	// Below the task's own frames: the reflection call and the runtime's.
+	if i := strings.Index(rest, "\nreflect.Value.call("); i >= 0 {
+		rest = rest[:i]
+	}
+	out := head + "\n" + strings.TrimRight(rest, "\n")
+	if len(out) > maxStack {
+		out = out[:maxStack] + "\n..."
+	}
+	return out
 }
 
 // Run implements workerserve.Runner: one call of the task's function in
