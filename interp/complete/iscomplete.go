@@ -5,17 +5,20 @@ import (
 	"go/scanner"
 	"go/token"
 	"strings"
+
+	"atonce/internal/gosrc"
 )
 
 // IsComplete tells whether code is a whole cell ("complete"), needs more
 // lines ("incomplete", with indent the suggested indentation of the next
 // line: one tab per open bracket level, one more after a dangling
 // operator), or can never become valid ("invalid"). Cells may mix
-// declarations and statements; lines starting with % (magics) and empty
-// code are complete.
+// declarations and statements. The lines gosrc.Magics finds (magics,
+// help requests) are not Go: a cell of nothing else, or empty, is
+// complete.
 func IsComplete(code string) (status, indent string) {
 	defer guard("is_complete", func() { status, indent = "unknown", "" })
-	src := blankMagics(code)
+	src := gosrc.BlankMagics(code)
 	if strings.TrimSpace(src) == "" {
 		return "complete", ""
 	}

@@ -5,7 +5,8 @@ import (
 	"go/parser"
 	"go/scanner"
 	"go/token"
-	"strings"
+
+	"atonce/internal/gosrc"
 )
 
 // A segment is one top-level piece of a cell: a declaration or a run of
@@ -13,22 +14,6 @@ import (
 type segment struct {
 	start, end int         // byte offsets in the cell
 	first      token.Token // first token that is not a comment
-}
-
-// blankMagics replaces lines starting with % (magics) with spaces, keeping
-// every offset in place.
-func blankMagics(src string) string {
-	if !strings.Contains(src, "%") {
-		return src
-	}
-	lines := strings.SplitAfter(src, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimLeft(l, " \t"), "%") {
-			body := strings.TrimSuffix(l, "\n")
-			lines[i] = strings.Repeat(" ", len(body)) + l[len(body):]
-		}
-	}
-	return strings.Join(lines, "")
 }
 
 // segments splits a cell into its top-level pieces.
@@ -132,7 +117,7 @@ func parseUnit(text, prefix, suffix string, stmts bool) *unit {
 
 // parseCell parses every segment of a cell.
 func parseCell(src string) []*unit {
-	src = blankMagics(src)
+	src = gosrc.BlankMagics(src)
 	var us []*unit
 	for _, sg := range segments(src) {
 		if u := parseSegment(src, sg); u.file != nil {
