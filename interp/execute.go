@@ -223,7 +223,7 @@ func (s *Session) units(groups []*gosrc.Group) ([]unit, scanner.ErrorList) {
 	var units []unit
 	var errs scanner.ErrorList
 	for _, g := range groups {
-		if g.File == nil {
+		if g.Err != nil {
 			errs = append(errs, g.Err...)
 			continue
 		}

@@ -22,7 +22,7 @@ func undefinedNames(code string, known func(string) bool) []string {
 	declared := map[string]bool{}
 	used := map[string]bool{}
 	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
-		if g.File == nil {
+		if g.Err != nil {
 			return nil
 		}
 		collectNames(g.File, declared, used)
