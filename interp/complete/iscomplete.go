@@ -1,7 +1,6 @@
 package complete
 
 import (
-	"errors"
 	"go/scanner"
 	"go/token"
 	"strings"
@@ -111,18 +110,17 @@ func continues(tok token.Token) int {
 	return 0
 }
 
-// parseStatus parses each top-level piece of a balanced cell: a syntax
-// error at the very end means more is needed, elsewhere that the cell is
-// invalid.
+// parseStatus parses each top-level item of a balanced cell (magics
+// blanked): a syntax error at the very end (after the last item's text,
+// the white space that ends it aside) means more is needed, elsewhere
+// that the cell is invalid.
 func parseStatus(src string) (status, indent string) {
-	segs := segments(src)
-	for i, sg := range segs {
-		u := parseSegment(src, sg)
-		if u.err == nil {
+	groups := parse(src).Groups
+	for i, g := range groups {
+		if g.Err == nil {
 			continue
 		}
-		var el scanner.ErrorList
-		if i == len(segs)-1 && errors.As(u.err, &el) && len(el) > 0 && el[0].Pos.Offset-u.prefix >= sg.end-sg.start {
+		if end := g.Head + len(strings.TrimRight(g.Text(), " \t\r\n")); i == len(groups)-1 && g.Err[0].Pos.Offset >= end {
 			return "incomplete", ""
 		}
 		return "invalid", ""

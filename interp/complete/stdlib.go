@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"atonce/internal/gosrc"
 )
 
 var (
@@ -188,14 +190,14 @@ func parseStd(importPath string) *space {
 // universe returns the predeclared identifiers, read from package builtin.
 func universe() *space { return loadStd("builtin") }
 
-var cellCache sync.Map // cell source -> []*unit
+var cellCache sync.Map // cell source -> *gosrc.Cell
 
 // cachedCell parses a cell of the scope once.
-func cachedCell(src string) []*unit {
-	if us, ok := cellCache.Load(src); ok {
-		return us.([]*unit)
+func cachedCell(src string) *gosrc.Cell {
+	if c, ok := cellCache.Load(src); ok {
+		return c.(*gosrc.Cell)
 	}
-	us := parseCell(src)
-	cellCache.Store(src, us)
-	return us
+	c := parseCell(src)
+	cellCache.Store(src, c)
+	return c
 }
