@@ -3,8 +3,6 @@ package complete
 import (
 	"go/ast"
 	"go/token"
-	"path"
-	"strings"
 
 	"atonce/internal/gosrc"
 )
@@ -99,13 +97,8 @@ func (sp *space) addGenDecl(d *ast.GenDecl, grp *gosrc.Group) {
 	for _, s := range d.Specs {
 		switch s := s.(type) {
 		case *ast.ImportSpec:
-			p := strings.Trim(s.Path.Value, "\"`")
-			name := packageNameOf(p)
-			if s.Name != nil {
-				name = s.Name.Name
-			}
-			if name != "_" && name != "." {
-				sp.imports[name] = p
+			if im, ok := gosrc.ImportOf(s); ok && im.Name != "_" && im.Name != "." {
+				sp.imports[im.Name] = im.Path
 			}
 		case *ast.TypeSpec:
 			sp.types[s.Name.Name] = &typeDecl{spec: s, gen: d, grp: grp}
@@ -191,19 +184,6 @@ func (sp *space) addParams(ft *ast.FuncType, grp *gosrc.Group) {
 			}
 		}
 	}
-}
-
-// packageNameOf guesses a package's name from its import path: the last
-// element, skipping a major version suffix.
-func packageNameOf(p string) string {
-	base := path.Base(p)
-	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && strings.Contains(p, "/") {
-		base = path.Base(path.Dir(p))
-	}
-	if i := strings.IndexAny(base, ".-"); i > 0 {
-		base = base[:i]
-	}
-	return base
 }
 
 // userSpace builds the notebook's namespace from the scope's cells (top
