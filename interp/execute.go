@@ -68,6 +68,7 @@ func (s *Session) execute(ctx context.Context, code string) Result {
 		return res
 	}
 	s.record(run)
+	res.LastFunc = parsed.LastFunc()
 	return s.rebuildForVars(ctx, res, run, p)
 }
 

@@ -172,6 +172,22 @@ func TestMixedCell(t *testing.T) {
 	}
 }
 
+// Result.LastFunc is the last plain func of the cell as written, also
+// when the cell runs again and its identical declarations are left out.
+func TestLastFunc(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	for i, tt := range []struct{ code, want string }{
+		{"func Task(i int) {}\nfunc (t T) M() {}\ntype T int", "Task"},
+		{"func Task(i int) {}\nfunc (t T) M() {}\ntype T int", "Task"},
+		{"x := 1", ""},
+		{"func A() {}\nfunc B(i int) { A() }\ny := 2", "B"},
+	} {
+		if got := run(t, s, tt.code).LastFunc; got != tt.want {
+			t.Errorf("cell %d %q: LastFunc got %q, want %q", i+1, tt.code, got, tt.want)
+		}
+	}
+}
+
 func TestStateAcrossCells(t *testing.T) {
 	s, rec := newSession(t, Options{})
 	run(t, s,

@@ -241,6 +241,21 @@ func parseErrors(err error, g *Group, lineBase int) scanner.ErrorList {
 	return errs
 }
 
+// LastFunc is the name of the last plain function (not a method) the
+// cell declares, "" if none: the task %%models runs when the cell names
+// none. Groups that do not parse are passed over.
+func (c *Cell) LastFunc() string {
+	name := ""
+	for _, g := range c.Groups {
+		for _, d := range g.Decls {
+			if d.Kind == Func && len(d.Names) == 1 {
+				name = d.Names[0]
+			}
+		}
+	}
+	return name
+}
+
 // Names are the names the cell declares at the top level of the
 // notebook, in any of its groups: funcs, types, vars (top-level := too),
 // consts, and the names its imports bind. Methods are not names.

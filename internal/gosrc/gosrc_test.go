@@ -231,6 +231,22 @@ func TestCanonIgnoresLayout(t *testing.T) {
 	}
 }
 
+func TestLastFunc(t *testing.T) {
+	for _, tt := range []struct{ code, want string }{
+		{"func A() {}\nfunc B(i int) int { return i }", "B"},
+		{"func (t T) M() {}\nfunc Task(i int) {}\nx := 1", "Task"},
+		{"func Task(i int) {}\nfunc (t T) M() {}", "Task"},
+		{"x := 1", ""},
+		{"func A() {}\nx := 1\nfunc B() {}\ny := 2", "B"},
+		{"func A() {}\nx := )", "A"},
+		{"func A() {}\nfunc _() {}", "A"},
+	} {
+		if got := Parse(tt.code, Options{}).LastFunc(); got != tt.want {
+			t.Errorf("Parse(%q).LastFunc() got %q, want %q", tt.code, got, tt.want)
+		}
+	}
+}
+
 func TestImportName(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{"fmt", "fmt"},
