@@ -186,7 +186,7 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 				run.skipped++
 				continue
 			}
-			return Result{Err: s.yaegiError(run.cell, "CompileError", err)}
+			return Result{Err: s.compileFailure(run.cell, run.groups, err)}
 		}
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
@@ -372,7 +372,7 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 	last := parsed.Last
 	prog, err := s.compile(&ast.BlockStmt{Lbrace: last.Pos(), List: []ast.Stmt{&ast.ExprStmt{X: captured(last.X)}}, Rbrace: last.End()})
 	if err != nil {
-		return nil, s.yaegiError(cell, "CompileError", err)
+		return nil, s.compileFailure(cell, parsed.Groups, err)
 	}
 	label := runLabels.Add(1)
 	if err := s.run(ctx, label, prog); err != nil {

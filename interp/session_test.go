@@ -423,6 +423,8 @@ func TestUndefinedNameIsNamed(t *testing.T) {
 		"var z = nowhere + 1":                           "1:9: undefined: nowhere",
 		"func F() int { return absent }":                "1:23: undefined: absent",
 		"type P struct{ X int }\nq := P{X: 1}.X + gone": "2:18: undefined: gone",
+		// The rewrites' own names (clear's helper) are not the user's.
+		"s := []int{1}\nclear(s)\nv := nowhere + known": "3:6: undefined: nowhere",
 	} {
 		r := s.Execute(context.Background(), code)
 		if r.Err == nil || r.Err.Value != want {
