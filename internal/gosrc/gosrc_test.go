@@ -2,7 +2,6 @@ package gosrc
 
 import (
 	"fmt"
-	"go/ast"
 	"go/parser"
 	"go/printer"
 	"go/token"
@@ -28,7 +27,7 @@ func groupsString(c *Cell, firstLine bool) string {
 
 func TestParseGroups(t *testing.T) {
 	for _, tt := range []struct {
-		name, src, want string
+		name, src, want string // a name "items: ..." parses with Options.Items
 	}{
 		{"empty", "", ""},
 		{"comment only", "// nothing\n", ""},
@@ -55,92 +54,21 @@ func TestParseGroups(t *testing.T) {
 		{"package clause dropped", "package main\n\nfunc main() {}", "decl@3:1: func main() {}\n"},
 		{"indented", "\n\n  x := 1", "stmt@3:3: x := 1\n"},
 		{"unbalanced", "for {\nx := 1", "stmt@1:1: for {\nx := 1\n"},
+		{"items: statements", "x := 1\ny := 2", "stmt@1:1: x := 1\nstmt@2:1: y := 2\n"},
+		{"items: declarations", "type T int\nvar v T", "decl@1:1: type T int\ndecl@2:1: var v T\n"},
+		{"items: semicolons", "x := 1; y := 2", "stmt@1:1: x := 1;\nstmt@1:9: y := 2\n"},
+		{"items: for header", "for i := 0; i < 3; i++ {\n}\nx := 1", "stmt@1:1: for i := 0; i < 3; i++ {\n}\nstmt@3:1: x := 1\n"},
+		{"items: if header, then a statement", "if x := 1; x > 0 { println(x) }; y := 2", "stmt@1:1: if x := 1; x > 0 { println(x) };\nstmt@1:34: y := 2\n"},
+		{"items: else if header", "if a {\n} else if x := f(); x {\n}", "stmt@1:1: if a {\n} else if x := f(); x {\n}\n"},
+		{"items: labeled for", "L: for i := 0; i < 1; i++ {}", "stmt@1:1: L: for i := 0; i < 1; i++ {}\n"},
+		{"items: switch header", "switch x := 2; x {\n}", "stmt@1:1: switch x := 2; x {\n}\n"},
+		{"items: comments stay behind without ParseComments", "x := 1\n// doc\nfunc f() {}", "stmt@1:1: x := 1\n// doc\ndecl@3:1: func f() {}\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := groupsString(Parse(tt.src, Options{}), false); got != tt.want {
+			if got := groupsString(Parse(tt.src, Options{Items: strings.HasPrefix(tt.name, "items: ")}), false); got != tt.want {
 				t.Errorf("Parse(%q) groups:\ngot\n%s\nwant\n%s", tt.src, got, tt.want)
 			}
 		})
-	}
-}
-
-// Each top-level item is a group of its own with Items; the semicolons
-// of a for, if or switch header do not end one.
-func TestParseItems(t *testing.T) {
-	for _, tt := range []struct {
-		name, src, want string
-	}{
-		{"statements", "x := 1\ny := 2", "stmt@1:1: x := 1\nstmt@2:1: y := 2\n"},
-		{"declarations", "type T int\nvar v T", "decl@1:1: type T int\ndecl@2:1: var v T\n"},
-		{"semicolons", "x := 1; y := 2", "stmt@1:1: x := 1;\nstmt@1:9: y := 2\n"},
-		{"for header", "for i := 0; i < 3; i++ {\n}\nx := 1", "stmt@1:1: for i := 0; i < 3; i++ {\n}\nstmt@3:1: x := 1\n"},
-		{"if header, then a statement", "if x := 1; x > 0 { println(x) }; y := 2", "stmt@1:1: if x := 1; x > 0 { println(x) };\nstmt@1:34: y := 2\n"},
-		{"else if header", "if a {\n} else if x := f(); x {\n}", "stmt@1:1: if a {\n} else if x := f(); x {\n}\n"},
-		{"labeled for", "L: for i := 0; i < 1; i++ {}", "stmt@1:1: L: for i := 0; i < 1; i++ {}\n"},
-		{"switch header", "switch x := 2; x {\n}", "stmt@1:1: switch x := 2; x {\n}\n"},
-		{"comments stay behind without ParseComments", "x := 1\n// doc\nfunc f() {}", "stmt@1:1: x := 1\n// doc\ndecl@3:1: func f() {}\n"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := groupsString(Parse(tt.src, Options{Items: true}), false); got != tt.want {
-				t.Errorf("Parse(%q) items:\ngot\n%s\nwant\n%s", tt.src, got, tt.want)
-			}
-		})
-	}
-	c := Parse("x := )\ny := 2", Options{Items: true})
-	if len(c.Groups) != 2 || c.Groups[0].Err == nil || c.Groups[0].File == nil || c.Groups[1].Err != nil || len(c.Groups[1].Decls) != 1 {
-		t.Errorf("a broken item: got %s, want it with errors and a partial tree, and y := 2 parsed and declared", groupsString(c, true))
-	}
-}
-
-// With parser.ParseComments a declaration's doc comment is in its group
-// and its tree, as go/parser reads it in a file of its own.
-func TestParseDocComments(t *testing.T) {
-	docOf := func(g *Group) *ast.CommentGroup {
-		switch d := g.File.Decls[0].(type) {
-		case *ast.FuncDecl:
-			return d.Doc
-		case *ast.GenDecl:
-			return d.Doc
-		}
-		return nil
-	}
-	for _, tt := range []struct {
-		name, src string
-		group     int    // the group of the declaration
-		text      string // its text, first line
-		doc       string // its doc comment's text
-	}{
-		{"on the first line", "// F does.\nfunc F() {}", 0, "// F does.", "F does.\n"},
-		{"after an import", "import \"fmt\"\n\n// Greeting is what hello says.\nconst Greeting = \"hi\"", 1, "// Greeting is what hello says.", "Greeting is what hello says.\n"},
-		{"two lines", "x := 1\n// a\n// b\ntype T int", 1, "// a", "a\nb\n"},
-		{"block comment", "/*T is.*/\ntype T int", 0, "/*T is.*/", "T is.\n"},
-		{"none", "func F() {}", 0, "func F() {}", ""},
-		{"apart from its declaration", "// not a doc\n\nfunc F() {}", 0, "// not a doc", ""},
-		{"a magic line blanked before it", "       \n// F does.\nfunc F() {}", 0, "// F does.", "F does.\n"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c := Parse(tt.src, Options{Mode: parser.ParseComments, Items: true})
-			if len(c.Groups) <= tt.group || c.Err != nil {
-				t.Fatalf("Parse(%q): got %s (errors %v), want group %d", tt.src, groupsString(c, true), c.Err, tt.group)
-			}
-			g := c.Groups[tt.group]
-			if got, _, _ := strings.Cut(g.Text(), "\n"); got != tt.text {
-				t.Errorf("group %d starts %q, want %q", tt.group, got, tt.text)
-			}
-			if got := docOf(g).Text(); got != tt.doc {
-				t.Errorf("doc comment %q, want %q", got, tt.doc)
-			}
-			for _, cg := range g.File.Comments {
-				for _, cm := range cg.List {
-					if strings.Contains(cm.Text, "line ") {
-						t.Errorf("comment %q: the wrapper's line directive is in the tree", cm.Text)
-					}
-				}
-			}
-		})
-	}
-	if c := Parse("// nothing\n", Options{Mode: parser.ParseComments}); len(c.Groups) != 0 {
-		t.Errorf("a comment alone: got %s, want no group", groupsString(c, false))
 	}
 }
 
