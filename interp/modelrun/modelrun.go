@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 
-	"atonce/internal/gosrc"
 	"atonce/models"
 )
 
@@ -175,21 +174,6 @@ func isInt(t reflect.Type) bool {
 		return true
 	}
 	return false
-}
-
-// LastFunc returns the name of the last plain function (not a method) the
-// Go code declares, or "" if none. Groups of the code that do not parse
-// are passed over.
-func LastFunc(code string) string {
-	name := ""
-	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
-		for _, d := range g.Decls {
-			if d.Kind == gosrc.Func && len(d.Names) == 1 {
-				name = d.Names[0]
-			}
-		}
-	}
-	return name
 }
 
 // State is a copy of the notebook's variables, to put back before each

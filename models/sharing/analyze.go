@@ -205,7 +205,7 @@ func load(cells []string) *notebook {
 		src:     map[*token.File]string{},
 	}
 	for i, c := range cells {
-		us, err := parseCell(nb.fset, i+1, stripMagics(c))
+		us, err := parseCell(nb.fset, i+1, gosrc.BlankMagics(c))
 		if err != nil {
 			nb.ignored = append(nb.ignored, fmt.Sprintf("cell %d does not parse: %s", i+1, firstError(err)))
 			continue
