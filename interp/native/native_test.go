@@ -98,12 +98,12 @@ func TestBuildAndRun(t *testing.T) {
 		generate func(t *testing.T, p *Program)
 	}{
 		{
-			name: "redefinitions: last wins, a var assigned again is its first declaration",
+			name:  "redefinitions: last wins, a var assigned again is its first declaration",
 			cells: "redefine.cells", task: "work", arg: "3", vars: `{"x": 7}`,
 			result: "12", after: map[string]string{"x": "7"}, types: map[string]string{"x": "int"},
 		},
 		{
-			name: "variables of the notebook's own types cross",
+			name:  "variables of the notebook's own types cross",
 			cells: "vars.cells", task: "work", arg: "2",
 			vars:   `{"p": {"Name": "z", "N": 10}, "ps": [{"Name": "z", "N": 10}, {"Name": "y", "N": 1}], "m": {"z": {"Name": "z", "N": 10}}}`,
 			result: "5",
@@ -115,7 +115,7 @@ func TestBuildAndRun(t *testing.T) {
 			types: map[string]string{"p": "P", "ps": "[]P", "m": "map[string]P"},
 		},
 		{
-			name: "variables that cannot cross are made anew or start at zero",
+			name:  "variables that cannot cross are made anew or start at zero",
 			cells: "cross.cells", task: "work", arg: "5", vars: `{"counter": 41}`,
 			result: "18", after: map[string]string{"counter": "42"},
 			types: map[string]string{"ch": "chan int", "idle": "chan int", "mu": "sync.Mutex", "double": "func(i int) int", "hook": "func()"},
@@ -129,7 +129,7 @@ func TestBuildAndRun(t *testing.T) {
 			remade: []string{"ch", "double"},
 		},
 		{
-			name: "time.Sleep is the runtime's, whatever the import's name",
+			name:  "time.Sleep is the runtime's, whatever the import's name",
 			cells: "sleep.cells", task: "work", result: "null", sleeps: 2,
 			generate: func(t *testing.T, p *Program) {
 				for name, src := range p.Files {
@@ -146,7 +146,7 @@ func TestBuildAndRun(t *testing.T) {
 			},
 		},
 		{
-			name: "imports no cell uses are dropped",
+			name:  "imports no cell uses are dropped",
 			cells: "imports.cells", task: "work", result: `"OK4"`,
 			generate: func(t *testing.T, p *Program) {
 				for name, src := range p.Files {
