@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"os"
@@ -355,4 +356,46 @@ func TestUnchangedReused(t *testing.T) {
 	if got := b.goRuns.Load() - runs; got != 1 || bin.Cached || bin.Path == first.Path {
 		t.Errorf("changed cell: %d go commands, Cached %v, %s; want 1, false, a new binary", got, bin.Cached, bin.Path)
 	}
+}
+
+// TestBuildOptions builds for another system, and with the race detector
+// (the first time, each compiles atonce's dependencies anew: a minute or
+// more; skipped with -short).
+func TestBuildOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the standard library for another target the first time")
+	}
+	b := newBuilder(t)
+	ctx := context.Background()
+	p, err := b.Generate(ctx, cells(t, "racy.cells"), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("linux/arm64", func(t *testing.T) {
+		bin, err := b.Build(ctx, p, Options{GOOS: "linux", GOARCH: "arm64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elf.Open(bin.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Machine != elf.EM_AARCH64 || bin.GOOS != "linux" || bin.GOARCH != "arm64" {
+			t.Errorf("got a %s binary for %s/%s, want EM_AARCH64 for linux/arm64", f.Machine, bin.GOOS, bin.GOARCH)
+		}
+	})
+	t.Run("race", func(t *testing.T) {
+		bin, err := b.Build(ctx, p, Options{Race: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bin.Race {
+			t.Errorf("Binary.Race is false")
+		}
+		_, stderr, err := runTask(t, bin.Path, "work", "", "")
+		if err == nil || !strings.Contains(stderr, "WARNING: DATA RACE") || !strings.Contains(stderr, "cell2:7") {
+			t.Errorf("got %v and\n%s\nwant the race detector's report of counter++ at cell2:7", err, stderr)
+		}
+	})
 }
