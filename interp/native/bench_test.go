@@ -1,7 +1,6 @@
 package native
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -9,19 +8,9 @@ import (
 	"testing"
 )
 
-// build generates and builds cells, as a native run does before its first
-// task starts.
+// build generates and builds cells.
 func build(b *testing.B, bl *Builder, cells []string) *Binary {
-	b.Helper()
-	ctx := context.Background()
-	p, err := bl.Generate(ctx, cells, "work")
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin, err := bl.Build(ctx, p, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, bin := generateBuild(b, bl, cells, "work", Options{})
 	return bin
 }
 

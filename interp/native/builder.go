@@ -425,10 +425,10 @@ func (b *Builder) goCommand(ctx context.Context, env *buildEnv, dir string, stdo
 	case <-ctx.Done():
 		interruptGroup(cmd)
 		select {
-		case err = <-done:
+		case <-done:
 		case <-time.After(5 * time.Second):
 			killGroup(cmd)
-			err = <-done
+			<-done
 		}
 		// The go command waits for its tools; a tool it had not reaped
 		// yet is killed.

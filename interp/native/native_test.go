@@ -38,6 +38,22 @@ func cells(t testing.TB, name string) []string {
 	return strings.Split(string(b), "-- cell --\n")
 }
 
+// generateBuild generates and builds cells, as a native run does before
+// its first task starts.
+func generateBuild(t testing.TB, b *Builder, cells []string, task string, opt Options) (*Program, *Binary) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := b.Generate(ctx, cells, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := b.Build(ctx, p, opt)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.Source())
+	}
+	return p, bin
+}
+
 // outcome is what the runtime stub (models/native) prints after running a
 // task once. Only this function and outcome know the stub's protocol: the
 // real runtime's replaces them.
@@ -165,8 +181,7 @@ func TestBuildAndRun(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			p, err := b.Generate(ctx, cells(t, tt.cells), tt.task)
+			p, err := b.Generate(context.Background(), cells(t, tt.cells), tt.task)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +199,7 @@ func TestBuildAndRun(t *testing.T) {
 			if got := p.Notes(); !slices.Equal(got, tt.notes) {
 				t.Errorf("notes:\ngot  %q\nwant %q", got, tt.notes)
 			}
-			bin, err := b.Build(ctx, p, Options{})
+			bin, err := b.Build(context.Background(), p, Options{})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, p.Source())
 			}
@@ -240,16 +255,7 @@ func TestCompileErrorsInCells(t *testing.T) {
 // TestPanicInCell runs a task that panics: the traceback points at the
 // cell and line as typed.
 func TestPanicInCell(t *testing.T) {
-	b := newBuilder(t)
-	ctx := context.Background()
-	p, err := b.Generate(ctx, cells(t, "panic.cells"), "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := b.Build(ctx, p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := generateBuild(t, newBuilder(t), cells(t, "panic.cells"), "work", Options{})
 	_, stderr, err := runTask(t, bin.Path, "work", "5", "")
 	if err == nil {
 		t.Fatal("work(5) did not panic")
@@ -314,29 +320,14 @@ func TestNoSource(t *testing.T) {
 // same Builder and in a new one (a restarted kernel): no go command runs.
 func TestUnchangedReused(t *testing.T) {
 	b := newBuilder(t)
-	ctx := context.Background()
 	nb := cells(t, "vars.cells")
-	p, err := b.Generate(ctx, nb, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := b.Build(ctx, p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, first := generateBuild(t, b, nb, "work", Options{})
 	if first.Cached {
 		t.Errorf("first build: Cached")
 	}
 	for _, again := range []*Builder{b, {SourceDir: b.SourceDir, CacheDir: b.CacheDir}} {
 		runs := again.goRuns.Load()
-		p2, err := again.Generate(ctx, nb, "work")
-		if err != nil {
-			t.Fatal(err)
-		}
-		bin, err := again.Build(ctx, p2, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, bin := generateBuild(t, again, nb, "work", Options{})
 		if got := again.goRuns.Load() - runs; got != 0 || !bin.Cached || bin.Path != first.Path {
 			t.Errorf("again: %d go commands, Cached %v, %s; want none, true, %s", got, bin.Cached, bin.Path, first.Path)
 		}
@@ -344,15 +335,8 @@ func TestUnchangedReused(t *testing.T) {
 	// One changed cell: one build.
 	changed := slices.Clone(nb)
 	changed[1] = strings.Replace(changed[1], "len(ps) + len(m)", "len(ps)", 1)
-	p3, err := b.Generate(ctx, changed, "work")
-	if err != nil {
-		t.Fatal(err)
-	}
 	runs := b.goRuns.Load()
-	bin, err := b.Build(ctx, p3, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := generateBuild(t, b, changed, "work", Options{})
 	if got := b.goRuns.Load() - runs; got != 1 || bin.Cached || bin.Path == first.Path {
 		t.Errorf("changed cell: %d go commands, Cached %v, %s; want 1, false, a new binary", got, bin.Cached, bin.Path)
 	}
@@ -366,16 +350,9 @@ func TestBuildOptions(t *testing.T) {
 		t.Skip("compiles the standard library for another target the first time")
 	}
 	b := newBuilder(t)
-	ctx := context.Background()
-	p, err := b.Generate(ctx, cells(t, "racy.cells"), "work")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := cells(t, "racy.cells")
 	t.Run("linux/arm64", func(t *testing.T) {
-		bin, err := b.Build(ctx, p, Options{GOOS: "linux", GOARCH: "arm64"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, bin := generateBuild(t, b, nb, "work", Options{GOOS: "linux", GOARCH: "arm64"})
 		f, err := elf.Open(bin.Path)
 		if err != nil {
 			t.Fatal(err)
@@ -386,10 +363,7 @@ func TestBuildOptions(t *testing.T) {
 		}
 	})
 	t.Run("race", func(t *testing.T) {
-		bin, err := b.Build(ctx, p, Options{Race: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, bin := generateBuild(t, b, nb, "work", Options{Race: true})
 		if !bin.Race {
 			t.Errorf("Binary.Race is false")
 		}
