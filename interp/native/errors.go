@@ -1,9 +1,11 @@
 package native
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,6 +127,13 @@ func parseCompileErrors(p *Program, out string) *CompileError {
 	if len(ce.Errors) == 0 {
 		return nil
 	}
+	// In the notebook's order; the generated code's errors last.
+	slices.SortStableFunc(ce.Errors, func(a, b CellError) int {
+		if (a.Cell == 0) != (b.Cell == 0) {
+			return cmp.Compare(b.Cell, a.Cell)
+		}
+		return cmp.Or(cmp.Compare(a.Cell, b.Cell), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
 	return ce
 }
 

@@ -313,6 +313,7 @@ func (fg *fileGen) funcDecl(d *ast.FuncDecl) {
 		return
 	}
 	fg.scan(d)
+	fg.directives(d.Pos())
 	fg.copy(d.Pos(), d.End())
 	if d.Recv != nil || d.Name.Name == "main" {
 		return
@@ -325,6 +326,29 @@ func (fg *fileGen) funcDecl(d *ast.FuncDecl) {
 		fg.g.prog.Funcs = append(fg.g.prog.Funcs, d.Name.Name)
 		fg.g.tasks[d.Name.Name] = d.Name.Name
 		slices.Sort(fg.g.prog.Funcs)
+	}
+}
+
+// directives writes the compiler directives (//go:noinline, ...) of the
+// comment lines right above the func at pos in its cell.
+func (fg *fileGen) directives(pos token.Pos) {
+	cell, line, _ := fg.g.pkg.Position(pos)
+	if cell < 1 || cell > len(fg.g.prog.Cells) {
+		return
+	}
+	lines := strings.Split(fg.g.prog.Cells[cell-1], "\n")
+	var dirs []string
+	for l := line - 1; l >= 1 && l <= len(lines); l-- {
+		text := strings.TrimSpace(lines[l-1])
+		if !strings.HasPrefix(text, "//") {
+			break
+		}
+		if strings.HasPrefix(text, "//go:") {
+			dirs = append([]string{text}, dirs...)
+		}
+	}
+	for _, d := range dirs {
+		fg.body.WriteString("\n" + d)
 	}
 }
 
@@ -387,12 +411,22 @@ func (fg *fileGen) varSpec(s *ast.ValueSpec) {
 		fg.g.prog.Vars = append(fg.g.prog.Vars, o.v)
 	}
 	if atStart && len(s.Values) > 0 {
-		// The declaration as written, its earlier names blanked.
-		fg.scan(s)
-		fg.blankNames(s)
-		fg.body.WriteString("\nvar (")
-		fg.copy(s.Pos(), s.End())
-		fg.body.WriteString(")\n")
+		// The declaration as written (x = v for x := v), its earlier
+		// names blanked.
+		var names []string
+		for _, id := range s.Names {
+			names = append(names, id.Name)
+		}
+		decl := strings.Join(names, ", ")
+		if s.Type != nil {
+			fg.scan(s.Type)
+			decl += " " + fg.f.Text(s.Type)
+		}
+		for _, v := range s.Values {
+			fg.scan(v)
+		}
+		fmt.Fprintf(&fg.body, "\nvar %s =", decl)
+		fg.copy(s.Values[0].Pos(), s.Values[len(s.Values)-1].End())
 	} else {
 		fg.body.WriteString("\nvar (")
 		for _, o := range vars {

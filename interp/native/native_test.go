@@ -171,8 +171,12 @@ func TestBuildAndRun(t *testing.T) {
 						t.Errorf("%s imports os, which no cell uses:\n%s", name, src)
 					}
 				}
-				if _, src := fileWith(p, "func root()"); !strings.Contains(src, `. "math"`) {
+				_, src := fileWith(p, "func root()")
+				if !strings.Contains(src, `. "math"`) {
 					t.Errorf("the dot import of math is missing where Sqrt is used:\n%s", src)
+				}
+				if !strings.Contains(src, "\n//go:noinline\n//line cell2:3:1\nfunc root()") {
+					t.Errorf("the func's compiler directive is lost:\n%s", src)
 				}
 				if _, src := fileWith(p, "func work()"); strings.Contains(src, `"math"`) {
 					t.Errorf("the dot import of math is kept where nothing uses it:\n%s", src)
@@ -240,6 +244,9 @@ func TestCompileErrorsInCells(t *testing.T) {
 	want := []CellError{
 		{Cell: 2, Line: 2, Col: 2, Msg: "declared and not used: unused", Source: "\tunused := x"},
 		{Cell: 3, Line: 1, Col: 27, Msg: `cannot use "s" (untyped string constant) as int value in return statement`, Source: `func other() int { return "s" }`},
+		// A variable whose type is unknown keeps its initializer: the
+		// error is there.
+		{Cell: 4, Line: 1, Col: 6, Msg: "undefined: nope", Source: "y := nope() + x"},
 	}
 	if !slices.Equal(ce.Errors, want) {
 		t.Errorf("errors:\ngot  %+v\nwant %+v", ce.Errors, want)
