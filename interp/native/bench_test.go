@@ -38,7 +38,8 @@ const modelsCell = "import \"atonce/models\"\n\nfunc span() models.Span { return
 //     atonce/models (and so NATS), for the link's weight;
 //   - new-builder: a new Builder and cache directory (the export data of
 //     the imports looked up: go list), the build cache warm;
-//   - cold: an empty Go build cache (ATONCE_BENCH_COLD=1 only: minutes).
+//   - cold, cold-models: an empty Go build cache (ATONCE_BENCH_COLD=1
+//     only: minutes).
 func BenchmarkBuild(b *testing.B) {
 	nb := cells(b, "bench.cells")
 	b.Run("unchanged", func(b *testing.B) {
@@ -87,13 +88,21 @@ func BenchmarkBuild(b *testing.B) {
 			build(b, newBuilder(b), withSeed(nb, seed))
 		}
 	})
-	b.Run("cold", func(b *testing.B) {
-		if os.Getenv("ATONCE_BENCH_COLD") == "" {
-			b.Skip("set ATONCE_BENCH_COLD=1: builds the standard library and atonce's dependencies from nothing")
-		}
-		for b.Loop() {
-			b.Setenv("GOCACHE", b.TempDir())
-			build(b, newBuilder(b), nb)
-		}
-	})
+	for _, tt := range []struct {
+		name  string
+		cells []string
+	}{
+		{"cold", nb},
+		{"cold-models", append([]string{modelsCell}, nb...)},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			if os.Getenv("ATONCE_BENCH_COLD") == "" {
+				b.Skip("set ATONCE_BENCH_COLD=1: builds the standard library and atonce's dependencies from nothing")
+			}
+			for b.Loop() {
+				b.Setenv("GOCACHE", b.TempDir())
+				build(b, newBuilder(b), tt.cells)
+			}
+		})
+	}
 }
