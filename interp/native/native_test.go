@@ -163,6 +163,17 @@ func TestBuildAndRun(t *testing.T) {
 			},
 		},
 		{
+			name:  "atonce/display is atonce's own package",
+			cells: "display.cells", task: "work", result: "36",
+			types: map[string]string{"last": "*display.Handle"},
+			notes: []string{"last starts at its zero value: a display.Handle cannot cross as JSON: it has no exported fields"},
+			generate: func(t *testing.T, p *Program) {
+				if _, src := fileWith(p, "\nlast *"); !strings.Contains(src, `"atonce/interp/display"`) {
+					t.Errorf("display is not imported from atonce/interp/display:\n%s", src)
+				}
+			},
+		},
+		{
 			name:  "imports no cell uses are dropped",
 			cells: "imports.cells", task: "work", result: `"OK4"`,
 			generate: func(t *testing.T, p *Program) {
