@@ -315,7 +315,7 @@ func (fg *fileGen) funcDecl(d *ast.FuncDecl) {
 	fg.scan(d)
 	fg.directives(d.Pos())
 	fg.copy(d.Pos(), d.End())
-	if d.Recv != nil || d.Name.Name == "main" {
+	if d.Recv != nil {
 		return
 	}
 	obj, ok := fg.g.info.Defs[d.Name].(*types.Func)
@@ -325,6 +325,9 @@ func (fg *fileGen) funcDecl(d *ast.FuncDecl) {
 	if sig := obj.Type().(*types.Signature); taskShape(sig) {
 		fg.g.prog.Funcs = append(fg.g.prog.Funcs, d.Name.Name)
 		fg.g.tasks[d.Name.Name] = d.Name.Name
+		if d.Name.Name == "main" {
+			fg.g.tasks["main"] = mainName
+		}
 		slices.Sort(fg.g.prog.Funcs)
 	}
 }

@@ -174,6 +174,14 @@ func TestBuildAndRun(t *testing.T) {
 			},
 		},
 		{
+			name:  "a pasted program's main is a task",
+			cells: "program.cells", task: "main", result: "null", after: map[string]string{"ran": "1"},
+		},
+		{
+			name:  "a pasted program's main is called by name",
+			cells: "program.cells", task: "twice", vars: `{"ran": 5}`, result: "null", after: map[string]string{"ran": "7"},
+		},
+		{
 			name:  "imports no cell uses are dropped",
 			cells: "imports.cells", task: "work", result: `"OK4"`,
 			generate: func(t *testing.T, p *Program) {
