@@ -35,12 +35,44 @@ type CellError struct {
 }
 
 // Excerpt is the error's line with a caret under its column, as the
-// interpreter's compile errors show it.
+// interpreter's compile errors show it; the line alone when the column is
+// not known (a panic's traceback gives none).
 func (e CellError) Excerpt() []string {
 	if e.Source == "" {
 		return nil
 	}
-	return gosrc.Excerpt(e.Source, 1, max(e.Col, 1))
+	x := gosrc.Excerpt(e.Source, 1, max(e.Col, 1))
+	if e.Col == 0 {
+		return x[:1]
+	}
+	return x
+}
+
+// At is msg at cell, line and col (0 when not known) of the program's
+// cells, with the line's source: for a position a panic's traceback or
+// the race detector names (see ParsePosition).
+func (p *Program) At(cell, line, col int, msg string) CellError {
+	e := CellError{Cell: cell, Line: line, Col: col, Msg: msg}
+	if cell >= 1 && cell <= len(p.Cells) {
+		if lines := strings.Split(p.Cells[cell-1], "\n"); line >= 1 && line <= len(lines) {
+			e.Source = lines[line-1]
+		}
+	}
+	return e
+}
+
+// ParsePosition reads a position in a cell as the program's tracebacks
+// and the race detector write it, "cell2:7" or "cell2:7:3" (the first in
+// s); ok false when s holds none.
+func ParsePosition(s string) (cell, line, col int, ok bool) {
+	m := cellPos.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, 0, false
+	}
+	cell, _ = strconv.Atoi(m[1])
+	line, _ = strconv.Atoi(m[2])
+	col, _ = strconv.Atoi(m[3])
+	return cell, line, col, true
 }
 
 // String is "cell 2, line 4:5: declared and not used: x".
@@ -109,10 +141,7 @@ func parseCompileErrors(p *Program, out string) *CompileError {
 		e := CellError{Line: l, Col: col, Msg: cleanMsg(m[4])}
 		if n, ok := strings.CutPrefix(m[1], "cell"); ok {
 			if c, err := strconv.Atoi(n); err == nil && c >= 1 && c <= len(p.Cells) {
-				e.Cell = c
-				if lines := strings.Split(p.Cells[c-1], "\n"); l >= 1 && l <= len(lines) {
-					e.Source = lines[l-1]
-				}
+				e = p.At(c, l, col, e.Msg)
 			}
 		}
 		if e.Cell == 0 {

@@ -281,13 +281,25 @@ func TestCompileErrorsInCells(t *testing.T) {
 // TestPanicInCell runs a task that panics: the traceback points at the
 // cell and line as typed.
 func TestPanicInCell(t *testing.T) {
-	_, bin := generateBuild(t, newBuilder(t), cells(t, "panic.cells"), "work", Options{})
+	p, bin := generateBuild(t, newBuilder(t), cells(t, "panic.cells"), "work", Options{})
 	_, stderr, err := runTask(t, bin.Path, "work", "5", "")
 	if err == nil {
 		t.Fatal("work(5) did not panic")
 	}
-	if !strings.Contains(stderr, "index out of range [5]") || !strings.Contains(stderr, "cell2:3") {
-		t.Errorf("traceback: got %s, want the index error at cell2:3", stderr)
+	if !strings.Contains(stderr, "index out of range [5]") {
+		t.Fatalf("traceback: got %s, want the index error", stderr)
+	}
+	_, frame, _ := strings.Cut(stderr, "main.work(")
+	cell, line, col, ok := ParsePosition(frame)
+	if !ok {
+		t.Fatalf("no cell position in the traceback's frame of work: %s", stderr)
+	}
+	at := p.At(cell, line, col, "")
+	if want := (CellError{Cell: 2, Line: 3, Source: "\treturn xs[i]"}); at != want {
+		t.Errorf("work's frame: got %+v, want %+v", at, want)
+	}
+	if got, want := at.Excerpt(), []string{"    \treturn xs[i]"}; !slices.Equal(got, want) {
+		t.Errorf("excerpt: got %q, want %q", got, want)
 	}
 }
 
