@@ -138,6 +138,8 @@ func (b *Builder) prepare(ctx context.Context) (*buildEnv, error) {
 	if err := os.MkdirAll(env.modDir, 0o700); err != nil {
 		return nil, fmt.Errorf("making native mode's cache: %w", err)
 	}
+	now := time.Now()
+	_ = os.Chtimes(env.modDir, now, now) // in use: not pruned
 	if err := writeIfChanged(filepath.Join(env.modDir, "go.mod"), env.gomod); err != nil {
 		return nil, err
 	}
@@ -361,6 +363,7 @@ func (b *Builder) Build(ctx context.Context, p *Program, opt Options) (*Binary, 
 		}
 	}
 	prune(env.root, "bin-", keep)
+	prune(env.root, "mod-", 4) // one per state of atonce's source
 	return bin, nil
 }
 

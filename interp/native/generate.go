@@ -21,8 +21,8 @@ import (
 // generated programs import as __atonce.
 const RuntimePath = "atonce/models/native"
 
-// Shapes lists the task function shapes a native program can call (the
-// int may be any integer type).
+// Shapes lists the task function shapes a model can call, interpreted or
+// native (the int may be any integer type).
 const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"
 
 // ErrNoTask is returned, wrapped, when the notebook has no function of
@@ -194,7 +194,7 @@ func taskShape(sig *types.Signature) bool {
 	}
 	if sig.Params().Len() == 1 {
 		b, ok := sig.Params().At(0).Type().Underlying().(*types.Basic)
-		if !ok || b.Info()&types.IsInteger == 0 {
+		if !ok || b.Info()&types.IsInteger == 0 || b.Kind() == types.Uintptr {
 			return false
 		}
 	}
