@@ -69,14 +69,14 @@ func (c *crosser) walk(t types.Type, path string) string {
 	case *types.Basic:
 		switch {
 		case u.Info()&types.IsComplex != 0:
-			return "a complex number cannot cross as JSON"
+			return at("a complex number cannot cross as JSON", path)
 		case u.Kind() == types.UnsafePointer:
-			return "an unsafe.Pointer cannot cross as JSON"
+			return at("an unsafe.Pointer cannot cross as JSON", path)
 		}
 	case *types.Chan:
-		return "a channel cannot cross as JSON"
+		return at("a channel cannot cross as JSON", path)
 	case *types.Signature:
-		return "a func cannot cross as JSON"
+		return at("a func cannot cross as JSON", path)
 	case *types.Pointer:
 		return c.walk(u.Elem(), path)
 	case *types.Slice:
@@ -85,7 +85,7 @@ func (c *crosser) walk(t types.Type, path string) string {
 		return c.walk(u.Elem(), path)
 	case *types.Map:
 		if !mapKeyCrosses(u.Key()) {
-			return fmt.Sprintf("a map keyed by %s cannot cross as JSON", types.TypeString(u.Key(), c.qual))
+			return at(fmt.Sprintf("a map keyed by %s cannot cross as JSON", types.TypeString(u.Key(), c.qual)), path)
 		}
 		return c.walk(u.Elem(), path)
 	case *types.Interface:
@@ -94,11 +94,11 @@ func (c *crosser) walk(t types.Type, path string) string {
 		}
 	case *types.Struct:
 		if !carriesSomething(u) && !c.ours(t) {
-			what := types.TypeString(t, c.qual)
+			what := article(types.TypeString(t, c.qual))
 			if path == "" {
-				return fmt.Sprintf("a %s cannot cross as JSON: it has no exported fields", what)
+				return what + " cannot cross as JSON: it has no exported fields"
 			}
-			c.lost = append(c.lost, path+" (a "+what+" has no exported fields)")
+			c.lost = append(c.lost, path+" ("+what+" has no exported fields)")
 			return ""
 		}
 		for i := range u.NumFields() {
@@ -119,6 +119,22 @@ func (c *crosser) walk(t types.Type, path string) string {
 		}
 	}
 	return ""
+}
+
+// at says where in the value a failure is: in field path ("" at the top).
+func at(why, path string) string {
+	if path == "" {
+		return why
+	}
+	return why + " (field " + path + ")"
+}
+
+// article puts "a" or "an" before a type's name.
+func article(name string) string {
+	if name != "" && strings.ContainsRune("aeiouAEIOU", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 // ours tells a type the notebook declares.
@@ -187,7 +203,7 @@ func (v Var) note() string {
 	case Zero:
 		return fmt.Sprintf("%s starts at its zero value: %s", v.Name, v.Why)
 	case Partly:
-		return fmt.Sprintf("%s crosses as JSON without %s, which start at their zero values", v.Name, strings.Join(v.Lost, ", "))
+		return fmt.Sprintf("%s crosses as JSON without %s: they start at their zero values", v.Name, strings.Join(v.Lost, ", "))
 	}
 	return ""
 }

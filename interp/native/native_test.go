@@ -411,3 +411,39 @@ func TestBuildOptions(t *testing.T) {
 		}
 	})
 }
+
+// TestCrossing checks what the program says of variables JSON carries
+// whole, in part, or not at all.
+func TestCrossing(t *testing.T) {
+	p, err := newBuilder(t).Generate(context.Background(), cells(t, "crossing.cells"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Var{
+		{Name: "z", Type: "complex128", Crossing: Remade, Why: "a complex number cannot cross as JSON"},
+		{Name: "byKey", Type: "map[Inner]int", Crossing: Remade, Why: "a map keyed by Inner cannot cross as JSON"},
+		{Name: "e", Type: "error", Crossing: Zero, Why: "an interface value (error) cannot cross as JSON: its dynamic type would be lost"},
+		{Name: "when", Type: "time.Time", Crossing: Crosses},
+		{Name: "n", Type: "*big.Int", Crossing: Crosses},
+		{Name: "hits", Type: "atomic.Int64", Crossing: Zero, Why: "an atomic.Int64 cannot cross as JSON: it has no exported fields"},
+		{Name: "o", Type: "Outer", Crossing: Partly, Lost: []string{"In.b (unexported)", `Skip (tagged json:"-")`, "Any (an interface: its dynamic type is lost)"}},
+		{Name: "w", Type: "WithChan", Crossing: Remade, Why: "a channel cannot cross as JSON (field C)"},
+	} {
+		i := slices.IndexFunc(p.Vars, func(v Var) bool { return v.Name == want.Name })
+		if i < 0 {
+			t.Errorf("no variable %s", want.Name)
+			continue
+		}
+		got := p.Vars[i]
+		got.Cell, got.Line = 0, 0
+		if got.Name != want.Name || got.Type != want.Type || got.Crossing != want.Crossing || got.Why != want.Why || !slices.Equal(got.Lost, want.Lost) {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", want.Name, got, want)
+		}
+	}
+	if got, want := p.Notes()[len(p.Notes())-2], "o crosses as JSON without In.b (unexported), Skip (tagged json:\"-\"), Any (an interface: its dynamic type is lost): they start at their zero values"; got != want {
+		t.Errorf("note: got %q, want %q", got, want)
+	}
+	if _, err := newBuilder(t).Build(context.Background(), p, Options{}); err != nil {
+		t.Error(err)
+	}
+}
