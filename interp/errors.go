@@ -172,38 +172,8 @@ func (s *Session) excerpt(cell, line, col int) []string {
 	if !ok {
 		return nil
 	}
-	lines := strings.Split(src, "\n")
-	if line < 1 || line > len(lines) {
-		return nil
-	}
-	text := strings.TrimRight(lines[line-1], "\r")
-	col = min(max(col, 1), len(text)+1)
-	// Long lines: keep a window around the column.
-	const width = 100
-	if len(text) > width {
-		start := max(0, col-1-width/2)
-		for start > 0 && !isRuneStart(text[start]) {
-			start--
-		}
-		end := min(len(text), start+width)
-		for end < len(text) && !isRuneStart(text[end]) {
-			end++
-		}
-		col -= start
-		text = text[start:end]
-	}
-	var caret strings.Builder
-	for _, r := range text[:col-1] {
-		if r == '\t' {
-			caret.WriteByte('\t')
-		} else {
-			caret.WriteByte(' ')
-		}
-	}
-	return []string{"    " + text, "    " + caret.String() + "^"}
+	return gosrc.Excerpt(src, line, col)
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // definitionLoop matches yaegi's message for a top-level definition it
 // could not type.

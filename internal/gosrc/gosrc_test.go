@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -359,5 +360,26 @@ func TestParseRestOfACell(t *testing.T) {
 		if g.Decls[0].Canon != w.Decls[0].Canon {
 			t.Errorf("group %d canon: got %q, want %q", i, g.Decls[0].Canon, w.Decls[0].Canon)
 		}
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("a", 150) + "X" + strings.Repeat("b", 150)
+	for _, tt := range []struct {
+		name      string
+		src       string
+		line, col int
+		want      []string
+	}{
+		{"caret", "x := 1\n\ty := z", 2, 7, []string{"    \ty := z", "    \t     ^"}},
+		{"past the end", "ab", 1, 9, []string{"    ab", "      ^"}},
+		{"no such line", "ab", 3, 1, nil},
+		{"long line", long, 1, 151, []string{"    " + long[100:200], "    " + strings.Repeat(" ", 50) + "^"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Excerpt(tt.src, tt.line, tt.col); !slices.Equal(got, tt.want) {
+				t.Errorf("Excerpt(%q, %d, %d) = %q, want %q", tt.src, tt.line, tt.col, got, tt.want)
+			}
+		})
 	}
 }

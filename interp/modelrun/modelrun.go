@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"atonce/interp/native"
 	"atonce/models"
 )
 
@@ -128,8 +129,9 @@ func joinAnd(xs []string) string {
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
-// Shapes lists the task function shapes a model can run.
-const Shapes = "func(), func(i int), func(i int) T, func(i int) (T, error)"
+// Shapes lists the task function shapes a model can run, interpreted or
+// native.
+const Shapes = native.Shapes
 
 var errorType = reflect.TypeOf((*error)(nil)).Elem()
 
