@@ -492,9 +492,9 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 		sum.Failure = fmt.Sprintf("starting Chromium: %v (its log: %s)", err, tail(chromiumLog.Name(), 20))
 		return sum
 	}
+	b := &browserRun{t: t, started: started}
 	run, cancelRun := context.WithTimeout(tab, runTimeout)
-	b := &browserRun{t: t, ctx: run, timeout: runTimeout, started: started}
-	err = b.run(nbURL, &sum)
+	err = b.run(run, nbURL, &sum)
 	cancelRun()
 	if err != nil {
 		sum.Failure = err.Error()
@@ -503,8 +503,7 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 
 	shooting, cancelShot := context.WithTimeout(tab, time.Minute)
 	defer cancelShot()
-	b.ctx = shooting
-	if err := b.screenshot(shot); err != nil {
+	if err := b.screenshot(shooting, shot); err != nil {
 		t.Logf("screenshot failed: %v", err)
 		if sum.Failure == "" {
 			sum.Failure = fmt.Sprintf("screenshot: %v", err)
@@ -515,20 +514,18 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	return sum
 }
 
-// browserRun drives one tab; ctx bounds every step.
+// browserRun drives one tab, each step bounded by the context it is given.
 type browserRun struct {
 	t       *testing.T
-	ctx     context.Context
-	timeout time.Duration
 	started time.Time
 }
 
 // run opens the notebook, waits for its kernel, clears all outputs, runs
 // all cells from the Cell menu, waits until every code cell has run and
 // reads what the page shows into sum.
-func (b *browserRun) run(nbURL string, sum *browserSummary) error {
+func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary) error {
 	b.log("opening %s", strings.SplitN(nbURL, "?", 2)[0])
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(nbURL)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(nbURL)); err != nil {
 		return fmt.Errorf("opening the notebook: %w", err)
 	}
 
@@ -537,7 +534,7 @@ func (b *browserRun) run(nbURL string, sum *browserSummary) error {
 		probeState
 		Name       string `json:"name"`
 		KernelName string `json:"kernelName"`
-	}](b, "for the notebook and an idle kernel", "atonceProbe.ready()")
+	}](ctx, b, "for the notebook and an idle kernel", "atonceProbe.ready()")
 	if err != nil {
 		return err
 	}
@@ -546,16 +543,16 @@ func (b *browserRun) run(nbURL string, sum *browserSummary) error {
 
 	// 2. Cell → All Output → Clear, so a notebook saved with outputs and
 	// execution counts cannot pass for one that ran. Then Cell → Run All.
-	if err := b.clickMenu("#celllink", "#all_outputs > a", "#clear_all_output > a"); err != nil {
+	if err := b.clickMenu(ctx, "#celllink", "#all_outputs > a", "#clear_all_output > a"); err != nil {
 		return err
 	}
-	if _, err := waitFor[probeState](b, "for the outputs to clear", "atonceProbe.cleared()"); err != nil {
+	if _, err := waitFor[probeState](ctx, b, "for the outputs to clear", "atonceProbe.cleared()"); err != nil {
 		return err
 	}
-	if err := chromedp.Do(b.ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.recordReplies()")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.recordReplies()")); err != nil {
 		return fmt.Errorf("watching the execute replies: %w", err)
 	}
-	if err := b.clickMenu("#celllink", "#run_all_cells > a"); err != nil {
+	if err := b.clickMenu(ctx, "#celllink", "#run_all_cells > a"); err != nil {
 		return err
 	}
 	sum.RunAll = "menu"
@@ -570,7 +567,7 @@ func (b *browserRun) run(nbURL string, sum *browserSummary) error {
 		Empty     int            `json:"empty"`
 		NotRun    []int          `json:"notRun"`
 		Statuses  map[string]int `json:"statuses"`
-	}](b, "for all cells to run", "atonceProbe.finished()")
+	}](ctx, b, "for all cells to run", "atonceProbe.finished()")
 	if err != nil {
 		return err
 	}
@@ -579,7 +576,7 @@ func (b *browserRun) run(nbURL string, sum *browserSummary) error {
 	b.log("%d code cells ran, %d did not; execute replies: %v", finished.Ran, len(finished.NotRun), finished.Statuses)
 
 	// 4. What the page shows: images, the task-stream chart, errors.
-	shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
 	if err != nil {
 		return fmt.Errorf("reading the page: %w", err)
 	}
@@ -599,15 +596,16 @@ func (s probeState) state() probeState { return s }
 
 // waitFor evaluates expr, a wait of notebook_page.js, every 250 ms until
 // it reports done, and returns what it reported then; or until it reports
-// a failure, Chromium goes away or b's deadline passes. It is a wait for a
+// a failure, Chromium goes away or ctx's deadline passes. It is a wait for a
 // state, not a sleep: it returns as soon as the state holds. Every 15 s it
 // logs the state it is waiting in.
-func waitFor[T interface{ state() probeState }](b *browserRun, what, expr string) (T, error) {
+func waitFor[T interface{ state() probeState }](ctx context.Context, b *browserRun, what, expr string) (T, error) {
 	var last []byte
-	lastLog := time.Now()
+	start := time.Now()
+	lastLog := start
 	for {
 		var v T
-		raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]byte](expr))
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr))
 		if err == nil {
 			last = raw
 			if err := json.Unmarshal(raw, &v); err != nil {
@@ -619,17 +617,21 @@ func waitFor[T interface{ state() probeState }](b *browserRun, what, expr string
 				return v, nil
 			}
 		}
-		if cerr := b.ctx.Err(); errors.Is(cerr, context.DeadlineExceeded) {
-			return v, fmt.Errorf("timed out after %v waiting %s; last state: %s", b.timeout, what, last)
+		if cerr := ctx.Err(); errors.Is(cerr, context.DeadlineExceeded) {
+			return v, fmt.Errorf("timed out after %v waiting %s; last state: %s", time.Since(start).Round(time.Second), what, last)
 		} else if cerr != nil {
 			return v, fmt.Errorf("waiting %s: Chromium went away (%v); last state: %s", what, err, last)
 		}
 		if time.Since(lastLog) > 15*time.Second {
 			lastLog = time.Now()
-			b.log("waiting %s: %s (%v)", what, last, err)
+			if err != nil {
+				b.log("waiting %s: %s (last try: %v)", what, last, err)
+			} else {
+				b.log("waiting %s: %s", what, last)
+			}
 		}
 		select {
-		case <-b.ctx.Done():
+		case <-ctx.Done():
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -637,17 +639,17 @@ func waitFor[T interface{ state() probeState }](b *browserRun, what, expr string
 
 // clickMenu opens a menu and clicks through its items like a user: the
 // mouse moves onto each item (so a submenu opens on hover) and clicks it.
-func (b *browserRun) clickMenu(selectors ...string) error {
+func (b *browserRun) clickMenu(ctx context.Context, selectors ...string) error {
 	for _, sel := range selectors {
 		at, err := waitFor[struct {
 			probeState
 			X float64 `json:"x"`
 			Y float64 `json:"y"`
-		}](b, fmt.Sprintf("for the menu item %s to show", sel), fmt.Sprintf("atonceProbe.target(%q)", sel))
+		}](ctx, b, fmt.Sprintf("for the menu item %s to show", sel), fmt.Sprintf("atonceProbe.target(%q)", sel))
 		if err != nil {
 			return err
 		}
-		if err := chromedp.Do(b.ctx,
+		if err := chromedp.Do(ctx,
 			chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y),
 			chromedp.MouseClickXY(at.X, at.Y),
 		); err != nil {
@@ -659,8 +661,8 @@ func (b *browserRun) clickMenu(selectors ...string) error {
 
 // screenshot saves the whole notebook as a PNG: the window is made as tall
 // as the notebook first.
-func (b *browserRun) screenshot(path string) error {
-	dims, err := chromedp.Run(b.ctx, chromedp.Evaluate[struct {
+func (b *browserRun) screenshot(ctx context.Context, path string) error {
+	dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
 		Header  int `json:"header"`
 		Content int `json:"content"`
 	}]("atonceProbe.height()"))
@@ -668,16 +670,16 @@ func (b *browserRun) screenshot(path string) error {
 		return err
 	}
 	height := min(maxShotHeight, max(windowHeight, dims.Header+dims.Content+20))
-	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
 		return err
 	}
-	if _, err := waitFor[probeState](b, "for the notebook to grow to the window", "atonceProbe.fitted()"); err != nil {
+	if _, err := waitFor[probeState](ctx, b, "for the notebook to grow to the window", "atonceProbe.fitted()"); err != nil {
 		if dims.Header+dims.Content+20 <= maxShotHeight {
 			return err
 		}
 		b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
 	}
-	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		return err
 	}
