@@ -6,8 +6,10 @@
 # usage: install/setup-deps.sh [--test]
 #
 #   (always)  Debian's Jupyter (notebook, client, kernel test suite,
-#             nbconvert), nats-server, and gcc with libc6-dev: `%%models
-#             -race` builds its worker with `go build -race`, which needs cgo.
+#             nbconvert), nats-server, gcc with libc6-dev (`%%models -race`
+#             builds its worker with `go build -race`, which needs cgo), and
+#             ca-certificates (the build fetches Go modules over HTTPS; a
+#             minimal Debian has no certificate authorities).
 #   --test    also what only the tests use: Chromium (/usr/bin/chromium,
 #             which notebooks/browser_test.go drives from Go with chromedp)
 #             and procps (the kernel tests look for leftover processes
@@ -28,6 +30,7 @@ packages=(
 	nats-server
 	gcc
 	libc6-dev
+	ca-certificates
 )
 
 test=false
