@@ -15,6 +15,7 @@ import (
 
 	"atonce/internal/childproc"
 	"atonce/models/broker"
+	"atonce/models/broker/natsserver"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
@@ -60,7 +61,7 @@ type ClusterOptions struct {
 // JoinCommand.
 type Cluster struct {
 	opt    ClusterOptions
-	server *broker.Server // nil when on an external server
+	server *natsserver.Server // nil when on an external server
 	conn   *broker.Conn
 	url    string // without the token
 	token  string
@@ -112,7 +113,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 			c.shutdownServer()
 			return nil, err
 		}
-		srv, err := broker.StartServer(so)
+		srv, err := natsserver.Start(so)
 		if err != nil {
 			c.shutdownServer()
 			return nil, fmt.Errorf("starting the NATS server: %w", err)
