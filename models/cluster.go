@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"atonce/internal/childproc"
+	"atonce/internal/cputime"
 	"atonce/models/broker"
 	"atonce/models/broker/natsserver"
 	"atonce/models/workermsg"
@@ -421,7 +422,7 @@ func (c *Cluster) LocalPIDs() []int {
 func (c *Cluster) localCPU() time.Duration {
 	var sum time.Duration
 	for _, pid := range c.LocalPIDs() {
-		sum += processCPU(pid)
+		sum += cputime.Process(pid)
 	}
 	return sum
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"atonce/internal/cputime"
 	"atonce/models/broker"
 	"atonce/models/workermsg"
 )
@@ -86,7 +87,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	}
 	defer release()
 
-	cpu0, local0 := cpuTime(), c.localCPU()
+	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
@@ -229,7 +230,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	rep.Wall = time.Since(start)
 	// The kernel's own CPU and its local workers'; workers on other
 	// machines are not counted.
-	rep.CPU = cpuTime() - cpu0 + max(c.localCPU()-local0, 0)
+	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
 	if ctx.Err() != nil {
 		c.cancelRun(run)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"atonce/internal/cputime"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
@@ -101,7 +102,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	if t.N == 0 {
 		close(p.allDone)
 	}
-	cpu0, busy0 := cpuTime(), machineBusy()
+	cpu0, busy0 := cputime.Self(), cputime.Machine()
 	p.start = time.Now()
 	// Stop every worker at once when the run is interrupted.
 	stopKiller := p.workers.KillOnDone(runCtx)
@@ -112,7 +113,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	stopKiller()
 	p.workers.Close() // each serve stopped its worker: this only checks
 	rep.Wall = time.Since(p.start)
-	rep.CPU = cpuTime() - cpu0 + p.childCPU
+	rep.CPU = cputime.Self() - cpu0 + p.childCPU
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	p.mu.Lock()

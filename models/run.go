@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"atonce/internal/cputime"
 )
 
 // Names of the execution-trace annotations a run makes; parseStates
@@ -101,7 +103,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		r.loop = newLoop(r.done)
 	}
 
-	cpu0, busy0 := cpuTime(), machineBusy()
+	cpu0, busy0 := cputime.Self(), cputime.Machine()
 	r.start = time.Now()
 	trace.Log(runCtx, traceLogAnchor, "")
 	var wg sync.WaitGroup
@@ -110,7 +112,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	}
 	wg.Wait()
 	rep.Wall = time.Since(r.start)
-	rep.CPU = cpuTime() - cpu0
+	rep.CPU = cputime.Self() - cpu0
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	if traceBuf != nil {
@@ -276,5 +278,5 @@ func otherCPU(busy0, own time.Duration) time.Duration {
 	if busy0 == 0 {
 		return 0
 	}
-	return max(machineBusy()-busy0-own, 0)
+	return max(cputime.Machine()-busy0-own, 0)
 }
