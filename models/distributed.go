@@ -63,12 +63,12 @@ var queueOptions = broker.QueueOptions{AckWait: time.Second, MaxDeliver: 3}
 // Run runs t under the distributed model; see [Model] for the contract.
 func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	s := distributedSpec
-	rep := s.report(t)
+	rep := NewReport(s.Traits, t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
 	}
-	if err := checkRemote(s, t, opt); err != nil {
+	if err := CheckRemote(s.Name, t, opt); err != nil {
 		return fail(err)
 	}
 	r := t.Remote
@@ -81,7 +81,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		want = opt.Workers
 	}
 
-	release, err := s.acquire(ctx)
+	release, err := AcquireRun(ctx, s.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -210,13 +210,13 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 				break
 			}
 			w := workerOf(res.Worker)
-			rec = remoteRecord(wr, w.Worker, start)
+			rec = RemoteRecord(wr, w.Worker, start)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
 				w.Spawn = time.Unix(0, wr.LoadStart).Sub(start)
 				w.Ready = time.Unix(0, wr.LoadEnd).Sub(start)
 			}
-			mergeGlobals(w, wr.Globals)
+			w.AddGlobals(wr.Globals)
 		}
 		if res.Delivery > 1 {
 			rec.Note = fmt.Sprintf("handed out %d times: an earlier worker died or stopped answering", res.Delivery)

@@ -60,12 +60,12 @@ const maxAttempts = 2
 // Run runs t under the processes model; see [Model] for the contract.
 func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	s := processesSpec
-	rep := s.report(t)
+	rep := NewReport(s.Traits, t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
 	}
-	if err := checkRemote(s, t, opt); err != nil {
+	if err := CheckRemote(s.Name, t, opt); err != nil {
 		return fail(err)
 	}
 	if len(t.Remote.Command) == 0 {
@@ -74,7 +74,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
 
-	release, err := s.acquire(ctx)
+	release, err := AcquireRun(ctx, s.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -244,11 +244,11 @@ func (p *procPool) serve(rec *WorkerRecord) {
 			}
 			return
 		}
-		tr := remoteRecord(res, rec.Worker, p.start)
+		tr := RemoteRecord(res, rec.Worker, p.start)
 		tr.Queued, tr.BytesIn, tr.BytesOut = queued, in, out
 		p.finish(i, tr, res)
 		p.mu.Lock()
-		mergeGlobals(rec, res.Globals)
+		rec.AddGlobals(res.Globals)
 		p.mu.Unlock()
 	}
 }
