@@ -26,10 +26,24 @@ type Remote struct {
 	// Command starts one local worker that serves its pipes: requests on
 	// fd 3, answers on fd 4 (for example: atonce worker -pipe).
 	Command []string
-	// Cluster is where the distributed model runs its tasks.
-	Cluster *Cluster
+	// Cluster is where a model whose workers may be on other machines
+	// (Traits.Hosts) runs its tasks: for the distributed model, a
+	// *distributed.Cluster.
+	Cluster Cluster
 	// Output, if set, receives what tasks print in the workers.
 	Output func(worker int, o workermsg.Output)
+}
+
+// Cluster is the world of a model whose workers may run on other machines
+// (the distributed model's is package distributed's *Cluster): the
+// servers and workers that outlive one run. This package only carries it
+// from the caller to the model, which knows its own kind; what everyone
+// may ask it is which worker processes it keeps running on this machine
+// between runs (not a run's to stop, nor a leak of one).
+type Cluster interface {
+	// LocalPIDs returns the process ids of the cluster's workers running
+	// on this machine.
+	LocalPIDs() []int
 }
 
 // RemoteRecord turns a worker's Result into the task's record, on the

@@ -1,4 +1,4 @@
-package models
+package distributed
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -20,10 +19,6 @@ import (
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
-
-// DefaultQueue is the work queue the distributed model and its workers
-// use unless told otherwise (ATONCE_NATS_QUEUE): one per NATS server.
-const DefaultQueue = "atonce"
 
 // ClusterOptions say where distributed tasks run.
 type ClusterOptions struct {
@@ -39,7 +34,7 @@ type ClusterOptions struct {
 	// its fingerprint pinned in the join command.
 	Listen          string
 	TLSCert, TLSKey string
-	// Queue is the work queue's name; empty means DefaultQueue.
+	// Queue is the work queue's name; empty means broker.DefaultQueue.
 	Queue string
 	// StateDir, if set, is where the cluster keeps what a restarted
 	// engine needs to bring it back the same for the workers that joined
@@ -96,7 +91,7 @@ type Cluster struct {
 // connects the kernel to it.
 func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	if opt.Queue == "" {
-		opt.Queue = DefaultQueue
+		opt.Queue = broker.DefaultQueue
 	}
 	log := opt.Logger
 	if log == nil {
@@ -290,7 +285,7 @@ func (c *Cluster) JoinCommand() string {
 	if c.fp != "" {
 		cmd += " -tls-fingerprint " + c.fp
 	}
-	if c.opt.Queue != DefaultQueue {
+	if c.opt.Queue != broker.DefaultQueue {
 		cmd += " -queue " + c.opt.Queue
 	}
 	return cmd
@@ -466,7 +461,3 @@ func (c *Cluster) shutdownServer() {
 		os.RemoveAll(c.tlsDir)
 	}
 }
-
-// defaultDistributedWorkers is the number of workers a distributed run
-// wants when not told: the machine's CPUs.
-func defaultDistributedWorkers() int { return runtime.NumCPU() }

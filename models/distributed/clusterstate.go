@@ -1,8 +1,6 @@
-package models
+package distributed
 
 import (
-	"atonce/internal/scratch"
-
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"atonce/internal/scratch"
 	"atonce/models/broker/natsserver"
 )
 
