@@ -1,8 +1,8 @@
 # atonce: a Jupyter kernel for Go.
 #
 #   make run     install what is missing, build, install the kernelspec, start Jupyter Notebook
-#   make test    install what is missing (Chromium and playwright-core too, for the
-#                browser test), then gofmt, go vet, staticcheck and go test
+#   make test    install what is missing (Chromium and procps too, for the
+#                tests), then gofmt, go vet, staticcheck and go test
 #   make bench   Go benchmarks, then every kernel bench script (see BENCH_SCRIPTS)
 #   make fuzz    fuzz the Jupyter wire decoder for $(FUZZTIME)
 #
@@ -43,10 +43,10 @@ install: build
 deps:
 	@bash install/setup-deps.sh
 
-# The tests also need Chromium and playwright-core (notebooks/browser_test.go);
-# `make run` does not, so it keeps to deps.
+# The tests also need Chromium (notebooks/browser_test.go drives it from Go
+# with chromedp) and ps; `make run` does not, so it keeps to deps.
 deps-test:
-	@bash install/setup-deps.sh --browser
+	@bash install/setup-deps.sh --test
 
 run: deps build
 	$(BIN) install --user
@@ -57,7 +57,7 @@ run: deps build
 
 lint: check-go
 	@echo "== gofmt"; \
-	out=$$(find . -name '*.go' -not -path '*/testdata/*' -not -path '*/.*' -not -path '*/node_modules/*' -print0 | xargs -0 gofmt -l); \
+	out=$$(find . -name '*.go' -not -path '*/testdata/*' -not -path '*/.*' -print0 | xargs -0 gofmt -l); \
 	if [ -n "$$out" ]; then echo "gofmt would change these files (run gofmt -w):"; echo "$$out"; exit 1; fi
 	@echo "== go vet"; go vet ./...
 	@echo "== staticcheck"; go run $(STATICCHECK) ./...

@@ -38,7 +38,7 @@ import (
 	"atonce/kernel"
 	"atonce/kernel/supervisor"
 	"atonce/kernel/wire"
-	"atonce/models"
+	"atonce/models/broker"
 )
 
 // version is the atonce version; engines and workers must match it.
@@ -393,7 +393,7 @@ func runWorker(args []string, stderr io.Writer) int {
 		defer stop()
 		q := *queue
 		if q == "" {
-			q = models.DefaultQueue
+			q = broker.DefaultQueue
 		}
 		err := worker.ServeNATS(ctx, worker.NATSOptions{
 			URL: *natsURL, Token: os.Getenv("ATONCE_NATS_TOKEN"), Queue: q,

@@ -3,19 +3,21 @@
 # `make run` need are installed. Safe to run again: it only installs what
 # dpkg reports missing, and says so quickly when nothing is.
 #
-# usage: install/setup-deps.sh [--browser]
+# usage: install/setup-deps.sh [--test]
 #
-#   --browser  also install Chromium and ChromeDriver (Debian packages) and
-#              the npm package playwright-core into a cache directory
-#              ($ATONCE_CACHE, default ${XDG_CACHE_HOME:-~/.cache}/atonce),
-#              for browser tests. Playwright's own browser download is never
-#              used; tests launch /usr/bin/chromium.
+#   (always)  Debian's Jupyter (notebook, client, kernel test suite,
+#             nbconvert), nats-server, gcc with libc6-dev (`%%models -race`
+#             builds its worker with `go build -race`, which needs cgo), and
+#             ca-certificates (the build fetches Go modules over HTTPS; a
+#             minimal Debian has no certificate authorities).
+#   --test    also what only the tests use: Chromium (/usr/bin/chromium,
+#             which notebooks/browser_test.go drives from Go with chromedp)
+#             and procps (the kernel tests look for leftover processes
+#             with ps).
 #
 # Installing needs root or password-less sudo. Without either, the script
 # prints the exact command to run and exits 1.
 set -euo pipefail
-
-PLAYWRIGHT_VERSION=1.64.1
 
 packages=(
 	python3-jupyter-client
@@ -26,30 +28,28 @@ packages=(
 	python3-ipykernel
 	jupyter-notebook
 	nats-server
+	gcc
+	libc6-dev
+	ca-certificates
 )
 
-browser=false
+test=false
 for arg in "$@"; do
 	case "$arg" in
-	--browser) browser=true ;;
+	--test) test=true ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "setup-deps.sh: unknown argument '$arg' (usage: setup-deps.sh [--browser])" >&2
+		echo "setup-deps.sh: unknown argument '$arg' (usage: setup-deps.sh [--test])" >&2
 		exit 2
 		;;
 	esac
 done
 
-if $browser; then
-	packages+=(chromium chromium-driver)
-	# Node.js may come from elsewhere (e.g. NodeSource, which bundles npm);
-	# only ask Debian for it when there is no npm at all.
-	if ! command -v npm >/dev/null 2>&1; then
-		packages+=(nodejs npm)
-	fi
+if $test; then
+	packages+=(chromium procps)
 fi
 
 missing=()
@@ -86,21 +86,10 @@ if ! /usr/bin/python3 -c 'import jupyter_client, nbclient, ipykernel, jupyter_ke
 	exit 1
 fi
 
-if $browser; then
-	cache=${ATONCE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/atonce}
-	dir="$cache/playwright"
-	pkg="$dir/node_modules/playwright-core/package.json"
-	have=""
-	if [[ -f "$pkg" ]]; then
-		have=$(node -p "require(process.argv[1]).version" "$pkg" 2>/dev/null || true)
-	fi
-	if [[ "$have" == "$PLAYWRIGHT_VERSION" ]]; then
-		echo "setup-deps: playwright-core $have is in $dir"
-	else
-		echo "setup-deps: installing playwright-core@$PLAYWRIGHT_VERSION into $dir"
-		mkdir -p "$dir"
-		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-			"playwright-core@$PLAYWRIGHT_VERSION"
-	fi
-	echo "setup-deps: browser tests use /usr/bin/chromium with NODE_PATH=$dir/node_modules"
+# cgo, and so `go build -race`, needs the compiler and the C library's
+# headers: check both now rather than in the middle of a `%%models -race`.
+if ! printf '#include <stdlib.h>\n#include <stdint.h>\n' | gcc -E -x c - >/dev/null 2>&1; then
+	echo "setup-deps: gcc cannot compile against the C library's headers (stdlib.h, stdint.h), which go build -race needs." >&2
+	echo "  Try: sudo apt-get install --reinstall gcc libc6-dev" >&2
+	exit 1
 fi

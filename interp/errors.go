@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"atonce/internal/enginemsg"
+	"atonce/internal/gosrc"
+	"atonce/interp/rewrite"
 
 	"github.com/traefik/yaegi/interp"
 )
@@ -43,17 +45,6 @@ var errPos = regexp.MustCompile(`(?s)^(?:_\.go:)?(\d+):(\d+): (.*)$`)
 // relative to the cell.
 func (s *Session) yaegiError(cell int, ename string, err error) *enginemsg.Error {
 	msg := err.Error()
-	if ename == "CompileError" && crypticUndefined.MatchString(msg) {
-		if names := undefinedNames(s.sources[cell], s.knownName); len(names) > 0 {
-			return s.undefinedError(cell, names)
-		}
-		if definitionLoop.MatchString(msg) {
-			// Every name is defined: yaegi failed to type a top-level
-			// definition (seen with struct values taken out of a
-			// slice of host structs). Say what works instead.
-			msg += " (the interpreter could not work out this top-level definition's type; it works inside a func, e.g. func pick() T { return ... }, or with the value used directly)"
-		}
-	}
 	m := errPos.FindStringSubmatch(msg)
 	if m == nil {
 		msg = s.cleanPositions(msg)
@@ -65,6 +56,30 @@ func (s *Session) yaegiError(cell int, ename string, err error) *enginemsg.Error
 	value := fmt.Sprintf("%d:%d: %s", line, col, s.cleanPositions(m[3]))
 	tb := append([]string{s.where(cell, c, value)}, s.excerpt(c, line, col)...)
 	return &enginemsg.Error{Name: ename, Value: value, Traceback: tb}
+}
+
+// compileFailure reports a group of cell that yaegi did not compile.
+// yaegi's messages for a name defined nowhere are cryptic: then the names
+// the cell's groups use that nothing defines are named instead, read from
+// the trees as they compiled (the cell is not parsed again).
+func (s *Session) compileFailure(cell int, groups []*gosrc.Group, err error) *enginemsg.Error {
+	if msg := err.Error(); crypticUndefined.MatchString(msg) {
+		// Names the rewrites made up and a renamed main are not the
+		// user's.
+		known := func(name string) bool {
+			return s.knownName(name) || name == mainName || strings.HasPrefix(name, rewrite.Prefix)
+		}
+		if names := undefinedNames(groups, known); len(names) > 0 {
+			return s.undefinedError(cell, names)
+		}
+		if definitionLoop.MatchString(msg) {
+			// Every name is defined: yaegi failed to type a top-level
+			// definition (seen with struct values taken out of a
+			// slice of host structs). Say what works instead.
+			err = fmt.Errorf("%w (the interpreter could not work out this top-level definition's type; it works inside a func, e.g. func pick() T { return ... }, or with the value used directly)", err)
+		}
+	}
+	return s.yaegiError(cell, "CompileError", err)
 }
 
 // runError reports an error a cell's run returned: a panic, or an error of
@@ -157,38 +172,8 @@ func (s *Session) excerpt(cell, line, col int) []string {
 	if !ok {
 		return nil
 	}
-	lines := strings.Split(src, "\n")
-	if line < 1 || line > len(lines) {
-		return nil
-	}
-	text := strings.TrimRight(lines[line-1], "\r")
-	col = min(max(col, 1), len(text)+1)
-	// Long lines: keep a window around the column.
-	const width = 100
-	if len(text) > width {
-		start := max(0, col-1-width/2)
-		for start > 0 && !isRuneStart(text[start]) {
-			start--
-		}
-		end := min(len(text), start+width)
-		for end < len(text) && !isRuneStart(text[end]) {
-			end++
-		}
-		col -= start
-		text = text[start:end]
-	}
-	var caret strings.Builder
-	for _, r := range text[:col-1] {
-		if r == '\t' {
-			caret.WriteByte('\t')
-		} else {
-			caret.WriteByte(' ')
-		}
-	}
-	return []string{"    " + text, "    " + caret.String() + "^"}
+	return gosrc.Excerpt(src, line, col)
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // definitionLoop matches yaegi's message for a top-level definition it
 // could not type.

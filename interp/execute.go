@@ -68,6 +68,7 @@ func (s *Session) execute(ctx context.Context, code string) Result {
 		return res
 	}
 	s.record(run)
+	res.LastFunc = parsed.LastFunc()
 	return s.rebuildForVars(ctx, res, run, p)
 }
 
@@ -185,7 +186,7 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 				run.skipped++
 				continue
 			}
-			return Result{Err: s.yaegiError(run.cell, "CompileError", err)}
+			return Result{Err: s.compileFailure(run.cell, run.groups, err)}
 		}
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
@@ -223,7 +224,7 @@ func (s *Session) units(groups []*gosrc.Group) ([]unit, scanner.ErrorList) {
 	var units []unit
 	var errs scanner.ErrorList
 	for _, g := range groups {
-		if g.File == nil {
+		if g.Err != nil {
 			errs = append(errs, g.Err...)
 			continue
 		}
@@ -371,7 +372,7 @@ func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, erro
 	last := parsed.Last
 	prog, err := s.compile(&ast.BlockStmt{Lbrace: last.Pos(), List: []ast.Stmt{&ast.ExprStmt{X: captured(last.X)}}, Rbrace: last.End()})
 	if err != nil {
-		return nil, s.yaegiError(cell, "CompileError", err)
+		return nil, s.compileFailure(cell, parsed.Groups, err)
 	}
 	label := runLabels.Add(1)
 	if err := s.run(ctx, label, prog); err != nil {

@@ -62,6 +62,10 @@ type Result struct {
 	// Stuck tells that after the cancel some of the cell's goroutines
 	// did not stop within stuckWait: the process should be replaced.
 	Stuck bool
+	// LastFunc is the last plain function (not a method) the cell
+	// declares, "" if none (gosrc.Cell.LastFunc): the task %%models runs
+	// when the cell names none. Set when the cell ran.
+	LastFunc string
 }
 
 // Session is one interpreter with the state cells build up. Execute and

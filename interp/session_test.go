@@ -172,6 +172,22 @@ func TestMixedCell(t *testing.T) {
 	}
 }
 
+// Result.LastFunc is the last plain func of the cell as written, also
+// when the cell runs again and its identical declarations are left out.
+func TestLastFunc(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	for i, tt := range []struct{ code, want string }{
+		{"func Task(i int) {}\nfunc (t T) M() {}\ntype T int", "Task"},
+		{"func Task(i int) {}\nfunc (t T) M() {}\ntype T int", "Task"},
+		{"x := 1", ""},
+		{"func A() {}\nfunc B(i int) { A() }\ny := 2", "B"},
+	} {
+		if got := run(t, s, tt.code).LastFunc; got != tt.want {
+			t.Errorf("cell %d %q: LastFunc got %q, want %q", i+1, tt.code, got, tt.want)
+		}
+	}
+}
+
 func TestStateAcrossCells(t *testing.T) {
 	s, rec := newSession(t, Options{})
 	run(t, s,
@@ -407,6 +423,8 @@ func TestUndefinedNameIsNamed(t *testing.T) {
 		"var z = nowhere + 1":                           "1:9: undefined: nowhere",
 		"func F() int { return absent }":                "1:23: undefined: absent",
 		"type P struct{ X int }\nq := P{X: 1}.X + gone": "2:18: undefined: gone",
+		// The rewrites' own names (clear's helper) are not the user's.
+		"s := []int{1}\nclear(s)\nv := nowhere + known": "3:6: undefined: nowhere",
 	} {
 		r := s.Execute(context.Background(), code)
 		if r.Err == nil || r.Err.Value != want {

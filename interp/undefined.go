@@ -14,15 +14,15 @@ import (
 // not defined anywhere, instead of saying so.
 var crypticUndefined = regexp.MustCompile(`constant definition loop|incomplete type|CFG post-order panic`)
 
-// undefinedNames returns the names code uses that neither it, the
-// notebook (known) nor Go's universe defines, sorted. It reads the code
-// syntactically, parsing it again (only when a compile error needs it):
-// field names in composite literals, selectors and labels are not uses.
-func undefinedNames(code string, known func(string) bool) []string {
+// undefinedNames returns the names a cell's groups use that neither
+// they, the notebook (known) nor Go's universe defines, sorted. It reads
+// the groups' trees syntactically: field names in composite literals,
+// selectors and labels are not uses.
+func undefinedNames(groups []*gosrc.Group, known func(string) bool) []string {
 	declared := map[string]bool{}
 	used := map[string]bool{}
-	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
-		if g.File == nil {
+	for _, g := range groups {
+		if g.Err != nil {
 			return nil
 		}
 		collectNames(g.File, declared, used)

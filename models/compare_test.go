@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"atonce/models"
+	_ "atonce/models/distributed" // the distributed model's traits, for its reports
 )
 
 func TestCompare(t *testing.T) {

@@ -21,8 +21,12 @@
 //
 //   - [Processes]: `atonce worker -pipe` processes this one starts,
 //     talking JSON lines over pipes (package workermsg).
-//   - [Distributed]: workers behind a NATS JetStream work queue (package
-//     broker), on this machine or others, gathered in a [Cluster].
+//   - distributed: workers behind a NATS JetStream work queue (package
+//     broker), on this machine or others, gathered in a cluster
+//     ([Remote.Cluster]). It is package distributed, which registers it
+//     when a program imports it: this package links no NATS, so a program
+//     that runs only the other models (a native notebook program, say)
+//     stays small and quick to link.
 //
 // Each model declares its [Traits] — in the engine or in workers, how it
 // isolates the notebook's state, when it switches tasks, what it calls its

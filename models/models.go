@@ -104,6 +104,12 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain(r), r.MSU, r.Sharing, r.Parallel})
 }
 
+// NewReport is the start of a run's report: the model's name and traits,
+// the task's name, no task records yet (an empty list, not null, in JSON).
+func NewReport(tr Traits, t Task) Report {
+	return Report{Model: tr.Name, Task: t.Name, Traits: tr, Tasks: []TaskRecord{}}
+}
+
 // WorkerRecord is one worker of a model that runs tasks in other
 // processes.
 type WorkerRecord struct {

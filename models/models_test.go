@@ -14,17 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"atonce/internal/scratch"
 	"atonce/models"
 	"atonce/models/modeltest"
 )
 
-// The test binary doubles as the workers of processes and distributed.
+// The test binary doubles as the workers of processes.
 func TestMain(m *testing.M) {
 	modeltest.ServeWorkerIfAsked()
-	code := m.Run()
-	scratch.Remove() // where the clusters' NATS stores were
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func TestConformance(t *testing.T) {
@@ -36,7 +33,6 @@ func TestConformance(t *testing.T) {
 		t.Run(name, func(t *testing.T) { modeltest.Run(t, m) })
 	}
 	t.Run("processes", func(t *testing.T) { modeltest.RunWorkers(t, models.Processes{}, modeltest.PipeWorkers) })
-	t.Run("distributed", func(t *testing.T) { modeltest.RunWorkers(t, models.Distributed{}, modeltest.ClusterWorkers) })
 }
 
 func TestByName(t *testing.T) {

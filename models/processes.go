@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"atonce/internal/cputime"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
@@ -59,12 +60,12 @@ const maxAttempts = 2
 // Run runs t under the processes model; see [Model] for the contract.
 func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	s := processesSpec
-	rep := s.report(t)
+	rep := NewReport(s.Traits, t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
 	}
-	if err := checkRemote(s, t, opt); err != nil {
+	if err := CheckRemote(s.Name, t, opt); err != nil {
 		return fail(err)
 	}
 	if len(t.Remote.Command) == 0 {
@@ -73,7 +74,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
 
-	release, err := s.acquire(ctx)
+	release, err := AcquireRun(ctx, s.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -101,7 +102,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	if t.N == 0 {
 		close(p.allDone)
 	}
-	cpu0, busy0 := cpuTime(), machineBusy()
+	cpu0, busy0 := cputime.Self(), cputime.Machine()
 	p.start = time.Now()
 	// Stop every worker at once when the run is interrupted.
 	stopKiller := p.workers.KillOnDone(runCtx)
@@ -112,7 +113,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	stopKiller()
 	p.workers.Close() // each serve stopped its worker: this only checks
 	rep.Wall = time.Since(p.start)
-	rep.CPU = cpuTime() - cpu0 + p.childCPU
+	rep.CPU = cputime.Self() - cpu0 + p.childCPU
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	p.mu.Lock()
@@ -243,11 +244,11 @@ func (p *procPool) serve(rec *WorkerRecord) {
 			}
 			return
 		}
-		tr := remoteRecord(res, rec.Worker, p.start)
+		tr := RemoteRecord(res, rec.Worker, p.start)
 		tr.Queued, tr.BytesIn, tr.BytesOut = queued, in, out
 		p.finish(i, tr, res)
 		p.mu.Lock()
-		mergeGlobals(rec, res.Globals)
+		rec.AddGlobals(res.Globals)
 		p.mu.Unlock()
 	}
 }

@@ -10,7 +10,10 @@ import (
 
 // Remote is what the models that run tasks in other processes (processes,
 // distributed) need besides Task: the function's name and the notebook's
-// state, which each worker rebuilds by replaying the cells.
+// state, which each worker rebuilds by replaying the cells. Such a model
+// may live in a package of its own (the distributed model does): it finds
+// here what they share — [CheckRemote], [RemoteRecord],
+// [WorkerRecord.AddGlobals] — and takes its turn with [AcquireRun].
 type Remote struct {
 	// Func is the notebook function each task calls.
 	Func string
@@ -23,16 +26,30 @@ type Remote struct {
 	// Command starts one local worker that serves its pipes: requests on
 	// fd 3, answers on fd 4 (for example: atonce worker -pipe).
 	Command []string
-	// Cluster is where the distributed model runs its tasks.
-	Cluster *Cluster
+	// Cluster is where a model whose workers may be on other machines
+	// (Traits.Hosts) runs its tasks: for the distributed model, a
+	// *distributed.Cluster.
+	Cluster Cluster
 	// Output, if set, receives what tasks print in the workers.
 	Output func(worker int, o workermsg.Output)
 }
 
-// remoteRecord turns a worker's Result into the task's record, on the
+// Cluster is the world of a model whose workers may run on other machines
+// (the distributed model's is package distributed's *Cluster): the
+// servers and workers that outlive one run. This package only carries it
+// from the caller to the model, which knows its own kind; what everyone
+// may ask it is which worker processes it keeps running on this machine
+// between runs (not a run's to stop, nor a leak of one).
+type Cluster interface {
+	// LocalPIDs returns the process ids of the cluster's workers running
+	// on this machine.
+	LocalPIDs() []int
+}
+
+// RemoteRecord turns a worker's Result into the task's record, on the
 // run's clock (the worker's clock is taken to be the same: true on one
 // machine, and close enough with NTP across machines).
-func remoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskRecord {
+func RemoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskRecord {
 	rec := TaskRecord{
 		Index:  res.Index,
 		Worker: worker,
@@ -49,9 +66,9 @@ func remoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskReco
 	return rec
 }
 
-// mergeGlobals adds a worker's latest values of changed globals to its
-// record.
-func mergeGlobals(w *WorkerRecord, g map[string]json.RawMessage) {
+// AddGlobals adds a worker's latest values of the globals a task changed
+// (workermsg.Result.Globals) to its record.
+func (w *WorkerRecord) AddGlobals(g map[string]json.RawMessage) {
 	if len(g) == 0 {
 		return
 	}
@@ -63,17 +80,19 @@ func mergeGlobals(w *WorkerRecord, g map[string]json.RawMessage) {
 	}
 }
 
-// checkRemote refuses a task the out-of-process models cannot run.
-func checkRemote(s spec, t Task, opt Options) error {
+// CheckRemote refuses, in words for the notebook, a task that model, one
+// that runs tasks in other processes, cannot run: a negative count, no
+// Remote or no function named in it, a negative number of workers.
+func CheckRemote(model string, t Task, opt Options) error {
 	switch {
 	case t.N < 0:
-		return fmt.Errorf("%s: cannot run %s %d times", s.Name, taskName(t), t.N)
+		return fmt.Errorf("%s: cannot run %s %d times", model, taskName(t), t.N)
 	case t.Remote == nil:
-		return fmt.Errorf("%s: %s runs in other processes, which rebuild the notebook from its cells; this run has no cells to give them", s.Name, taskName(t))
+		return fmt.Errorf("%s: %s runs in other processes, which rebuild the notebook from its cells; this run has no cells to give them", model, taskName(t))
 	case t.Remote.Func == "":
-		return fmt.Errorf("%s: no notebook function named to run in the workers", s.Name)
+		return fmt.Errorf("%s: no notebook function named to run in the workers", model)
 	case opt.Workers < 0:
-		return fmt.Errorf("%s: cannot run with %d workers", s.Name, opt.Workers)
+		return fmt.Errorf("%s: cannot run with %d workers", model, opt.Workers)
 	}
 	return nil
 }

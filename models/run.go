@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"atonce/internal/cputime"
 )
 
 // Names of the execution-trace annotations a run makes; parseStates
@@ -55,7 +57,7 @@ type runState struct {
 
 // run is the one implementation behind every in-process Model.
 func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
-	rep := s.report(t)
+	rep := NewReport(s.Traits, t)
 	fail := func(err error) (Report, error) {
 		rep.Err = err.Error()
 		return rep, err
@@ -71,7 +73,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	workers := s.workerCount(t.N, opt)
 	rep.Workers = workers
 
-	release, err := s.acquire(ctx)
+	release, err := AcquireRun(ctx, s.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -101,7 +103,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 		r.loop = newLoop(r.done)
 	}
 
-	cpu0, busy0 := cpuTime(), machineBusy()
+	cpu0, busy0 := cputime.Self(), cputime.Machine()
 	r.start = time.Now()
 	trace.Log(runCtx, traceLogAnchor, "")
 	var wg sync.WaitGroup
@@ -110,7 +112,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	}
 	wg.Wait()
 	rep.Wall = time.Since(r.start)
-	rep.CPU = cpuTime() - cpu0
+	rep.CPU = cputime.Self() - cpu0
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
 
 	if traceBuf != nil {
@@ -140,11 +142,6 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	return rep, nil
 }
 
-// report is the start of a run's report: the model's facts.
-func (s spec) report(t Task) Report {
-	return Report{Model: s.Name, Task: t.Name, Traits: s.Traits, Tasks: []TaskRecord{}}
-}
-
 // workerCount is how many workers a run of n tasks starts: the model's
 // default or Options.Workers (unless fixed), never more than n.
 func (s spec) workerCount(n int, opt Options) int {
@@ -155,15 +152,17 @@ func (s spec) workerCount(n int, opt Options) int {
 	return max(min(workers, n), 0)
 }
 
-// acquire waits for the process's other run to finish (runs change
-// process-wide settings) and returns the function that lets the next one
-// go, or an error when ctx is done first.
-func (s spec) acquire(ctx context.Context) (release func(), err error) {
+// AcquireRun waits for the process's other run to finish (runs change
+// process-wide settings, see [Model]) and returns the function that lets
+// the next one go, or, when ctx is done first, an error saying model
+// stopped before it started. Every model's Run calls it first, in this
+// package or not.
+func AcquireRun(ctx context.Context, model string) (release func(), err error) {
 	select {
 	case runSem <- struct{}{}:
 		return func() { <-runSem }, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%s: stopped before it started: %w", s.Name, ctx.Err())
+		return nil, fmt.Errorf("%s: stopped before it started: %w", model, ctx.Err())
 	}
 }
 
@@ -266,5 +265,5 @@ func otherCPU(busy0, own time.Duration) time.Duration {
 	if busy0 == 0 {
 		return 0
 	}
-	return max(machineBusy()-busy0-own, 0)
+	return max(cputime.Machine()-busy0-own, 0)
 }

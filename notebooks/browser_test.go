@@ -1,14 +1,14 @@
 package notebooks
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"image/png"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,9 +17,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
 
 	"atonce/install/installtest"
 )
@@ -28,24 +33,52 @@ import (
 const (
 	chromiumPath      = "/usr/bin/chromium"
 	defaultNotebook   = "00-tour.ipynb"
-	browserScript     = "testdata/browser.mjs"
+	pageScript        = "testdata/notebook_page.js"
 	repoScreenshot    = "testdata/browser-tour.png"
-	browserRunTimeout = 5 * time.Minute // for running all cells, inside browser.mjs
+	browserRunTimeout = 5 * time.Minute // for running all cells
+	windowWidth       = 1280
+	windowHeight      = 900
+	maxShotHeight     = 16000 // Chromium's largest texture is 16384 pixels
 )
 
-// browserSummary is the JSON object browser.mjs prints.
+// chromiumFlags are the flags Debian's Chromium runs with here: headless
+// and as root (so without its sandbox), with nothing that reaches the
+// network on its own. chromedp adds its DevTools pipe and a fresh
+// --user-data-dir of its own, which it removes afterwards.
+var chromiumFlags = []string{
+	"headless",
+	"no-sandbox",
+	"disable-gpu",
+	"disable-quic",
+	"no-first-run",
+	"disable-background-networking",
+	"disable-component-update",
+	"disable-sync",
+}
+
+// browserSummary is what the browser run found in the page.
 type browserSummary struct {
-	Notebook   string         `json:"notebook"`
-	Kernel     string         `json:"kernel"`
-	KernelName string         `json:"kernelName"`
-	RunAll     string         `json:"runAll"`
-	CodeCells  int            `json:"codeCells"`
-	Ran        int            `json:"ran"`
-	NotRun     []int          `json:"notRun"`
-	EmptyCells int            `json:"emptyCells"`
-	Replies    map[string]int `json:"replies"`
-	Images     int            `json:"images"`
-	Charts     []struct {
+	Notebook   string
+	Kernel     string // the kernel's display name in the page
+	KernelName string // the kernelspec's name
+	RunAll     string // how all cells were run ("menu")
+	CodeCells  int
+	Ran        int
+	NotRun     []int
+	EmptyCells int
+	Replies    map[string]int // execute replies by status
+	pageShown
+	PageErrors []string
+	Dialogs    []string
+	Screenshot string
+	Seconds    float64
+	Failure    string // why the run itself could not be completed
+}
+
+// pageShown is what notebook_page.js's shown() reports.
+type pageShown struct {
+	Images int `json:"images"`
+	Charts []struct {
 		Cell    int    `json:"cell"`
 		Output  int    `json:"output"`
 		Kind    string `json:"kind"`
@@ -63,32 +96,25 @@ type browserSummary struct {
 		Cell int    `json:"cell"`
 		Text string `json:"text"`
 	} `json:"stderr"`
-	PageErrors []string `json:"pageErrors"`
-	Dialogs    []string `json:"dialogs"`
-	Screenshot string   `json:"screenshot"`
-	Seconds    float64  `json:"seconds"`
-	Failure    string   `json:"failure"`
 }
 
 // TestBrowserTour opens a notebook in Debian's Jupyter Notebook with
-// Debian's Chromium, headless, driven by testdata/browser.mjs through the
-// npm package playwright-core (install/setup-deps.sh --browser installs
-// all three). It runs all cells from the Cell menu as a user would and
-// checks the page: every code cell ran, the task-stream chart is drawn,
-// no cell shows an error.
+// Debian's Chromium, headless, driven from Go through the DevTools
+// protocol (chromedp; install/setup-deps.sh --test installs Jupyter
+// Notebook and Chromium). It runs all cells from the Cell menu as a user
+// would and checks the page: every code cell ran, the task-stream chart is
+// drawn, no cell shows an error; and it saves a screenshot of the whole
+// notebook.
 //
 // Environment:
 //
-//	ATONCE_REQUIRE_BROWSER    when set, missing Chromium, Node.js,
-//	                          playwright-core or Jupyter Notebook fails the
-//	                          test instead of skipping it (`make test` sets it)
+//	ATONCE_REQUIRE_BROWSER    when set, missing Chromium or Jupyter
+//	                          Notebook fails the test instead of skipping
+//	                          it (`make test` sets it)
 //	ATONCE_BROWSER_NOTEBOOK   the notebook to open, relative to notebooks/
 //	                          or absolute (default 00-tour.ipynb)
 //	ATONCE_BROWSER_SCREENSHOT when set, the screenshot is also copied to
 //	                          notebooks/testdata/browser-tour.png
-//	ATONCE_CACHE, XDG_CACHE_HOME, NODE_PATH
-//	                          where playwright-core is looked for, as in
-//	                          install/setup-deps.sh
 func TestBrowserTour(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Jupyter Notebook and Chromium: skipped with -short")
@@ -100,7 +126,7 @@ func TestBrowserTour(t *testing.T) {
 	if _, err := os.Stat(nbPath); err != nil {
 		t.Fatalf("the browser test opens %s, which is missing (%v); set ATONCE_BROWSER_NOTEBOOK to another notebook to try it", nbPath, err)
 	}
-	node, nodePath, notebookCmd := browserDeps(t)
+	notebookCmd := browserDeps(t)
 	env := installtest.KernelEnv(t)
 	env = setEnv(env, "PATH", "/usr/bin:"+os.Getenv("PATH"))
 
@@ -109,14 +135,15 @@ func TestBrowserTour(t *testing.T) {
 	nbDir := t.TempDir()
 	copyNotebooks(t, nbPath, nbDir)
 
-	// The screenshot and Jupyter's log are kept when the test fails.
+	// The screenshot and the logs of Jupyter and Chromium are kept when
+	// the test fails.
 	keepDir, err := os.MkdirTemp("", "atonce-browser-*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("kept the screenshot and Jupyter's log in %s", keepDir)
+			t.Logf("kept the screenshot and the logs of Jupyter and Chromium in %s", keepDir)
 			return
 		}
 		os.RemoveAll(keepDir)
@@ -126,7 +153,7 @@ func TestBrowserTour(t *testing.T) {
 	srv := startNotebookServer(t, notebookCmd, nbDir, keepDir, env)
 
 	nbURL := fmt.Sprintf("%s/notebooks/%s?token=%s", srv.base, url.PathEscape(filepath.Base(nbPath)), srv.token)
-	sum := runBrowser(t, node, nodePath, nbURL, shot)
+	sum := runBrowser(t, nbURL, keepDir, shot)
 
 	t.Logf("%s with kernel %q (%s): %d code cells, %d ran, %d empty; %d images, %d task-stream charts, %d errors; run all via %s; %.1fs in the browser",
 		sum.Notebook, sum.Kernel, sum.KernelName, sum.CodeCells, sum.Ran, sum.EmptyCells, sum.Images, len(sum.Charts), len(sum.Errors), sum.RunAll, sum.Seconds)
@@ -168,28 +195,36 @@ func TestBrowserTour(t *testing.T) {
 	for _, e := range sum.Errors {
 		t.Errorf("cell %d shows an error (%s):\n%s", e.Cell, e.Kind, e.Text)
 	}
+	checkScreenshot(t, sum.Screenshot)
 }
 
-// browserDeps finds Node.js, playwright-core and Jupyter Notebook and
-// checks for Chromium. What is missing skips the test, or fails it when
-// ATONCE_REQUIRE_BROWSER is set.
-func browserDeps(t *testing.T) (node, nodePath string, notebookCmd []string) {
+// checkScreenshot fails the test unless path holds a PNG of the whole
+// window's width, at least the window's height.
+func checkScreenshot(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Errorf("the screenshot: %v", err)
+		return
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Errorf("the screenshot %s is not a PNG: %v", path, err)
+		return
+	}
+	if cfg.Width != windowWidth || cfg.Height < windowHeight {
+		t.Errorf("the screenshot is %dx%d, want %d wide and at least %d high", cfg.Width, cfg.Height, windowWidth, windowHeight)
+	}
+}
+
+// browserDeps finds Jupyter Notebook and checks for Chromium. What is
+// missing skips the test, or fails it when ATONCE_REQUIRE_BROWSER is set.
+func browserDeps(t *testing.T) (notebookCmd []string) {
 	t.Helper()
 	var missing []string
 	if fi, err := os.Stat(chromiumPath); err != nil || fi.IsDir() {
 		missing = append(missing, chromiumPath)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if _, err := os.Stat("/usr/bin/node"); err == nil {
-			node = "/usr/bin/node"
-		} else {
-			missing = append(missing, "node (Node.js)")
-		}
-	}
-	nodePath = playwrightNodePath()
-	if nodePath == "" {
-		missing = append(missing, "the npm package playwright-core")
 	}
 	if _, err := os.Stat("/usr/bin/jupyter-notebook"); err == nil {
 		notebookCmd = []string{"/usr/bin/jupyter-notebook"}
@@ -199,42 +234,13 @@ func browserDeps(t *testing.T) (node, nodePath string, notebookCmd []string) {
 		missing = append(missing, "Jupyter Notebook (/usr/bin/jupyter-notebook)")
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --browser (make test does)", strings.Join(missing, ", "))
+		msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --test (make test does)", strings.Join(missing, ", "))
 		if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
 			t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
 		}
 		t.Skip(msg)
 	}
-	return node, nodePath, notebookCmd
-}
-
-// playwrightNodePath returns the node_modules directory holding
-// playwright-core: one of $NODE_PATH's, or setup-deps.sh's cache
-// directory; "" if none has it.
-func playwrightNodePath() string {
-	var dirs []string
-	if p := os.Getenv("NODE_PATH"); p != "" {
-		dirs = append(dirs, filepath.SplitList(p)...)
-	}
-	cache := os.Getenv("ATONCE_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home := os.Getenv("HOME")
-			if home == "" {
-				home = "/tmp"
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "atonce")
-	}
-	dirs = append(dirs, filepath.Join(cache, "playwright", "node_modules"))
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "playwright-core", "package.json")); err == nil {
-			return d
-		}
-	}
-	return ""
+	return notebookCmd
 }
 
 // copyNotebooks copies every notebook of this directory, and nbPath, into dir.
@@ -391,82 +397,311 @@ func (s *notebookServer) stop(t *testing.T, pid int, exited <-chan struct{}, log
 	}
 }
 
-// runBrowser runs browser.mjs against nbURL and returns its summary. It
-// fails the test if the script does not print one.
-func runBrowser(t *testing.T, node, nodePath, nbURL, shot string) browserSummary {
+// runBrowser starts Chromium, opens nbURL, runs all its cells through the
+// Cell menu and reports what the page shows, saving a screenshot of the
+// whole notebook to shot. A step that cannot be completed (the page does
+// not load, the kernel never goes idle, the run's deadline passes) ends
+// the run with Failure set; the screenshot is still taken then. Chromium
+// and everything it started are gone when runBrowser returns.
+func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	t.Helper()
-	script, err := filepath.Abs(browserScript)
+	started := time.Now()
+	defer func() { sum.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
+	if u, err := url.Parse(nbURL); err == nil {
+		sum.Notebook, _ = url.PathUnescape(strings.TrimPrefix(u.Path, "/notebooks/"))
+	}
+	probe, err := os.ReadFile(pageScript)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runTimeout := browserRunTimeout
-	// Leave the script a minute for Chromium to start and stop and the
-	// screenshot, and the test a minute to clean up, within go test's -timeout.
+	// Leave a minute for the screenshot and for closing Chromium, and the
+	// test a minute to clean up, within go test's -timeout.
 	if d, ok := t.Deadline(); ok {
 		if left := time.Until(d) - 2*time.Minute; left < runTimeout {
 			runTimeout = max(left, 30*time.Second)
 		}
 	}
-	userDataDir := t.TempDir()
-	cmd := exec.Command(node, script,
-		"--url", nbURL,
-		"--user-data-dir", userDataDir,
-		"--screenshot", shot,
-		"--timeout-ms", strconv.FormatInt(runTimeout.Milliseconds(), 10),
-		"--executable", chromiumPath,
+
+	chromiumLog, err := os.Create(filepath.Join(logDir, "chromium.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chromiumLog.Close()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.WindowSize(windowWidth, windowHeight),
+		chromedp.CombinedOutput(chromiumLog),
+	}
+	for _, f := range chromiumFlags {
+		opts = append(opts, chromedp.Flag(f, true))
+	}
+	allocCtx, stopAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
+	tab, closeTab := chromedp.NewContext(allocCtx)
+
+	// What the page does on its own: uncaught JavaScript errors, and
+	// native dialogs (a "leave page?" must not hang the run), each read by
+	// a goroutine that ends when the tab does.
+	var (
+		readers                  sync.WaitGroup
+		pageErrors, shownDialogs []string
 	)
-	cmd.Env = setEnv(os.Environ(), "NODE_PATH", nodePath)
-	var stdout bytes.Buffer
-	stderrR, stderrW := io.Pipe()
-	cmd.Stdout = &stdout
-	cmd.Stderr = stderrW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 10 * time.Second // if a child still holds stdout open
-	// Chromium is found again by its user-data dir if it outlives node.
-	t.Cleanup(func() { killAll(t, chromiumProcs(userDataDir)) })
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", node, err)
-	}
-	logged := make(chan struct{})
-	go func() {
-		defer close(logged)
-		sc := bufio.NewScanner(stderrR)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			t.Log(sc.Text())
+	exceptions := chromedp.Events(tab, runtime.ExceptionThrown)
+	dialogs := chromedp.Events(tab, page.JavascriptDialogOpening)
+	readers.Go(func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			msg := ev.ExceptionDetails.Text
+			if e := ev.ExceptionDetails.Exception; e != nil && e.Description != "" {
+				msg += " " + e.Description
+			}
+			pageErrors = append(pageErrors, truncate(msg, 500))
 		}
-		io.Copy(io.Discard, stderrR)
+	})
+	readers.Go(func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			shownDialogs = append(shownDialogs, ev.Message)
+			if _, err := chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}); err != nil {
+				t.Logf("dismissing a dialog: %v", err)
+			}
+		}
+	})
+	defer func() {
+		// Close Chromium gracefully, then free the allocator: it waits for
+		// Chromium to exit, kills what it left and removes its profile.
+		closing, cancel := context.WithTimeout(tab, 30*time.Second)
+		if err := chromedp.Cancel(closing); err != nil {
+			t.Logf("closing Chromium: %v", err)
+		}
+		cancel()
+		closeTab()
+		stopAllocator()
+		readers.Wait()
+		sum.PageErrors, sum.Dialogs = pageErrors, shownDialogs
 	}()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait(); stderrW.Close() }()
 
-	var waitErr error
-	select {
-	case waitErr = <-done:
-	case <-time.After(runTimeout + 90*time.Second):
-		procs := descendants(cmd.Process.Pid)
-		t.Errorf("browser.mjs did not finish within %v; stopping it", runTimeout+90*time.Second)
-		// SIGTERM lets playwright close Chromium (its own process group).
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case waitErr = <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			waitErr = <-done
+	// The probe is installed in every document before the notebook's own
+	// scripts run, so a reload keeps it.
+	t.Logf("launching %s --%s", chromiumPath, strings.Join(chromiumFlags, " --"))
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(probe)}); err != nil {
+		sum.Failure = fmt.Sprintf("starting Chromium: %v (its log: %s)", err, tail(chromiumLog.Name(), 20))
+		return sum
+	}
+	b := &browserRun{t: t, started: started}
+	run, cancelRun := context.WithTimeout(tab, runTimeout)
+	err = b.run(run, nbURL, &sum)
+	cancelRun()
+	if err != nil {
+		sum.Failure = err.Error()
+		t.Logf("the browser run failed: %v", err)
+	}
+
+	shooting, cancelShot := context.WithTimeout(tab, time.Minute)
+	defer cancelShot()
+	if err := b.screenshot(shooting, shot); err != nil {
+		t.Logf("screenshot failed: %v", err)
+		if sum.Failure == "" {
+			sum.Failure = fmt.Sprintf("screenshot: %v", err)
 		}
-		killAll(t, procs)
-	}
-	<-logged
-
-	var sum browserSummary
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
-		t.Fatalf("browser.mjs (%v) printed no summary: %v\nstdout:\n%s", waitErr, err, stdout.String())
-	}
-	if waitErr != nil && sum.Failure == "" {
-		sum.Failure = fmt.Sprintf("browser.mjs: %v", waitErr)
+	} else {
+		sum.Screenshot = shot
 	}
 	return sum
+}
+
+// browserRun drives one tab, each step bounded by the context it is given.
+type browserRun struct {
+	t       *testing.T
+	started time.Time
+}
+
+// run opens the notebook, waits for its kernel, clears all outputs, runs
+// all cells from the Cell menu, waits until every code cell has run and
+// reads what the page shows into sum.
+func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary) error {
+	b.log("opening %s", strings.SplitN(nbURL, "?", 2)[0])
+	if err := chromedp.Do(ctx, chromedp.Navigate(nbURL)); err != nil {
+		return fmt.Errorf("opening the notebook: %w", err)
+	}
+
+	// 1. The notebook is loaded and its kernel started and idle.
+	ready, err := waitFor[struct {
+		probeState
+		Name       string `json:"name"`
+		KernelName string `json:"kernelName"`
+	}](ctx, b, "for the notebook and an idle kernel", "atonceProbe.ready()")
+	if err != nil {
+		return err
+	}
+	sum.Kernel, sum.KernelName = ready.Name, ready.KernelName
+	b.log("kernel idle: %s", sum.Kernel)
+
+	// 2. Cell → All Output → Clear, so a notebook saved with outputs and
+	// execution counts cannot pass for one that ran. Then Cell → Run All.
+	if err := b.clickMenu(ctx, "#celllink", "#all_outputs > a", "#clear_all_output > a"); err != nil {
+		return err
+	}
+	if _, err := waitFor[probeState](ctx, b, "for the outputs to clear", "atonceProbe.cleared()"); err != nil {
+		return err
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.recordReplies()")); err != nil {
+		return fmt.Errorf("watching the execute replies: %w", err)
+	}
+	if err := b.clickMenu(ctx, "#celllink", "#run_all_cells > a"); err != nil {
+		return err
+	}
+	sum.RunAll = "menu"
+	b.log("clicked Cell → Run All")
+
+	// 3. Every non-empty code cell has run (or was aborted) and the kernel
+	// is idle.
+	finished, err := waitFor[struct {
+		probeState
+		CodeCells int            `json:"codeCells"`
+		Ran       int            `json:"ran"`
+		Empty     int            `json:"empty"`
+		NotRun    []int          `json:"notRun"`
+		Statuses  map[string]int `json:"statuses"`
+	}](ctx, b, "for all cells to run", "atonceProbe.finished()")
+	if err != nil {
+		return err
+	}
+	sum.CodeCells, sum.Ran, sum.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
+	sum.NotRun, sum.Replies = finished.NotRun, finished.Statuses
+	b.log("%d code cells ran, %d did not; execute replies: %v", finished.Ran, len(finished.NotRun), finished.Statuses)
+
+	// 4. What the page shows: images, the task-stream chart, errors.
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
+	if err != nil {
+		return fmt.Errorf("reading the page: %w", err)
+	}
+	sum.pageShown = shown
+	b.log("images: %d, task-stream charts: %d, errors: %d", shown.Images, len(shown.Charts), len(shown.Errors))
+	return nil
+}
+
+// probeState is what every wait of notebook_page.js reports besides its
+// own details.
+type probeState struct {
+	Done bool   `json:"done"`
+	Fail string `json:"fail"`
+}
+
+func (s probeState) state() probeState { return s }
+
+// waitFor evaluates expr, a wait of notebook_page.js, every 250 ms until
+// it reports done, and returns what it reported then; or until it reports
+// a failure, Chromium goes away or ctx's deadline passes. It is a wait for a
+// state, not a sleep: it returns as soon as the state holds. Every 15 s it
+// logs the state it is waiting in.
+func waitFor[T interface{ state() probeState }](ctx context.Context, b *browserRun, what, expr string) (T, error) {
+	var last []byte
+	start := time.Now()
+	lastLog := start
+	for {
+		var v T
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr))
+		if err == nil {
+			last = raw
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return v, fmt.Errorf("waiting %s: %s answered %s: %w", what, expr, raw, err)
+			}
+			if s := v.state(); s.Fail != "" {
+				return v, fmt.Errorf("waiting %s: %s", what, s.Fail)
+			} else if s.Done {
+				return v, nil
+			}
+		}
+		if cerr := ctx.Err(); errors.Is(cerr, context.DeadlineExceeded) {
+			return v, fmt.Errorf("timed out after %v waiting %s; last state: %s", time.Since(start).Round(time.Second), what, last)
+		} else if cerr != nil {
+			return v, fmt.Errorf("waiting %s: Chromium went away (%v); last state: %s", what, err, last)
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			lastLog = time.Now()
+			if err != nil {
+				b.log("waiting %s: %s (last try: %v)", what, last, err)
+			} else {
+				b.log("waiting %s: %s", what, last)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// clickMenu opens a menu and clicks through its items like a user: the
+// mouse moves onto each item (so a submenu opens on hover) and clicks it.
+func (b *browserRun) clickMenu(ctx context.Context, selectors ...string) error {
+	for _, sel := range selectors {
+		at, err := waitFor[struct {
+			probeState
+			X float64 `json:"x"`
+			Y float64 `json:"y"`
+		}](ctx, b, fmt.Sprintf("for the menu item %s to show", sel), fmt.Sprintf("atonceProbe.target(%q)", sel))
+		if err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y),
+			chromedp.MouseClickXY(at.X, at.Y),
+		); err != nil {
+			return fmt.Errorf("clicking %s: %w", sel, err)
+		}
+	}
+	return nil
+}
+
+// screenshot saves the whole notebook as a PNG: the window is made as tall
+// as the notebook first.
+func (b *browserRun) screenshot(ctx context.Context, path string) error {
+	dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Header  int `json:"header"`
+		Content int `json:"content"`
+	}]("atonceProbe.height()"))
+	if err != nil {
+		return err
+	}
+	height := min(maxShotHeight, max(windowHeight, dims.Header+dims.Content+20))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
+		return err
+	}
+	if _, err := waitFor[probeState](ctx, b, "for the notebook to grow to the window", "atonceProbe.fitted()"); err != nil {
+		if dims.Header+dims.Content+20 <= maxShotHeight {
+			return err
+		}
+		b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
+	}
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		return err
+	}
+	b.log("screenshot saved: %s (%dx%d)", path, windowWidth, height)
+	return nil
+}
+
+// log logs msg with the seconds since the browser run started.
+func (b *browserRun) log(format string, args ...any) {
+	b.t.Helper()
+	b.t.Logf("[browser %.1fs] %s", time.Since(b.started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // A proc is one process, named by its pid and its start time so that a
@@ -528,23 +763,6 @@ func descendants(pid int) []proc {
 		for _, c := range children[p] {
 			out = append(out, c)
 			queue = append(queue, c.pid)
-		}
-	}
-	return out
-}
-
-// chromiumProcs returns the processes started with userDataDir, which
-// is a fresh temporary directory of this test: the Chromium it started.
-func chromiumProcs(userDataDir string) []proc {
-	var out []proc
-	want := []byte("--user-data-dir=" + userDataDir)
-	for _, p := range allPids() {
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
-		if err != nil || !bytes.Contains(cmdline, want) {
-			continue
-		}
-		if _, start, ok := procStat(p); ok {
-			out = append(out, proc{p, start})
 		}
 	}
 	return out

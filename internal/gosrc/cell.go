@@ -50,7 +50,9 @@ type Group struct {
 	Line, Col  int
 	// File is the group as parsed, wrapped (see Wrap): a group of imports
 	// or declarations is the file's declarations, a group of statements
-	// the body of its func main (Body). nil when the group does not parse.
+	// the body of its func main (Body). When the group does not parse
+	// (Err), File is what the parser made of it, partial, or nil; Decls
+	// and Imports are then empty.
 	File *ast.File
 	// Source is the text File was parsed from; Head is how many bytes of
 	// wrapper come before the group's text in it.
@@ -85,9 +87,10 @@ func (g *Group) Body() *ast.BlockStmt {
 // Offset is the offset in the cell of a position inside the group.
 func (g *Group) Offset(p token.Pos) int { return g.tf.Offset(p) - g.Head + g.Start }
 
-// Options say where a cell's groups are parsed and what their positions
-// read. The zero value parses in a new file set with positions as in the
-// cell, in a file named "cell.go".
+// Options say where and how a cell's groups are parsed and what their
+// positions read. The zero value parses in a new file set with positions
+// as in the cell, in a file named "cell.go", the way the interpreter
+// needs.
 type Options struct {
 	// Fset is the file set the groups are parsed in: an interpreter
 	// compiles only trees parsed in its own. nil means a new one.
@@ -103,6 +106,17 @@ type Options struct {
 	// offsets in the whole cell.
 	Line, Col int
 	Offset    int
+	// Mode is the go/parser mode; zero means parser.DeclarationErrors (a
+	// name declared twice in a group is an error, as for the compiler).
+	// With parser.ParseComments the trees hold the comments, and each
+	// top-level item starts at the comments right before it, so that a
+	// declaration's doc comment is in its group and its tree.
+	Mode parser.Mode
+	// Items makes each top-level item (a declaration, or a statement) a
+	// group of its own instead of joining the items of its kind right
+	// before it: a reader of a cell being written (completion) keeps what
+	// parses when one item does not.
+	Items bool
 }
 
 // Parse cuts a cell into groups, scanning it once, and parses each group
@@ -115,8 +129,12 @@ func Parse(src string, opt Options) *Cell {
 	if opt.File == "" {
 		opt.File = "cell.go"
 	}
+	if opt.Mode == 0 {
+		opt.Mode = parser.DeclarationErrors
+	}
+	docs := opt.Mode&parser.ParseComments != 0
 	line, col := max(opt.Line, 1), max(opt.Col, 1)
-	toks, spans, program := scan(src, line, col)
+	toks, spans, program := scan(src, line, col, docs, opt.Items)
 	for i := range toks {
 		toks[i].off += opt.Offset
 	}
@@ -124,18 +142,24 @@ func Parse(src string, opt Options) *Cell {
 	for _, sp := range spans {
 		g := &Group{Kind: sp.kind, Start: opt.Offset + sp.start, End: opt.Offset + sp.end, Line: sp.line, Col: sp.col}
 		c.Groups = append(c.Groups, g)
-		g.Source, g.Head = Wrap(sp.kind, src[sp.start:sp.end], Directive(opt.File, opt.LineBase+sp.line, sp.col))
-		f, err := parser.ParseFile(opt.Fset, opt.File, g.Source, parser.DeclarationErrors)
+		directive := Directive(opt.File, opt.LineBase+sp.line, sp.col)
+		g.Source, g.Head = Wrap(sp.kind, src[sp.start:sp.end], directive)
+		f, err := parser.ParseFile(opt.Fset, opt.File, g.Source, opt.Mode)
+		g.File = f
+		if f != nil {
+			g.tf = opt.Fset.File(f.FileStart)
+			if docs {
+				dropDirective(f, g.Head-len(directive))
+			}
+		}
 		if err != nil {
 			g.Err = parseErrors(err, g, opt.LineBase)
 			c.Err = append(c.Err, g.Err...)
 			continue
 		}
-		g.File = f
-		g.tf = opt.Fset.File(f.FileStart)
 		c.read(g)
 	}
-	if n := len(c.Groups); n > 0 {
+	if n := len(c.Groups); n > 0 && c.Groups[n-1].Err == nil {
 		if b := c.Groups[n-1].Body(); b != nil && len(b.List) > 0 {
 			c.Last, _ = b.List[len(b.List)-1].(*ast.ExprStmt)
 		}
@@ -146,15 +170,45 @@ func Parse(src string, opt Options) *Cell {
 // Wrap is the one source wrapper for a group of a cell: a group of
 // imports or declarations is the file "package main;" + text, a group of
 // statements the body of that file's func main. directive, put right
-// before the text, makes positions read as in the cell (see Directive).
-// It returns the source and how many bytes come before the text.
+// before the text on a line of its own, makes positions read as in the
+// cell (see Directive). It returns the source and how many bytes come
+// before the text.
 func Wrap(kind Kind, text, directive string) (src string, head int) {
-	h := "package main;"
+	h := "package main;\n"
 	if kind == Stmt {
-		h = "package main; func main() {"
+		h = "package main; func main() {\n"
 	}
 	h += directive
 	return h + text + tail(kind), len(h)
+}
+
+// dropDirective takes the wrapper's line directive, the comment at
+// offset off, out of the comments of f. go/parser groups it with a
+// comment the group's text starts with (they are on one line), which
+// would make the directive part of a declaration's doc comment.
+func dropDirective(f *ast.File, off int) {
+	if len(f.Comments) == 0 || int(f.Comments[0].Pos()-f.FileStart) != off {
+		return
+	}
+	cg := f.Comments[0]
+	cg.List = cg.List[1:]
+	if len(cg.List) > 0 {
+		return
+	}
+	f.Comments = f.Comments[1:]
+	if len(f.Decls) == 0 {
+		return
+	}
+	switch d := f.Decls[0].(type) {
+	case *ast.FuncDecl:
+		if d.Doc == cg {
+			d.Doc = nil
+		}
+	case *ast.GenDecl:
+		if d.Doc == cg {
+			d.Doc = nil
+		}
+	}
 }
 
 // tail is what Wrap puts after the text of a group of kind k.
@@ -185,6 +239,21 @@ func parseErrors(err error, g *Group, lineBase int) scanner.ErrorList {
 		}
 	}
 	return errs
+}
+
+// LastFunc is the name of the last plain function (not a method) the
+// cell declares, "" if none: the task %%models runs when the cell names
+// none. Groups that do not parse are passed over.
+func (c *Cell) LastFunc() string {
+	name := ""
+	for _, g := range c.Groups {
+		for _, d := range g.Decls {
+			if d.Kind == Func && len(d.Names) == 1 {
+				name = d.Names[0]
+			}
+		}
+	}
+	return name
 }
 
 // Names are the names the cell declares at the top level of the

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,7 @@ func groupsString(c *Cell, firstLine bool) string {
 
 func TestParseGroups(t *testing.T) {
 	for _, tt := range []struct {
-		name, src, want string
+		name, src, want string // a name "items: ..." parses with Options.Items
 	}{
 		{"empty", "", ""},
 		{"comment only", "// nothing\n", ""},
@@ -54,9 +55,18 @@ func TestParseGroups(t *testing.T) {
 		{"package clause dropped", "package main\n\nfunc main() {}", "decl@3:1: func main() {}\n"},
 		{"indented", "\n\n  x := 1", "stmt@3:3: x := 1\n"},
 		{"unbalanced", "for {\nx := 1", "stmt@1:1: for {\nx := 1\n"},
+		{"items: statements", "x := 1\ny := 2", "stmt@1:1: x := 1\nstmt@2:1: y := 2\n"},
+		{"items: declarations", "type T int\nvar v T", "decl@1:1: type T int\ndecl@2:1: var v T\n"},
+		{"items: semicolons", "x := 1; y := 2", "stmt@1:1: x := 1;\nstmt@1:9: y := 2\n"},
+		{"items: for header", "for i := 0; i < 3; i++ {\n}\nx := 1", "stmt@1:1: for i := 0; i < 3; i++ {\n}\nstmt@3:1: x := 1\n"},
+		{"items: if header, then a statement", "if x := 1; x > 0 { println(x) }; y := 2", "stmt@1:1: if x := 1; x > 0 { println(x) };\nstmt@1:34: y := 2\n"},
+		{"items: else if header", "if a {\n} else if x := f(); x {\n}", "stmt@1:1: if a {\n} else if x := f(); x {\n}\n"},
+		{"items: labeled for", "L: for i := 0; i < 1; i++ {}", "stmt@1:1: L: for i := 0; i < 1; i++ {}\n"},
+		{"items: switch header", "switch x := 2; x {\n}", "stmt@1:1: switch x := 2; x {\n}\n"},
+		{"items: comments stay behind without ParseComments", "x := 1\n// doc\nfunc f() {}", "stmt@1:1: x := 1\n// doc\ndecl@3:1: func f() {}\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := groupsString(Parse(tt.src, Options{}), false); got != tt.want {
+			if got := groupsString(Parse(tt.src, Options{Items: strings.HasPrefix(tt.name, "items: ")}), false); got != tt.want {
 				t.Errorf("Parse(%q) groups:\ngot\n%s\nwant\n%s", tt.src, got, tt.want)
 			}
 		})
@@ -150,6 +160,22 @@ func TestCanonIgnoresLayout(t *testing.T) {
 	}
 }
 
+func TestLastFunc(t *testing.T) {
+	for _, tt := range []struct{ code, want string }{
+		{"func A() {}\nfunc B(i int) int { return i }", "B"},
+		{"func (t T) M() {}\nfunc Task(i int) {}\nx := 1", "Task"},
+		{"func Task(i int) {}\nfunc (t T) M() {}", "Task"},
+		{"x := 1", ""},
+		{"func A() {}\nx := 1\nfunc B() {}\ny := 2", "B"},
+		{"func A() {}\nx := )", "A"},
+		{"func A() {}\nfunc _() {}", "A"},
+	} {
+		if got := Parse(tt.code, Options{}).LastFunc(); got != tt.want {
+			t.Errorf("Parse(%q).LastFunc() got %q, want %q", tt.code, got, tt.want)
+		}
+	}
+}
+
 func TestImportName(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{"fmt", "fmt"},
@@ -236,8 +262,8 @@ func TestParsePositionsAndErrors(t *testing.T) {
 		})
 	}
 	c := Parse("bad(\nx := 1", Options{})
-	if len(c.Groups) != 1 || c.Groups[0].File != nil {
-		t.Errorf("a broken group: got %d groups, want one without a tree", len(c.Groups))
+	if len(c.Groups) != 1 || c.Groups[0].Err == nil || len(c.Groups[0].Decls) != 0 || c.Last != nil {
+		t.Errorf("a broken group: got %s, want one group with errors, no declarations and no last expression", groupsString(c, true))
 	}
 	c = Parse("func f() { x := }\nx := 1", Options{})
 	if len(c.Groups) != 2 || c.Groups[1].File == nil || len(c.Groups[1].Decls) != 1 {
@@ -334,5 +360,26 @@ func TestParseRestOfACell(t *testing.T) {
 		if g.Decls[0].Canon != w.Decls[0].Canon {
 			t.Errorf("group %d canon: got %q, want %q", i, g.Decls[0].Canon, w.Decls[0].Canon)
 		}
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("a", 150) + "X" + strings.Repeat("b", 150)
+	for _, tt := range []struct {
+		name      string
+		src       string
+		line, col int
+		want      []string
+	}{
+		{"caret", "x := 1\n\ty := z", 2, 7, []string{"    \ty := z", "    \t     ^"}},
+		{"past the end", "ab", 1, 9, []string{"    ab", "      ^"}},
+		{"no such line", "ab", 3, 1, nil},
+		{"long line", long, 1, 151, []string{"    " + long[100:200], "    " + strings.Repeat(" ", 50) + "^"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Excerpt(tt.src, tt.line, tt.col); !slices.Equal(got, tt.want) {
+				t.Errorf("Excerpt(%q, %d, %d) = %q, want %q", tt.src, tt.line, tt.col, got, tt.want)
+			}
+		})
 	}
 }

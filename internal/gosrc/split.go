@@ -53,6 +53,7 @@ type item struct {
 	start     int // offset of its first token
 	line, col int
 	skip      bool // a package clause: dropped
+	fn        int  // for an item starting with func, the index of the token after it
 }
 
 // scan reads src's tokens, once, and cuts it into ordered groups of
@@ -60,67 +61,93 @@ type item struct {
 // left to the parser, which reports them with positions once the groups
 // are parsed. A package clause is dropped (program tells there was one),
 // so a whole program pasted into a cell still runs. line and col are
-// where src starts in its cell.
-func scan(src string, line, col int) (toks []tok, groups []span, program bool) {
+// where src starts in its cell. An item ends at a semicolon (or the end
+// of a line) outside brackets, except in the header of a for, if or
+// switch. With docs, an item starts at the comments right before it; with
+// items, each item is a group of its own instead of joining the items of
+// its kind right before it.
+func scan(src string, line, col int, docs, items bool) (toks []tok, groups []span, program bool) {
 	fset := token.NewFileSet()
 	file := fset.AddFile("cell", -1, len(src))
 	var s scanner.Scanner
-	s.Init(file, []byte(src), func(token.Position, string) {}, 0)
+	s.Init(file, []byte(src), func(token.Position, string) {}, scanner.ScanComments)
+	doc := -1 // the offset of the comments right before the next item
+	var its []item
+	depth := 0
+	atStart := true
+	header := false
 	for {
 		pos, t, lit := s.Scan()
 		if t == token.EOF {
 			break
 		}
-		toks = append(toks, tok{off: file.Offset(pos), t: t, lit: lit})
-	}
-
-	var items []item
-	depth := 0
-	atStart := true
-	for i, t := range toks {
-		if atStart && t.t != token.SEMICOLON {
-			p := file.Position(file.Pos(t.off))
-			it := item{start: t.off, line: p.Line + line - 1, col: p.Column}
+		off := file.Offset(pos)
+		if t == token.COMMENT {
+			if atStart && docs && doc < 0 {
+				doc = off
+			}
+			continue
+		}
+		toks = append(toks, tok{off: off, t: t, lit: lit})
+		if atStart && t != token.SEMICOLON {
+			start := off
+			if doc >= 0 {
+				start = doc
+			}
+			p := file.Position(file.Pos(start))
+			it := item{start: start, line: p.Line + line - 1, col: p.Column}
 			if p.Line == 1 {
 				it.col += col - 1
 			}
-			switch t.t {
+			switch t {
 			case token.PACKAGE:
 				it.skip = true
-				program = program || len(items) == 0
+				program = program || len(its) == 0
 			case token.IMPORT:
 				it.kind = Import
 			case token.TYPE, token.VAR, token.CONST:
 				it.kind = Decl
 			case token.FUNC:
-				it.kind = funcKind(toks[i+1:])
+				it.kind = Stmt // decided once its tokens are read, below
+				it.fn = len(toks)
 			default:
 				it.kind = Stmt
 			}
-			items = append(items, it)
-			atStart = false
+			its = append(its, it)
+			atStart, doc = false, -1
 		}
-		switch t.t {
+		switch t {
 		case token.LPAREN, token.LBRACK, token.LBRACE:
 			depth++
+			if t == token.LBRACE && depth == 1 {
+				header = false
+			}
 		case token.RPAREN, token.RBRACK, token.RBRACE:
 			if depth > 0 {
 				depth--
 			}
+		case token.FOR, token.IF, token.SWITCH:
+			header = header || depth == 0
 		case token.SEMICOLON:
-			atStart = depth == 0
+			atStart = depth == 0 && (lit == "\n" || !header)
+			if atStart {
+				header = false
+			}
 		}
 	}
 
-	for i, it := range items {
+	for i, it := range its {
+		if it.fn > 0 {
+			it.kind = funcKind(toks[it.fn:])
+		}
 		end := len(src)
-		if i+1 < len(items) {
-			end = items[i+1].start
+		if i+1 < len(its) {
+			end = its[i+1].start
 		}
 		if it.skip {
 			continue
 		}
-		if n := len(groups); n > 0 && groups[n-1].kind == it.kind && groups[n-1].end == it.start {
+		if n := len(groups); n > 0 && !items && groups[n-1].kind == it.kind && groups[n-1].end == it.start {
 			groups[n-1].end = end
 			continue
 		}

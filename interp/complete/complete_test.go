@@ -51,6 +51,7 @@ func TestComplete(t *testing.T) {
 		{"std constructor result", "r.ReadR", []string{"ReadRune"}, nil, 2, 7},
 		{"second result", "err.", []string{"Error"}, nil, 4, 4},
 		{"call chain", "time.Now().UnixM", []string{"UnixMicro", "UnixMilli"}, nil, 11, 16},
+		{"after a line that does not parse", "z := )\nb2 := strings.Builder{}\nb2.Gr", []string{"Grow"}, nil, 34, 36},
 		{"local in current code", "func g() {\n\tvar b strings.Builder\n\tb.Gr|\n}", []string{"Grow"}, nil, 37, 39},
 		{"non-ASCII prefix", "x := \"日本\"; cré", []string{"créme"}, nil, 11, 14},
 		{"non-ASCII before selector", "// ü\nfmt.Printl", []string{"Println"}, nil, 9, 15},

@@ -3,8 +3,6 @@ package complete
 import (
 	"go/ast"
 	"go/token"
-	"path"
-	"strings"
 
 	"atonce/internal/gosrc"
 )
@@ -36,13 +34,13 @@ func newSpace(path, name string) *space {
 type typeDecl struct {
 	spec *ast.TypeSpec
 	gen  *ast.GenDecl
-	u    *unit
+	grp  *gosrc.Group
 }
 
 // A funcDecl is a function or method declaration.
 type funcDecl struct {
 	decl *ast.FuncDecl
-	u    *unit
+	grp  *gosrc.Group
 }
 
 // A valueDecl is a var, const, func or := variable. Its type comes from typ
@@ -57,7 +55,7 @@ type valueDecl struct {
 	spec *ast.ValueSpec // for var and const declarations
 	gen  *ast.GenDecl
 	stmt ast.Stmt // for := and range variables
-	u    *unit
+	grp  *gosrc.Group
 }
 
 // visible reports whether a name of this space is visible from the notebook.
@@ -65,19 +63,20 @@ func (sp *space) visible(name string) bool {
 	return sp.path == "" || ast.IsExported(name)
 }
 
-// addFile records the top-level declarations of a file. For the standard
-// library u is nil and function bodies are dropped to save memory.
-func (sp *space) addFile(f *ast.File, u *unit) {
+// addFile records the top-level declarations of a file: of a group of the
+// notebook's declarations (grp), or of the standard library (grp nil;
+// function bodies are dropped to save memory).
+func (sp *space) addFile(f *ast.File, grp *gosrc.Group) {
 	for _, d := range f.Decls {
 		switch d := d.(type) {
 		case *ast.FuncDecl:
-			if u == nil {
+			if grp == nil {
 				d.Body = nil
 			}
 			if d.Name.Name == "_" {
 				continue
 			}
-			fd := &funcDecl{decl: d, u: u}
+			fd := &funcDecl{decl: d, grp: grp}
 			if d.Recv != nil && len(d.Recv.List) > 0 {
 				base := gosrc.BaseTypeName(d.Recv.List[0].Type)
 				if sp.methods[base] == nil {
@@ -86,28 +85,23 @@ func (sp *space) addFile(f *ast.File, u *unit) {
 				sp.methods[base][d.Name.Name] = fd
 				continue
 			}
-			sp.values[d.Name.Name] = &valueDecl{kind: "func", fn: fd, u: u}
+			sp.values[d.Name.Name] = &valueDecl{kind: "func", fn: fd, grp: grp}
 		case *ast.GenDecl:
-			sp.addGenDecl(d, u)
+			sp.addGenDecl(d, grp)
 		}
 	}
 }
 
-func (sp *space) addGenDecl(d *ast.GenDecl, u *unit) {
+func (sp *space) addGenDecl(d *ast.GenDecl, grp *gosrc.Group) {
 	var last *ast.ValueSpec // for consts that repeat the previous spec
 	for _, s := range d.Specs {
 		switch s := s.(type) {
 		case *ast.ImportSpec:
-			p := strings.Trim(s.Path.Value, "\"`")
-			name := packageNameOf(p)
-			if s.Name != nil {
-				name = s.Name.Name
-			}
-			if name != "_" && name != "." {
-				sp.imports[name] = p
+			if im, ok := gosrc.ImportOf(s); ok && im.Name != "_" && im.Name != "." {
+				sp.imports[im.Name] = im.Path
 			}
 		case *ast.TypeSpec:
-			sp.types[s.Name.Name] = &typeDecl{spec: s, gen: d, u: u}
+			sp.types[s.Name.Name] = &typeDecl{spec: s, gen: d, grp: grp}
 		case *ast.ValueSpec:
 			typ, vals := s.Type, s.Values
 			if d.Tok == token.CONST && typ == nil && len(vals) == 0 && last != nil {
@@ -116,7 +110,7 @@ func (sp *space) addGenDecl(d *ast.GenDecl, u *unit) {
 				last = s
 			}
 			for i, n := range s.Names {
-				v := &valueDecl{kind: d.Tok.String(), typ: typ, spec: s, gen: d, u: u}
+				v := &valueDecl{kind: d.Tok.String(), typ: typ, spec: s, gen: d, grp: grp}
 				setValue(v, vals, i)
 				sp.values[n.Name] = v
 			}
@@ -135,7 +129,7 @@ func setValue(v *valueDecl, vals []ast.Expr, i int) {
 }
 
 // addStmt records the variables a statement declares.
-func (sp *space) addStmt(s ast.Stmt, u *unit) {
+func (sp *space) addStmt(s ast.Stmt, grp *gosrc.Group) {
 	switch s := s.(type) {
 	case *ast.AssignStmt:
 		if s.Tok != token.DEFINE {
@@ -146,7 +140,7 @@ func (sp *space) addStmt(s ast.Stmt, u *unit) {
 			if !ok || id.Name == "_" {
 				continue
 			}
-			v := &valueDecl{kind: "var", stmt: s, u: u}
+			v := &valueDecl{kind: "var", stmt: s, grp: grp}
 			setValue(v, s.Rhs, i)
 			if i > 0 && len(s.Rhs) == 1 {
 				if _, isCall := s.Rhs[0].(*ast.CallExpr); !isCall {
@@ -157,7 +151,7 @@ func (sp *space) addStmt(s ast.Stmt, u *unit) {
 		}
 	case *ast.DeclStmt:
 		if g, ok := s.Decl.(*ast.GenDecl); ok {
-			sp.addGenDecl(g, u)
+			sp.addGenDecl(g, grp)
 		}
 	case *ast.RangeStmt:
 		if s.Tok != token.DEFINE {
@@ -165,7 +159,7 @@ func (sp *space) addStmt(s ast.Stmt, u *unit) {
 		}
 		for i, e := range []ast.Expr{s.Key, s.Value} {
 			if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
-				sp.values[id.Name] = &valueDecl{kind: "var", stmt: s, val: &rangeElem{x: s.X, value: i == 1}, u: u}
+				sp.values[id.Name] = &valueDecl{kind: "var", stmt: s, val: &rangeElem{x: s.X, value: i == 1}, grp: grp}
 			}
 		}
 	}
@@ -179,30 +173,17 @@ type rangeElem struct {
 }
 
 // addParams records the parameters of a function type.
-func (sp *space) addParams(ft *ast.FuncType, u *unit) {
+func (sp *space) addParams(ft *ast.FuncType, grp *gosrc.Group) {
 	for _, fl := range []*ast.FieldList{ft.Params, ft.Results} {
 		if fl == nil {
 			continue
 		}
 		for _, f := range fl.List {
 			for _, n := range f.Names {
-				sp.values[n.Name] = &valueDecl{kind: "var", typ: f.Type, u: u}
+				sp.values[n.Name] = &valueDecl{kind: "var", typ: f.Type, grp: grp}
 			}
 		}
 	}
-}
-
-// packageNameOf guesses a package's name from its import path: the last
-// element, skipping a major version suffix.
-func packageNameOf(p string) string {
-	base := path.Base(p)
-	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && strings.Contains(p, "/") {
-		base = path.Base(path.Dir(p))
-	}
-	if i := strings.IndexAny(base, ".-"); i > 0 {
-		base = base[:i]
-	}
-	return base
 }
 
 // userSpace builds the notebook's namespace from the scope's cells (top
@@ -211,65 +192,69 @@ func packageNameOf(p string) string {
 func userSpace(sc Scope, code string) *space {
 	sp := newSpace("", "main")
 	for _, c := range sc.Cells {
-		for _, u := range cachedCell(c) {
-			sp.addUnit(u, false)
+		for _, g := range cachedCell(c).Groups {
+			sp.addGroup(g, false)
 		}
 	}
-	for _, u := range parseCell(code) {
-		sp.addUnit(u, true)
+	for _, g := range parseCell(code).Groups {
+		sp.addGroup(g, true)
 	}
 	return sp
 }
 
-func (sp *space) addUnit(u *unit, locals bool) {
-	if !u.stmts {
-		sp.addFile(u.file, u)
+// addGroup records what a group of a cell declares at the top level, and
+// with locals its functions' parameters and local variables too.
+func (sp *space) addGroup(grp *gosrc.Group, locals bool) {
+	if grp.File == nil {
+		return
+	}
+	body := grp.Body()
+	if grp.Kind != gosrc.Stmt {
+		sp.addFile(grp.File, grp)
 	} else {
-		for _, s := range u.body() {
-			sp.addStmt(s, u)
+		for _, s := range stmts(grp) {
+			sp.addStmt(s, grp)
 		}
 	}
 	if !locals {
 		return
 	}
-	ast.Inspect(u.file, func(n ast.Node) bool {
+	ast.Inspect(grp.File, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.FuncDecl:
 			if n.Recv != nil {
 				for _, f := range n.Recv.List {
 					for _, id := range f.Names {
-						sp.values[id.Name] = &valueDecl{kind: "var", typ: f.Type, u: u}
+						sp.values[id.Name] = &valueDecl{kind: "var", typ: f.Type, grp: grp}
 					}
 				}
 			}
-			sp.addParams(n.Type, u)
+			sp.addParams(n.Type, grp)
 		case *ast.FuncLit:
-			sp.addParams(n.Type, u)
+			sp.addParams(n.Type, grp)
 		case *ast.BlockStmt:
 			if n == nil {
 				return false
 			}
-			if u.stmts && len(u.file.Decls) > 0 {
-				if fd, ok := u.file.Decls[0].(*ast.FuncDecl); ok && fd.Body == n {
-					return true // the wrapper's statements are already recorded
-				}
+			if n == body {
+				return true // the wrapper's statements are already recorded
 			}
 			for _, s := range n.List {
-				sp.addStmt(s, u)
+				sp.addStmt(s, grp)
 			}
 		case *ast.IfStmt:
 			if n.Init != nil {
-				sp.addStmt(n.Init, u)
+				sp.addStmt(n.Init, grp)
 			}
 		case *ast.ForStmt:
 			if n.Init != nil {
-				sp.addStmt(n.Init, u)
+				sp.addStmt(n.Init, grp)
 			}
 		case *ast.RangeStmt:
-			sp.addStmt(n, u)
+			sp.addStmt(n, grp)
 		case *ast.SwitchStmt:
 			if n.Init != nil {
-				sp.addStmt(n.Init, u)
+				sp.addStmt(n.Init, grp)
 			}
 		}
 		return true

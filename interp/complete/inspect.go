@@ -125,18 +125,18 @@ func describeValue(sp *space, name string, v *valueDecl, detail int) string {
 	if v.fn != nil {
 		return describeFunc(sp, v.fn, detail)
 	}
-	if v.u != nil { // the notebook's
+	if v.grp != nil { // the notebook's
 		switch {
 		case v.gen != nil:
-			return genSource(v.u, v.gen, v.spec)
+			return genSource(v.grp, v.gen, v.spec)
 		case v.stmt != nil:
 			end := v.stmt.End()
 			if rs, ok := v.stmt.(*ast.RangeStmt); ok {
 				end = rs.Body.Lbrace
 			}
-			return strings.TrimSpace(v.u.text(v.stmt.Pos(), end))
+			return strings.TrimSpace(text(v.grp, v.stmt.Pos(), end))
 		case v.typ != nil:
-			return name + " " + v.u.text(v.typ.Pos(), v.typ.End())
+			return name + " " + text(v.grp, v.typ.Pos(), v.typ.End())
 		}
 		return ""
 	}
@@ -162,7 +162,7 @@ func describeValue(sp *space, name string, v *valueDecl, detail int) string {
 // describeFunc describes a function or method.
 func describeFunc(sp *space, fd *funcDecl, detail int) string {
 	d := fd.decl
-	if fd.u != nil {
+	if fd.grp != nil {
 		from := d.Pos()
 		if d.Doc != nil {
 			from = d.Doc.Pos()
@@ -171,7 +171,7 @@ func describeFunc(sp *space, fd *funcDecl, detail int) string {
 		if d.Body != nil && detail <= 0 {
 			to = d.Body.Lbrace
 		}
-		return strings.TrimSpace(fd.u.text(from, to))
+		return strings.TrimSpace(text(fd.grp, from, to))
 	}
 	c := *d
 	c.Doc, c.Body = nil, nil
@@ -182,8 +182,8 @@ func describeFunc(sp *space, fd *funcDecl, detail int) string {
 func describeType(sp *space, td *typeDecl, detail int) string {
 	name := td.spec.Name.Name
 	var decl, doc string
-	if td.u != nil {
-		decl = genSource(td.u, td.gen, td.spec)
+	if td.grp != nil {
+		decl = genSource(td.grp, td.gen, td.spec)
 	} else {
 		s := stripSpec(td.spec).(*ast.TypeSpec)
 		s.Type = exportedOnly(s.Type)
@@ -224,12 +224,12 @@ func describeType(sp *space, td *typeDecl, detail int) string {
 // funcSig is a function's signature alone.
 func funcSig(sp *space, fd *funcDecl) string {
 	d := fd.decl
-	if fd.u != nil {
+	if fd.grp != nil {
 		to := d.End()
 		if d.Body != nil {
 			to = d.Body.Lbrace
 		}
-		return strings.TrimSpace(fd.u.text(d.Pos(), to))
+		return strings.TrimSpace(text(fd.grp, d.Pos(), to))
 	}
 	c := *d
 	c.Doc, c.Body = nil, nil
@@ -286,13 +286,13 @@ func describePackage(pk *space, detail int) string {
 
 // genSource is the notebook source of a declaration: the whole group when
 // it has one spec, else just the spec, each with its doc comment.
-func genSource(u *unit, g *ast.GenDecl, s ast.Spec) string {
+func genSource(grp *gosrc.Group, g *ast.GenDecl, s ast.Spec) string {
 	if !g.Lparen.IsValid() || len(g.Specs) == 1 {
 		from := g.Pos()
 		if g.Doc != nil {
 			from = g.Doc.Pos()
 		}
-		return strings.TrimSpace(u.text(from, g.End()))
+		return strings.TrimSpace(text(grp, from, g.End()))
 	}
 	from := s.Pos()
 	var doc *ast.CommentGroup
@@ -305,7 +305,7 @@ func genSource(u *unit, g *ast.GenDecl, s ast.Spec) string {
 	if doc != nil {
 		from = doc.Pos()
 	}
-	return strings.TrimSpace(g.Tok.String() + " " + u.text(from, s.End()))
+	return strings.TrimSpace(g.Tok.String() + " " + text(grp, from, s.End()))
 }
 
 // stripSpec copies a spec without its comments.

@@ -1,21 +1,23 @@
 package complete
 
 import (
-	"errors"
 	"go/scanner"
 	"go/token"
 	"strings"
+
+	"atonce/internal/gosrc"
 )
 
 // IsComplete tells whether code is a whole cell ("complete"), needs more
 // lines ("incomplete", with indent the suggested indentation of the next
 // line: one tab per open bracket level, one more after a dangling
 // operator), or can never become valid ("invalid"). Cells may mix
-// declarations and statements; lines starting with % (magics) and empty
-// code are complete.
+// declarations and statements. The lines gosrc.Magics finds (magics,
+// help requests) are not Go: a cell of nothing else, or empty, is
+// complete.
 func IsComplete(code string) (status, indent string) {
 	defer guard("is_complete", func() { status, indent = "unknown", "" })
-	src := blankMagics(code)
+	src := gosrc.BlankMagics(code)
 	if strings.TrimSpace(src) == "" {
 		return "complete", ""
 	}
@@ -108,18 +110,17 @@ func continues(tok token.Token) int {
 	return 0
 }
 
-// parseStatus parses each top-level piece of a balanced cell: a syntax
-// error at the very end means more is needed, elsewhere that the cell is
-// invalid.
+// parseStatus parses each top-level item of a balanced cell (magics
+// blanked): a syntax error at the very end (after the last item's text,
+// the white space that ends it aside) means more is needed, elsewhere
+// that the cell is invalid.
 func parseStatus(src string) (status, indent string) {
-	segs := segments(src)
-	for i, sg := range segs {
-		u := parseSegment(src, sg)
-		if u.err == nil {
+	groups := parse(src).Groups
+	for i, g := range groups {
+		if g.Err == nil {
 			continue
 		}
-		var el scanner.ErrorList
-		if i == len(segs)-1 && errors.As(u.err, &el) && len(el) > 0 && el[0].Pos.Offset-u.prefix >= sg.end-sg.start {
+		if end := g.Head + len(strings.TrimRight(g.Text(), " \t\r\n")); i == len(groups)-1 && g.Err[0].Pos.Offset >= end {
 			return "incomplete", ""
 		}
 		return "invalid", ""

@@ -24,6 +24,9 @@ func TestIsComplete(t *testing.T) {
 		{"semicolons", "import \"fmt\"; x := 1; fmt.Println(x)", "complete", ""},
 		{"if header", "if x := 1; x > 0 { println(x) }; y := 2", "complete", ""},
 		{"type", "type P struct {\n\tName string\n}", "complete", ""},
+		{"else if header", "if a {\n} else if x := f(); x {\n}", "complete", ""},
+		{"labeled for clause", "L: for i := 0; i < 3; i++ {\n}", "complete", ""},
+		{"help request", "x := 1\nfmt.Println?", "complete", ""},
 		// incomplete
 		{"open func", "func f() {", "incomplete", "\t"},
 		{"nested", "func f() {\n\tif true {", "incomplete", "\t\t"},
@@ -38,7 +41,11 @@ func TestIsComplete(t *testing.T) {
 		{"else", "if x {\n} else", "incomplete", ""},
 		{"block comment", "/* comment", "incomplete", ""},
 		{"var no type", "var x", "incomplete", ""},
+		{"var no type, a newline", "var x\n", "incomplete", ""},
+		{"type no type, a comment", "type T // soon\n", "incomplete", ""},
 		{"cell magic then open", "%%time\nfunc f() {", "incomplete", "\t"},
+		{"else if header open", "if a {\n} else if x := f(); x {", "incomplete", "\t"},
+		{"magic in an open raw string", "s := `\n%time", "incomplete", ""},
 		// invalid
 		{"close first", "}", "invalid", ""},
 		{"func func", "func func", "invalid", ""},
@@ -48,6 +55,7 @@ func TestIsComplete(t *testing.T) {
 		{"illegal char", "a := 1 @ 2", "invalid", ""},
 		{"close paren", "x := )", "invalid", ""},
 		{"bad decl", "func f() {}\nx := = 2\ny := 3", "invalid", ""},
+		{"explicit semicolon after an operator", "x := 1 +;", "invalid", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			status, indent := IsComplete(tt.code)

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"atonce/internal/gosrc"
 )
 
 var (
@@ -80,7 +82,7 @@ func stdPackages() map[string][]string {
 				return filepath.SkipDir
 			}
 			if hasGoFiles(p) {
-				n := packageNameOf(rel)
+				n := gosrc.ImportName(rel)
 				stdNames[n] = append(stdNames[n], rel)
 			}
 			return nil
@@ -149,7 +151,7 @@ func parseStd(importPath string) *space {
 	}
 	dir := filepath.Join(root, "src", filepath.FromSlash(importPath))
 	var files []string
-	name := packageNameOf(importPath)
+	name := gosrc.ImportName(importPath)
 	if importPath == "builtin" {
 		files = []string{"builtin.go"}
 	} else {
@@ -169,14 +171,10 @@ func parseStd(importPath string) *space {
 		if f.Doc != nil && (sp.doc == nil || len(f.Doc.List) > len(sp.doc.List)) {
 			sp.doc = f.Doc
 		}
-		for _, im := range f.Imports {
-			p := strings.Trim(im.Path.Value, "\"")
-			n := packageNameOf(p)
-			if im.Name != nil {
-				n = im.Name.Name
-			}
-			if _, ok := sp.imports[n]; !ok && n != "_" && n != "." {
-				sp.imports[n] = p
+		for _, s := range f.Imports {
+			im, ok := gosrc.ImportOf(s)
+			if _, known := sp.imports[im.Name]; ok && !known && im.Name != "_" && im.Name != "." {
+				sp.imports[im.Name] = im.Path
 			}
 		}
 		sp.addFile(f, nil)
@@ -188,14 +186,14 @@ func parseStd(importPath string) *space {
 // universe returns the predeclared identifiers, read from package builtin.
 func universe() *space { return loadStd("builtin") }
 
-var cellCache sync.Map // cell source -> []*unit
+var cellCache sync.Map // cell source -> *gosrc.Cell
 
 // cachedCell parses a cell of the scope once.
-func cachedCell(src string) []*unit {
-	if us, ok := cellCache.Load(src); ok {
-		return us.([]*unit)
+func cachedCell(src string) *gosrc.Cell {
+	if c, ok := cellCache.Load(src); ok {
+		return c.(*gosrc.Cell)
 	}
-	us := parseCell(src)
-	cellCache.Store(src, us)
-	return us
+	c := parseCell(src)
+	cellCache.Store(src, c)
+	return c
 }

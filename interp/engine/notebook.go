@@ -29,7 +29,7 @@ func (n *notebook) Execute(ctx context.Context, code string) magic.Result {
 		n.e.cells = append(n.e.cells, code)
 		n.e.mu.Unlock()
 	}
-	return magic.Result{Value: r.Value, Err: r.Err, Notes: r.Notes, Interrupted: r.Interrupted, Stuck: r.Stuck}
+	return magic.Result{Value: r.Value, Err: r.Err, Notes: r.Notes, Interrupted: r.Interrupted, Stuck: r.Stuck, LastFunc: r.LastFunc}
 }
 
 func (n *notebook) Func(ctx context.Context, name string) (reflect.Value, error) {

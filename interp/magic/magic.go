@@ -23,6 +23,9 @@ type Result struct {
 	// Reset tells that the notebook's state was thrown away: earlier
 	// cells must not be replayed after a crash.
 	Reset bool
+	// LastFunc is the last plain function (not a method) the Go code
+	// run by Env.Execute declares, "" if none.
+	LastFunc string
 }
 
 // Env is what magics can do with the notebook. The engine implements it

@@ -6,7 +6,6 @@
 package magic
 
 import (
-	"regexp"
 	"strings"
 
 	"atonce/internal/gosrc"
@@ -34,43 +33,11 @@ type Step struct {
 	Help string
 }
 
-var (
-	magicLine = regexp.MustCompile(`^[ \t]*%([A-Za-z][\w-]*)(.*)$`)
-	cellMagic = regexp.MustCompile(`^[ \t]*%%([A-Za-z][\w-]*)(.*)$`)
-	helpLine  = regexp.MustCompile(`^[ \t]*(%{0,2}[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)?)\?{1,2}[ \t]*$`)
-)
-
-// Has reports whether the cell contains anything but Go code.
-func Has(cell string) bool {
-	for _, st := range Parse(cell) {
-		if st.Magic != nil || st.Help != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// Parse splits a cell into steps, in order. A cell whose first non-blank
-// line is `%%name args` is one cell magic. Otherwise lines that start
-// with % and a letter, or that are just `name?`, are magic or help steps
-// unless they are inside a string or comment; the rest is Go code.
+// Parse splits a cell into steps, in order: the lines gosrc.Magics finds
+// are magic or help steps (a cell magic on the first line takes the whole
+// cell; one on another line is Misplaced), the rest is Go code.
 func Parse(cell string) []Step {
 	lines := strings.Split(cell, "\n")
-	for i, l := range lines {
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		if m := helpLine.FindStringSubmatch(l); m != nil && len(lines[i+1:]) == 0 {
-			return []Step{{Help: m[1]}}
-		}
-		if m := cellMagic.FindStringSubmatch(l); m != nil {
-			return []Step{{Magic: &Call{
-				Name: m[1], Args: strings.TrimSpace(m[2]), Cell: true, Line: i + 1,
-				Body: strings.Repeat("\n", i+1) + strings.Join(lines[i+1:], "\n"),
-			}}}
-		}
-		break
-	}
 	var steps []Step
 	start := 0 // first line of the pending Go chunk
 	flush := func(end int) {
@@ -79,37 +46,23 @@ func Parse(cell string) []Step {
 			steps = append(steps, Step{Code: strings.Repeat("\n", start) + chunk})
 		}
 	}
-	for i, l := range lines {
-		// Only a line that looks like a magic needs the scan that tells
-		// whether it is inside a string or comment of the pending Go code.
-		// Magic lines are left out of that scan: their text is not Go.
-		if !maybeMagic(l) || gosrc.InLiteral(strings.Join(lines[start:i], "\n")) {
-			continue
-		}
-		if m := helpLine.FindStringSubmatch(l); m != nil {
+	for _, m := range gosrc.Magics(cell) {
+		i := m.Line
+		switch {
+		case m.Kind == gosrc.CellMagic && strings.TrimSpace(strings.Join(lines[:i], "")) == "":
+			return []Step{{Magic: &Call{
+				Name: m.Name, Args: m.Args, Cell: true, Line: i + 1,
+				Body: strings.Repeat("\n", i+1) + strings.Join(lines[i+1:], "\n"),
+			}}}
+		case m.Kind == gosrc.Help:
 			flush(i)
-			steps = append(steps, Step{Help: m[1]})
-			start = i + 1
-			continue
-		}
-		if m := cellMagic.FindStringSubmatch(l); m != nil {
+			steps = append(steps, Step{Help: m.Name})
+		default:
 			flush(i)
-			steps = append(steps, Step{Magic: &Call{Name: m[1], Args: strings.TrimSpace(m[2]), Cell: true, Line: i + 1, Misplaced: true}})
-			start = i + 1
-			continue
+			steps = append(steps, Step{Magic: &Call{Name: m.Name, Args: m.Args, Cell: m.Kind == gosrc.CellMagic, Line: i + 1, Misplaced: m.Kind == gosrc.CellMagic}})
 		}
-		if m := magicLine.FindStringSubmatch(l); m != nil {
-			flush(i)
-			steps = append(steps, Step{Magic: &Call{Name: m[1], Args: strings.TrimSpace(m[2]), Line: i + 1}})
-			start = i + 1
-		}
+		start = i + 1
 	}
 	flush(len(lines))
 	return steps
-}
-
-// maybeMagic tells whether line has the form of a magic, a cell magic or
-// a help request.
-func maybeMagic(line string) bool {
-	return magicLine.MatchString(line) || cellMagic.MatchString(line) || helpLine.MatchString(line)
 }

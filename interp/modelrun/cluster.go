@@ -9,7 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"atonce/models"
+	"atonce/models/broker"
+	"atonce/models/distributed"
 )
 
 // The distributed model's cluster: started on first use, kept for the
@@ -19,9 +20,9 @@ import (
 // so that workers that joined it stay joined.
 var (
 	clusterMu  sync.Mutex
-	cluster    *models.Cluster
-	clusterOpt *models.ClusterOptions // nil: from the environment
-	restoring  sync.WaitGroup         // RestoreCluster's start
+	cluster    *distributed.Cluster
+	clusterOpt *distributed.ClusterOptions // nil: from the environment
+	restoring  sync.WaitGroup              // RestoreCluster's start
 )
 
 // ClusterFromEnv returns the cluster options the environment asks for:
@@ -30,8 +31,8 @@ var (
 // and for the embedded server ATONCE_NATS_LISTEN, ATONCE_NATS_TLS_CERT and
 // ATONCE_NATS_TLS_KEY (which `atonce kernel -listen -tls-cert -tls-key`
 // set).
-func ClusterFromEnv() models.ClusterOptions {
-	return models.ClusterOptions{
+func ClusterFromEnv() distributed.ClusterOptions {
+	return distributed.ClusterOptions{
 		URL:     os.Getenv("ATONCE_NATS_URL"),
 		Token:   os.Getenv("ATONCE_NATS_TOKEN"),
 		Queue:   os.Getenv("ATONCE_NATS_QUEUE"),
@@ -42,7 +43,7 @@ func ClusterFromEnv() models.ClusterOptions {
 }
 
 // Cluster returns the running cluster, starting it if needed.
-func Cluster(ctx context.Context) (*models.Cluster, error) {
+func Cluster(ctx context.Context) (*distributed.Cluster, error) {
 	clusterMu.Lock()
 	defer clusterMu.Unlock()
 	return clusterLocked(ctx)
@@ -51,7 +52,7 @@ func Cluster(ctx context.Context) (*models.Cluster, error) {
 // clusterLocked is Cluster with clusterMu held. The cluster it starts is,
 // in order: the one %workers chose in this engine, the one an earlier
 // engine of this kernel saved, the environment's.
-func clusterLocked(ctx context.Context) (*models.Cluster, error) {
+func clusterLocked(ctx context.Context) (*distributed.Cluster, error) {
 	if cluster != nil {
 		return cluster, nil
 	}
@@ -68,18 +69,18 @@ func clusterLocked(ctx context.Context) (*models.Cluster, error) {
 	}
 	restored := false
 	if clusterOpt == nil {
-		saved, ok, err := models.SavedCluster(config.StateDir, opt)
+		saved, ok, err := distributed.SavedCluster(config.StateDir, opt)
 		switch {
 		case err != nil:
 			opt.Logger.Warn("distributed: starting a new cluster", "err", err)
-			if err := models.ForgetCluster(config.StateDir); err != nil {
+			if err := distributed.ForgetCluster(config.StateDir); err != nil {
 				opt.Logger.Warn("distributed", "err", err)
 			}
 		case ok:
 			opt, restored = saved, true
 		}
 	}
-	c, err := models.StartCluster(ctx, opt)
+	c, err := distributed.StartCluster(ctx, opt)
 	if err != nil && restored {
 		return nil, fmt.Errorf("the distributed model could not bring back the NATS server it had before the engine restarted (%w); %%workers -listen ADDR or %%workers -nats URL starts another", err)
 	}
@@ -103,7 +104,7 @@ func kernelQueue(stateDir string) string {
 	}
 	host, _ := os.Hostname()
 	sum := sha256.Sum256([]byte(host + "\x00" + stateDir))
-	return models.DefaultQueue + "-" + hex.EncodeToString(sum[:4])
+	return broker.DefaultQueue + "-" + hex.EncodeToString(sum[:4])
 }
 
 // RestoreCluster brings back, in the background, the cluster an earlier
@@ -112,7 +113,7 @@ func kernelQueue(stateDir string) string {
 // the notebook next uses it. The first use of the cluster waits for it,
 // and so does Shutdown.
 func RestoreCluster() {
-	if _, ok, _ := models.SavedCluster(config.StateDir, models.ClusterOptions{}); !ok {
+	if _, ok, _ := distributed.SavedCluster(config.StateDir, distributed.ClusterOptions{}); !ok {
 		return
 	}
 	clusterMu.Lock()
@@ -129,7 +130,7 @@ func RestoreCluster() {
 // RestartCluster replaces the cluster by one with opt (its local workers
 // stop; workers on other machines must join the new one). If that one
 // cannot start, the next use starts the default cluster again.
-func RestartCluster(ctx context.Context, opt models.ClusterOptions) (*models.Cluster, error) {
+func RestartCluster(ctx context.Context, opt distributed.ClusterOptions) (*distributed.Cluster, error) {
 	clusterMu.Lock()
 	old := cluster
 	cluster, clusterOpt = nil, &opt
@@ -137,7 +138,7 @@ func RestartCluster(ctx context.Context, opt models.ClusterOptions) (*models.Clu
 	if old != nil {
 		old.Close()
 	}
-	if err := models.ForgetCluster(config.StateDir); err != nil {
+	if err := distributed.ForgetCluster(config.StateDir); err != nil {
 		config.logger().Warn("distributed", "err", err)
 	}
 	c, err := Cluster(ctx)

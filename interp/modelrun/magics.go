@@ -78,7 +78,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 			return res
 		}
 		if spec.Func == "" {
-			spec.Func = LastFunc(c.Body)
+			spec.Func = res.LastFunc
 		}
 	}
 	if spec.Func == "" {

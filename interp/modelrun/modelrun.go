@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 
-	"atonce/internal/gosrc"
 	"atonce/models"
 )
 
@@ -126,21 +125,6 @@ func joinAnd(xs []string) string {
 		return strings.Join(xs, "")
 	}
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
-}
-
-// LastFunc returns the name of the last plain function (not a method) the
-// Go code declares, or "" if none. Groups of the code that do not parse
-// are passed over.
-func LastFunc(code string) string {
-	name := ""
-	for _, g := range gosrc.Parse(code, gosrc.Options{}).Groups {
-		for _, d := range g.Decls {
-			if d.Kind == gosrc.Func && len(d.Names) == 1 {
-				name = d.Names[0]
-			}
-		}
-	}
-	return name
 }
 
 // State is a copy of the notebook's variables, to put back before each

@@ -121,20 +121,6 @@ func TestRunRefusesBadShapes(t *testing.T) {
 	}
 }
 
-func TestLastFunc(t *testing.T) {
-	for _, tt := range []struct{ code, want string }{
-		{"func A() {}\nfunc B(i int) int { return i }", "B"},
-		{"func (t T) M() {}\nfunc Task(i int) {}\nx := 1", "Task"},
-		{"x := 1", ""},
-		{"func A() {}\nx := 1\nfunc B() {}\ny := 2", "B"},
-		{"func A() {}\nx := )", "A"},
-	} {
-		if got := modelrun.LastFunc(tt.code); got != tt.want {
-			t.Errorf("LastFunc(%q) got %q, want %q", tt.code, got, tt.want)
-		}
-	}
-}
-
 func TestInterruptStopsBusyTasks(t *testing.T) {
 	s := session(t, "func Spin(i int) {\n\tfor {\n\t}\n}\nkept := 3")
 	spec, _ := modelrun.ParseSpec("-n 4 -models threads Spin", []string{"threads"})

@@ -59,6 +59,9 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("-race: making %s: %w", dir, err)
 	}
+	if err := checkCCompiler(ctx, goBin); err != nil {
+		return nil, err
+	}
 	say("building the race-detector worker (go build -race; the first time takes a minute or two)")
 	// Another engine (another kernel on this machine) may be building the
 	// same worker: each builds into its own file, and the renames are
@@ -108,7 +111,7 @@ func raceWorker(ctx context.Context, say func(string)) ([]string, error) {
 		return nil, ctx.Err()
 	}
 	if out := output.String(); err != nil {
-		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo and a C compiler): %w\n%s", err, strings.TrimSpace(out))
+		return nil, fmt.Errorf("-race: go build -race failed (the race detector needs cgo: a C compiler and the C library's headers; %s): %w\n%s", installCCompiler, err, strings.TrimSpace(out))
 	}
 	if err := os.Rename(tmp, bin); err != nil {
 		return nil, fmt.Errorf("-race: %w", err)
@@ -151,6 +154,28 @@ func pruneRaceCache(root, keep string) {
 			os.RemoveAll(dir)
 		}
 	}
+}
+
+// installCCompiler says how to get what `go build -race` needs besides Go.
+const installCCompiler = "on Debian: apt-get install gcc libc6-dev, which `make run` in atonce's repository does"
+
+// checkCCompiler returns an error that says what to install when the C
+// compiler cgo would call (`go env CC`, gcc unless $CC says otherwise) is
+// not on PATH: `go build -race` needs it, and without it fails with
+// `cgo: C compiler "gcc" not found`, which does not say what to do.
+func checkCCompiler(ctx context.Context, goBin string) error {
+	out, err := exec.CommandContext(ctx, goBin, "env", "CC").Output()
+	if err != nil {
+		return fmt.Errorf("-race: asking Go for its C compiler (go env CC): %w", err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) == 0 {
+		return fmt.Errorf("-race builds a race-detector worker with go build -race, which needs a C compiler, and Go names none (go env CC is empty): %s", installCCompiler)
+	}
+	if _, err := exec.LookPath(fields[0]); err != nil {
+		return fmt.Errorf("-race builds a race-detector worker with go build -race, which needs cgo and so a C compiler, and there is no %s on PATH: %s", fields[0], installCCompiler)
+	}
+	return nil
 }
 
 // raceModels are the models a -race run checks: those in the spec whose

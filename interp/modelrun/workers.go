@@ -15,6 +15,7 @@ import (
 	"atonce/interp/magic"
 	"atonce/models"
 	"atonce/models/broker"
+	"atonce/models/distributed"
 )
 
 // WorkersUsage is the %workers magic's usage.
@@ -60,7 +61,7 @@ func workersMagic(ctx context.Context, env magic.Env, c magic.Call) magic.Result
 		return magic.Result{}
 	}
 	args := fs.Args()
-	var cl *models.Cluster
+	var cl *distributed.Cluster
 	var err error
 	switch {
 	case *natsURL != "" && (*listen != "" || *tlsCert != ""):
@@ -97,7 +98,7 @@ func workersMagic(ctx context.Context, env magic.Env, c magic.Call) magic.Result
 		}
 	case args[0] == "join" && len(args) == 1:
 		text := "Run this on the machine that should join (with the same atonce build):\n\n    " + cl.JoinCommand() + "\n"
-		if cl.Embedded() && !models.BeyondLoopback(cl.Listen()) {
+		if cl.Embedded() && !distributed.BeyondLoopback(cl.Listen()) {
 			text += "\nThe kernel's NATS server listens on loopback only, so this works on this machine alone.\n" +
 				"To let other machines join: %workers -listen 0.0.0.0:4222 (TLS with a self-signed certificate is set up for you).\n"
 		}
@@ -116,7 +117,7 @@ func workersMagic(ctx context.Context, env magic.Env, c magic.Call) magic.Result
 }
 
 // workersTable lists the workers, plain and as HTML.
-func workersTable(cl *models.Cluster, ws []broker.WorkerInfo) (string, string) {
+func workersTable(cl *distributed.Cluster, ws []broker.WorkerInfo) (string, string) {
 	where := "embedded NATS server at " + cl.URL()
 	if !cl.Embedded() {
 		where = "NATS server at " + cl.URL()

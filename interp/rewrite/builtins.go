@@ -85,7 +85,7 @@ func (w *walker) call(p *ast.Expr, e *ast.CallExpr) {
 			w.errorf(e.Pos(), fmt.Sprintf("clear takes exactly one argument (a map or a slice), found %d", len(e.Args)))
 			return
 		}
-		id.Name = "_atonce_clear"
+		id.Name = Prefix + "clear"
 		w.needClear = true
 		return
 	}
@@ -115,7 +115,7 @@ func (w *walker) call(p *ast.Expr, e *ast.CallExpr) {
 	slices.SortStableFunc(e.Args, func(a, b ast.Expr) int {
 		return cmp.Compare(b2i(isConst(a)), b2i(isConst(b)))
 	})
-	id.Name = "_atonce_" + id.Name
+	id.Name = Prefix + id.Name
 	w.needMinMax = true
 	if w.top != nil && w.funcDepth == 0 && len(w.scopes) <= 1 {
 		w.topCalls = append(w.topCalls, e)

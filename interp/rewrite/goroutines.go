@@ -91,7 +91,7 @@ func _() {
 		if !evaluatesEagerly(e) {
 			return e
 		}
-		name := ast.NewIdent(fmt.Sprintf("_atonce_go%d", len(pre)))
+		name := ast.NewIdent(fmt.Sprintf("%sgo%d", Prefix, len(pre)))
 		name.NamePos = e.Pos()
 		pre = append(pre, &ast.AssignStmt{Lhs: []ast.Expr{name}, TokPos: e.Pos(), Tok: token.DEFINE, Rhs: []ast.Expr{e}})
 		return ast.NewIdent(name.Name)

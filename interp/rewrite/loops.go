@@ -87,7 +87,7 @@ func (w *walker) copyNames(names []string, fr *loopFrame) []string {
 	w.seq++
 	fresh := make([]string, len(names))
 	for i, n := range names {
-		fresh[i] = fmt.Sprintf("_atonce_%s%d", n, w.seq)
+		fresh[i] = fmt.Sprintf("%s%s%d", Prefix, n, w.seq)
 		for _, id := range fr.bodyRefs[i] {
 			id.Name = fresh[i]
 		}
@@ -243,13 +243,13 @@ func (w *walker) rangeStmt(s *ast.RangeStmt) (pre []ast.Stmt, loop ast.Stmt) {
 func (w *walker) rangeInt(s *ast.RangeStmt) (pre []ast.Stmt, loop ast.Stmt) {
 	w.seq++
 	pos := s.For
-	k := fmt.Sprintf("_atonce_k%d", w.seq)
+	k := fmt.Sprintf("%sk%d", Prefix, w.seq)
 	var limit, start ast.Expr
 	if isConst(s.X) {
 		limit = s.X
 		start = &ast.BasicLit{ValuePos: pos, Kind: token.INT, Value: "0"}
 	} else {
-		n := fmt.Sprintf("_atonce_n%d", w.seq)
+		n := fmt.Sprintf("%sn%d", Prefix, w.seq)
 		pre = []ast.Stmt{&ast.AssignStmt{Lhs: []ast.Expr{ident(n, pos)}, TokPos: pos, Tok: token.DEFINE, Rhs: []ast.Expr{s.X}}}
 		limit = ident(n, pos)
 		start = &ast.BinaryExpr{X: ident(n, pos), OpPos: pos, Op: token.SUB, Y: ident(n, pos)}

@@ -61,9 +61,14 @@ type Result struct {
 	Prelude []string
 }
 
+// Prefix starts every name the rewrites make up: the Prelude's helpers
+// and the copies of loop variables. No user's code uses such names, so a
+// reader of rewritten trees can tell them from the user's.
+const Prefix = "_atonce_"
+
 // PreludeSentinel is a name the Prelude declares. When Env.Defined reports
 // it, Cell assumes the helpers are in place.
-const PreludeSentinel = "_atonce_min"
+const PreludeSentinel = Prefix + "min"
 
 // Cell rewrites the cell's top-level nodes in place. decls are the cell's
 // declarations (*ast.GenDecl including imports, *ast.FuncDecl); stmts are its

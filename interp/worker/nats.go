@@ -12,7 +12,7 @@ type NATSOptions struct {
 	URL   string // nats://[TOKEN@]HOST:PORT
 	Token string // overrides a token in URL
 	// Queue is the work queue to serve (the kernel's; see
-	// models.DefaultQueue).
+	// broker.DefaultQueue).
 	Queue string
 	// TLSFingerprint pins the server's certificate (hex SHA-256), as the
 	// kernel's join command prints it; empty for a plain connection.

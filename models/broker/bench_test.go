@@ -6,13 +6,15 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"atonce/models/broker/natsserver"
 )
 
 // BenchmarkQueueRoundTrip measures one task's trip through the embedded
 // server: publish → worker → result, with empty payloads, one task at a
 // time. It reports the median and 99th percentile.
 func BenchmarkQueueRoundTrip(b *testing.B) {
-	s := startServer(b, ServerOptions{})
+	s := startServer(b, natsserver.Options{})
 	kernel := connect(b, s.URL(), s.Token())
 	q, results := newQueue(b, kernel, QueueOptions{})
 	startWorker(b, connect(b, s.URL(), s.Token()), q.Name(), "w",
@@ -44,19 +46,4 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	}
-}
-
-// BenchmarkStartServer measures starting (and stopping) an embedded server.
-func BenchmarkStartServer(b *testing.B) {
-	var start []time.Duration
-	for b.Loop() {
-		s, err := StartServer(ServerOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		start = append(start, s.StartTime())
-		s.Shutdown()
-	}
-	slices.Sort(start)
-	b.ReportMetric(float64(start[len(start)/2].Microseconds()), "start-p50-µs")
 }

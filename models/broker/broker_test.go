@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"atonce/models/broker/natsserver"
 )
 
 // testLogger logs to the test at debug level when ATONCE_TEST_DEBUG is set.
@@ -35,12 +37,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func startServer(t testing.TB, opt ServerOptions) *Server {
+func startServer(t testing.TB, opt natsserver.Options) *natsserver.Server {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = testLogger(t)
 	}
-	s, err := StartServer(opt)
+	s, err := natsserver.Start(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,112 +177,8 @@ func echo(ctx context.Context, taskID string, payload []byte, delivery int) ([]b
 	return bytes.ToUpper(payload), nil
 }
 
-func TestStartServer(t *testing.T) {
-	s := startServer(t, ServerOptions{})
-	t.Logf("server start took %s", s.StartTime())
-	if !regexp.MustCompile(`^nats://127\.0\.0\.1:\d+$`).MatchString(s.URL()) {
-		t.Errorf("URL = %q", s.URL())
-	}
-	if !regexp.MustCompile(`^[0-9a-f]{48}$`).MatchString(s.Token()) {
-		t.Errorf("token %q is not 192 bits of hex", s.Token())
-	}
-	if want := "nats://" + s.Token() + "@127.0.0.1:"; !strings.HasPrefix(s.ClientURL(), want) {
-		t.Errorf("ClientURL = %q, want prefix %q", s.ClientURL(), want)
-	}
-	other := startServer(t, ServerOptions{})
-	if other.Token() == s.Token() || other.Port() == s.Port() {
-		t.Errorf("two servers share a token or port")
-	}
-	// The token embedded in the URL is enough.
-	c := connect(t, s.ClientURL(), "")
-	if c.Server() != s.URL() {
-		t.Errorf("Conn.Server() = %q, want the URL without the token %q", c.Server(), s.URL())
-	}
-}
-
-func TestServerStartTime(t *testing.T) {
-	var times []time.Duration
-	for range 5 {
-		s, err := StartServer(ServerOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		times = append(times, s.StartTime())
-		s.Shutdown()
-	}
-	t.Logf("server start times: %v", times)
-}
-
-func TestServerListen(t *testing.T) {
-	s := startServer(t, ServerOptions{Listen: ":0"})
-	if !strings.HasPrefix(s.URL(), "nats://127.0.0.1:") {
-		t.Errorf("URL of a server on all interfaces = %q, want loopback", s.URL())
-	}
-	connect(t, s.URL(), s.Token())
-	if _, err := StartServer(ServerOptions{Listen: "nonsense"}); err == nil {
-		t.Error("a bad listen address was accepted")
-	}
-}
-
-func TestServerStoreDirRemoved(t *testing.T) {
-	given := filepath.Join(t.TempDir(), "nats")
-	// What a server killed without Shutdown left there.
-	if err := os.MkdirAll(filepath.Join(given, "jetstream", "leftover"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name, dir string
-	}{
-		{"temporary", ""},
-		{"given", given},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := StartServer(ServerOptions{StoreDir: tt.dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := s.storeDir
-			if tt.dir != "" && dir != tt.dir {
-				t.Errorf("store dir got %s, want %s", dir, tt.dir)
-			}
-			fi, err := os.Stat(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := fi.Mode().Perm(), os.FileMode(0o700); got != want {
-				t.Errorf("store dir mode got %v, want %v", got, want)
-			}
-			if _, err := os.Stat(filepath.Join(dir, "jetstream", "leftover")); !os.IsNotExist(err) {
-				t.Errorf("a dead server's leftover is still in the store dir: %v", err)
-			}
-			s.Shutdown()
-			s.Shutdown()
-			if _, err := os.Stat(dir); !os.IsNotExist(err) {
-				t.Errorf("store dir %s still there after Shutdown: %v", dir, err)
-			}
-		})
-	}
-}
-
-func TestNoDiskStreams(t *testing.T) {
-	s := startServer(t, ServerOptions{})
-	c := connect(t, s.URL(), s.Token())
-	ctx := t.Context()
-	st, err := c.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: "DISK", Subjects: []string{"disk"}, Storage: jetstream.FileStorage})
-	if err != nil {
-		t.Logf("file stream refused: %v", err)
-		return
-	}
-	if _, err := c.JetStream().Publish(ctx, "disk", bytes.Repeat([]byte("x"), 100)); err == nil {
-		info, _ := st.Info(ctx)
-		t.Errorf("a file-backed stream stored a message: %+v", info.State)
-	} else {
-		t.Logf("file stream cannot store: %v", err)
-	}
-}
-
 func TestWrongToken(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	ctx := t.Context()
 	for _, tok := range []string{"wrong", ""} {
 		_, err := Connect(ctx, s.URL(), tok)
@@ -302,7 +200,7 @@ func TestWrongToken(t *testing.T) {
 }
 
 func TestQueueRoundTrip(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	roundTrip(t, s.URL(), s.Token())
 }
 
@@ -358,7 +256,7 @@ func roundTrip(t *testing.T, url, token string) {
 }
 
 func TestTwoWorkersShare(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	q, results := newQueue(t, kernel, QueueOptions{})
 	var mu sync.Mutex
@@ -394,7 +292,7 @@ func TestTwoWorkersShare(t *testing.T) {
 }
 
 func TestKilledWorkerRedelivered(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	// The survivor's keep-alives (every AckWait/3) must beat AckWait on a
 	// loaded machine: a second leaves them room to be late.
@@ -447,7 +345,7 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 // tasks that succeed; workers are restarted as they die, like a
 // supervisor would.
 func TestPoisonTask(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	poison(t, s.URL(), s.Token())
 }
 
@@ -519,7 +417,7 @@ func poison(t *testing.T, url, token string) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	// Tasks run three AckWaits, kept alive every AckWait/3: a keep-alive
 	// late by up to two thirds of AckWait must not count as a dead worker,
@@ -554,7 +452,7 @@ func TestKeepAlive(t *testing.T) {
 // TestWorkerOutlivesQueues starts a worker before its queue exists and
 // keeps it across two runs of the same queue name.
 func TestWorkerOutlivesQueues(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	worker := connect(t, s.URL(), s.Token())
 	name := queueName(t)
@@ -588,7 +486,7 @@ func TestWorkerOutlivesQueues(t *testing.T) {
 }
 
 func TestConsumeStopsOnCancel(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	q, results := newQueue(t, kernel, QueueOptions{AckWait: 5 * time.Second})
 	worker := connect(t, s.URL(), s.Token())
@@ -625,7 +523,7 @@ func TestConsumeStopsOnCancel(t *testing.T) {
 }
 
 func TestState(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	a := connect(t, s.URL(), s.Token())
 	b := connect(t, s.URL(), s.Token())
 	ctx := t.Context()
@@ -659,7 +557,7 @@ func TestState(t *testing.T) {
 }
 
 func TestListWorkers(t *testing.T) {
-	s := startServer(t, ServerOptions{})
+	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	ctx := t.Context()
 	hellos, err := WatchWorkers(ctx, kernel)
@@ -705,7 +603,7 @@ func TestListWorkers(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert, key, err := WriteSelfSignedCert(t.TempDir())
+	cert, key, err := natsserver.WriteSelfSignedCert(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +616,7 @@ func TestTLS(t *testing.T) {
 			t.Errorf("%s mode got %v, want %v", filepath.Base(f), got, want)
 		}
 	}
-	s := startServer(t, ServerOptions{TLSCert: cert, TLSKey: key})
+	s := startServer(t, natsserver.Options{TLSCert: cert, TLSKey: key})
 	if !s.TLS() || !strings.HasPrefix(s.URL(), "tls://127.0.0.1:") || len(s.TLSFingerprint()) != 64 {
 		t.Fatalf("TLS server: url %s fingerprint %q", s.URL(), s.TLSFingerprint())
 	}
@@ -760,7 +658,7 @@ func TestExternalServer(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	token, err := NewToken()
+	token, err := natsserver.NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -812,7 +710,7 @@ func TestExternalServer(t *testing.T) {
 }
 
 func TestReleaseKeepsWorkersAttached(t *testing.T) {
-	srv := startServer(t, ServerOptions{})
+	srv := startServer(t, natsserver.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	kernel := connect(t, srv.URL(), srv.Token())
@@ -857,11 +755,11 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 		{"tls", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			opt := ServerOptions{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")}
+			opt := natsserver.Options{Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "nats")}
 			var copts []ConnectOption
 			if tt.tls {
 				var err error
-				if opt.TLSCert, opt.TLSKey, err = WriteSelfSignedCert(t.TempDir()); err != nil {
+				if opt.TLSCert, opt.TLSKey, err = natsserver.WriteSelfSignedCert(t.TempDir()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -879,7 +777,7 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 			name := queueName(t)
 			startWorker(t, worker, name, info.ID, echo)
 
-			roundTrip := func(s *Server, run string) {
+			roundTrip := func(s *natsserver.Server, run string) {
 				t.Helper()
 				kernel := connect(t, s.URL(), s.Token(), copts...)
 				// The worker's state handles, made on the first server,

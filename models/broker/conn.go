@@ -98,7 +98,8 @@ func WithLogger(l *slog.Logger) ConnectOption {
 
 // WithTLSFingerprint pins the server's certificate: the connection uses
 // TLS and succeeds only if the server's certificate has this hex SHA-256
-// fingerprint ([Server.TLSFingerprint]). Host names are not checked, so
+// fingerprint ([atonce/models/broker/natsserver.Server.TLSFingerprint]
+// for an embedded server). Host names are not checked, so
 // this works with a self-signed certificate reached by any address.
 func WithTLSFingerprint(sha256hex string) ConnectOption {
 	return func(c *connectConfig) { c.fingerprint = strings.ToLower(strings.ReplaceAll(sha256hex, ":", "")) }
@@ -106,7 +107,8 @@ func WithTLSFingerprint(sha256hex string) ConnectOption {
 
 // WithCACertPEM makes the connection use TLS and trust certificates signed
 // by these PEM certificates (for a self-signed server, its own certificate:
-// [Server.TLSCertPEM]). The server's host name must match the certificate.
+// [atonce/models/broker/natsserver.Server.TLSCertPEM]). The server's host
+// name must match the certificate.
 func WithCACertPEM(pemBytes []byte) ConnectOption {
 	return func(c *connectConfig) { c.caPEM = pemBytes }
 }

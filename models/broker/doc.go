@@ -1,18 +1,19 @@
-// Package broker is the NATS transport of the "distributed" model: an
-// embedded NATS server with JetStream, a work queue with explicit acks, the
-// worker loop that drains it, a presence protocol to list the connected
-// workers, and a small key-value store for the notebook state workers need.
+// Package broker is the client side of the "distributed" model's NATS
+// transport: a work queue with explicit acks, the worker loop that drains
+// it, a presence protocol to list the connected workers, and a small
+// key-value store for the notebook state workers need. The NATS server the
+// kernel embeds is package natsserver (below this one), kept apart so that
+// workers and native notebook programs link only the client.
 //
 // The package moves bytes and knows nothing of tasks' meaning: callers
 // encode their payloads (JSON in atonce) themselves.
 //
 // # Pieces
 //
-//   - [StartServer] embeds a NATS server with JetStream (memory storage
-//     only) on a random loopback port with a fresh random token; [Server.ClientURL]
-//     is what a worker needs to join.
-//   - [Connect] dials a server (embedded or external) and checks that
-//     JetStream is there; every other function takes the returned [*Conn].
+//   - [Connect] dials a server (the kernel's embedded one, see
+//     [atonce/models/broker/natsserver.Start], or an external one), checks
+//     that JetStream is there, and pins a TLS certificate when asked
+//     ([WithTLSFingerprint]); every other function takes the returned [*Conn].
 //   - [NewQueue] is the kernel side of a run: it publishes tasks
 //     ([Queue.Publish]) and hands back each task's result exactly once
 //     ([Queue.Results]), including tasks no worker could finish.
@@ -47,8 +48,8 @@
 // A connection tries to get back to a server that went away forever, every
 // [ReconnectWait]. A kernel whose engine crashed starts its embedded server
 // again on the same address with the same token and certificate
-// ([ServerOptions.Listen], [ServerOptions.Token], [ServerOptions.TLSCert]),
-// but without the old one's in-memory streams: a worker announces itself
+// (natsserver's Options.Listen, Options.Token, Options.TLSCert), but
+// without the old one's in-memory streams: a worker announces itself
 // again when it gets back, and [Consume] drops the requests the old server
 // was to answer and waits for the queue, which the kernel creates again.
 //

@@ -24,6 +24,11 @@ const (
 	DefaultMaxAge        = 24 * time.Hour
 )
 
+// DefaultQueue is the work queue a kernel and its workers use unless told
+// otherwise (ATONCE_NATS_QUEUE, or a kernel's own on a shared server): one
+// per NATS server.
+const DefaultQueue = "atonce"
+
 // ConsumerName is the durable pull consumer every queue's workers share.
 const ConsumerName = "workers"
 

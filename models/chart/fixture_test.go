@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"atonce/models"
+	_ "atonce/models/distributed" // the distributed model's traits, for its reports
 )
 
 const ms = time.Millisecond

@@ -18,6 +18,7 @@ import (
 
 	"atonce/internal/childproc"
 	"atonce/models"
+	"atonce/models/broker"
 	"atonce/models/workermsg"
 	"atonce/models/workerserve"
 )
@@ -48,7 +49,7 @@ func serveWorker(args []string) error {
 	fs := flag.NewFlagSet(WorkerArg, flag.ContinueOnError)
 	pipe := fs.Bool("pipe", false, "serve the engine over fds 3 and 4")
 	natsURL := fs.String("nats", "", "the cluster's NATS server")
-	queue := fs.String("queue", models.DefaultQueue, "the work queue")
+	queue := fs.String("queue", broker.DefaultQueue, "the work queue")
 	fingerprint := fs.String("tls-fingerprint", "", "the server certificate's SHA-256 fingerprint")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,24 +83,6 @@ type Remote func(fn string, st workermsg.State) *models.Remote
 func PipeWorkers(*testing.T) Remote {
 	return func(fn string, st workermsg.State) *models.Remote {
 		return &models.Remote{Func: fn, State: st, Command: []string{os.Args[0], WorkerArg, "-pipe"}}
-	}
-}
-
-// ClusterWorkers gives a cluster of its own to each check: an embedded
-// NATS server whose local workers are the test binary: the distributed
-// model's.
-func ClusterWorkers(t *testing.T) Remote {
-	c, err := models.StartCluster(context.Background(), models.ClusterOptions{
-		Version:       Version,
-		WorkerCommand: []string{os.Args[0], WorkerArg},
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	if err != nil {
-		t.Fatalf("starting a cluster: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return func(fn string, st workermsg.State) *models.Remote {
-		return &models.Remote{Func: fn, State: st, Cluster: c}
 	}
 }
 

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/scanner"
 	"go/token"
 	"go/types"
 	"slices"
-	"strconv"
 	"strings"
 
 	"atonce/internal/gosrc"
+	"atonce/internal/nbpkg"
 )
 
 // Static is what the task function does to the notebook's package-level
@@ -120,7 +119,7 @@ func Analyze(cells []string, fn string) (st Static, err error) {
 
 // analyzeNotebook is Analyze on a loaded notebook.
 func analyzeNotebook(nb *notebook, fn string) (Static, error) {
-	st := Static{Func: fn, Ignored: nb.ignored}
+	st := Static{Func: fn, Ignored: nb.Ignored}
 	key := funcKey(fn)
 	f := nb.funcs[key]
 	if f == nil {
@@ -179,294 +178,51 @@ type gvar struct {
 	fn    bool     // initialized with a func literal
 }
 
-// notebook is the notebook's cells, parsed, pruned to the definitions
-// that are live, and type-checked as far as they go.
+// notebook is the notebook's cells as one package (nbpkg), type-checked
+// as far as it goes, with its live functions and variables indexed.
 type notebook struct {
-	fset    *token.FileSet
-	units   []unit
-	info    *types.Info
-	pkg     *types.Package
+	*nbpkg.Package
 	funcs   map[string]*fnode
 	byObj   map[types.Object]*fnode
 	methods map[string][]*fnode // method name to the notebook's methods of that name
 	vars    map[string]*gvar
-	src     map[*token.File]string
-	ignored []string
 }
 
 // load parses, prunes and type-checks the cells.
 func load(cells []string) *notebook {
 	nb := &notebook{
-		fset:    token.NewFileSet(),
+		Package: nbpkg.Load(cells),
 		funcs:   map[string]*fnode{},
 		byObj:   map[types.Object]*fnode{},
 		methods: map[string][]*fnode{},
 		vars:    map[string]*gvar{},
-		src:     map[*token.File]string{},
 	}
-	for i, c := range cells {
-		us, err := parseCell(nb.fset, i+1, stripMagics(c))
-		if err != nil {
-			nb.ignored = append(nb.ignored, fmt.Sprintf("cell %d does not parse: %s", i+1, firstError(err)))
-			continue
-		}
-		nb.units = append(nb.units, us...)
-	}
-	imports := nb.prune()
-	nb.addImports(imports)
 	if typeCheck {
-		nb.check()
-	} else {
-		nb.untyped()
+		// The standard packages are shared between checks.
+		checkMu.Lock()
+		nb.Check(std)
+		checkMu.Unlock()
 	}
 	nb.index()
 	return nb
 }
 
-// firstError is a parser's first error, positioned in the cell.
-func firstError(err error) string {
-	var list scanner.ErrorList
-	if errors.As(err, &list) && len(list) > 0 {
-		e := list[0]
-		return fmt.Sprintf("line %d column %d: %s", e.Pos.Line, e.Pos.Column, e.Msg)
-	}
-	return err.Error()
-}
-
-// defKind separates the two namespaces of definitions: package-level
-// names, and methods (Type.Method).
-type defKey struct {
-	method bool
-	name   string
-}
-
-// prune keeps the last definition of every name, renaming earlier
-// variables and constants to _ and dropping earlier functions and types.
-// It removes import declarations and returns the explicit imports, by
-// the name they bind.
-func (nb *notebook) prune() map[string]string {
-	imports := map[string]string{}
-	type site struct {
-		unit, decl, spec, name int
-	}
-	last := map[defKey]site{}
-	for ui, u := range nb.units {
-		for di, d := range u.file.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				k, ok := declKey(d)
-				if ok {
-					last[k] = site{ui, di, -1, -1}
-				}
-			case *ast.GenDecl:
-				for si, s := range d.Specs {
-					switch s := s.(type) {
-					case *ast.ImportSpec:
-						if im, ok := gosrc.ImportOf(s); ok && im.Name != "_" && im.Name != "." {
-							imports[im.Name] = im.Path
-						}
-					case *ast.ValueSpec:
-						for ni, n := range s.Names {
-							if n.Name != "_" {
-								last[defKey{name: n.Name}] = site{ui, di, si, ni}
-							}
-						}
-					case *ast.TypeSpec:
-						if s.Name.Name != "_" {
-							last[defKey{name: s.Name.Name}] = site{ui, di, si, -1}
-						}
-					}
-				}
-			}
-		}
-	}
-	for ui, u := range nb.units {
-		var keep []ast.Decl
-		for di, d := range u.file.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				if k, ok := declKey(d); ok && last[k] != (site{ui, di, -1, -1}) {
-					continue
-				}
-				keep = append(keep, d)
-			case *ast.GenDecl:
-				if d.Tok == token.IMPORT {
-					continue
-				}
-				var specs []ast.Spec
-				for si, s := range d.Specs {
-					switch s := s.(type) {
-					case *ast.ValueSpec:
-						for ni, n := range s.Names {
-							if n.Name != "_" && last[defKey{name: n.Name}] != (site{ui, di, si, ni}) {
-								s.Names[ni] = &ast.Ident{Name: "_", NamePos: n.NamePos}
-							}
-						}
-					case *ast.TypeSpec:
-						if last[defKey{name: s.Name.Name}] != (site{ui, di, si, -1}) {
-							continue
-						}
-					}
-					specs = append(specs, s)
-				}
-				if len(specs) == 0 {
-					continue
-				}
-				d.Specs = specs
-				keep = append(keep, d)
-			default:
-				keep = append(keep, d)
-			}
-		}
-		u.file.Decls = keep
-		u.file.Imports = nil
-	}
-	return imports
-}
-
-// declKey is the definition a func declaration makes; init and _ make
-// none.
-func declKey(d *ast.FuncDecl) (defKey, bool) {
-	if d.Name == nil || d.Name.Name == "_" {
-		return defKey{}, false
-	}
-	if d.Recv == nil {
-		if d.Name.Name == "init" {
-			return defKey{}, false
-		}
-		return defKey{name: d.Name.Name}, true
-	}
-	t := recvTypeName(d.Recv)
-	if t == "" {
-		return defKey{}, false
-	}
-	return defKey{method: true, name: t + "." + d.Name.Name}, true
-}
-
-// recvTypeName is the name of a method's receiver type, without pointer
-// or type parameters.
-func recvTypeName(fl *ast.FieldList) string {
-	if fl == nil || len(fl.List) == 0 {
-		return ""
-	}
-	return gosrc.BaseTypeName(fl.List[0].Type)
-}
-
-// addImports gives every file the imports its selectors need: the
-// notebook's explicit imports (imports in a notebook apply to every
-// cell) and the standard packages the kernel imports automatically.
-func (nb *notebook) addImports(explicit map[string]string) {
-	top := map[string]bool{}
-	for _, u := range nb.units {
-		for _, d := range u.file.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				if d.Recv == nil && d.Name != nil {
-					top[d.Name.Name] = true
-				}
-			case *ast.GenDecl:
-				for _, s := range d.Specs {
-					switch s := s.(type) {
-					case *ast.ValueSpec:
-						for _, n := range s.Names {
-							top[n.Name] = true
-						}
-					case *ast.TypeSpec:
-						top[s.Name.Name] = true
-					}
-				}
-			}
-		}
-	}
-	for _, u := range nb.units {
-		uses := map[string][]string{}
-		var names []string
-		ast.Inspect(u.file, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if id, ok := sel.X.(*ast.Ident); ok && !top[id.Name] {
-					if _, seen := uses[id.Name]; !seen {
-						names = append(names, id.Name)
-					}
-					uses[id.Name] = append(uses[id.Name], sel.Sel.Name)
-				}
-			}
-			return true
-		})
-		var specs []ast.Spec
-		for _, name := range names {
-			path, ok := explicit[name]
-			if !ok {
-				// The package the interpreter imports for it (see
-				// gosrc.AutoImport); a name that is no package's is left.
-				if path, _, ok = gosrc.AutoImport(name, uses[name]); !ok {
-					continue
-				}
-			}
-			spec := &ast.ImportSpec{Path: &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(path)}}
-			if gosrc.ImportName(path) != name {
-				spec.Name = ast.NewIdent(name)
-			}
-			specs = append(specs, spec)
-			u.file.Imports = append(u.file.Imports, spec)
-		}
-		if len(specs) > 0 {
-			u.file.Decls = append([]ast.Decl{&ast.GenDecl{Tok: token.IMPORT, Specs: specs}}, u.file.Decls...)
-		}
-	}
-}
-
-// check type-checks the pruned notebook, tolerating every error. A panic
-// of the type checker leaves the analysis to syntax.
-func (nb *notebook) check() {
-	nb.untyped()
-	files := make([]*ast.File, len(nb.units))
-	for i, u := range nb.units {
-		files[i] = u.file
-		if u.tf != nil {
-			nb.src[u.tf] = u.src
-		}
-	}
-	conf := types.Config{Importer: std, Error: func(error) {}, FakeImportC: true}
-	checkMu.Lock()
-	defer checkMu.Unlock()
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				nb.untyped()
-			}
-		}()
-		nb.pkg, _ = conf.Check("main", nb.fset, files, nb.info)
-	}()
-}
-
-// untyped drops what the type checker found, leaving the analysis to
-// syntax.
-func (nb *notebook) untyped() {
-	nb.pkg = nil
-	nb.info = &types.Info{
-		Types:      map[ast.Expr]types.TypeAndValue{},
-		Defs:       map[*ast.Ident]types.Object{},
-		Uses:       map[*ast.Ident]types.Object{},
-		Selections: map[*ast.SelectorExpr]*types.Selection{},
-	}
-}
-
 // index finds the live functions and variables.
 func (nb *notebook) index() {
-	for _, u := range nb.units {
-		for _, d := range u.file.Decls {
+	for _, file := range nb.Files {
+		for _, d := range file.AST.Decls {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
-				k, ok := declKey(d)
+				key, method, ok := nbpkg.FuncKey(d)
 				if !ok || d.Body == nil {
 					continue
 				}
-				f := &fnode{key: k.name, typ: d.Type, recv: d.Recv, body: d.Body}
-				nb.funcs[k.name] = f
-				if k.method {
+				f := &fnode{key: key, typ: d.Type, recv: d.Recv, body: d.Body}
+				nb.funcs[key] = f
+				if method {
 					nb.methods[d.Name.Name] = append(nb.methods[d.Name.Name], f)
 				}
-				if obj := nb.info.Defs[d.Name]; obj != nil {
+				if obj := nb.Info.Defs[d.Name]; obj != nil {
 					nb.byObj[obj] = f
 				}
 			case *ast.GenDecl:
@@ -486,7 +242,7 @@ func (nb *notebook) index() {
 						if len(s.Values) == len(s.Names) {
 							v.value = s.Values[i]
 						}
-						if obj, ok := nb.info.Defs[n].(*types.Var); ok {
+						if obj, ok := nb.Info.Defs[n].(*types.Var); ok {
 							v.obj = obj
 						}
 						nb.vars[n.Name] = v
@@ -509,7 +265,7 @@ func (nb *notebook) index() {
 // variables.
 func (nb *notebook) isPkgVar(obj types.Object) (*gvar, bool) {
 	v, ok := obj.(*types.Var)
-	if !ok || nb.pkg == nil || v.Pkg() != nb.pkg || v.Parent() != nb.pkg.Scope() {
+	if !ok || nb.Types == nil || v.Pkg() != nb.Types || v.Parent() != nb.Types.Scope() {
 		return nil, false
 	}
 	g := nb.vars[v.Name()]
@@ -535,7 +291,7 @@ func (g *gvar) typeOf() types.Type {
 func (nb *notebook) typeString(g *gvar) string {
 	if t := g.typeOf(); t != nil {
 		s := types.TypeString(t, func(p *types.Package) string {
-			if p == nb.pkg {
+			if p == nb.Types {
 				return ""
 			}
 			return p.Name()
@@ -642,8 +398,8 @@ func syncKindOf(t types.Type) string {
 
 // pkgPathOf is the import path a package name stands for in the notebook.
 func (nb *notebook) pkgPathOf(name string) string {
-	for _, u := range nb.units {
-		for _, s := range u.file.Imports {
+	for _, f := range nb.Files {
+		for _, s := range f.AST.Imports {
 			if im, ok := gosrc.ImportOf(s); ok && im.Name == name {
 				return im.Path
 			}
@@ -655,14 +411,8 @@ func (nb *notebook) pkgPathOf(name string) string {
 
 // position is where pos is, as cell and line.
 func (nb *notebook) position(pos token.Pos) (cell, line int) {
-	if !pos.IsValid() {
-		return 0, 0
-	}
-	p := nb.fset.Position(pos)
-	if _, err := fmt.Sscanf(p.Filename, "cell%d", &cell); err != nil {
-		return 0, 0
-	}
-	return cell, p.Line
+	cell, line, _ = nb.Position(pos)
+	return cell, line
 }
 
 // text is the source of a node, on one line, shortened.
@@ -670,16 +420,11 @@ func (nb *notebook) text(n ast.Node) string {
 	if n == nil || !n.Pos().IsValid() {
 		return ""
 	}
-	tf := nb.fset.File(n.Pos())
-	src, ok := nb.src[tf]
-	if !ok {
+	f := nb.FileOf(n.Pos())
+	if f == nil || f.TF.Offset(n.End()) > len(f.Src) {
 		return ""
 	}
-	start, end := tf.Offset(n.Pos()), tf.Offset(n.End())
-	if start < 0 || end > len(src) || start > end {
-		return ""
-	}
-	return shorten(strings.Join(strings.Fields(src[start:end]), " "), 60)
+	return shorten(strings.Join(strings.Fields(f.Text(n)), " "), 60)
 }
 
 // shorten cuts s to at most n runes, marking the cut with an ellipsis.

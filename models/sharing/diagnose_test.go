@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"atonce/models"
+	_ "atonce/models/distributed" // the distributed model's traits, for its reports
 )
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }

@@ -108,7 +108,7 @@ type walker struct {
 	seen   map[accKey]bool
 }
 
-func (w *walker) info() *types.Info { return w.a.nb.info }
+func (w *walker) info() *types.Info { return w.a.nb.Info }
 
 // bindParams maps the receiver and the parameters to their slots.
 func (w *walker) bindParams() {

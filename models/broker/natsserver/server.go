@@ -1,4 +1,13 @@
-package broker
+// Package natsserver embeds a NATS server with JetStream, in memory only,
+// for the distributed model's cluster: [Start] listens on a random
+// loopback port (or a given address) with a fresh random token, with TLS
+// when given a certificate ([WriteSelfSignedCert] makes one), and
+// [Server.Shutdown] stops it and removes its store directory.
+//
+// It is apart from package broker, the client side (connect, queue,
+// consume, presence, state), so that a program that only talks to a NATS
+// server (a worker, a native notebook program) does not link the server.
+package natsserver
 
 import (
 	"context"
@@ -27,13 +36,13 @@ import (
 )
 
 // DefaultMaxMemory is how much memory an embedded server lets JetStream
-// use for queues, results and notebook state when [ServerOptions.MaxMemory]
+// use for queues, results and notebook state when [Options.MaxMemory]
 // is zero.
 const DefaultMaxMemory = 1 << 30
 
-// ServerOptions configures [StartServer]. The zero value is a server on a
+// Options configures [Start]. The zero value is a server on a
 // random loopback port, without TLS, with a fresh token.
-type ServerOptions struct {
+type Options struct {
 	// Listen is the "host:port" the server listens on. Empty means
 	// "127.0.0.1:0": loopback only, on a random free port. Use a routable
 	// address, or ":PORT" for all interfaces, to let workers on other
@@ -82,11 +91,11 @@ type Server struct {
 	once        sync.Once
 }
 
-// StartServer starts an embedded NATS server with JetStream enabled on
+// Start starts an embedded NATS server with JetStream enabled on
 // memory storage only: nothing is written to disk except an empty store
 // directory, removed by [Server.Shutdown]. It returns once the server
 // accepts connections.
-func StartServer(opt ServerOptions) (*Server, error) {
+func Start(opt Options) (*Server, error) {
 	t0 := time.Now()
 	host, port, err := parseListen(opt.Listen)
 	if err != nil {
@@ -201,12 +210,13 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(s.port))
 }
 
-// Token is the secret clients must present; pass it to [Connect].
+// Token is the secret clients must present; pass it to
+// [atonce/models/broker.Connect].
 func (s *Server) Token() string { return s.token }
 
 // ClientURL is [Server.URL] with the token embedded
-// (nats://TOKEN@HOST:PORT), enough for [Connect] with an empty token. It
-// is a secret: do not log it.
+// (nats://TOKEN@HOST:PORT), enough for [atonce/models/broker.Connect]
+// with an empty token. It is a secret: do not log it.
 func (s *Server) ClientURL() string {
 	u := s.URL()
 	i := len("nats://")
@@ -223,14 +233,15 @@ func (s *Server) Port() int { return s.port }
 func (s *Server) TLS() bool { return s.tls }
 
 // TLSFingerprint is the hex SHA-256 of the server certificate (DER), for
-// [WithTLSFingerprint]; empty without TLS.
+// [atonce/models/broker.WithTLSFingerprint]; empty without TLS.
 func (s *Server) TLSFingerprint() string { return s.fingerprint }
 
 // TLSCertPEM is the server's certificate file as PEM, usable as a CA file
-// ([WithCACertPEM]) when the certificate is self-signed; nil without TLS.
+// ([atonce/models/broker.WithCACertPEM]) when the certificate is
+// self-signed; nil without TLS.
 func (s *Server) TLSCertPEM() []byte { return s.certPEM }
 
-// StartTime is how long [StartServer] took, until the server accepted
+// StartTime is how long [Start] took, until the server accepted
 // connections.
 func (s *Server) StartTime() time.Duration { return s.started }
 

@@ -1,92 +1,105 @@
-package models
+// Package distributed is the "distributed" concurrency model: tasks go
+// through a NATS JetStream work queue (package broker) to workers on this
+// machine or others, gathered in a [Cluster] — the NATS server (the one
+// the kernel embeds, package natsserver, or an existing one), the
+// kernel's connection, the workers that announced themselves, the join
+// command, the local workers. Its init registers the model with
+// models.Register, so a program offers it by importing this package (for
+// its effect alone: import _ "atonce/models/distributed"); the models
+// package itself knows nothing of NATS, and a program that only runs the
+// other models links neither NATS server nor client.
+package distributed
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"atonce/internal/cputime"
+	"atonce/models"
 	"atonce/models/broker"
 	"atonce/models/workermsg"
 )
 
-// Distributed runs the tasks on workers behind NATS, an existing
-// distributed messaging system: each task is a message in a JetStream
-// work queue, taken by one worker at a time, acknowledged only after its
-// result is published, and handed to another worker when its worker dies
-// (after the queue's ack wait, about a second). A task no worker could
-// finish in three attempts is reported failed. Workers share nothing with
-// the notebook: each rebuilds it from the cells, fetched once per state
-// from the server. Task.Remote.Cluster says where; the run starts local
-// workers until Options.Workers (default runtime.NumCPU()) are connected.
-type Distributed struct{}
+// Model runs the tasks on workers behind NATS, an existing distributed
+// messaging system: each task is a message in a JetStream work queue,
+// taken by one worker at a time, acknowledged only after its result is
+// published, and handed to another worker when its worker dies (after the
+// queue's ack wait, about a second). A task no worker could finish in
+// three attempts is reported failed. Workers share nothing with the
+// notebook: each rebuilds it from the cells, fetched once per state from
+// the server. Task.Remote.Cluster, a *[Cluster], says where; the run
+// starts local workers until Options.Workers (default runtime.NumCPU())
+// are connected.
+type Model struct{}
 
-var _ Model = Distributed{}
+var _ models.Model = Model{}
 
-func init() { Register(Distributed{}) }
+func init() { models.Register(Model{}) }
 
-var distributedSpec = spec{
-	Traits: Traits{
-		Name:           "distributed",
-		StandsFor:      "distributed tasks",
-		Placement:      InWorkers,
-		Isolation:      Nothing,
-		Switching:      Simultaneous,
-		Noun:           "worker",
-		Nouns:          "workers",
-		DefaultWorkers: "one per CPU",
-		MSU:            "whole task",
-		Sharing:        "shares nothing while it runs: each worker rebuilds its own copy from the cells and the run's starting values; arguments and results cross as JSON",
-		Parallel:       true,
-		Hosts:          true,
-	},
-	workers: func(int) int { return defaultDistributedWorkers() },
+// traits are the distributed model's: see [Model.Traits].
+var traits = models.Traits{
+	Name:           "distributed",
+	StandsFor:      "distributed tasks",
+	Placement:      models.InWorkers,
+	Isolation:      models.Nothing,
+	Switching:      models.Simultaneous,
+	Noun:           "worker",
+	Nouns:          "workers",
+	DefaultWorkers: "one per CPU",
+	MSU:            "whole task",
+	Sharing:        "shares nothing while it runs: each worker rebuilds its own copy from the cells and the run's starting values; arguments and results cross as JSON",
+	Parallel:       true,
+	Hosts:          true,
 }
 
 // Name returns "distributed".
-func (Distributed) Name() string { return distributedSpec.Name }
+func (Model) Name() string { return traits.Name }
 
 // Traits returns the distributed model's traits: workers behind NATS, on
 // any machine, sharing nothing.
-func (Distributed) Traits() Traits { return distributedSpec.Traits }
+func (Model) Traits() models.Traits { return traits }
 
 // queueOptions configure the work queue: a task whose worker sends no
 // keep-alive for a second goes to another worker; a task handed out three
 // times without a result is reported failed.
 var queueOptions = broker.QueueOptions{AckWait: time.Second, MaxDeliver: 3}
 
-// Run runs t under the distributed model; see [Model] for the contract.
-func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error) {
-	s := distributedSpec
-	rep := s.report(t)
-	fail := func(err error) (Report, error) {
+// Run runs t under the distributed model; see [models.Model] for the
+// contract.
+func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models.Report, error) {
+	name := traits.Name
+	rep := models.NewReport(traits, t)
+	fail := func(err error) (models.Report, error) {
 		rep.Err = err.Error()
 		return rep, err
 	}
-	if err := checkRemote(s, t, opt); err != nil {
+	if err := models.CheckRemote(name, t, opt); err != nil {
 		return fail(err)
 	}
 	r := t.Remote
-	if r.Cluster == nil {
-		return fail(fmt.Errorf("%s: no NATS cluster to run on", s.Name))
+	c, ok := r.Cluster.(*Cluster)
+	if !ok || c == nil {
+		return fail(fmt.Errorf("%s: no NATS cluster to run on", name))
 	}
-	c := r.Cluster
-	want := s.workers(t.N)
+	want := runtime.NumCPU()
 	if opt.Workers > 0 {
 		want = opt.Workers
 	}
 
-	release, err := s.acquire(ctx)
+	release, err := models.AcquireRun(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
 	defer release()
 
-	cpu0, local0 := cpuTime(), c.localCPU()
+	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
@@ -94,29 +107,29 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 	spawned := time.Since(start)
 	if len(known) < want {
 		if err := c.AddLocal(ctx, want-len(known)); err != nil {
-			return fail(fmt.Errorf("%s: starting workers: %w", s.Name, err))
+			return fail(fmt.Errorf("%s: starting workers: %w", name, err))
 		}
 		known = c.Ready()
 	}
 	rep.Workers = len(known)
 	state, err := json.Marshal(r.State)
 	if err != nil {
-		return fail(fmt.Errorf("%s: encoding the notebook state: %w", s.Name, err))
+		return fail(fmt.Errorf("%s: encoding the notebook state: %w", name, err))
 	}
 	if err := c.putState(ctx, r.State.Key, state); err != nil {
-		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", s.Name, err))
+		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", name, err))
 	}
 
 	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), queueOptions)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", s.Name, err))
+		return fail(fmt.Errorf("%s: %w", name, err))
 	}
 	// The queue stays on the server between runs, so workers stay
 	// attached to it: re-attaching costs them a poll of up to 200 ms.
 	defer q.Release()
 	results, err := q.Results(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("%s: %w", s.Name, err))
+		return fail(fmt.Errorf("%s: %w", name, err))
 	}
 	queued := make([]time.Duration, t.N)
 	sizes := make([]int, t.N)
@@ -125,12 +138,12 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
 		payload, err := json.Marshal(task)
 		if err != nil {
-			return fail(fmt.Errorf("%s: encoding task %d: %w", s.Name, i, err))
+			return fail(fmt.Errorf("%s: encoding task %d: %w", name, i, err))
 		}
 		ids[task.ID] = i
 		queued[i], sizes[i] = time.Since(start), len(payload)
 		if err := q.Publish(ctx, task.ID, payload); err != nil {
-			return fail(fmt.Errorf("%s: %w", s.Name, err))
+			return fail(fmt.Errorf("%s: %w", name, err))
 		}
 	}
 
@@ -139,18 +152,18 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		info[w.ID] = w
 	}
 	workerIndex := map[string]int{}
-	pool := []*WorkerRecord{}
-	workerOf := func(id string) *WorkerRecord {
+	pool := []*models.WorkerRecord{}
+	workerOf := func(id string) *models.WorkerRecord {
 		k, ok := workerIndex[id]
 		if !ok {
 			k = len(pool)
 			workerIndex[id] = k
 			w := info[id]
-			pool = append(pool, &WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned})
+			pool = append(pool, &models.WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned})
 		}
 		return pool[k]
 	}
-	recs := make([]TaskRecord, t.N)
+	recs := make([]models.TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
 	// Local workers that die (a task that kills its worker) are replaced,
@@ -193,7 +206,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		if !known || got[i] {
 			continue
 		}
-		rec := TaskRecord{Index: i, Queued: queued[i], BytesIn: sizes[i], Attempts: res.Delivery}
+		rec := models.TaskRecord{Index: i, Queued: queued[i], BytesIn: sizes[i], Attempts: res.Delivery}
 		switch {
 		case res.Failed != "":
 			now := time.Since(start)
@@ -209,13 +222,13 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 				break
 			}
 			w := workerOf(res.Worker)
-			rec = remoteRecord(wr, w.Worker, start)
+			rec = models.RemoteRecord(wr, w.Worker, start)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
 				w.Spawn = time.Unix(0, wr.LoadStart).Sub(start)
 				w.Ready = time.Unix(0, wr.LoadEnd).Sub(start)
 			}
-			mergeGlobals(w, wr.Globals)
+			w.AddGlobals(wr.Globals)
 		}
 		if res.Delivery > 1 {
 			rec.Note = fmt.Sprintf("handed out %d times: an earlier worker died or stopped answering", res.Delivery)
@@ -223,13 +236,13 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		recs[i], got[i] = rec, true
 		finished++
 		if opt.Progress != nil {
-			opt.Progress(s.Name, finished, t.N)
+			opt.Progress(name, finished, t.N)
 		}
 	}
 	rep.Wall = time.Since(start)
 	// The kernel's own CPU and its local workers'; workers on other
 	// machines are not counted.
-	rep.CPU = cpuTime() - cpu0 + max(c.localCPU()-local0, 0)
+	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
 	if ctx.Err() != nil {
 		c.cancelRun(run)
 	}
@@ -250,7 +263,7 @@ func (Distributed) Run(ctx context.Context, t Task, opt Options) (Report, error)
 		if err == nil {
 			err = errors.New("the queue closed")
 		}
-		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", s.Name, finished, t.N, err))
+		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", name, finished, t.N, err))
 	}
 	return rep, nil
 }

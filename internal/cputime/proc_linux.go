@@ -1,4 +1,4 @@
-package models
+package cputime
 
 import (
 	"os"
@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// machineBusy returns the CPU time all processes have used since boot
+// Machine returns the CPU time all processes have used since boot
 // (user, nice, system, irq, softirq, steal from /proc/stat), or 0.
-func machineBusy() time.Duration {
+func Machine() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0
@@ -27,9 +27,9 @@ func machineBusy() time.Duration {
 	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
-// processCPU returns the user+system CPU time process pid has used, from
+// Process returns the user+system CPU time process pid has used, from
 // /proc/PID/stat, or 0.
-func processCPU(pid int) time.Duration {
+func Process(pid int) time.Duration {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0

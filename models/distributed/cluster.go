@@ -1,4 +1,4 @@
-package models
+package distributed
 
 import (
 	"context"
@@ -8,20 +8,17 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"atonce/internal/childproc"
+	"atonce/internal/cputime"
 	"atonce/models/broker"
+	"atonce/models/broker/natsserver"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
-
-// DefaultQueue is the work queue the distributed model and its workers
-// use unless told otherwise (ATONCE_NATS_QUEUE): one per NATS server.
-const DefaultQueue = "atonce"
 
 // ClusterOptions say where distributed tasks run.
 type ClusterOptions struct {
@@ -37,7 +34,7 @@ type ClusterOptions struct {
 	// its fingerprint pinned in the join command.
 	Listen          string
 	TLSCert, TLSKey string
-	// Queue is the work queue's name; empty means DefaultQueue.
+	// Queue is the work queue's name; empty means broker.DefaultQueue.
 	Queue string
 	// StateDir, if set, is where the cluster keeps what a restarted
 	// engine needs to bring it back the same for the workers that joined
@@ -60,7 +57,7 @@ type ClusterOptions struct {
 // JoinCommand.
 type Cluster struct {
 	opt    ClusterOptions
-	server *broker.Server // nil when on an external server
+	server *natsserver.Server // nil when on an external server
 	conn   *broker.Conn
 	url    string // without the token
 	token  string
@@ -94,7 +91,7 @@ type Cluster struct {
 // connects the kernel to it.
 func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	if opt.Queue == "" {
-		opt.Queue = DefaultQueue
+		opt.Queue = broker.DefaultQueue
 	}
 	log := opt.Logger
 	if log == nil {
@@ -112,7 +109,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 			c.shutdownServer()
 			return nil, err
 		}
-		srv, err := broker.StartServer(so)
+		srv, err := natsserver.Start(so)
 		if err != nil {
 			c.shutdownServer()
 			return nil, fmt.Errorf("starting the NATS server: %w", err)
@@ -288,7 +285,7 @@ func (c *Cluster) JoinCommand() string {
 	if c.fp != "" {
 		cmd += " -tls-fingerprint " + c.fp
 	}
-	if c.opt.Queue != DefaultQueue {
+	if c.opt.Queue != broker.DefaultQueue {
 		cmd += " -queue " + c.opt.Queue
 	}
 	return cmd
@@ -420,7 +417,7 @@ func (c *Cluster) LocalPIDs() []int {
 func (c *Cluster) localCPU() time.Duration {
 	var sum time.Duration
 	for _, pid := range c.LocalPIDs() {
-		sum += processCPU(pid)
+		sum += cputime.Process(pid)
 	}
 	return sum
 }
@@ -464,7 +461,3 @@ func (c *Cluster) shutdownServer() {
 		os.RemoveAll(c.tlsDir)
 	}
 }
-
-// defaultDistributedWorkers is the number of workers a distributed run
-// wants when not told: the machine's CPUs.
-func defaultDistributedWorkers() int { return runtime.NumCPU() }

@@ -1,14 +1,14 @@
 //go:build unix
 
-package models
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the process's user+sys CPU time so far, or 0.
-func cpuTime() time.Duration {
+// Self returns the process's user+sys CPU time so far, or 0.
+func Self() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -1,8 +1,6 @@
-package models
+package distributed
 
 import (
-	"atonce/internal/scratch"
-
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"atonce/models/broker"
+	"atonce/internal/scratch"
+	"atonce/models/broker/natsserver"
 )
 
 // A cluster started with ClusterOptions.StateDir keeps there what a
@@ -125,9 +124,9 @@ func (c *Cluster) save() error {
 // and certificate; without a certificate beyond loopback, a self-signed
 // one, made in the state directory (where a restarted engine finds it) or
 // in a temporary directory removed by Close.
-func (c *Cluster) serverOptions() (broker.ServerOptions, error) {
+func (c *Cluster) serverOptions() (natsserver.Options, error) {
 	opt := c.opt
-	so := broker.ServerOptions{Listen: opt.Listen, Token: opt.Token, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: c.log}
+	so := natsserver.Options{Listen: opt.Listen, Token: opt.Token, TLSCert: opt.TLSCert, TLSKey: opt.TLSKey, Logger: c.log}
 	if opt.StateDir != "" {
 		so.StoreDir = filepath.Join(opt.StateDir, storeDirName)
 	}
@@ -149,7 +148,7 @@ func (c *Cluster) serverOptions() (broker.ServerOptions, error) {
 			return so, fmt.Errorf("making a place for the TLS certificate: %w", err)
 		}
 		host, _ := os.Hostname()
-		if so.TLSCert, so.TLSKey, err = broker.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
+		if so.TLSCert, so.TLSKey, err = natsserver.WriteSelfSignedCert(dir, host, "localhost", "127.0.0.1"); err != nil {
 			return so, fmt.Errorf("making a self-signed TLS certificate: %w", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package models
+package distributed
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"atonce/models/broker"
+	"atonce/models/broker/natsserver"
 )
 
 // joinedWorker is a worker that joined c the way `atonce worker` does,
@@ -243,7 +244,7 @@ func TestSplitToken(t *testing.T) {
 // token of an external server, whichever way it was given, and the
 // cluster's URL does not.
 func TestJoinCommandOfExternalServer(t *testing.T) {
-	srv, err := broker.StartServer(broker.ServerOptions{})
+	srv, err := natsserver.Start(natsserver.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package cputime
+
+import "time"
+
+// Self returns 0: this platform's CPU time is not read.
+func Self() time.Duration { return 0 }
