@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"atonce/internal/leakcheck"
 	"atonce/internal/scratch"
 	"atonce/models"
+	"atonce/models/distributed"
 	"atonce/models/native"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
@@ -415,4 +417,60 @@ func TestRace(t *testing.T) {
 	if r := races[1]; r.Model != "sequential" || r.Err != "" || r.Races != 0 {
 		t.Errorf("under sequential got %+v, want no race", r)
 	}
+}
+
+// TestWorkerModels: the processes model's workers and the distributed
+// model's local workers are the native program (-pipe; -nats with the
+// cluster's flags). An interrupted distributed run has its sleeping tasks
+// stopped by the kernel's cancel (StopRun), so the same workers take the
+// next run.
+func TestWorkerModels(t *testing.T) {
+	bin := program(t, false)
+	noneLeft(t)
+	st := state()
+	ctx := context.Background()
+	check := func(t *testing.T, rep models.Report, err error, workers int) {
+		t.Helper()
+		if err != nil || len(rep.Tasks) != 4 || len(rep.Pool) != workers {
+			t.Fatalf("got %d tasks, %d workers, %v; want 4 tasks, %d workers", len(rep.Tasks), len(rep.Pool), err, workers)
+		}
+		for i, rec := range rep.Tasks {
+			if rec.Index != i || rec.Result != float64(i*i) || rec.Err != "" {
+				t.Errorf("task record %d got %+v, want result %d", i, rec, i*i)
+			}
+		}
+	}
+	t.Run("processes", func(t *testing.T) {
+		task := models.Task{Name: "Nap", N: 4, Remote: &models.Remote{Func: "Nap", State: st, Command: []string{bin, "-pipe"}}}
+		rep, err := models.Processes{}.Run(ctx, task, models.Options{Workers: 2})
+		check(t, rep, err, 2)
+	})
+	t.Run("distributed", func(t *testing.T) {
+		c, err := distributed.StartCluster(ctx, distributed.ClusterOptions{
+			Version: native.Version(source), WorkerCommand: []string{bin}, Queue: "native-test",
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		})
+		if err != nil {
+			t.Fatalf("starting a cluster: %v", err)
+		}
+		defer c.Close()
+		remote := func(fn string) *models.Remote { return &models.Remote{Func: fn, State: st, Cluster: c} }
+		rep, err := distributed.Model{}.Run(ctx, models.Task{Name: "Nap", N: 4, Remote: remote("Nap")}, models.Options{Workers: 2})
+		check(t, rep, err, 2)
+		pids := c.LocalPIDs()
+
+		stopCtx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if _, err := (distributed.Model{}).Run(stopCtx, models.Task{Name: "Forever", N: 2, Remote: remote("Forever")}, models.Options{Workers: 2}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("an interrupted run got error %v, want the context's", err)
+		}
+		// Bounded, should the workers still sleep: a failure, not a hang.
+		nextCtx, cancelNext := context.WithTimeout(ctx, time.Minute)
+		defer cancelNext()
+		rep, err = distributed.Model{}.Run(nextCtx, models.Task{Name: "Nap", N: 4, Remote: remote("Nap")}, models.Options{Workers: 2})
+		check(t, rep, err, 2)
+		if got := c.LocalPIDs(); !slices.Equal(got, pids) {
+			t.Errorf("the local workers after the interrupted run got %v, want the same as before, %v", got, pids)
+		}
+	})
 }
