@@ -68,17 +68,17 @@ func Compare(ctx context.Context, t Task, names []string, opt CompareOptions) ([
 // them, workers, tasks per worker (mean, and min–max over the workers
 // that ran tasks), the MSU and sharing facts, and errors; below it, the
 // runs' notes (Report.Notes) and which runs competed for the cores.
+//
+// Reports of several modes (interpreted and native) are each compared
+// with the baseline of their own mode; a native run's toolchain is
+// named in a note.
 func Table(reports []Report) (text string, htmlTable string) {
-	var seq time.Duration
-	if b, ok := BaselineRun(reports); ok {
-		seq = b.Wall
-	}
 	header := []string{"model", "wall ms", "CPU ms", "speedup", "efficiency", "workers", "tasks/worker", "MSU", "sharing", "errors"}
 	rows := [][]string{}
 	for _, r := range reports {
 		speedup, efficiency := "", ""
-		if seq > 0 && r.Wall > 0 {
-			s := float64(seq) / float64(r.Wall)
+		if b, ok := baselineOf(reports, r.Mode); ok && r.Wall > 0 {
+			s := float64(b.Wall) / float64(r.Wall)
 			speedup = fmt.Sprintf("%.2fx", s)
 			if r.Workers > 0 {
 				efficiency = fmt.Sprintf("%.0f%%", 100*s/float64(r.Workers))
@@ -99,6 +99,15 @@ func Table(reports []Report) (text string, htmlTable string) {
 	}
 
 	var notes []string
+	var compilers []string
+	for _, r := range reports {
+		if r.Mode == Native && r.GoVersion != "" && !slices.Contains(compilers, r.GoVersion) {
+			compilers = append(compilers, r.GoVersion)
+		}
+	}
+	if len(compilers) > 0 {
+		notes = append(notes, "native: the notebook's code compiled by "+strings.Join(compilers, ", ")+", run in processes apart from the engine")
+	}
 	for _, r := range reports {
 		for _, n := range r.Notes {
 			notes = append(notes, r.Model+": "+n)

@@ -89,6 +89,13 @@ type Report struct {
 	// distributed this is the notebook's own copy; each worker's copy is
 	// in Pool.
 	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+	// Mode is how the task's code ran: Interpreted (by yaegi, in the
+	// engine or its workers) or Native (compiled by the Go toolchain, in
+	// processes of its own); "" when whoever made the report did not say.
+	Mode Mode `json:"mode,omitempty"`
+	// GoVersion is, for a native run, the Go toolchain that compiled the
+	// notebook (go1.26.8).
+	GoVersion string `json:"go_version,omitempty"`
 }
 
 // MarshalJSON encodes r with its traits under "traits" and, for readers

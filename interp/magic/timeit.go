@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"atonce/internal/cputime"
 	"atonce/internal/enginemsg"
 )
 
@@ -20,11 +20,8 @@ type cpu struct{ user, sys time.Duration }
 func (a cpu) minus(b cpu) cpu { return cpu{a.user - b.user, a.sys - b.sys} }
 
 func cpuTime() cpu {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return cpu{}
-	}
-	return cpu{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
+	user, sys := cputime.SelfSplit()
+	return cpu{user, sys}
 }
 
 // TimeitTarget is how long one timeit run aims to take when it chooses

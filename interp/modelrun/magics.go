@@ -14,6 +14,8 @@ import (
 
 	"atonce/internal/enginemsg"
 	"atonce/interp/magic"
+	"atonce/interp/native"
+	"atonce/interp/nativerun"
 	"atonce/models"
 	"atonce/models/chart"
 	"atonce/models/sharing"
@@ -61,6 +63,7 @@ func RegisterMagics() {
 type checkpoint struct {
 	Done    []models.Report `json:"done"`
 	Running string          `json:"running"`
+	Mode    models.Mode     `json:"mode,omitempty"`
 }
 
 func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []string) magic.Result {
@@ -85,8 +88,12 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		return magic.Result{Err: magic.UserError("UsageError", "no task function: declare one in the cell or name it, e.g. %models -n 8 Task\n"+Usage())}
 	}
 	if env.Replaying() {
-		// Rebuilding state: the notebook held what the baseline left.
-		spec.Models, spec.Trace = baselineOnly(), false
+		// Rebuilding state: the notebook held what the interpreted
+		// baseline left (native runs leave it alone).
+		if !spec.has(models.Interpreted) {
+			return magic.Result{}
+		}
+		spec.Models, spec.Trace, spec.Modes = baselineOnly(), false, []models.Mode{models.Interpreted}
 		_, err := Run(ctx, env, spec, nil, nil)
 		return magic.Result{Err: errorOf(err)}
 	}
@@ -96,7 +103,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		var cp checkpoint
 		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
 			done = cp.Done
-			done = append(done, models.Report{Model: cp.Running, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
+			done = append(done, models.Report{Model: cp.Running, Mode: cp.Mode, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
 			spec.Models = after(spec.Models, cp.Running)
 			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
 		}
@@ -114,15 +121,24 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 
 	started := time.Now()
 	p := newProgress(env, spec)
-	reports, err := Run(ctx, env, spec, p.update, func(model string, so []models.Report) {
-		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model})
+	if spec.has(models.Native) {
+		nat, r, ok := prepareNative(ctx, env, c, &spec, p)
+		if !ok {
+			return r
+		}
+		if nat != nil {
+			defer nat.Close()
+		}
+	}
+	reports, err := Run(ctx, env, spec, p.update, func(model string, mode models.Mode, so []models.Report) {
+		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model, Mode: mode})
 	})
 	all := append(done, reports...)
-	if err == nil && baselineRan(done) && !anyModel(spec.Models, isBaseline) {
+	if err == nil && baselineRan(done) && !anyModel(spec.Models, isBaseline) && spec.has(models.Interpreted) {
 		// The baseline run happened in the engine that died: run it
 		// again, unmeasured, so the notebook holds what it leaves.
 		quiet := spec
-		quiet.Models, quiet.Trace = baselineOnly(), false
+		quiet.Models, quiet.Trace, quiet.Modes = baselineOnly(), false, []models.Mode{models.Interpreted}
 		if _, qerr := Run(ctx, env, quiet, nil, nil); qerr != nil {
 			env.Print("stderr", "atonce: could not put back the state the "+strings.Join(quiet.Models, "")+" run leaves: "+qerr.Error()+"\n")
 		}
@@ -131,7 +147,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 	if len(all) > 0 {
 		show(env, all, spec)
 		if staticErr == nil {
-			showDiagnosis(env, sharing.Diagnose(static, before, all))
+			showDiagnosis(env, diagnose(static, before, all))
 		}
 		if spec.Race && err == nil {
 			if rerr := checkRaces(ctx, env, spec, p.say); rerr != nil {
@@ -156,6 +172,46 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		return magic.Result{Err: errorOf(err)}
 	}
 	return magic.Result{Notes: res.Notes}
+}
+
+// prepareNative builds the notebook for the spec's native runs and
+// shows, once, which variables do not start with the notebook's values.
+// When native mode is unavailable (no toolchain, no source) a run of both
+// modes goes on interpreted only, after one message, and a native run
+// fails with that message; a compile error fails the run, pointing at
+// the cell and line (c's body is this cell, when c is a cell magic). ok
+// false means the magic ends with r.
+func prepareNative(ctx context.Context, env magic.Env, c magic.Call, spec *Spec, p *progress) (nat *Native, r magic.Result, ok bool) {
+	nat, err := PrepareNative(ctx, env, *spec, p.say)
+	var ce *native.CompileError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		p.finish(nil, 0, err)
+		return nil, magic.Result{Err: magic.UserError("Interrupted", "the native build was interrupted; nothing ran"), Interrupted: true}, false
+	case nativerun.Unavailable(err) && spec.has(models.Interpreted):
+		env.Print("stderr", "atonce: "+err.Error()+". This run goes on interpreted only.\n")
+		spec.Modes = []models.Mode{models.Interpreted}
+		return nil, magic.Result{}, true
+	case errors.As(err, &ce):
+		p.finish(nil, 0, errors.New("the Go compiler refused the notebook's code"))
+		current := ""
+		if c.Cell {
+			current = "this cell"
+		}
+		return nil, magic.Result{Err: nativerun.CompileErrorOf(ce, env.History(), current)}, false
+	case nativerun.Unavailable(err):
+		p.finish(nil, 0, err)
+		return nil, magic.Result{Err: magic.UserError("NativeUnavailable", err.Error())}, false
+	default:
+		p.finish(nil, 0, err)
+		return nil, magic.Result{Err: magic.UserError("NativeError", err.Error())}, false
+	}
+	spec.Native = nat
+	if notes := nat.Notes(); len(notes) > 0 {
+		env.Print("stdout", "native: "+strings.Join(notes, "\nnative: ")+"\n")
+	}
+	return nat, magic.Result{}, true
 }
 
 func errorOf(err error) *enginemsg.Error {
@@ -229,20 +285,32 @@ func after(names []string, name string) []string {
 // show displays the comparison: a table (text and HTML), the charts
 // (each its own bundle of SVG, PNG and a text summary) unless the spec
 // says not to, and the raw per-task record.
+//
+// Runs of both modes are shown together in the table (each mode's
+// speedups over its own baseline), then side by side per model
+// (models.ModeComparison), then in charts of one mode each: interpreted
+// and native times differ a hundredfold, and one time axis would hide
+// the native bars.
 func show(env magic.Env, reports []models.Report, spec Spec) {
-	text, table := models.Table(reports)
+	shown := models.Labelled(reports)
+	text, table := models.Table(shown)
 	env.Display(enginemsg.Bundle{
 		"text/plain": text,
 		"text/html":  table,
 	})
+	if text, table, _ := models.ModeComparison(reports); text != "" {
+		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
+	}
 	if !spec.NoCharts {
 		for _, draw := range []func([]models.Report) (chart.Chart, error){chart.TaskStream, chart.Speedup} {
-			c, err := draw(reports)
-			if err != nil {
-				continue // e.g. no sequential run to compare with: the table says it all
+			for _, group := range byMode(shown) {
+				c, err := draw(group)
+				if err != nil {
+					continue // e.g. no sequential run to compare with: the table says it all
+				}
+				data, md := c.Bundle()
+				env.Show(enginemsg.Bundle(data), md)
 			}
-			data, md := c.Bundle()
-			env.Show(enginemsg.Bundle(data), md)
 		}
 	}
 	raw, err := json.Marshal(reports)
@@ -273,6 +341,49 @@ func jsonSafe(reports []models.Report) []models.Report {
 			}
 		}
 		out[i] = r
+	}
+	return out
+}
+
+// byMode splits reports by their mode, in the order the modes first
+// appear: one group when they are of one mode.
+func byMode(reports []models.Report) [][]models.Report {
+	var modes []models.Mode
+	for _, r := range reports {
+		if !slices.Contains(modes, r.Mode) {
+			modes = append(modes, r.Mode)
+		}
+	}
+	if len(modes) < 2 {
+		return [][]models.Report{reports}
+	}
+	groups := make([][]models.Report, len(modes))
+	for _, r := range reports {
+		i := slices.Index(modes, r.Mode)
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+// diagnose is the data-sharing diagnosis of the reports, each mode's
+// runs compared with the baseline of that mode, in one table.
+func diagnose(static sharing.Static, before map[string]json.RawMessage, reports []models.Report) sharing.Diagnosis {
+	groups := byMode(models.Labelled(reports))
+	if len(groups) == 1 {
+		return sharing.Diagnose(static, before, groups[0])
+	}
+	var out sharing.Diagnosis
+	for _, g := range groups {
+		d := sharing.Diagnose(static, before, g)
+		out.Rows = append(out.Rows, d.Rows...)
+		for _, s := range d.Sentences {
+			if !slices.Contains(out.Sentences, s) {
+				out.Sentences = append(out.Sentences, s)
+			}
+		}
+		if out.Baseline == "" {
+			out.Baseline = baselineName()
+		}
 	}
 	return out
 }

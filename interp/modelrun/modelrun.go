@@ -46,6 +46,36 @@ type Spec struct {
 	// Out names a notebook variable that receives the reports
 	// ([]models.Report) for further analysis; "" for none.
 	Out string
+	// Modes are how the models run the notebook's code, in the order
+	// each model runs them: interpreted (the default), native (compiled
+	// by the Go toolchain; -native, -mode native), or both (-mode both),
+	// each model taking its turn in one mode, then the other.
+	Modes []models.Mode
+	// Native is the notebook built for the native runs (PrepareNative);
+	// nil makes Run prepare it. Not a flag.
+	Native *Native
+}
+
+// has tells whether the spec runs the models in mode.
+func (s Spec) has(mode models.Mode) bool { return slices.Contains(s.Modes, mode) }
+
+// parseModes reads -mode and -native into the modes to run.
+func parseModes(mode string, native bool) ([]models.Mode, error) {
+	if native {
+		if mode != "" && mode != string(models.Native) {
+			return nil, fmt.Errorf("-native is -mode native; it cannot go with -mode %s", mode)
+		}
+		mode = string(models.Native)
+	}
+	switch mode {
+	case "", string(models.Interpreted):
+		return []models.Mode{models.Interpreted}, nil
+	case string(models.Native):
+		return []models.Mode{models.Native}, nil
+	case "both":
+		return []models.Mode{models.Interpreted, models.Native}, nil
+	}
+	return nil, fmt.Errorf("-mode %s: choose interpreted, native or both", mode)
 }
 
 // ParseSpec parses the magic's arguments, e.g.
@@ -63,10 +93,15 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	fs.BoolVar(&spec.NoCharts, "no-charts", false, "show the table without charts")
 	fs.StringVar(&spec.Out, "o", "", "store the reports in this notebook variable")
 	fs.BoolVar(&spec.Race, "race", false, "also run under the race detector")
+	mode := fs.String("mode", "", "interpreted, native or both")
+	native := fs.Bool("native", false, "run the notebook's code compiled: -mode native")
 	if err := fs.Parse(strings.Fields(args)); err != nil {
 		return spec, fmt.Errorf("%w\n%s", err, Usage())
 	}
 	spec.Trace = !*noTrace
+	if spec.Modes, err = parseModes(*mode, *native); err != nil {
+		return spec, err
+	}
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -115,7 +150,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 
 // Usage is the magic's usage line, listing the registered models.
 func Usage() string {
-	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
+	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
 		"       %models  [same flags] Func"
 }
 

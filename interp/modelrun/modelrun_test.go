@@ -40,17 +40,25 @@ func TestParseSpec(t *testing.T) {
 		wantN, wantK        int
 		wantModels          string
 		wantFunc            string
+		wantModes           string
 	}{
-		{"defaults", "", "", 8, 0, "sequential,eventloop,gil,threads", ""},
-		{"all flags", "-n 3 -workers 2 -models threads,sequential -repeat 2 Task", "", 3, 2, "threads,sequential", "Task"},
-		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads,processes,distributed", "F"},
-		{"n zero", "-n 0", "at least 1", 0, 0, "", ""},
-		{"too many processes", "-workers 65 -models processes F", "start a process per worker; choose at most 64", 0, 0, "", ""},
-		{"many threads", "-workers 65 -models threads F", "", 8, 65, "threads", "F"},
-		{"too many workers", "-workers 5000", "between 1 and 4096", 0, 0, "", ""},
-		{"unknown model", "-models threads,fibers", `unknown concurrency model "fibers"`, 0, 0, "", ""},
-		{"unknown flag", "-x", "flag provided but not defined", 0, 0, "", ""},
-		{"two names", "A B", "at most one function name", 0, 0, "", ""},
+		{"defaults", "", "", 8, 0, "sequential,eventloop,gil,threads", "", "interpreted"},
+		{"native", "-native F", "", 8, 0, "sequential,eventloop,gil,threads", "F", "native"},
+		{"mode native", "-mode native F", "", 8, 0, "sequential,eventloop,gil,threads", "F", "native"},
+		{"mode both", "-mode both -models threads F", "", 8, 0, "threads", "F", "interpreted,native"},
+		{"mode interpreted", "-mode interpreted F", "", 8, 0, "sequential,eventloop,gil,threads", "F", "interpreted"},
+		{"native and mode native", "-native -mode native F", "", 8, 0, "sequential,eventloop,gil,threads", "F", "native"},
+		{"native and mode both", "-native -mode both F", "-native is -mode native; it cannot go with -mode both", 0, 0, "", "", ""},
+		{"unknown mode", "-mode compiled F", "-mode compiled: choose interpreted, native or both", 0, 0, "", "", ""},
+		{"all flags", "-n 3 -workers 2 -models threads,sequential -repeat 2 Task", "", 3, 2, "threads,sequential", "Task", "interpreted"},
+		{"all keyword", "-models all F", "", 8, 0, "sequential,eventloop,gil,threads,processes,distributed", "F", "interpreted"},
+		{"n zero", "-n 0", "at least 1", 0, 0, "", "", ""},
+		{"too many processes", "-workers 65 -models processes F", "start a process per worker; choose at most 64", 0, 0, "", "", ""},
+		{"many threads", "-workers 65 -models threads F", "", 8, 65, "threads", "F", "interpreted"},
+		{"too many workers", "-workers 5000", "between 1 and 4096", 0, 0, "", "", ""},
+		{"unknown model", "-models threads,fibers", `unknown concurrency model "fibers"`, 0, 0, "", "", ""},
+		{"unknown flag", "-x", "flag provided but not defined", 0, 0, "", "", ""},
+		{"two names", "A B", "at most one function name", 0, 0, "", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			spec, err := modelrun.ParseSpec(tt.args, all)
@@ -63,9 +71,13 @@ func TestParseSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(spec.Models, ","); spec.N != tt.wantN || spec.Workers != tt.wantK || got != tt.wantModels || spec.Func != tt.wantFunc {
-				t.Errorf("ParseSpec(%q) got n=%d k=%d models=%s func=%q, want n=%d k=%d models=%s func=%q",
-					tt.args, spec.N, spec.Workers, got, spec.Func, tt.wantN, tt.wantK, tt.wantModels, tt.wantFunc)
+			var modes []string
+			for _, m := range spec.Modes {
+				modes = append(modes, string(m))
+			}
+			if got, gotModes := strings.Join(spec.Models, ","), strings.Join(modes, ","); spec.N != tt.wantN || spec.Workers != tt.wantK || got != tt.wantModels || spec.Func != tt.wantFunc || gotModes != tt.wantModes {
+				t.Errorf("ParseSpec(%q) got n=%d k=%d models=%s func=%q modes=%s, want n=%d k=%d models=%s func=%q modes=%s",
+					tt.args, spec.N, spec.Workers, got, spec.Func, gotModes, tt.wantN, tt.wantK, tt.wantModels, tt.wantFunc, tt.wantModes)
 			}
 		})
 	}
@@ -168,7 +180,7 @@ func TestRepeatTakesTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []string
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, func(model string, _ []models.Report) { order = append(order, model) })
+	reports, err := modelrun.Run(context.Background(), s, spec, nil, func(model string, _ models.Mode, _ []models.Report) { order = append(order, model) })
 	if err != nil {
 		t.Fatal(err)
 	}

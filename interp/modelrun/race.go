@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"os"
@@ -190,8 +191,10 @@ func raceModels(spec Spec) []string {
 	return out
 }
 
-// checkRaces runs the in-process models of the spec once more in a
-// race-detector worker and shows what the detector found.
+// checkRaces runs the in-process models of the spec once more under the
+// race detector, in each of the spec's modes (interpreted: in a
+// race-detector worker; native: in the notebook's program built with
+// -race), and shows what the detector found.
 func checkRaces(ctx context.Context, env magic.Env, spec Spec, say func(string)) error {
 	names := raceModels(spec)
 	if len(names) == 0 {
@@ -199,6 +202,25 @@ func checkRaces(ctx context.Context, env magic.Env, spec Spec, say func(string))
 		env.Print("stderr", "atonce: -race checks the in-process models ("+checked+"); this run has none of them\n")
 		return nil
 	}
+	var errs []error
+	for _, mode := range spec.Modes {
+		var err error
+		if mode == models.Native {
+			err = checkNativeRaces(ctx, env, spec, names, say)
+		} else {
+			err = checkInterpretedRaces(ctx, env, spec, names, say)
+		}
+		if err != nil && ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkInterpretedRaces runs the models names once more in a worker
+// built with the race detector, which replays the notebook.
+func checkInterpretedRaces(ctx context.Context, env magic.Env, spec Spec, names []string, say func(string)) error {
 	command, err := raceWorker(ctx, say)
 	if err != nil {
 		return err
@@ -209,19 +231,53 @@ func checkRaces(ctx context.Context, env magic.Env, spec Spec, say func(string))
 	if err != nil {
 		return err
 	}
-	text, table := raceTable(races)
+	text, table := raceTable(races, models.Interpreted)
 	env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
 	return nil
 }
 
-// raceTable renders the race detector's findings, one row and one
-// sentence per model.
-func raceTable(races []workermsg.Races) (string, string) {
+// checkNativeRaces runs the models names once more in the notebook's
+// program built with -race, from the state the native runs started from.
+func checkNativeRaces(ctx context.Context, env magic.Env, spec Spec, names []string, say func(string)) error {
+	if spec.Native == nil {
+		return nil
+	}
+	say("building the native program with the race detector (go build -race)")
+	rb, err := spec.Native.build.Race(ctx)
+	if err != nil {
+		return fmt.Errorf("-race, native: %w", err)
+	}
+	say("running " + strings.Join(names, ", ") + " natively under the race detector")
+	rem := &models.Remote{Func: spec.Func, State: rb.State, Output: func(_ int, o workermsg.Output) {
+		if out := rb.Output(); out != nil {
+			out(o)
+		}
+	}}
+	races, err := models.RaceCheck(ctx, rem, rb.Command(), names, spec.N, spec.Workers)
+	if err != nil {
+		return err
+	}
+	text, table := raceTable(races, models.Native)
+	env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
+	return nil
+}
+
+// raceTable renders the race detector's findings of a run in mode, one
+// row and one sentence per model.
+func raceTable(races []workermsg.Races, mode models.Mode) (string, string) {
 	var tb, hb strings.Builder
-	tb.WriteString("Race detector (each model run once more in a worker built with go build -race)\n")
-	hb.WriteString("<p><b>Race detector</b> (each model run once more in a worker built with <code>go build -race</code>)</p>\n<ul>\n")
+	if mode == models.Native {
+		tb.WriteString("Race detector, native (each model run once more in the notebook's program built with go build -race)\n")
+		hb.WriteString("<p><b>Race detector, native</b> (each model run once more in the notebook's program built with <code>go build -race</code>)</p>\n<ul>\n")
+		for i := range races {
+			races[i].Model += " (native)"
+		}
+	} else {
+		tb.WriteString("Race detector (each model run once more in a worker built with go build -race)\n")
+		hb.WriteString("<p><b>Race detector</b> (each model run once more in a worker built with <code>go build -race</code>)</p>\n<ul>\n")
+	}
 	for _, r := range races {
-		line := raceSentence(r)
+		line := raceSentence(r, mode)
 		tb.WriteString("  " + line + "\n")
 		fmt.Fprintf(&hb, "<li>%s</li>\n", html.EscapeString(line))
 	}
@@ -236,7 +292,7 @@ func raceTable(races []workermsg.Races) (string, string) {
 	return tb.String(), hb.String()
 }
 
-func raceSentence(r workermsg.Races) string {
+func raceSentence(r workermsg.Races, mode models.Mode) string {
 	if r.Err != "" && r.Races == 0 {
 		return fmt.Sprintf("%s: could not be checked: %s", r.Model, r.Err)
 	}
@@ -253,7 +309,11 @@ func raceSentence(r workermsg.Races) string {
 		on = append(on, fmt.Sprintf("%d on `%s`", r.Vars[name], name))
 	}
 	if r.Other > 0 {
-		on = append(on, fmt.Sprintf("%d elsewhere (the interpreter's own memory, or data reached through pointers)", r.Other))
+		where := "the interpreter's own memory, or data reached through pointers"
+		if mode == models.Native {
+			where = "data reached through pointers, or the runtime's own"
+		}
+		on = append(on, fmt.Sprintf("%d elsewhere (%s)", r.Other, where))
 	}
 	s := fmt.Sprintf("%s: %d data race(s): %s", r.Model, r.Races, strings.Join(on, ", "))
 	if r.Err != "" {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"atonce/interp/nativerun"
 	"atonce/models"
 	"atonce/models/workermsg"
 )
@@ -58,7 +59,10 @@ func (c Config) logger() *slog.Logger {
 
 // Configure sets what runs need to know of the program: the engine calls
 // it once at start.
-func Configure(c Config) { config = c }
+func Configure(c Config) {
+	config = c
+	nativerun.Configure(c.SourceDir)
+}
 
 // remote describes the notebook for the models that run tasks in other
 // processes: the cells to replay and the variables' values at the start.
@@ -84,42 +88,65 @@ func inWorkers(t models.Traits) bool { return t.Placement == models.InWorkers }
 // Progress is told, after each task, which model runs and how far it is.
 type Progress func(model string, done, total int)
 
-// Run runs the spec's models, in order, on the notebook's function. Each
-// model starts from the variables as they were before Run; afterwards
-// the notebook holds what the sequential run left (or, without a
-// sequential run, what it held before). It returns the reports so far
-// when ctx is done.
+// Before is told, before each model runs in a mode, which, and given the
+// reports so far.
+type Before func(model string, mode models.Mode, done []models.Report)
+
+// Run runs the spec's models, in order, on the notebook's function, in
+// each of the spec's modes (each model in one mode, then the other). Each
+// model starts from the variables as they were before Run; afterwards the
+// notebook holds what the sequential interpreted run left (or, without
+// one, what it held before: native runs leave the notebook alone). It
+// returns the reports so far when ctx is done.
 //
-// before, if set, is called before each model with the reports so far.
-func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before func(model string, done []models.Report)) ([]models.Report, error) {
+// A native run that fails (the program crashed, a worker could not
+// start) is that model's outcome, and the others go on.
+func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before Before) ([]models.Report, error) {
 	if spec.Func == "" {
 		return nil, fmt.Errorf("no task function: name one (%%models Func) or declare one in the cell\n%s", Usage())
 	}
-	fn, err := nb.Func(ctx, spec.Func)
-	if err != nil {
-		return nil, err
+	if len(spec.Modes) == 0 {
+		spec.Modes = []models.Mode{models.Interpreted}
 	}
-	if _, err := models.TaskOf(spec.Func, fn, spec.N); err != nil {
-		return nil, err
+	interpreted := spec.has(models.Interpreted)
+	var fn reflect.Value
+	if interpreted {
+		var err error
+		if fn, err = nb.Func(ctx, spec.Func); err != nil {
+			return nil, err
+		}
+		if _, err := models.TaskOf(spec.Func, fn, spec.N); err != nil {
+			return nil, err
+		}
+	}
+	if spec.has(models.Native) && spec.Native == nil {
+		nat, err := PrepareNative(ctx, nb, spec, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer nat.Close()
+		spec.Native = nat
 	}
 	start := Snapshot(nb.Vars())
 	after := start
-	// What tasks print in worker processes goes to the cell, when the
-	// notebook can print.
-	var workerOutput func(int, workermsg.Output)
-	if p, ok := nb.(interface{ Print(stream, text string) }); ok {
-		workerOutput = func(_ int, o workermsg.Output) { p.Print(o.Stream, o.Text) }
-	}
+	// The notebook's own copy of the watched variables, which the models
+	// whose tasks run in other processes never touch.
+	startGlobals := models.JSONGlobals(nb.Vars(), spec.Watch)
 	// The notebook's state for worker processes: encoding every variable
 	// costs, so only when a model runs tasks elsewhere.
 	var rem *models.Remote
-	if anyModel(spec.Models, inWorkers) {
-		rem = remote(nb, spec, workerOutput)
-	}
-	// Models whose workers may be on other machines run on the cluster.
-	if anyModel(spec.Models, func(t models.Traits) bool { return t.Hosts }) {
-		if rem.Cluster, err = Cluster(ctx); err != nil {
-			return nil, err
+	if interpreted && anyModel(spec.Models, inWorkers) {
+		rem = remote(nb, spec, func(_ int, o workermsg.Output) {
+			if out := printer(nb); out != nil {
+				out(o)
+			}
+		})
+		// Models whose workers may be on other machines run on the cluster.
+		if anyModel(spec.Models, func(t models.Traits) bool { return t.Hosts }) {
+			var err error
+			if rem.Cluster, err = Cluster(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// An interrupt must also stop tasks in the middle of interpreted
@@ -144,14 +171,16 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	if anyModel(spec.Models, inEngine) {
+	if interpreted && anyModel(spec.Models, inEngine) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
 	// With -repeat, the models take turns round by round (A B C, A B C,
 	// ...) rather than each running its repeats back to back, so that a
-	// slow minute of the machine lands on every model alike.
-	runs := make([][]models.Report, len(spec.Models))
+	// slow minute of the machine lands on every model alike; with two
+	// modes, each model runs in one, then the other.
+	modes := spec.Modes
+	runs := make([][]models.Report, len(spec.Models)*len(modes))
 	medians := func(upTo int) []models.Report {
 		var out []models.Report
 		for i := 0; i < upTo; i++ {
@@ -165,51 +194,66 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		for i, name := range spec.Models {
 			m, err := models.ByName(name)
 			if err != nil {
-				return medians(i), err
+				return medians(i * len(modes)), err
 			}
-			if before != nil {
-				before(name, medians(i))
-			}
-			if err := start.Restore(nb.Vars()); err != nil {
-				return medians(i), fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
-			}
-			// Fetch the function afresh: a value from before an
-			// interrupt silently returns zeros.
-			fn, err := nb.Func(ctx, spec.Func)
-			if err != nil {
-				return medians(i), err
-			}
-			task, err := models.TaskOf(spec.Func, fn, spec.N)
-			if err != nil {
-				return medians(i), err
-			}
-			task.Remote = rem
-			opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
-			if progress != nil {
-				opt.Progress = progress
-			}
-			baseline := m.Traits().Baseline
-			if baseline {
-				opt.Workers = 0
-			}
-			rep, err := m.Run(ctx, task, opt)
-			if len(spec.Watch) > 0 {
-				rep.Globals = models.JSONGlobals(nb.Vars(), spec.Watch)
-			}
-			if err != nil {
-				reports := append(medians(i), rep)
-				if rerr := start.Restore(nb.Vars()); rerr != nil {
-					err = errors.Join(err, rerr)
+			for j, mode := range modes {
+				k := i*len(modes) + j
+				if before != nil {
+					before(name, mode, medians(k))
 				}
-				return reports, err
-			}
-			runs[i] = append(runs[i], rep)
-			if baseline {
-				after = Snapshot(nb.Vars())
+				opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
+				if progress != nil {
+					opt.Progress = progress
+				}
+				baseline := m.Traits().Baseline
+				if baseline {
+					opt.Workers = 0
+				}
+				if mode == models.Native {
+					rep, err := spec.Native.run(ctx, m, spec, opt)
+					if len(spec.Watch) > 0 && m.Traits().Placement != models.InEngine {
+						rep.Globals = startGlobals
+					}
+					if err != nil && ctx.Err() != nil {
+						return append(medians(k), rep), err
+					}
+					runs[k] = append(runs[k], rep)
+					continue
+				}
+				if err := start.Restore(nb.Vars()); err != nil {
+					return medians(k), fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
+				}
+				// Fetch the function afresh: a value from before an
+				// interrupt silently returns zeros.
+				fn, err := nb.Func(ctx, spec.Func)
+				if err != nil {
+					return medians(k), err
+				}
+				task, err := models.TaskOf(spec.Func, fn, spec.N)
+				if err != nil {
+					return medians(k), err
+				}
+				task.Remote = rem
+				rep, err := m.Run(ctx, task, opt)
+				rep.Mode = models.Interpreted
+				if len(spec.Watch) > 0 {
+					rep.Globals = models.JSONGlobals(nb.Vars(), spec.Watch)
+				}
+				if err != nil {
+					reports := append(medians(k), rep)
+					if rerr := start.Restore(nb.Vars()); rerr != nil {
+						err = errors.Join(err, rerr)
+					}
+					return reports, err
+				}
+				runs[k] = append(runs[k], rep)
+				if baseline {
+					after = Snapshot(nb.Vars())
+				}
 			}
 		}
 	}
-	reports := medians(len(spec.Models))
+	reports := medians(len(runs))
 	if err := after.Restore(nb.Vars()); err != nil {
 		return reports, fmt.Errorf("putting back the state the sequential run left: %w", err)
 	}

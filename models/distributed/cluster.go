@@ -28,6 +28,9 @@ type ClusterOptions struct {
 	// Token is the secret of URL when not in it, or the one the embedded
 	// server requires (empty: a fresh one).
 	Token string
+	// TLSFingerprint pins the certificate of the server at URL (its
+	// SHA-256), for a server with a self-signed one.
+	TLSFingerprint string
 	// Listen, TLSCert and TLSKey configure the embedded server: by default
 	// it listens on a random loopback port. Listening beyond loopback
 	// needs TLS: without a certificate, a self-signed one is made and
@@ -103,6 +106,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	c.local = workerpool.New(localLauncher{c})
 	if opt.URL != "" {
 		c.url, c.token = splitToken(opt.URL, opt.Token)
+		c.fp = opt.TLSFingerprint
 	} else {
 		so, err := c.serverOptions()
 		if err != nil {
