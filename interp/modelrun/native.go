@@ -23,6 +23,7 @@ import (
 type Native struct {
 	build  *nativerun.Build
 	worker *workerpool.Worker
+	warmed bool // the run's first process had its warm-up
 }
 
 // PrepareNative builds the notebook (its successful cells, with spec.Func
@@ -78,33 +79,32 @@ func (n *Native) run(ctx context.Context, m models.Model, spec Spec, opt models.
 }
 
 // inProcess runs the in-process model name in the program's process,
-// started (and warmed up with one untimed task) when there is none or
-// the last one died.
+// started when there is none or the last one died. The run's first
+// process is warmed up with one untimed task, as the engine warms up
+// for interpreted runs: the first model measured in a fresh process
+// would pay its page faults.
 func (n *Native) inProcess(ctx context.Context, name string, spec Spec, opt models.Options) (models.Report, error) {
-	if n.worker != nil {
-		select {
-		case <-n.worker.Exited():
-			n.worker = nil
-		default:
-		}
+	fail := func(err error) (models.Report, error) {
+		rep := models.NewReport(models.TraitsOf(name), models.Task{Name: spec.Func, N: spec.N})
+		rep.Err = err.Error()
+		return rep, err
 	}
-	if n.worker == nil {
+	for attempt := 0; n.alive() == nil; attempt++ {
+		if attempt == 2 {
+			return fail(fmt.Errorf("%s: the native program died in its warm-up, twice", name))
+		}
 		w, err := n.build.Start(ctx, "the native program")
 		if err != nil {
-			rep := models.NewReport(models.TraitsOf(name), models.Task{Name: spec.Func, N: spec.N})
-			rep.Err = err.Error()
-			return rep, err
+			return fail(err)
 		}
 		n.worker = w
-		// As the engine's warm-up does for interpreted runs: the first
-		// model measured in a fresh process would pay its page faults.
-		_, _ = models.RunInWorker(ctx, w, workermsg.Run{Model: baselineName(), Func: spec.Func, N: 1, StateKey: n.build.State.Key})
-		if ctx.Err() != nil {
-			rep := models.NewReport(models.TraitsOf(name), models.Task{Name: spec.Func, N: spec.N})
-			rep.Err = ctx.Err().Error()
-			return rep, ctx.Err()
+		if !n.warmed {
+			n.warmed = true
+			_, _ = models.RunInWorker(ctx, w, workermsg.Run{Model: baselineName(), Func: spec.Func, N: 1, StateKey: n.build.State.Key})
 		}
-		return n.inProcess(ctx, name, spec, opt)
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
 	}
 	if opt.Progress != nil {
 		opt.Progress(name, 0, spec.N)
@@ -117,6 +117,19 @@ func (n *Native) inProcess(ctx context.Context, name string, spec Spec, opt mode
 		opt.Progress(name, spec.N, spec.N)
 	}
 	return rep, err
+}
+
+// alive returns the program's process that runs the in-process models,
+// nil when there is none or it died.
+func (n *Native) alive() *workerpool.Worker {
+	if n.worker != nil {
+		select {
+		case <-n.worker.Exited():
+			n.worker = nil
+		default:
+		}
+	}
+	return n.worker
 }
 
 // baselineName is the baseline model's name, "" if none.

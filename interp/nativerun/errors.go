@@ -31,6 +31,7 @@ func CompileErrorOf(ce *native.CompileError, cells []string, current string) *en
 	if n := len(ce.Errors); n > 1 {
 		e.Value += fmt.Sprintf(" (and %d more)", n-1)
 	}
+	e.Traceback = append(e.Traceback, "Native mode compiles every declaration of the notebook: run the corrected declaration in a cell (the last definition wins), and run this again.")
 	if len(ce.Errors) == 0 {
 		e.Value = "the Go compiler refused the notebook's code"
 		e.Traceback = append(e.Traceback, strings.Split(strings.TrimSpace(ce.Output), "\n")...)
