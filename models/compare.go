@@ -220,7 +220,7 @@ func errorsOf(r Report) string {
 	for _, t := range r.Tasks {
 		if t.Err != "" {
 			if failed == 0 {
-				first = t.Err
+				first = firstLineOf(t.Err) // a native panic's stack follows
 			}
 			failed++
 		}

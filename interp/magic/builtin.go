@@ -16,10 +16,12 @@ import (
 func init() {
 	Register(Command{Name: "lsmagic", Summary: "List the magics.", Usage: "%lsmagic", Line: true, Run: lsmagic})
 	Register(Command{Name: "help", Summary: "Show a magic's usage, or a Go name's documentation.", Usage: "%help NAME   (or NAME?)", Line: true, Run: helpMagic})
-	Register(Command{Name: "time", Summary: "Run code once and print its CPU and wall time.", Usage: "%time STATEMENT   or   %%time on a cell's first line",
-		Doc: "CPU time is the engine process's user and system time over the run (every goroutine's).\nThe statement's value, if any, is the cell's value.", Line: true, Cell: true, Run: timeMagic})
-	Register(Command{Name: "timeit", Summary: "Time code over many loops and runs (median and 95% interval).", Usage: "%timeit [-n LOOPS] [-r RUNS] STATEMENT   or   %%timeit [-n LOOPS] [-r RUNS] on a cell's first line",
-		Doc: "The code is compiled once into a function and called in a loop, so the figure is the interpreted code's, not the compiler's.\nWithout -n, loops are chosen (1, 2, 5, 10, 20, 50, ...) so one run takes at least 0.2 s. Default runs: 7.", Line: true, Cell: true, Run: timeit})
+	Register(Command{Name: "time", Summary: "Run code once and print its CPU and wall time.", Usage: "%time STATEMENT   or   %time -native STATEMENT   or   %%time [-native] on a cell's first line",
+		Doc: "CPU time is the engine process's user and system time over the run (every goroutine's).\nThe statement's value, if any, is the cell's value.\n" +
+			"-native runs the statement compiled by the Go toolchain, in the notebook's program (the notebook's variables start with their current values):\nthe CPU times are that program's, and the statement's value is not shown.", Line: true, Cell: true, Run: timeMagic})
+	Register(Command{Name: "timeit", Summary: "Time code over many loops and runs (median and 95% interval).", Usage: "%timeit [-n LOOPS] [-r RUNS] [-native] STATEMENT   or   %%timeit [-n LOOPS] [-r RUNS] [-native] on a cell's first line",
+		Doc: "The code is compiled once into a function and called in a loop, so the figure is the interpreted code's, not the compiler's.\nWithout -n, loops are chosen (1, 2, 5, 10, 20, 50, ...) so one run takes at least 0.2 s. Default runs: 7.\n" +
+			"-native compiles the statement with the Go toolchain into the notebook's program (a function kept from being inlined, called in a loop\nthere, as go test -bench does) and gives the same statistics, labelled native.", Line: true, Cell: true, Run: timeit})
 	Register(Command{Name: "who", Summary: "List the notebook's variables.", Usage: "%who", Line: true, Run: who})
 	Register(Command{Name: "whos", Summary: "Table of the notebook's variables with types and values.", Usage: "%whos", Line: true, Run: whos})
 	Register(Command{Name: "reset", Summary: "Forget every variable, function and type: a fresh interpreter.", Usage: "%reset", Line: true, Run: reset})
@@ -75,6 +77,19 @@ func (c Call) code(args string) string {
 }
 
 func timeMagic(ctx context.Context, env Env, c Call) Result {
+	if rest, ok := nativeFlag(c.Args); ok {
+		stmt := rest
+		if c.Cell {
+			stmt = c.Body
+		}
+		if strings.TrimSpace(stmt) == "" {
+			return Result{Err: userError("UsageError", "%time -native needs a statement: %time -native f(10)")}
+		}
+		if env.Replaying() {
+			return Result{} // a native run changes no state
+		}
+		return nativeTime(ctx, env, stmt)
+	}
 	code := c.code(c.Args)
 	if strings.TrimSpace(code) == "" {
 		return Result{Err: userError("UsageError", "%time needs a statement: %time f(10)")}
@@ -85,6 +100,17 @@ func timeMagic(ctx context.Context, env Env, c Call) Result {
 	user, sys := used.user, used.sys
 	env.Print("stdout", fmt.Sprintf("CPU times: user %s, sys: %s, total: %s\nWall time: %s\n", human(user), human(sys), human(user+sys), human(wall)))
 	return r
+}
+
+// nativeFlag tells whether args start with the flag -native, and returns
+// what follows it.
+func nativeFlag(args string) (rest string, ok bool) {
+	args = strings.TrimSpace(args)
+	rest, ok = strings.CutPrefix(args, "-native")
+	if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+		return args, false
+	}
+	return strings.TrimSpace(rest), true
 }
 
 // sortedVars returns the notebook's variables and their sorted names,

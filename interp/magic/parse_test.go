@@ -94,7 +94,7 @@ func TestTimeitReport(t *testing.T) {
 		{"cached", []float64{1e-3, 5e-3, 1e-3}, 1, []string{"of 3 runs, 1 loops each", "The slowest run took 5.00 times longer than the fastest."}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := timeitReport(tt.per, tt.loops)
+			got := timeitReport(tt.per, tt.loops, "interpreted by yaegi")
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("timeitReport got %q, want it to contain %q", got, w)

@@ -2,12 +2,14 @@ package magic
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +33,10 @@ var TimeitTarget = 200 * time.Millisecond
 // timeitFunc is the notebook variable timeit compiles the code into.
 const timeitFunc = "__atonce_timeit"
 
+// loopTimer times n calls of the statement in a row; an error is an
+// interrupt (context.Canceled) or the code's own failure (*codePanic).
+type loopTimer func(n int) (time.Duration, error)
+
 func timeit(ctx context.Context, env Env, c Call) Result {
 	if env.Replaying() {
 		return Result{} // timing changes no state: nothing to rebuild
@@ -39,9 +45,10 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 	fs.SetOutput(io.Discard)
 	loops := fs.Int("n", 0, "loops per run")
 	runs := fs.Int("r", 7, "runs")
+	native := fs.Bool("native", false, "time the statement compiled by the Go toolchain")
 	args := strings.Fields(c.Args)
 	if err := fs.Parse(args); err != nil {
-		return Result{Err: userError("UsageError", err.Error()+"; usage: %timeit [-n LOOPS] [-r RUNS] STATEMENT")}
+		return Result{Err: userError("UsageError", err.Error()+"; usage: %timeit [-n LOOPS] [-r RUNS] [-native] STATEMENT")}
 	}
 	var stmt string
 	if !c.Cell {
@@ -59,98 +66,155 @@ func timeit(ctx context.Context, env Env, c Call) Result {
 	if *runs < 1 || *loops < 0 {
 		return Result{Err: userError("UsageError", "-r must be at least 1 and -n at least 1")}
 	}
-	// Compile once: the code becomes the body of a function.
-	def := timeitFunc + " := func() {\n" + stmt + "\n}"
-	if r := env.Execute(ctx, def); r.Err != nil {
-		// An expression statement with an unused value does not compile in
-		// a func body: use its value.
-		def = timeitFunc + " := func() {\n_ = " + stmt + "\n}"
-		if r2 := env.Execute(ctx, def); r2.Err != nil {
-			return r
+	var timer loopTimer
+	var label string
+	if *native {
+		nt, r := startNativeTimer(ctx, env, stmt)
+		if r != nil {
+			return *r
 		}
+		defer nt.close()
+		timer, label = nt.loops, nt.build.Label()
+	} else {
+		it, r := startInterpretedTimer(ctx, env, stmt)
+		if r != nil {
+			return *r
+		}
+		defer it.close()
+		timer, label = it.loops, "interpreted by yaegi"
 	}
-	fnv, err := env.Func(ctx, timeitFunc)
+	per, n, err := measure(timer, *loops, *runs)
 	if err != nil {
-		return Result{Err: userError("TimeitError", "could not compile the statement into a function: "+err.Error())}
+		return failed(err)
 	}
-	fn, ok := fnv.Interface().(func())
-	if !ok {
-		return Result{Err: userError("TimeitError", "could not compile the statement into a function")}
-	}
-	// An interrupt must also stop a call in progress: the interpreter
-	// only checks for it inside code it runs itself.
-	// The loop checks a flag (cheaper than ctx.Err) on every call: a
-	// stopped call may return early, and the next one must not start.
-	var cancelled atomic.Bool
-	stopped := make(chan struct{})
-	defer close(stopped)
-	go func() {
-		select {
-		case <-ctx.Done():
-			cancelled.Store(true)
-			env.Stop()
-		case <-stopped:
-		}
-	}()
-	timeLoops := func(n int) (d time.Duration, err error) {
-		// A panic in the code would otherwise unwind through the host
-		// and end the engine.
-		defer func() {
-			if p := recover(); p != nil {
-				err = &codePanic{fmt.Sprint(p)}
-			}
-		}()
-		start := time.Now()
-		for i := 0; i < n && !cancelled.Load(); i++ {
-			fn()
-		}
-		if cancelled.Load() {
-			return 0, context.Canceled
-		}
-		return time.Since(start), nil
-	}
-	n := *loops
+	env.Print("stdout", timeitReport(per, n, label))
+	return Result{}
+}
+
+// measure times runs runs of loops calls each; without loops (0) it
+// chooses them, 1, 2, 5, 10, 20, 50, ..., until one run takes
+// TimeitTarget. It returns each run's seconds per call and the loops.
+// Interpreted and native timings go through it alike.
+func measure(timer loopTimer, loops, runs int) ([]float64, int, error) {
+	n := loops
 	if n == 0 {
-		// 1, 2, 5, 10, 20, 50, ... until one run takes TimeitTarget.
 		for k := 0; ; k++ {
 			n = []int{1, 2, 5}[k%3] * int(math.Pow10(k/3))
-			d, err := timeLoops(n)
+			d, err := timer(n)
 			if err != nil {
-				return failed(err)
+				return nil, 0, err
 			}
 			if d >= TimeitTarget || n >= 1e9 {
 				break
 			}
 		}
 	}
-	per := make([]float64, 0, *runs)
-	for i := 0; i < *runs; i++ {
-		d, err := timeLoops(n)
+	per := make([]float64, 0, runs)
+	for i := 0; i < runs; i++ {
+		d, err := timer(n)
 		if err != nil {
-			return failed(err)
+			return nil, 0, err
 		}
 		per = append(per, d.Seconds()/float64(n))
 	}
-	env.Print("stdout", timeitReport(per, n))
-	return Result{}
+	return per, n, nil
 }
 
-// codePanic is a panic of the timed code.
-type codePanic struct{ value string }
+// interpretedTimer times the statement compiled by the interpreter into a
+// notebook function, called from the host.
+type interpretedTimer struct {
+	fn        func()
+	cancelled atomic.Bool
+	stopped   chan struct{}
+	watching  sync.WaitGroup
+}
+
+// startInterpretedTimer compiles the statement once into the body of a
+// function; r is the cell's error when it does not compile.
+func startInterpretedTimer(ctx context.Context, env Env, stmt string) (*interpretedTimer, *Result) {
+	def := timeitFunc + " := func() {\n" + stmt + "\n}"
+	if r := env.Execute(ctx, def); r.Err != nil {
+		// An expression statement with an unused value does not compile in
+		// a func body: use its value.
+		def = timeitFunc + " := func() {\n_ = " + stmt + "\n}"
+		if r2 := env.Execute(ctx, def); r2.Err != nil {
+			return nil, &r
+		}
+	}
+	fnv, err := env.Func(ctx, timeitFunc)
+	if err != nil {
+		return nil, &Result{Err: userError("TimeitError", "could not compile the statement into a function: "+err.Error())}
+	}
+	fn, ok := fnv.Interface().(func())
+	if !ok {
+		return nil, &Result{Err: userError("TimeitError", "could not compile the statement into a function")}
+	}
+	t := &interpretedTimer{fn: fn, stopped: make(chan struct{})}
+	// An interrupt must also stop a call in progress: the interpreter
+	// only checks for it inside code it runs itself.
+	// The loop checks a flag (cheaper than ctx.Err) on every call: a
+	// stopped call may return early, and the next one must not start.
+	t.watching.Go(func() {
+		select {
+		case <-ctx.Done():
+			t.cancelled.Store(true)
+			env.Stop()
+		case <-t.stopped:
+		}
+	})
+	return t, nil
+}
+
+func (t *interpretedTimer) close() {
+	close(t.stopped)
+	t.watching.Wait()
+}
+
+// loops is the interpreted loopTimer.
+func (t *interpretedTimer) loops(n int) (d time.Duration, err error) {
+	// A panic in the code would otherwise unwind through the host and
+	// end the engine.
+	defer func() {
+		if p := recover(); p != nil {
+			err = &codePanic{value: fmt.Sprint(p)}
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < n && !t.cancelled.Load(); i++ {
+		t.fn()
+	}
+	if t.cancelled.Load() {
+		return 0, context.Canceled
+	}
+	return time.Since(start), nil
+}
+
+// codePanic is a panic of the timed code; where, if known, says where
+// it happened (a native panic's site in the cells, with its line).
+type codePanic struct {
+	value string
+	where []string
+}
 
 func (p *codePanic) Error() string { return p.value }
 
-// failed reports a timing stopped by an interrupt or by a panic of the
-// timed code.
+// failed reports a timing stopped by an interrupt, by a panic of the
+// timed code, or by another failure (a native program that died).
 func failed(err error) Result {
-	if p, ok := err.(*codePanic); ok {
-		return Result{Err: &enginemsg.Error{Name: "panic", Value: p.value, Traceback: []string{"panic: " + p.value, "(in the code %timeit was timing)"}}}
+	var p *codePanic
+	switch {
+	case errors.As(err, &p):
+		tb := append(append([]string{"panic: " + p.value}, p.where...), "(in the code %timeit was timing)")
+		return Result{Err: &enginemsg.Error{Name: "panic", Value: p.value, Traceback: tb}}
+	case errors.Is(err, context.Canceled):
+		return Result{Err: userError("Interrupted", "the timing was interrupted"), Interrupted: true}
 	}
-	return Result{Err: userError("Interrupted", "the timing was interrupted"), Interrupted: true}
+	return Result{Err: userError("TimeitError", err.Error())}
 }
 
-// timeitReport formats seconds-per-loop figures of each run.
-func timeitReport(per []float64, loops int) string {
+// timeitReport formats seconds-per-loop figures of each run, labelled
+// with what ran the code ("interpreted by yaegi", "native, go1.26.8").
+func timeitReport(per []float64, loops int, label string) string {
 	sorted := append([]float64(nil), per...)
 	sort.Float64s(sorted)
 	median := sorted[len(sorted)/2]
@@ -168,8 +232,8 @@ func timeitReport(per []float64, loops int) string {
 	if len(per) == 1 {
 		runWord = "run"
 	}
-	out := fmt.Sprintf("%s ± %s per loop (median ± 95%% interval of %d %s, %s loops each; min %s) [interpreted by yaegi]\n",
-		dur(median), dur(half), len(per), runWord, thousands(loops), dur(sorted[0]))
+	out := fmt.Sprintf("%s ± %s per loop (median ± 95%% interval of %d %s, %s loops each; min %s) [%s]\n",
+		dur(median), dur(half), len(per), runWord, thousands(loops), dur(sorted[0]), label)
 	if sorted[0] > 0 && sorted[len(sorted)-1] > 4*sorted[0] {
 		out += fmt.Sprintf("The slowest run took %.2f times longer than the fastest. This could mean that an intermediate result is being cached.\n",
 			sorted[len(sorted)-1]/sorted[0])

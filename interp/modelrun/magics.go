@@ -208,6 +208,9 @@ func prepareNative(ctx context.Context, env magic.Env, c magic.Call, spec *Spec,
 		return nil, magic.Result{Err: magic.UserError("NativeError", err.Error())}, false
 	}
 	spec.Native = nat
+	if c.Cell {
+		nat.current = "this cell"
+	}
 	if notes := nat.Notes(); len(notes) > 0 {
 		env.Print("stdout", "native: "+strings.Join(notes, "\nnative: ")+"\n")
 	}

@@ -24,6 +24,9 @@ type Native struct {
 	build  *nativerun.Build
 	worker *workerpool.Worker
 	warmed bool // the run's first process had its warm-up
+	// current is what to call the last cell of the notebook, when it is
+	// the one being run ("this cell"), in errors that point at cells.
+	current string
 }
 
 // PrepareNative builds the notebook (its successful cells, with spec.Func
@@ -75,6 +78,11 @@ func (n *Native) run(ctx context.Context, m models.Model, spec Spec, opt models.
 		rep, err = n.inWorkers(ctx, m, spec, opt)
 	}
 	rep.Mode, rep.GoVersion = models.Native, n.GoVersion()
+	for i, t := range rep.Tasks {
+		if t.Err != "" {
+			rep.Tasks[i].Err = n.build.WherePanicked(t.Err, n.current)
+		}
+	}
 	return rep, err
 }
 

@@ -242,6 +242,11 @@ func checkNativeRaces(ctx context.Context, env magic.Env, spec Spec, names []str
 	if spec.Native == nil {
 		return nil
 	}
+	if goBin, err := exec.LookPath("go"); err == nil {
+		if err := checkCCompiler(ctx, goBin); err != nil {
+			return err
+		}
+	}
 	say("building the native program with the race detector (go build -race)")
 	rb, err := spec.Native.build.Race(ctx)
 	if err != nil {

@@ -70,3 +70,53 @@ func firstCodeLine(src string) string {
 	}
 	return ""
 }
+
+// PanicSite finds where in the cells a native panic happened, from the
+// stack its message carries (models/native puts the panicking goroutine's
+// frames after a blank line; the generator's //line directives make their
+// positions the cells', "cell2:7"): the innermost frame in a cell, with
+// its line's source. lineOffset is taken off the line of a position in
+// the last cell (a timing's statement starts below the lines atonce
+// adds). ok is false when the message carries no position in a cell.
+func (b *Build) PanicSite(msg string, lineOffset int) (site native.CellError, ok bool) {
+	_, stack, found := strings.Cut(msg, "\n\n")
+	if !found {
+		return site, false
+	}
+	for _, l := range strings.Split(stack, "\n") {
+		if !strings.HasPrefix(l, "\t") {
+			continue
+		}
+		cell, line, col, ok := native.ParsePosition(l)
+		if !ok {
+			continue
+		}
+		if cell == len(b.Program.Cells) {
+			line = max(line-lineOffset, 1)
+			site = b.Program.At(cell, line+lineOffset, col, "")
+			site.Line = line
+			return site, true
+		}
+		return b.Program.At(cell, line, col, ""), true
+	}
+	return site, false
+}
+
+// WherePanicked rewrites a native task's error so that its first line
+// says where in the cells it panicked, "task 3 panicked: boom (this cell,
+// line 5)", the stack kept below; other errors stay as they are. current
+// names the last cell, as in CompileErrorOf.
+func (b *Build) WherePanicked(msg, current string) string {
+	site, ok := b.PanicSite(msg, 0)
+	if !ok {
+		return msg
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	return first + " (" + where(site, b.Program.Cells, current) + ")\n" + rest
+}
+
+// Where says where site is, in the words of CompileErrorOf: "this cell,
+// line 5", "the cell that begins `func f() {`, line 5".
+func (b *Build) Where(site native.CellError, current string) string {
+	return where(site, b.Program.Cells, current)
+}

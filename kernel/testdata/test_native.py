@@ -242,6 +242,31 @@ class Native(NativeCase):
         self.assertIn("eventloop (native): no data race found", out)
         self.assertNoneLeft("the race-detector program is gone")
 
+    def test_time_and_timeit(self):
+        self.run_cell(FIB + "\nt := 20")
+        stats = r"[\d.]+ .?s ± [\d.]+ .?s per loop \(median ± 95% interval of 3 runs, [\d,]+ loops each; min [\d.]+ .?s\) "
+        content, outs = self.run_native("%timeit -native -r 3 fib(15)")
+        self.assertOK(content)
+        self.assertRegex(self.stdout(outs), stats + r"\[native, go1\.\d+")
+        content, outs = self.run_cell("%timeit -r 3 fib(15)")
+        self.assertRegex(self.stdout(outs), stats + r"\[interpreted by yaegi\]", "one layout for both")
+        # An expression whose value Go would not drop, and a cell.
+        content, outs = self.run_native("%timeit -native -r 3 t + 1")
+        self.assertOK(content)
+        content, outs = self.run_native("%%timeit -native -r 3\nsum := 0\nfor i := 0; i < t; i++ {\n\tsum += fib(i)\n}")
+        self.assertOK(content)
+        self.assertRegex(self.stdout(outs), stats + r"\[native")
+        content, outs = self.run_native("%time -native fib(20)")
+        self.assertOK(content)
+        self.assertRegex(self.stdout(outs), r"CPU times: user [\d.]+ .?s, sys: [\d.]+ .?s, total: [\d.]+ .?s\nWall time: [\d.]+ .?s \[native, go1\.")
+        content, outs = self.run_native("%timeit -native -r 3 undefinedThing(1)", stop_on_error=False)
+        self.assertEqual(content["ename"], "CompileError")
+        self.assertIn("the timed statement, line 1:1: undefined: undefinedThing", content["evalue"])
+        content, outs = self.run_native('%timeit -native -r 3 panic("boom")', stop_on_error=False)
+        self.assertEqual((content["ename"], content["evalue"]), ("panic", "boom"))
+        self.assertIn("the timed statement, line 1", "\n".join(content["traceback"]))
+        self.assertNoneLeft("the timing's program is gone")
+
 
 class NoToolchain(NativeCase):
     """A kernel whose environment has no Go toolchain: no go on PATH, and a
@@ -267,6 +292,10 @@ class NoToolchain(NativeCase):
         reps = reports_of(outs)
         self.assertEqual({r["mode"] for r in reps.values()}, {"interpreted"}, "the interpreted half ran")
         self.assertEqual(sorted(t["result"] for t in reps["threads"]["tasks"]), [0, 2])
+        content, outs = self.run_cell("%timeit -native Twice(3)", stop_on_error=False)
+        self.assertEqual(content["ename"], "NativeUnavailable")
+        content, outs = self.run_cell("%timeit -r 2 Twice(3)")
+        self.assertOK(content)
 
 
 class InterruptBuild(NativeCase):
