@@ -65,6 +65,10 @@ func (s *Session) exports() interp.Exports {
 		"AtAwaits":     reflect.ValueOf(models.AtAwaits),
 		"Preempted":    reflect.ValueOf(models.Preempted),
 		"Simultaneous": reflect.ValueOf(models.Simultaneous),
+		// Each report's mode: interpreted or native.
+		"Mode":        reflect.ValueOf((*models.Mode)(nil)),
+		"Interpreted": reflect.ValueOf(models.Interpreted),
+		"Native":      reflect.ValueOf(models.Native),
 	}
 	if s.exit != nil {
 		ex["os/os"] = map[string]reflect.Value{"Exit": reflect.ValueOf(s.exit)}
