@@ -220,20 +220,13 @@ func fasterWords(x float64) string {
 	return ratio(x) + " faster"
 }
 
-// duration writes d with three significant digits: "1.31 ms", "352 ms".
+// duration writes d with three significant digits: "1.31ms", "352ms".
 func duration(d time.Duration) string {
-	ms := float64(d) / float64(time.Millisecond)
-	switch {
-	case ms >= 1000:
-		return fmt.Sprintf("%.2f s", ms/1000)
-	case ms >= 100:
-		return fmt.Sprintf("%.0f ms", ms)
-	case ms >= 10:
-		return fmt.Sprintf("%.1f ms", ms)
-	case ms >= 0.1:
-		return fmt.Sprintf("%.2f ms", ms)
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
 	}
-	return fmt.Sprintf("%.0f µs", ms*1000)
+	return d.Round(unit).String()
 }
 
 // firstLineOf is s up to its first newline.

@@ -69,7 +69,7 @@ func TestModeComparison(t *testing.T) {
 	reports := modeReports()
 	text, html, sentences := models.ModeComparison(reports)
 	for _, want := range []string{
-		"sequential: 400 ms interpreted, 2.00 ms native: the compiled code ran 200x faster",
+		"sequential: 400ms interpreted, 2ms native: the compiled code ran 200x faster",
 		"threads: 1.60x interpreted, 2.00x native: the interpreter understates the speedup by 20%",
 	} {
 		found := false

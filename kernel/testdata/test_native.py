@@ -214,7 +214,7 @@ class Native(NativeCase):
         self.assertIn("Interpreted and native, side by side", out)
         for name in ("threads", "processes"):
             self.assertRegex(out, name + r": [\d.]+x interpreted, [\d.]+x native: the interpreter (understates|overstates|gets) the speedup")
-        self.assertRegex(out, r"sequential: [\d.]+ \S+ interpreted, [\d.]+ \S+ native: the compiled code ran [\d.]+x (faster|slower)")
+        self.assertRegex(out, r"sequential: [\d.]+\S+ interpreted, [\d.]+\S+ native: the compiled code ran [\d.]+x (faster|slower)")
         # One task stream and one speedup chart per mode.
         charts = [m for m in outs if m["msg_type"] == "display_data" and "image/svg+xml" in m["content"]["data"]]
         self.assertEqual(len(charts), 4)
