@@ -16,6 +16,7 @@ import subprocess
 
 import bench_kernel
 import bench_models
+import bench_native
 
 
 def machine():
@@ -38,24 +39,29 @@ def main():
     args = ap.parse_args()
     if args.quick:
         margs = argparse.Namespace(fib=22, n=8, sleep_n=20, repeat=1, empty_n=200, remote_n=100)
+        nargs = argparse.Namespace(repeat=1, runs=3, cold=False)
         kruns, kstarts = 10, 3
     else:
         margs = argparse.Namespace(fib=29, n=8, sleep_n=100, repeat=3, empty_n=2000, remote_n=500)
+        nargs = argparse.Namespace(repeat=5, runs=10, cold=False)
         kruns, kstarts = 40, 10
     k = bench_kernel.measure(kruns, kstarts)
     m = bench_models.measure(margs.fib, margs.n, margs.sleep_n, margs.repeat, margs.empty_n, margs.remote_n)
+    nat = bench_native.measure(nargs.repeat, nargs.runs, nargs.cold)
     a, p = k["atonce"], k["python3"]
     rows = [
         (f"trivial cell round trip (median of {kruns})", f"{a['round_trip_ms']:.2f} ms", f"{p['round_trip_ms']:.2f} ms (ipykernel)", "1.5 ms", f"{a['round_trip_ms'] / p['round_trip_ms']:.2f}x ipykernel"),
         (f"start to first kernel_info_reply (median of {kstarts})", f"{a['start_s'] * 1000:.0f} ms", f"{p['start_s'] * 1000:.0f} ms (ipykernel)", "300 ms", f"{a['start_s'] / p['start_s']:.2f}x ipykernel"),
     ]
     rows += [(r[0], r[1], r[2], r[3], "") for r in bench_models.rows(m, margs)]
+    rows += [(r[0], r[1], r[2], r[3], "") for r in bench_native.rows(nat, nargs)]
     print("# atonce benchmarks")
     print()
     print(f"Measured by `make bench` on {datetime.date.today().isoformat()}: {machine()}.")
     print(f"Medians of {margs.repeat} runs per model (fib({margs.fib}) x {margs.n} for CPU-bound work, {margs.sleep_n} tasks of 20 ms sleep for sleep-bound work);")
     print("CPython's numbers come from the same run on the same machine. Speedups are against atonce's own sequential run.")
     print("The machine has 2 cores shared with whatever else runs: a speedup's noise is about ±15% here.")
+    print(f"Native rows: the notebook compiled by the Go toolchain (%%models -native), medians of {nargs.repeat} runs; compiled tasks are short, so their speedups move more.")
     print()
     print("| measure | atonce | reference (same run) | target | ratio |")
     print("|---|---|---|---|---|")
