@@ -48,7 +48,7 @@ func RegisterMagics() {
 			magic.Register(magic.Command{
 				Name:    name,
 				Summary: "Run the cell's last function under the " + name + " model only.",
-				Usage:   "%%" + name + " [-n 8] [-workers K] [-repeat R] [Func]",
+				Usage:   "%%" + name + " [-n 8] [-workers K] [-native | -mode interpreted|native|both] [-repeat R] [Func]",
 				Cell:    true,
 				Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
 					return runMagic(ctx, env, c, []string{name})
@@ -270,6 +270,20 @@ reports each model's median run. -no-trace skips the execution tracer (the task 
 tasks only), -no-charts shows the table alone, -race runs the models whose tasks interleave in the engine
 (` + strings.Join(models.NamesWith(models.Traits.Interleaves), ", ") + `) once more under Go's race detector, and -o NAME stores the reports in the
 notebook variable NAME ([]models.Report).
+
+Native mode. -native (or -mode native) runs the models on the notebook's code compiled by the Go toolchain: the
+cells that ran successfully become a Go program, built with go build (an unchanged notebook reuses its build; a
+changed cell costs one package's compile and a link), whose variables start with the notebook's current values,
+crossing as JSON as they do for worker processes (a channel, a func or a mutex starts anew or at its zero value,
+and the run says so). Every model runs outside the engine: the in-process models in the program's own process (a
+fatal error there, such as concurrent map writes under threads, is that model's outcome), processes with the
+program as its K workers, distributed with the program as local workers on a queue of the build's own. Native
+runs leave the notebook's variables as they were. -mode both runs each model interpreted, then native, and sets
+the two side by side: how much faster the compiled code ran, and how far the interpreter moved each speedup.
+-race natively builds the program with -race. The Go compiler is stricter than the interpreter: its errors point
+at the cell and line. Without a Go toolchain, native runs say what to install (-mode both runs the interpreted
+half). Reports say their mode and, native, the Go version that built them. %time -native and %timeit -native
+time one statement compiled.
 
 The models:
 ` + table
