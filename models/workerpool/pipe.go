@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"atonce/internal/childproc"
+	"atonce/internal/clocksync"
 	"atonce/models/workermsg"
 )
 
@@ -29,8 +30,9 @@ func (l Pipe) Spec() childproc.Spec {
 	return childproc.Spec{Command: l.Command, Env: l.Env, Pipes: true}
 }
 
-// Greet implements Launcher: hello, a version check, the state loaded.
-func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
+// Greet implements Launcher: hello, a version check, the worker's clock
+// measured against the engine's (Worker.Clock), the state loaded.
+func (l Pipe) Greet(ctx context.Context, w *Worker) (workermsg.Hello, error) {
 	m, _, err := w.Receive()
 	if err != nil {
 		return workermsg.Hello{}, err
@@ -41,6 +43,9 @@ func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
 	hello := *m.Hello
 	if hello.Version != l.State.Version {
 		return hello, Refuse(fmt.Errorf("%s is atonce %s but the kernel is atonce %s: workers must run the kernel's own binary", w.Name(), hello.Version, l.State.Version))
+	}
+	if w.clock, err = clocksync.Measure(ctx, 0, w.askClock); err != nil {
+		return hello, err
 	}
 	st := l.State
 	if _, err := w.Send(workermsg.Message{Kind: workermsg.KindState, State: &st}); err != nil {
@@ -59,4 +64,19 @@ func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
 		slog.Debug("worker replay", "worker", w.Name(), "note", note)
 	}
 	return hello, nil
+}
+
+// askClock asks the worker the time on its clock, over its pipes.
+func (w *Worker) askClock(context.Context) (int64, error) {
+	if _, err := w.Send(workermsg.Message{Kind: workermsg.KindClock}); err != nil {
+		return 0, err
+	}
+	m, _, err := w.Receive()
+	if err != nil {
+		return 0, err
+	}
+	if m.Kind != workermsg.KindClock || m.Clock == nil {
+		return 0, fmt.Errorf("the worker answered the time with a %q message", m.Kind)
+	}
+	return m.Clock.Time, nil
 }
