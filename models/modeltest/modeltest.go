@@ -460,23 +460,26 @@ func checkMalformed(t *testing.T, s *suite) {
 // an await, then computes.
 const SpinSleep = 3 * time.Millisecond
 
-// checkTrace runs tasks that sleep, then compute, with the tracer on:
-// each task's states show it blocked, then running, within its own start
-// and end. A model that runs tasks in this process may find the tracer
-// busy (then the check is skipped); workers trace by themselves, and
-// must.
-func checkTrace(t *testing.T, s *suite) {
+// runSleepSpin runs 4 tasks that sleep, then compute, on 2 workers,
+// with or without the tracer, and checks the report.
+func runSleepSpin(t *testing.T, s *suite, trace bool) models.Report {
+	t.Helper()
 	const n = 4
-	rep, err := run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2, Trace: true})
+	rep, err := run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2, Trace: trace})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	checkReport(t, s.m, rep)
 	checkComplete(t, rep, n)
+	return rep
+}
+
+// checkSleepSpinStates checks the states of runSleepSpin's tasks, traced
+// (in workers, which trace by themselves, they must be): each shows its
+// task blocked, then running, within its own start and end.
+func checkSleepSpinStates(t *testing.T, rep models.Report) {
+	t.Helper()
 	if !rep.Traced {
-		if s.remote == nil {
-			t.Skip("no states to check: the execution tracer was busy")
-		}
 		t.Fatalf("a run in workers with Options.Trace: Report.Traced is false, want each worker's tracer to have watched its tasks")
 	}
 	for _, r := range rep.Tasks {
@@ -486,11 +489,18 @@ func checkTrace(t *testing.T, s *suite) {
 		}
 		CheckSleepThenSpin(t, fmt.Sprintf("task %d", r.Index), r.States, r.Start, r.End, SpinSleep)
 	}
-	// Without the tracer, none.
-	rep, err = run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
+}
+
+// checkTrace runs tasks that sleep, then compute, with the tracer on,
+// then without: states, then none. A model that runs tasks in this
+// process may find the tracer busy (then the check is skipped).
+func checkTrace(t *testing.T, s *suite) {
+	rep := runSleepSpin(t, s, true)
+	if !rep.Traced && s.remote == nil {
+		t.Skip("no states to check: the execution tracer was busy")
 	}
+	checkSleepSpinStates(t, rep)
+	rep = runSleepSpin(t, s, false)
 	for _, r := range rep.Tasks {
 		if rep.Traced || len(r.States) > 0 {
 			t.Errorf("without Options.Trace: Report.Traced %v, task %d has %d states; want none", rep.Traced, r.Index, len(r.States))
@@ -554,13 +564,7 @@ func checkClockSkewed(t *testing.T, s *suite) {
 // its wall time (checkReport, CheckSleepThenSpin), where the workers'
 // own times would put them skew away.
 func checkClockSkew(t *testing.T, s *suite, skew time.Duration) {
-	const n = 4
-	rep, err := run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2, Trace: true})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	checkReport(t, s.m, rep)
-	checkComplete(t, rep, n)
+	rep := runSleepSpin(t, s, true)
 	if len(rep.Pool) == 0 {
 		t.Fatalf("no workers in Report.Pool")
 	}
@@ -569,15 +573,7 @@ func checkClockSkew(t *testing.T, s *suite, skew time.Duration) {
 			t.Errorf("worker %d: clock offset %v ± %v, want %v within its uncertainty", w.Worker, w.ClockOffset, w.ClockUncertainty, skew)
 		}
 	}
-	for _, r := range rep.Tasks {
-		if r.Err != "" {
-			t.Errorf("task %d failed: %s", r.Index, r.Err)
-			continue
-		}
-		if rep.Traced {
-			CheckSleepThenSpin(t, fmt.Sprintf("task %d", r.Index), r.States, r.Start, r.End, SpinSleep)
-		}
-	}
+	checkSleepSpinStates(t, rep)
 }
 
 // checkDyingWorker: task 3 kills the worker that first runs it; it is

@@ -420,6 +420,21 @@ func TestRace(t *testing.T) {
 	}
 }
 
+// cluster starts a cluster whose local workers are the native program
+// bin, serving queue; it closes with t.
+func cluster(t *testing.T, bin, queue string) *distributed.Cluster {
+	t.Helper()
+	c, err := distributed.StartCluster(context.Background(), distributed.ClusterOptions{
+		Version: native.Version(source), WorkerCommand: []string{bin}, Queue: queue,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		t.Fatalf("starting a cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // TestWorkerModels: the processes model's workers and the distributed
 // model's local workers are the native program (-pipe; -nats with the
 // cluster's flags). An interrupted distributed run has its sleeping tasks
@@ -447,14 +462,7 @@ func TestWorkerModels(t *testing.T) {
 		check(t, rep, err, 2)
 	})
 	t.Run("distributed", func(t *testing.T) {
-		c, err := distributed.StartCluster(ctx, distributed.ClusterOptions{
-			Version: native.Version(source), WorkerCommand: []string{bin}, Queue: "native-test",
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		})
-		if err != nil {
-			t.Fatalf("starting a cluster: %v", err)
-		}
-		defer c.Close()
+		c := cluster(t, bin, "native-test")
 		remote := func(fn string) *models.Remote { return &models.Remote{Func: fn, State: st, Cluster: c} }
 		rep, err := distributed.Model{}.Run(ctx, models.Task{Name: "Nap", N: 4, Remote: remote("Nap")}, models.Options{Workers: 2})
 		check(t, rep, err, 2)
@@ -514,14 +522,7 @@ func TestWorkerModelsTraced(t *testing.T) {
 		check(t, rep, err)
 	})
 	t.Run("distributed", func(t *testing.T) {
-		c, err := distributed.StartCluster(ctx, distributed.ClusterOptions{
-			Version: native.Version(source), WorkerCommand: []string{bin}, Queue: "native-trace-test",
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		})
-		if err != nil {
-			t.Fatalf("starting a cluster: %v", err)
-		}
-		defer c.Close()
+		c := cluster(t, bin, "native-trace-test")
 		task := models.Task{Name: "NapSpin", N: n, Remote: &models.Remote{Func: "NapSpin", State: st, Cluster: c}}
 		rep, err := distributed.Model{}.Run(ctx, task, opt)
 		check(t, rep, err)
