@@ -2,9 +2,12 @@
 // kernel's NATS side) and an `atonce worker` process, which runs the
 // tasks of the processes and distributed models.
 //
-// A worker first gets the notebook's State (the cells to replay and the
-// values of its variables), then Tasks that name a function of that state
-// and an index; it answers each Task with a Result. Over pipes (the
+// A worker first tells the engine the time on its clock when asked (a
+// Clock, so that the engine can put the worker's times on its own
+// clock), gets the notebook's State (the cells to replay and the values
+// of its variables), then Tasks that name a function of that state and
+// an index; it answers each Task with a Result (with the task's traced
+// states, when the Task asks). Over pipes (the
 // processes model) every message is one line of JSON in a Message
 // envelope; over NATS (the distributed model) a Task and a Result are each
 // one NATS message's payload and a State is stored once under its Key.
