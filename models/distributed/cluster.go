@@ -106,7 +106,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	c := &Cluster{opt: opt, log: log, host: host, states: map[string]bool{},
 		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
 	c.local = workerpool.New(localLauncher{c})
-	c.clocks.readings = map[string]*clockReading{}
+	c.clocks.workers = map[string]*workerClock{}
 	c.clocks.ctx, c.stopClocks = context.WithCancel(context.Background())
 	if opt.URL != "" {
 		c.url, c.token = splitToken(opt.URL, opt.Token)

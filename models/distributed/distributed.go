@@ -99,6 +99,12 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	}
 	defer release()
 
+	// The clocks of the workers already there, measured when they
+	// announced themselves (and again in the background if that was long
+	// ago), before the run's own clock starts.
+	if _, err := c.clockOffsets(ctx, workerIDs(c.Ready())); err != nil {
+		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
+	}
 	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
 	run := uuid.NewString()
@@ -112,12 +118,9 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		known = c.Ready()
 	}
 	rep.Workers = len(known)
-	workerIDs := make([]string, len(known))
-	for k, w := range known {
-		workerIDs[k] = w.ID
-	}
-	// Measured when they announced themselves, unless that was long ago.
-	clocks, err := c.clockOffsets(ctx, workerIDs)
+	// Measured above, or when they announced themselves (workers the run
+	// started).
+	clocks, err := c.clockOffsets(ctx, workerIDs(known))
 	if err != nil {
 		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
 	}
@@ -289,6 +292,15 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", name, finished, t.N, err))
 	}
 	return rep, nil
+}
+
+// workerIDs returns the IDs of ws.
+func workerIDs(ws []broker.WorkerInfo) []string {
+	ids := make([]string, len(ws))
+	for k, w := range ws {
+		ids[k] = w.ID
+	}
+	return ids
 }
 
 // cancelRun asks the workers to stop the run's tasks in progress.
