@@ -86,7 +86,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		task:     t,
 		opt:      opt,
 		ctx:      runCtx,
-		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State}),
+		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State, Trace: opt.Trace}),
 		pending:  make(chan int, t.N),
 		allDone:  make(chan struct{}),
 		recs:     make([]TaskRecord, t.N),

@@ -112,8 +112,8 @@ func TestStateKeyDependsOnContent(t *testing.T) {
 }
 
 // TestTracedOverPipes: served over its pipes, the interpreter's worker
-// tells its time, and runs a task that asks for its states under its
-// execution tracer: the interpreted task that sleeps, then computes, is
+// tells its time, starts its tracer when asked, and runs a task that
+// asks for its states under it: the interpreted task that sleeps, then computes, is
 // blocked, then running, within its start and end.
 func TestTracedOverPipes(t *testing.T) {
 	const sleep = 3 * time.Millisecond
@@ -155,6 +155,9 @@ func Task(i int) int {
 	a := ask(workermsg.Message{Kind: workermsg.KindClock})
 	if a.Clock == nil || a.Clock.Time < before || a.Clock.Time > time.Now().UnixNano() {
 		t.Errorf("asked the time, got %+v; want this machine's clock", a)
+	}
+	if a := ask(workermsg.Message{Kind: workermsg.KindTrace}); a.Kind != workermsg.KindTrace {
+		t.Errorf("asked to start the tracer ahead, got a %q answer, want %q", a.Kind, workermsg.KindTrace)
 	}
 	st := workermsg.NewState("v1", []string{cell}, nil)
 	if a := ask(workermsg.Message{Kind: workermsg.KindState, State: &st}); a.Ready == nil || a.Ready.Err != "" {

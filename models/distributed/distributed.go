@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,9 +102,13 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 
 	// The clocks of the workers already there, measured when they
 	// announced themselves (and again in the background if that was long
-	// ago), before the run's own clock starts.
-	if _, err := c.clockOffsets(ctx, workerIDs(c.Ready())); err != nil {
+	// ago), and their tracers started, before the run's own clock starts.
+	there := workerIDs(c.Ready())
+	if _, err := c.clockOffsets(ctx, there); err != nil {
 		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
+	}
+	if opt.Trace {
+		c.traceAhead(ctx, there)
 	}
 	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
@@ -116,6 +121,9 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			return fail(fmt.Errorf("%s: starting workers: %w", name, err))
 		}
 		known = c.Ready()
+		if opt.Trace {
+			c.traceAhead(ctx, slices.DeleteFunc(workerIDs(known), func(id string) bool { return slices.Contains(there, id) }))
+		}
 	}
 	rep.Workers = len(known)
 	// Measured above, or when they announced themselves (workers the run

@@ -36,6 +36,7 @@ const (
 	KindRace   = "race"   // engine → worker: Message.Race; worker → engine: Message.Races
 	KindRun    = "run"    // engine → worker: Message.Run; worker → engine: Message.Ran
 	KindClock  = "clock"  // engine → worker: what time is it? worker → engine: Message.Clock
+	KindTrace  = "trace"  // engine → worker: start the execution tracer for traced tasks to come; worker → engine: done
 )
 
 // Message is the envelope of one line on a worker's pipes.
@@ -67,6 +68,11 @@ type Clock struct {
 // ClockSubject is the NATS subject on which the worker of id, serving
 // queue, answers the kernel's "what time is it?" with a Clock.
 func ClockSubject(queue, id string) string { return "atonce." + queue + ".clock." + id }
+
+// TraceSubject is the NATS subject on which the kernel asks the worker of
+// id, serving queue, to start its execution tracer ahead of a traced
+// run's tasks (KindTrace over pipes); the worker answers once it runs.
+func TraceSubject(queue, id string) string { return "atonce." + queue + ".trace." + id }
 
 // Run asks a worker to run the notebook function Func N times under the
 // in-process model Model (sequential, eventloop, gil, threads: a model

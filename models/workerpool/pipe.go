@@ -21,6 +21,11 @@ type Pipe struct {
 	Env []string
 	// State is the notebook every worker rebuilds before it is ready.
 	State workermsg.State
+	// Trace starts each worker's execution tracer as it greets, for a
+	// run whose tasks ask for their states: starting it costs
+	// milliseconds, counted as the worker's start-up instead of
+	// delaying its first task.
+	Trace bool
 }
 
 var _ Launcher = Pipe{}
@@ -47,6 +52,14 @@ func (l Pipe) Greet(ctx context.Context, w *Worker) (workermsg.Hello, error) {
 	if w.clock, err = clocksync.Measure(ctx, 0, w.askClock); err != nil {
 		return hello, err
 	}
+	if l.Trace {
+		if m, _, err = w.request(workermsg.Message{Kind: workermsg.KindTrace}); err != nil {
+			return hello, err
+		}
+		if m.Kind != workermsg.KindTrace {
+			return hello, fmt.Errorf("the worker answered the start of its tracer with a %q message", m.Kind)
+		}
+	}
 	st := l.State
 	if _, err := w.Send(workermsg.Message{Kind: workermsg.KindState, State: &st}); err != nil {
 		return hello, err
@@ -66,12 +79,17 @@ func (l Pipe) Greet(ctx context.Context, w *Worker) (workermsg.Hello, error) {
 	return hello, nil
 }
 
+// request sends m and returns the worker's answer.
+func (w *Worker) request(m workermsg.Message) (workermsg.Message, int, error) {
+	if _, err := w.Send(m); err != nil {
+		return workermsg.Message{}, 0, err
+	}
+	return w.Receive()
+}
+
 // askClock asks the worker the time on its clock, over its pipes.
 func (w *Worker) askClock(context.Context) (int64, error) {
-	if _, err := w.Send(workermsg.Message{Kind: workermsg.KindClock}); err != nil {
-		return 0, err
-	}
-	m, _, err := w.Receive()
+	m, _, err := w.request(workermsg.Message{Kind: workermsg.KindClock})
 	if err != nil {
 		return 0, err
 	}

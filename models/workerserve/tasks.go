@@ -56,7 +56,7 @@ func (s *server) clock() workermsg.Clock { return workermsg.Clock{Time: s.now()}
 func (s *server) run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	var tt *models.TaskTracer
 	if t.Trace {
-		tt = s.startTracing()
+		tt = s.startTracing(true)
 	} else {
 		s.stopTracing()
 	}
@@ -110,10 +110,11 @@ func (s *server) stampLoad(start, end int64) (int64, int64) {
 	return start + int64(s.skew), end + int64(s.skew)
 }
 
-// startTracing returns the running tracer, started if it was not, for a
-// task about to run under it; nil when the execution tracer is busy with
-// another trace.
-func (s *server) startTracing() *models.TaskTracer {
+// startTracing returns the running tracer, started if it was not, and
+// marks it busy for a task about to run under it (or, for a tracer
+// started ahead of the tasks, used now); nil when the execution tracer
+// is busy with another trace.
+func (s *server) startTracing(task bool) *models.TaskTracer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tracer == nil {
@@ -124,9 +125,18 @@ func (s *server) startTracing() *models.TaskTracer {
 		}
 		s.tracer = tt
 	}
-	s.busy = true
+	if task {
+		s.busy = true
+	} else {
+		s.used = time.Now()
+	}
 	return s.tracer
 }
+
+// traceAhead starts the tracer ahead of the tasks that will ask for it,
+// so that starting it (milliseconds: it stops the world) counts as the
+// worker's start-up rather than delaying its first task.
+func (s *server) traceAhead() { s.startTracing(false) }
 
 // stopTracing stops the tracer, if it runs: a task that does not ask for
 // its states, a model run or race check (which trace by themselves), the

@@ -67,8 +67,9 @@ func NewHello(version string) workermsg.Hello {
 // Pipe serves the engine over conn (the worker's pipes): it says hello,
 // then answers what the engine sends, one message at a time — the time
 // on its clock, a state to load, a task to run (under the execution
-// tracer when the task asks), a model run or race check for the Runners
-// that can — until the request pipe closes (nil) or ctx is done.
+// tracer when the task asks; the tracer is started ahead when asked), a
+// model run or race check for the Runners that can — until the request
+// pipe closes (nil) or ctx is done.
 func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner, opts ...Option) error {
 	s := newServer(r, opts)
 	defer s.serve()()
@@ -85,13 +86,16 @@ func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner, opts ...Option) e
 			return fmt.Errorf("reading from the engine: %w", err)
 		}
 		var reply workermsg.Message
-		if m.Kind != workermsg.KindTask && m.Kind != workermsg.KindClock {
+		if m.Kind == workermsg.KindRun || m.Kind == workermsg.KindRace {
 			s.stopTracing() // a model run or race check traces by itself
 		}
 		switch {
 		case m.Kind == workermsg.KindClock:
 			clock := s.clock()
 			reply = workermsg.Message{Kind: workermsg.KindClock, Clock: &clock}
+		case m.Kind == workermsg.KindTrace:
+			s.traceAhead()
+			reply = workermsg.Message{Kind: workermsg.KindTrace}
 		case m.Kind == workermsg.KindState && m.State != nil:
 			ready := r.Load(ctx, *m.State)
 			reply = workermsg.Message{Kind: workermsg.KindReady, Ready: &ready}
@@ -176,6 +180,16 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 		return fmt.Errorf("answering the kernel's clock: %w", err)
 	}
 	defer clockSub.Unsubscribe()
+	traceSub, err := conn.NATS().Subscribe(workermsg.TraceSubject(opt.Queue, info.ID), func(m *nats.Msg) {
+		s.traceAhead()
+		if err := m.Respond(nil); err != nil {
+			log.Debug("could not tell the kernel the tracer runs", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("listening for the kernel's tracing: %w", err)
+	}
+	defer traceSub.Unsubscribe()
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		return fmt.Errorf("announcing the worker: %w", err)
 	}
