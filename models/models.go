@@ -35,8 +35,10 @@ type Options struct {
 	// always uses one.
 	Workers int
 	// Trace records each task's states (running, waiting, blocked) from
-	// the Go execution tracer. If the tracer is already in use, the run
-	// goes on without states and Report.Traced is false.
+	// the Go execution tracer: the engine's for the models that run tasks
+	// in it, each worker's own for those that run them in workers. If the
+	// tracer is already in use, the run goes on without states and
+	// Report.Traced is false.
 	Trace bool
 	// Progress, if set, is called after each finished task with the
 	// number of tasks done so far. Calls are never concurrent; a slow
@@ -73,7 +75,9 @@ type Report struct {
 	// Sharing and Parallel, where it runs, how it switches, what it calls
 	// its workers.
 	Traits `json:"traits"`
-	// Traced tells whether the TaskRecords carry States.
+	// Traced tells whether the TaskRecords carry States: the run asked
+	// (Options.Trace) and the tracer watched every task (but those whose
+	// worker died running them, which have none).
 	Traced bool `json:"traced"`
 	// Pool describes the workers of a model whose tasks run in other
 	// processes (processes, distributed), by worker number; empty for the
@@ -130,6 +134,15 @@ type WorkerRecord struct {
 	// from the run's start.
 	Spawn time.Duration `json:"spawn_ns"`
 	Ready time.Duration `json:"ready_ns"`
+	// ClockOffset is how far the worker's clock was ahead of the
+	// engine's, measured when it greeted (NTP-style, see
+	// internal/clocksync), give or take ClockUncertainty: every time the
+	// worker reported (its tasks' Start, End and States, when it loaded
+	// the notebook) was put on the run's clock with it. A worker on this
+	// machine shares its clock: its offset is within its uncertainty of
+	// zero. Both are 0 when the offset was not measured.
+	ClockOffset      time.Duration `json:"clock_offset_ns,omitempty"`
+	ClockUncertainty time.Duration `json:"clock_uncertainty_ns,omitempty"`
 	// Exit says how the worker ended if it died during the run, e.g.
 	// "killed by signal 9"; "" if it lived.
 	Exit string `json:"exit,omitempty"`
@@ -147,9 +160,10 @@ type TaskRecord struct {
 	Result any           `json:"result,omitempty"`
 	Err    string        `json:"err,omitempty"` // the error Call returned, or the panic it raised
 	// States is the task's timeline between Start and End, from the
-	// execution tracer (only when Report.Traced): consecutive spans in
-	// time order, adjacent spans of one state merged, slivers under a
-	// microsecond dropped (so small gaps may remain).
+	// execution tracer (only when Report.Traced; in a worker process, its
+	// own tracer's): consecutive spans in time order, adjacent spans of
+	// one state merged, slivers under a microsecond dropped (so small
+	// gaps may remain).
 	States []Span `json:"states,omitempty"`
 	// Queued is when the task was handed to a worker in another process
 	// (sent down its pipe or published); Start and End are then when the

@@ -316,9 +316,11 @@ func TestStatesShowAwaits(t *testing.T) {
 	if e := rep.Tasks[1].Err; e != "" {
 		t.Fatal(e)
 	}
+	// The states that lasted, in order; a state split by a sliver of
+	// another (a loaded machine preempts the task for a moment) once.
 	var got []string
 	for _, s := range rep.Tasks[0].States {
-		if s.End-s.Start > 500*time.Microsecond {
+		if s.End-s.Start > 500*time.Microsecond && (len(got) == 0 || got[len(got)-1] != s.State) {
 			got = append(got, s.State)
 		}
 	}

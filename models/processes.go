@@ -86,7 +86,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 		task:     t,
 		opt:      opt,
 		ctx:      runCtx,
-		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State}),
+		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State, Trace: opt.Trace}),
 		pending:  make(chan int, t.N),
 		allDone:  make(chan struct{}),
 		recs:     make([]TaskRecord, t.N),
@@ -118,6 +118,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	rep.Traced = opt.Trace && p.traced > 0 && p.traced == p.results
 	for _, w := range p.pool {
 		rep.Pool = append(rep.Pool, *w)
 		rep.Startup = max(rep.Startup, w.Ready)
@@ -167,6 +168,8 @@ type procPool struct {
 	attempts []int
 	notes    [][]string
 	finished int
+	results  int           // results the workers sent back
+	traced   int           // of which the execution tracer watched
 	budget   int           // worker starts left
 	failure  error         // why workers could not start, if they could not
 	childCPU time.Duration // CPU time of the workers that ended
@@ -218,6 +221,7 @@ func (p *procPool) serve(rec *WorkerRecord) {
 	hello := w.Hello()
 	p.mu.Lock()
 	rec.Host, rec.PID, rec.CPUs = hello.Host, hello.PID, hello.CPUs
+	rec.SetClock(w.Clock())
 	rec.Ready = time.Since(p.start)
 	p.mu.Unlock()
 
@@ -236,7 +240,7 @@ func (p *procPool) serve(rec *WorkerRecord) {
 		queued := time.Since(p.start)
 		p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Queued: queued, Start: queued, End: queued}
 		p.mu.Unlock()
-		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
+		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: p.opt.Trace}
 		res, in, out, err := runTask(w, task)
 		if err != nil {
 			if p.ctx.Err() == nil {
@@ -244,7 +248,9 @@ func (p *procPool) serve(rec *WorkerRecord) {
 			}
 			return
 		}
-		tr := RemoteRecord(res, rec.Worker, p.start)
+		p.mu.Lock()
+		tr := RemoteRecord(res, *rec, p.start)
+		p.mu.Unlock()
 		tr.Queued, tr.BytesIn, tr.BytesOut = queued, in, out
 		p.finish(i, tr, res)
 		p.mu.Lock()
@@ -260,6 +266,10 @@ func (p *procPool) finish(i int, rec TaskRecord, res workermsg.Result) {
 	p.recs[i] = rec
 	p.done[i] = true
 	p.finished++
+	p.results++
+	if res.Traced {
+		p.traced++
+	}
 	if p.opt.Progress != nil {
 		p.opt.Progress(processesSpec.Name, p.finished, p.task.N)
 	}

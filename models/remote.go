@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"atonce/internal/clocksync"
 	"atonce/models/workermsg"
 )
 
@@ -47,15 +48,18 @@ type Cluster interface {
 }
 
 // RemoteRecord turns a worker's Result into the task's record, on the
-// run's clock (the worker's clock is taken to be the same: true on one
-// machine, and close enough with NTP across machines).
-func RemoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskRecord {
+// run's clock: the worker's times (Start, End, States) less its clock's
+// offset (w.ClockOffset), as offsets from runStart.
+func RemoteRecord(res workermsg.Result, w WorkerRecord, runStart time.Time) TaskRecord {
 	rec := TaskRecord{
 		Index:  res.Index,
-		Worker: worker,
-		Start:  time.Unix(0, res.Start).Sub(runStart),
-		End:    time.Unix(0, res.End).Sub(runStart),
+		Worker: w.Worker,
+		Start:  w.OnRunClock(res.Start, runStart),
+		End:    w.OnRunClock(res.End, runStart),
 		Err:    res.Err,
+	}
+	for _, sp := range res.States {
+		rec.States = append(rec.States, Span{State: sp.State, Start: w.OnRunClock(sp.Start, runStart), End: w.OnRunClock(sp.End, runStart)})
 	}
 	if len(res.Value) > 0 && string(res.Value) != "null" {
 		var v any
@@ -64,6 +68,17 @@ func RemoteRecord(res workermsg.Result, worker int, runStart time.Time) TaskReco
 		}
 	}
 	return rec
+}
+
+// SetClock records how far the worker's clock is from the engine's.
+func (w *WorkerRecord) SetClock(o clocksync.Offset) {
+	w.ClockOffset, w.ClockUncertainty = o.Offset, o.Uncertainty
+}
+
+// OnRunClock returns t, a time on the worker's clock (Unix nanoseconds),
+// on the run's clock: its offset from runStart.
+func (w WorkerRecord) OnRunClock(t int64, runStart time.Time) time.Duration {
+	return clocksync.Offset{Offset: w.ClockOffset}.Local(t).Sub(runStart)
 }
 
 // AddGlobals adds a worker's latest values of the globals a task changed

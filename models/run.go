@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/trace"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +15,8 @@ import (
 	"atonce/internal/cputime"
 )
 
-// Names of the execution-trace annotations a run makes; parseStates
-// (states.go) reads them back.
+// Names of the execution-trace annotations a run (and a worker's
+// TaskTracer) makes; the stateReader (states.go) reads them back.
 const (
 	traceTaskType  = "atonce.task"     // trace.NewTask for each task
 	traceLogIndex  = "atonce.index"    // trace.Log: the task's index
@@ -226,9 +225,8 @@ func (r *runState) take(ctx context.Context) (int, bool) {
 }
 
 func (r *runState) runTask(ctx context.Context, worker, i int) {
-	tctx, task := trace.NewTask(ctx, traceTaskType)
+	tctx, task := traceTask(ctx, i)
 	defer task.End()
-	trace.Log(tctx, traceLogIndex, strconv.Itoa(i))
 	rec := &r.recs[i]
 	rec.Index, rec.Worker = i, worker
 	r.started[i] = true

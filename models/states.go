@@ -19,13 +19,14 @@ type rawSpan struct {
 	start, end trace.Time
 }
 
-// timelines holds every task's spans read from one run's trace.
-type timelines struct {
-	anchor trace.Time // trace time of the run's start
-	tasks  map[int][]rawSpan
+// taskStates is what the trace said of one task: its spans, and the
+// anchor their times count from.
+type taskStates struct {
+	anchor trace.Time // the latest anchor logged before the task began
+	spans  []rawSpan
 }
 
-// goroutine is what parseStates tracks of one goroutine.
+// goroutine is what a stateReader tracks of one goroutine.
 type goroutine struct {
 	state    trace.GoState
 	await    int // depth of regionAwait
@@ -59,36 +60,149 @@ func (g *goroutine) classify() string {
 	}
 }
 
-// parseStates reads a run's execution trace: for each task (found by the
-// annotations run.go makes), the states of the goroutine that ran it,
-// between its regionRun's begin and end.
-func parseStates(r io.Reader, n int) (*timelines, error) {
+// stateReader turns execution-trace events, one at a time, into each
+// task's running/waiting/blocked spans: for each task (found by the
+// annotations a run makes, run.go, or a worker's TaskTracer), the states
+// of the goroutine that ran it, between its regionRun's begin and end.
+// A task's times count from the latest anchor (traceLogAnchor) logged
+// before it began. The engine reads a run's whole trace through it
+// (parseStates); a worker feeds it the trace as it streams (TaskTracer).
+type stateReader struct {
+	n        int // task indexes are 0..n-1
+	anchor   trace.Time
+	anchored bool
+	index    map[trace.TaskID]int
+	gs       map[trace.GoID]*goroutine
+	tasks    map[int]*taskStates
+	// ended, if set, is called when task i's regionRun ends: its spans
+	// are complete.
+	ended func(i int)
+}
+
+func newStateReader(n int) *stateReader {
+	return &stateReader{n: n, index: map[trace.TaskID]int{}, gs: map[trace.GoID]*goroutine{}, tasks: map[int]*taskStates{}}
+}
+
+func (s *stateReader) goroutine(id trace.GoID) *goroutine {
+	g := s.gs[id]
+	if g == nil {
+		g = &goroutine{state: trace.GoRunning, task: -1}
+		s.gs[id] = g
+	}
+	return g
+}
+
+// close ends g's current span at t.
+func (s *stateReader) close(g *goroutine, t trace.Time) {
+	ts := s.tasks[g.task]
+	ts.spans = append(ts.spans, rawSpan{g.label, g.since, t})
+}
+
+// change ends g's current span if its state's label changed.
+func (s *stateReader) change(g *goroutine, t trace.Time) {
+	if g.task < 0 {
+		return
+	}
+	if l := g.classify(); l != g.label {
+		s.close(g, t)
+		g.label, g.since = l, t
+	}
+}
+
+// event takes the trace's next event.
+func (s *stateReader) event(ev trace.Event) {
+	t := ev.Time()
+	switch ev.Kind() {
+	case trace.EventLog:
+		l := ev.Log()
+		switch l.Category {
+		case traceLogAnchor:
+			s.anchor, s.anchored = t, true
+		case traceLogIndex:
+			if i, err := strconv.Atoi(l.Message); err == nil && i >= 0 && i < s.n {
+				s.index[l.Task] = i
+			}
+		}
+	case trace.EventRegionBegin, trace.EventRegionEnd:
+		g := s.goroutine(ev.Goroutine())
+		g.state = trace.GoRunning // it emitted the event
+		begin := ev.Kind() == trace.EventRegionBegin
+		d := -1
+		if begin {
+			d = 1
+		}
+		switch reg := ev.Region(); reg.Type {
+		case regionRun:
+			i, ok := s.index[reg.Task]
+			switch {
+			case begin && ok && s.anchored:
+				g.task, g.label, g.since, g.await, g.loopWait = i, Running, t, 0, 0
+				s.tasks[i] = &taskStates{anchor: s.anchor}
+			case !begin && g.task >= 0:
+				i := g.task
+				s.close(g, t)
+				g.task = -1
+				delete(s.index, reg.Task)
+				if s.ended != nil {
+					s.ended(i)
+				}
+			}
+		case regionAwait:
+			g.await = max(g.await+d, 0)
+			s.change(g, t)
+		case regionLoopWait:
+			g.loopWait = max(g.loopWait+d, 0)
+			s.change(g, t)
+		}
+	case trace.EventStateTransition:
+		st := ev.StateTransition()
+		if st.Resource.Kind != trace.ResourceGoroutine {
+			return
+		}
+		_, to := st.Goroutine()
+		id := st.Resource.Goroutine()
+		g := s.goroutine(id)
+		g.state = to
+		s.change(g, t)
+		if to == trace.GoNotExist && g.task < 0 {
+			delete(s.gs, id) // a worker's reader runs for long: forget the dead
+		}
+	}
+}
+
+// spans returns task i's states as offsets from its anchor, clipped to
+// [start, end], slivers dropped and adjacent equal states merged (also
+// across a dropped sliver).
+func (s *stateReader) spans(i int, start, end time.Duration) []Span {
+	ts := s.tasks[i]
+	if ts == nil {
+		return nil
+	}
+	var out []Span
+	add := func(sp Span) {
+		if n := len(out); n > 0 && out[n-1].State == sp.State {
+			out[n-1].End = sp.End
+			return
+		}
+		out = append(out, sp)
+	}
+	for _, r := range ts.spans {
+		sp := Span{State: r.state, Start: max(r.start.Sub(ts.anchor), start), End: min(r.end.Sub(ts.anchor), end)}
+		if sp.End-sp.Start >= minSpan {
+			add(sp)
+		}
+	}
+	return out
+}
+
+// parseStates reads a run's whole execution trace, of tasks 0..n-1 whose
+// times count from the run's start (its one anchor).
+func parseStates(r io.Reader, n int) (*stateReader, error) {
 	rd, err := trace.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading the execution trace: %w", err)
 	}
-	tl := &timelines{tasks: make(map[int][]rawSpan)}
-	anchored := false
-	index := make(map[trace.TaskID]int)
-	gs := make(map[trace.GoID]*goroutine)
-	get := func(id trace.GoID) *goroutine {
-		g := gs[id]
-		if g == nil {
-			g = &goroutine{state: trace.GoRunning, task: -1}
-			gs[id] = g
-		}
-		return g
-	}
-	// change ends g's current span if its state's label changed.
-	change := func(g *goroutine, t trace.Time) {
-		if g.task < 0 {
-			return
-		}
-		if l := g.classify(); l != g.label {
-			tl.tasks[g.task] = append(tl.tasks[g.task], rawSpan{g.label, g.since, t})
-			g.label, g.since = l, t
-		}
-	}
+	s := newStateReader(n)
 	for {
 		ev, err := rd.ReadEvent()
 		if errors.Is(err, io.EOF) {
@@ -97,79 +211,10 @@ func parseStates(r io.Reader, n int) (*timelines, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the execution trace: %w", err)
 		}
-		t := ev.Time()
-		switch ev.Kind() {
-		case trace.EventLog:
-			l := ev.Log()
-			switch l.Category {
-			case traceLogAnchor:
-				if !anchored {
-					tl.anchor, anchored = t, true
-				}
-			case traceLogIndex:
-				if i, err := strconv.Atoi(l.Message); err == nil && i >= 0 && i < n {
-					index[l.Task] = i
-				}
-			}
-		case trace.EventRegionBegin, trace.EventRegionEnd:
-			g := get(ev.Goroutine())
-			g.state = trace.GoRunning // it emitted the event
-			begin := ev.Kind() == trace.EventRegionBegin
-			d := -1
-			if begin {
-				d = 1
-			}
-			switch reg := ev.Region(); reg.Type {
-			case regionRun:
-				i, ok := index[reg.Task]
-				switch {
-				case begin && ok:
-					g.task, g.label, g.since, g.await, g.loopWait = i, Running, t, 0, 0
-				case !begin && g.task >= 0:
-					tl.tasks[g.task] = append(tl.tasks[g.task], rawSpan{g.label, g.since, t})
-					g.task = -1
-				}
-			case regionAwait:
-				g.await = max(g.await+d, 0)
-				change(g, t)
-			case regionLoopWait:
-				g.loopWait = max(g.loopWait+d, 0)
-				change(g, t)
-			}
-		case trace.EventStateTransition:
-			st := ev.StateTransition()
-			if st.Resource.Kind != trace.ResourceGoroutine {
-				continue
-			}
-			_, to := st.Goroutine()
-			g := get(st.Resource.Goroutine())
-			g.state = to
-			change(g, t)
-		}
+		s.event(ev)
 	}
-	if !anchored {
+	if !s.anchored {
 		return nil, errors.New("the execution trace lacks the run's start")
 	}
-	return tl, nil
-}
-
-// spans returns task i's states as offsets from the run's start, clipped
-// to [start, end], slivers dropped and adjacent equal states merged
-// (also across a dropped sliver).
-func (tl *timelines) spans(i int, start, end time.Duration) []Span {
-	var out []Span
-	add := func(s Span) {
-		if n := len(out); n > 0 && out[n-1].State == s.State {
-			out[n-1].End = s.End
-			return
-		}
-		out = append(out, s)
-	}
-	for _, r := range tl.tasks[i] {
-		s := Span{State: r.state, Start: max(r.start.Sub(tl.anchor), start), End: min(r.end.Sub(tl.anchor), end)}
-		if s.End-s.Start >= minSpan {
-			add(s)
-		}
-	}
-	return out
+	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // With SCRATCH_TEST_CHILD set, the test binary makes its scratch
@@ -21,7 +22,11 @@ func TestMain(m *testing.M) {
 		}
 		os.WriteFile(filepath.Join(dir, "key.pem"), []byte("secret"), 0o600)
 		fmt.Println(dir)
-		select {} // until killed
+		// Until killed. (Not select {}: with no other goroutine the runtime
+		// calls that a deadlock and ends the process at once, which made
+		// the "child alive" case see a dead child.)
+		time.Sleep(time.Hour)
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -3,11 +3,14 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"atonce/interp/worker"
+	"atonce/models"
+	"atonce/models/modeltest"
 	"atonce/models/workermsg"
 )
 
@@ -105,5 +108,82 @@ func TestStateKeyDependsOnContent(t *testing.T) {
 	c := workermsg.NewState("v", []string{"x := 1"}, map[string]json.RawMessage{"x": json.RawMessage("5")})
 	if a.Key == b.Key || a.Key == c.Key || a.Key != workermsg.NewState("v", []string{"x := 1"}, nil).Key {
 		t.Errorf("keys: %s %s %s", a.Key, b.Key, c.Key)
+	}
+}
+
+// TestTracedOverPipes: served over its pipes, the interpreter's worker
+// tells its time, starts its tracer when asked, and runs a task that
+// asks for its states under it: the interpreted task that sleeps, then computes, is
+// blocked, then running, within its start and end.
+func TestTracedOverPipes(t *testing.T) {
+	const sleep = 3 * time.Millisecond
+	cell := `import "time"
+
+func Task(i int) int {
+	time.Sleep(3 * time.Millisecond)
+	for end := time.Now().Add(3 * time.Millisecond); time.Now().Before(end); {
+	}
+	return i
+}`
+	reqR, reqW := io.Pipe()
+	ansR, ansW := io.Pipe()
+	served := make(chan error, 1)
+	go func() {
+		served <- worker.ServePipe(context.Background(), reqR, ansW, "v1")
+		ansW.Close()
+	}()
+	engine := workermsg.NewConn(ansR, reqW)
+	ask := func(m workermsg.Message) workermsg.Message {
+		t.Helper()
+		if _, err := engine.Send(m); err != nil {
+			t.Fatalf("sending a %s message: %v", m.Kind, err)
+		}
+		for {
+			a, _, err := engine.Receive()
+			if err != nil {
+				t.Fatalf("the answer to a %s message: %v", m.Kind, err)
+			}
+			if a.Kind != workermsg.KindOutput {
+				return a
+			}
+		}
+	}
+	if m, _, err := engine.Receive(); err != nil || m.Kind != workermsg.KindHello {
+		t.Fatalf("the worker began with %+v, %v; want its hello", m, err)
+	}
+	before := time.Now().UnixNano()
+	a := ask(workermsg.Message{Kind: workermsg.KindClock})
+	if a.Clock == nil || a.Clock.Time < before || a.Clock.Time > time.Now().UnixNano() {
+		t.Errorf("asked the time, got %+v; want this machine's clock", a)
+	}
+	if a := ask(workermsg.Message{Kind: workermsg.KindTrace}); a.Kind != workermsg.KindTrace {
+		t.Errorf("asked to start the tracer ahead, got a %q answer, want %q", a.Kind, workermsg.KindTrace)
+	}
+	st := workermsg.NewState("v1", []string{cell}, nil)
+	if a := ask(workermsg.Message{Kind: workermsg.KindState, State: &st}); a.Ready == nil || a.Ready.Err != "" {
+		t.Fatalf("loading the state got %+v", a)
+	}
+	for _, trace := range []bool{true, false} {
+		task := workermsg.Task{ID: "a", StateKey: st.Key, Func: "Task", Index: 1, Trace: trace}
+		a = ask(workermsg.Message{Kind: workermsg.KindTask, Task: &task})
+		res := a.Result
+		if res == nil || res.Err != "" {
+			t.Fatalf("task with Trace %v: got %+v, want a result", trace, a)
+		}
+		if !trace {
+			if res.Traced || len(res.States) > 0 {
+				t.Errorf("a task that did not ask: Traced %v, %d states; want none", res.Traced, len(res.States))
+			}
+			continue
+		}
+		if !res.Traced {
+			t.Fatalf("a task that asked for its states: Traced is false")
+		}
+		rec := models.RemoteRecord(*res, models.WorkerRecord{}, time.Unix(0, res.Start))
+		modeltest.CheckSleepThenSpin(t, "the interpreted task", rec.States, rec.Start, rec.End, sleep)
+	}
+	reqW.Close()
+	if err := <-served; err != nil {
+		t.Errorf("ServePipe returned %v, want nil once the requests end", err)
 	}
 }

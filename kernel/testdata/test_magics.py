@@ -165,8 +165,18 @@ class Models(KernelCase):
                 self.assertIn(want, content["evalue"])
 
     def test_crashing_model_is_reported(self):
-        code = ("m := map[int]int{}\n"
-                "func Crash(i int) {\n\tfor j := 0; j < 200000; j++ {\n\t\tm[j%64] = j\n\t}\n}")
+        # Under threads the two writers wait for each other, then write for
+        # half a second: they overlap however loaded the machine is (a fixed
+        # number of writes let them run one after the other on a busy one).
+        code = ('import "sync/atomic"\n'
+                "m := map[int]int{}\n"
+                "var arrived atomic.Int32\n"
+                "func Crash(i int) {\n"
+                "\tarrived.Add(1)\n"
+                "\tt0 := time.Now()\n"
+                "\tfor arrived.Load() < 2 && time.Since(t0) < 300*time.Millisecond {\n\t}\n"
+                "\tt1 := time.Now()\n"
+                "\tfor j := 0; time.Since(t1) < 500*time.Millisecond; j++ {\n\t\tm[j%64] = j\n\t}\n}")
         content, outs = self.run_cell("%%models -n 4 -models sequential,threads,eventloop\n" + code, stop_on_error=False)
         self.assertOK(content)
         table = self.models_table(outs)

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"flag"
+	"fmt"
+	"image/color"
 	"image/png"
 	"io"
 	"os"
@@ -523,5 +525,85 @@ func TestWritePNG(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestWorkerStates: tasks that ran in worker processes, traced by their
+// workers, are drawn as the in-process ones are — solid while running,
+// hatched while waiting, light while blocked — with their workers'
+// start-up and the transfers still grey, and no "not traced" in their
+// titles; untraced, they are solid from start to end, and said so.
+func TestWorkerStates(t *testing.T) {
+	fixed := fixedReports()
+	untraced := fixed[4:] // processes, distributed
+	withStates := []models.Report{traced(untraced[0]), traced(untraced[1])}
+
+	for _, tt := range []struct {
+		name    string
+		reports []models.Report
+		states  bool
+	}{
+		{"traced", withStates, true},
+		{"untraced", untraced, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			panels := Layout(append([]models.Report{fixed[3]}, tt.reports...)) // with threads, traced
+			for i, p := range panels[1:] {
+				r := tt.reports[i]
+				if p.Traced != tt.states {
+					t.Errorf("%s: Panel.Traced = %v, want %v", p.Model, p.Traced, tt.states)
+				}
+				if note := strings.Contains(p.Title, "not traced"); note == tt.states {
+					t.Errorf("%s: title %q; want a \"not traced\" note: %v", p.Model, p.Title, !tt.states)
+				}
+				if got := countBars([]Panel{p}, StartupBar); got != len(r.Pool) {
+					t.Errorf("%s: %d start-up bars, want one per worker, %d", p.Model, got, len(r.Pool))
+				}
+				if got := countBars([]Panel{p}, TransferBar); got != len(r.Tasks) {
+					t.Errorf("%s: %d transfer bars, want one per task, %d", p.Model, got, len(r.Tasks))
+				}
+				for _, row := range p.Rows {
+					for _, b := range row.Bars {
+						if b.Kind == TaskBar {
+							checkSegments(t, p.Model, b, tt.states)
+						}
+					}
+				}
+			}
+
+			c, err := TaskStream(tt.reports)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkChart(t, c, 150_000, names(tt.reports))
+			svg := string(c.SVG)
+			fill := func(col color.NRGBA) string { return fmt.Sprintf("fill:#%02X%02X%02X", col.R, col.G, col.B) }
+			stroke := func(col color.NRGBA) string {
+				return fmt.Sprintf("fill:none;stroke:#%02X%02X%02X\"", col.R, col.G, col.B) // width 1, the default
+			}
+			for i := range 8 {
+				col := taskColor(i)
+				marks := map[string]string{
+					"solid (running)":          fill(col),
+					"light (blocked)":          fill(lighten(col, blockedTone(false))),
+					"hatched tint (waiting)":   fill(lighten(col, waitingTone(false))),
+					"hatching lines (waiting)": stroke(col),
+				}
+				for what, mark := range marks {
+					want := tt.states || what == "solid (running)"
+					if got := strings.Contains(svg, mark); got != want {
+						t.Errorf("task %d: the SVG has its %s mark %q: %v, want %v", i, what, mark, got, want)
+					}
+				}
+			}
+			for what, col := range map[string]color.NRGBA{"start-up": startupGray, "transfer": transferGray} {
+				if !strings.Contains(svg, fill(col)+"\"") {
+					t.Errorf("the SVG lacks the grey %s bars (%s)", what, fill(col))
+				}
+			}
+			if got := strings.Contains(c.Summary, "hatched = waiting"); got != tt.states {
+				t.Errorf("summary explains the states: %v, want %v:\n%s", got, tt.states, c.Summary)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"slices"
 	"time"
 
 	"atonce/models"
@@ -184,4 +185,23 @@ func manyReports() []models.Report {
 		simulate("eventloop", 100, 1, 0, 100, phases),
 		simulate("threads", 4, 4, 0, 100, phases),
 	}
+}
+
+// traced gives each task of a report of worker processes (remote) the
+// states its worker's tracer would record: running 50 ms, waiting 20 ms,
+// blocked 30 ms, then running to its end.
+func traced(r models.Report) models.Report {
+	tasks := slices.Clone(r.Tasks)
+	for k := range tasks {
+		t := &tasks[k]
+		a, b, c := t.Start+50*ms, t.Start+70*ms, t.Start+100*ms
+		t.States = []models.Span{
+			{State: models.Running, Start: t.Start, End: a},
+			{State: models.Waiting, Start: a, End: b},
+			{State: models.Blocked, Start: b, End: c},
+			{State: models.Running, Start: c, End: t.End},
+		}
+	}
+	r.Tasks, r.Traced = tasks, true
+	return r
 }

@@ -202,8 +202,9 @@ func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 	}
 	if untraced && len(r.Tasks) > 0 {
 		if len(r.Pool) > 0 {
-			// A worker's task is not traced: its bar is its whole time
-			// in the worker, awaits included.
+			// Workers trace their tasks when the run asks; untraced, a
+			// worker's bar is its whole time in the worker, awaits
+			// included.
 			parts = append(parts, "bars: time in the worker, not traced")
 		} else {
 			parts = append(parts, "states not traced")

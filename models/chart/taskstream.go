@@ -42,7 +42,8 @@ var (
 // of the run to the longest wall time; one row per worker, labelled as
 // the model calls it (loop, coroutine k, thread k, goroutine k,
 // process k, worker k (host)); one bar per task from its start to its
-// end, colored by task index. Where a task carries traced states, its
+// end, colored by task index. Where a task carries traced states (in
+// the engine's process or, traced by its own tracer, in a worker's), its
 // bar is solid while running, hatched while waiting for the lock or a
 // CPU, and light while blocked at an await. For models that run tasks
 // in other processes, grey bars show each worker's start-up and thin

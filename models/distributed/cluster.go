@@ -88,6 +88,11 @@ type Cluster struct {
 	started   map[int]bool    // process ids of the local workers started
 	states    map[string]bool // state keys stored on the server
 	closed    bool
+
+	// clocks are the workers' clock offsets (clock.go), and stopClocks
+	// ends the measurements in progress.
+	clocks     clocks
+	stopClocks context.CancelFunc
 }
 
 // StartCluster starts the embedded server (or connects to opt.URL) and
@@ -104,6 +109,8 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	c := &Cluster{opt: opt, log: log, host: host, states: map[string]bool{},
 		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
 	c.local = workerpool.New(localLauncher{c})
+	c.clocks.workers = map[string]*workerClock{}
+	c.clocks.ctx, c.stopClocks = context.WithCancel(context.Background())
 	if opt.URL != "" {
 		c.url, c.token = splitToken(opt.URL, opt.Token)
 		c.fp = opt.TLSFingerprint
@@ -174,12 +181,15 @@ func (c *Cluster) remember(w broker.WorkerInfo) {
 	}
 	w.VersionMismatch = w.Version != c.opt.Version
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.known[w.ID] = w
 	if w.Host == c.host {
 		c.announced[w.PID] = w
 		close(c.changed)
 		c.changed = make(chan struct{})
+	}
+	c.mu.Unlock()
+	if !w.VersionMismatch {
+		c.measure(w.ID) // in the background, ready for the next run
 	}
 }
 
@@ -453,6 +463,8 @@ func (c *Cluster) Close() {
 		c.stopWatch()
 		c.watching.Wait()
 	}
+	c.stopClocks()
+	c.clocks.measuring.Wait()
 	c.conn.Close()
 	c.shutdownServer()
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -99,6 +100,16 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	}
 	defer release()
 
+	// The clocks of the workers already there, measured when they
+	// announced themselves (and again in the background if that was long
+	// ago), and their tracers started, before the run's own clock starts.
+	there := workerIDs(c.Ready())
+	if _, err := c.clockOffsets(ctx, there); err != nil {
+		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
+	}
+	if opt.Trace {
+		c.traceAhead(ctx, there)
+	}
 	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
 	run := uuid.NewString()
@@ -110,8 +121,17 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			return fail(fmt.Errorf("%s: starting workers: %w", name, err))
 		}
 		known = c.Ready()
+		if opt.Trace {
+			c.traceAhead(ctx, slices.DeleteFunc(workerIDs(known), func(id string) bool { return slices.Contains(there, id) }))
+		}
 	}
 	rep.Workers = len(known)
+	// Measured above, or when they announced themselves (workers the run
+	// started).
+	clocks, err := c.clockOffsets(ctx, workerIDs(known))
+	if err != nil {
+		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
+	}
 	state, err := json.Marshal(r.State)
 	if err != nil {
 		return fail(fmt.Errorf("%s: encoding the notebook state: %w", name, err))
@@ -135,7 +155,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	sizes := make([]int, t.N)
 	ids := map[string]int{}
 	for i := range t.N {
-		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch}
+		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: opt.Trace}
 		payload, err := json.Marshal(task)
 		if err != nil {
 			return fail(fmt.Errorf("%s: encoding task %d: %w", name, i, err))
@@ -159,10 +179,19 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			k = len(pool)
 			workerIndex[id] = k
 			w := info[id]
-			pool = append(pool, &models.WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned})
+			rec := &models.WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned}
+			clock, ok := clocks[id]
+			if !ok { // a worker that joined during the run
+				if more, err := c.clockOffsets(ctx, []string{id}); err == nil {
+					clock = more[id]
+				}
+			}
+			rec.SetClock(clock)
+			pool = append(pool, rec)
 		}
 		return pool[k]
 	}
+	answered, traced := 0, 0 // results from workers, and of those traced
 	recs := make([]models.TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
@@ -222,11 +251,15 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 				break
 			}
 			w := workerOf(res.Worker)
-			rec = models.RemoteRecord(wr, w.Worker, start)
+			rec = models.RemoteRecord(wr, *w, start)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
-				w.Spawn = time.Unix(0, wr.LoadStart).Sub(start)
-				w.Ready = time.Unix(0, wr.LoadEnd).Sub(start)
+				w.Spawn = w.OnRunClock(wr.LoadStart, start)
+				w.Ready = w.OnRunClock(wr.LoadEnd, start)
+			}
+			answered++
+			if wr.Traced {
+				traced++
 			}
 			w.AddGlobals(wr.Globals)
 		}
@@ -240,6 +273,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		}
 	}
 	rep.Wall = time.Since(start)
+	rep.Traced = opt.Trace && traced > 0 && traced == answered
 	// The kernel's own CPU and its local workers'; workers on other
 	// machines are not counted.
 	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
@@ -266,6 +300,15 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return fail(fmt.Errorf("%s: stopped after %d of %d tasks: %w", name, finished, t.N, err))
 	}
 	return rep, nil
+}
+
+// workerIDs returns the IDs of ws.
+func workerIDs(ws []broker.WorkerInfo) []string {
+	ids := make([]string, len(ws))
+	for k, w := range ws {
+		ids[k] = w.ID
+	}
+	return ids
 }
 
 // cancelRun asks the workers to stop the run's tasks in progress.

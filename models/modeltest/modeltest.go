@@ -6,8 +6,11 @@
 // The suite checks behaviour: complete and consistent task records, every
 // task run exactly once, results and errors, recovered panics, an
 // interrupt that returns promptly with a partial report and leaves no
-// process, progress calls, await points and trace states, a dying
-// worker's task retried, and no goroutine left behind by a run. The tasks
+// process, progress calls, await points and trace states (blocked, then
+// running, for a task that sleeps then computes, in workers too), a
+// dying worker's task retried, each worker's clock measured against the
+// engine's and its times put on the run's clock (also when its clock is
+// off, ClockSkewEnv), and no goroutine left behind by a run. The tasks
 // are plain Go funcs of this package; the workers of a model that needs
 // them are the test binary itself (ServeWorkerIfAsked).
 package modeltest
@@ -81,6 +84,8 @@ var cases = []struct {
 	{"malformed task", checkMalformed, false},
 	{"trace", checkTrace, false},
 	{"dying worker", checkDyingWorker, true},
+	{"clock", checkClock, true},
+	{"clock skewed", checkClockSkewed, true},
 }
 
 // suite is one check's view of the model under test.
@@ -451,41 +456,124 @@ func checkMalformed(t *testing.T, s *suite) {
 	}
 }
 
-func checkTrace(t *testing.T, s *suite) {
+// SpinSleep is how long each task of the suite's trace check sleeps at
+// an await, then computes.
+const SpinSleep = 3 * time.Millisecond
+
+// runSleepSpin runs 4 tasks that sleep, then compute, on 2 workers,
+// with or without the tracer, and checks the report.
+func runSleepSpin(t *testing.T, s *suite, trace bool) models.Report {
+	t.Helper()
 	const n = 4
-	rep, err := run(t, context.Background(), s, s.task("sleep-2ms", n), models.Options{Trace: true})
+	rep, err := run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2, Trace: trace})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if !rep.Traced {
-		t.Skip("no states to check: the execution tracer was busy, or the tasks ran in other processes")
-	}
+	checkReport(t, s.m, rep)
 	checkComplete(t, rep, n)
+	return rep
+}
+
+// checkSleepSpinStates checks the states of runSleepSpin's tasks, traced
+// (in workers, which trace by themselves, they must be): each shows its
+// task blocked, then running, within its own start and end.
+func checkSleepSpinStates(t *testing.T, rep models.Report) {
+	t.Helper()
+	if !rep.Traced {
+		t.Fatalf("a run in workers with Options.Trace: Report.Traced is false, want each worker's tracer to have watched its tasks")
+	}
 	for _, r := range rep.Tasks {
-		if len(r.States) == 0 {
-			t.Errorf("task %d: no States", r.Index)
+		if r.Err != "" {
+			t.Errorf("task %d failed: %s", r.Index, r.Err)
+			continue
 		}
-		blocked := false
-		for k, st := range r.States {
-			switch st.State {
-			case models.Running, models.Waiting:
-			case models.Blocked:
-				blocked = true
-			default:
-				t.Errorf("task %d: state %q, want running, waiting or blocked", r.Index, st.State)
-			}
-			if st.Start < r.Start || st.End > r.End || st.Start >= st.End {
-				t.Errorf("task %d: span %v..%v outside the task's %v..%v or empty", r.Index, st.Start, st.End, r.Start, r.End)
-			}
-			if k > 0 && (st.Start < r.States[k-1].End || st.State == r.States[k-1].State) {
-				t.Errorf("task %d: span %d (%s from %v) overlaps or repeats span %d (%s to %v)",
-					r.Index, k, st.State, st.Start, k-1, r.States[k-1].State, r.States[k-1].End)
-			}
-		}
-		if !blocked {
-			t.Errorf("task %d slept 2ms but its States %v show no %q span", r.Index, r.States, models.Blocked)
+		CheckSleepThenSpin(t, fmt.Sprintf("task %d", r.Index), r.States, r.Start, r.End, SpinSleep)
+	}
+}
+
+// checkTrace runs tasks that sleep, then compute, with the tracer on,
+// then without: states, then none. A model that runs tasks in this
+// process may find the tracer busy (then the check is skipped).
+func checkTrace(t *testing.T, s *suite) {
+	rep := runSleepSpin(t, s, true)
+	if !rep.Traced && s.remote == nil {
+		t.Skip("no states to check: the execution tracer was busy")
+	}
+	checkSleepSpinStates(t, rep)
+	rep = runSleepSpin(t, s, false)
+	for _, r := range rep.Tasks {
+		if rep.Traced || len(r.States) > 0 {
+			t.Errorf("without Options.Trace: Report.Traced %v, task %d has %d states; want none", rep.Traced, r.Index, len(r.States))
 		}
 	}
+}
+
+// CheckSleepThenSpin checks the states of a task (what) that slept for
+// sleep at an await, then computed: spans in time order within [start,
+// end], none empty, no two alike in a row; blocked for at least the
+// sleep (less a millisecond for slivers dropped), then, after the
+// blocked part, running.
+func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, end, sleep time.Duration) {
+	t.Helper()
+	var blocked time.Duration
+	lastBlocked, runningAfter := -1, false
+	for k, st := range states {
+		if st.Start < start || st.End > end || st.Start >= st.End {
+			t.Errorf("%s: span %d, %s %v..%v, is outside the task's %v..%v or empty", what, k, st.State, st.Start, st.End, start, end)
+		}
+		if k > 0 && (st.Start < states[k-1].End || st.State == states[k-1].State) {
+			t.Errorf("%s: span %d (%s from %v) overlaps or repeats span %d (%s to %v)", what, k, st.State, st.Start, k-1, states[k-1].State, states[k-1].End)
+		}
+		switch st.State {
+		case models.Blocked:
+			blocked += st.End - st.Start
+			lastBlocked = k
+		case models.Running:
+			runningAfter = runningAfter || lastBlocked >= 0
+		case models.Waiting:
+		default:
+			t.Errorf("%s: span %d is %q, want running, waiting or blocked", what, k, st.State)
+		}
+	}
+	if blocked < sleep-time.Millisecond {
+		t.Errorf("%s: blocked for %v in %v, want at least the sleep's %v", what, blocked, states, sleep)
+	}
+	if lastBlocked < 0 || !runningAfter {
+		t.Errorf("%s: states %v, want blocked, then running", what, states)
+	}
+}
+
+// checkClock checks that each worker's clock was measured against the
+// engine's when it greeted: on this machine the clocks are one, so the
+// offset is within its uncertainty of zero.
+func checkClock(t *testing.T, s *suite) {
+	checkClockSkew(t, s, 0)
+}
+
+// checkClockSkewed: workers whose clocks read 5 s ahead (ClockSkewEnv)
+// are measured so, and their times put right.
+func checkClockSkewed(t *testing.T, s *suite) {
+	const skew = 5 * time.Second
+	t.Setenv(ClockSkewEnv, skew.String())
+	checkClockSkew(t, s, skew)
+}
+
+// checkClockSkew runs traced tasks on workers whose clocks read skew
+// ahead of the engine's: each worker's measured offset is skew within
+// its uncertainty, and every task and state is on the run's clock, within
+// its wall time (checkReport, CheckSleepThenSpin), where the workers'
+// own times would put them skew away.
+func checkClockSkew(t *testing.T, s *suite, skew time.Duration) {
+	rep := runSleepSpin(t, s, true)
+	if len(rep.Pool) == 0 {
+		t.Fatalf("no workers in Report.Pool")
+	}
+	for _, w := range rep.Pool {
+		if w.ClockUncertainty <= 0 || (w.ClockOffset-skew).Abs() > w.ClockUncertainty {
+			t.Errorf("worker %d: clock offset %v ± %v, want %v within its uncertainty", w.Worker, w.ClockOffset, w.ClockUncertainty, skew)
+		}
+	}
+	checkSleepSpinStates(t, rep)
 }
 
 // checkDyingWorker: task 3 kills the worker that first runs it; it is

@@ -31,6 +31,13 @@ const Version = "modeltest"
 // cluster gives its local workers (-nats URL -queue NAME).
 const WorkerArg = "modeltest-worker"
 
+// ClockSkewEnv names the environment variable that, set to a duration
+// ("5s", "-250ms") where the suite's workers start, makes their clocks
+// read that much ahead (workerserve.WithClockSkew): workers on this
+// machine then look like workers on one whose clock is off, and the
+// engine must put their times right.
+const ClockSkewEnv = "ATONCE_MODELTEST_CLOCK_SKEW"
+
 // ServeWorkerIfAsked makes the test binary a worker of the suite when it
 // was started as one (its first argument is WorkerArg): it serves until
 // told to stop, then exits. TestMain calls it first.
@@ -54,20 +61,28 @@ func serveWorker(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var opts []workerserve.Option
+	if v := os.Getenv(ClockSkewEnv); v != "" {
+		skew, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ClockSkewEnv, err)
+		}
+		opts = append(opts, workerserve.WithClockSkew(skew))
+	}
 	r := newRunner()
 	if *pipe {
 		requests, answers, err := childproc.ChildPipes()
 		if err != nil {
 			return err
 		}
-		return workerserve.Pipe(context.Background(), workermsg.NewConn(requests, answers), r)
+		return workerserve.Pipe(context.Background(), workermsg.NewConn(requests, answers), r, opts...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return workerserve.NATS(ctx, workerserve.NATSOptions{
 		URL: *natsURL, Token: os.Getenv("ATONCE_NATS_TOKEN"), Queue: *queue, TLSFingerprint: *fingerprint,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}, r)
+	}, r, opts...)
 }
 
 // Workers gives one check of the suite (t) the workers its runs use, as
@@ -126,6 +141,15 @@ var funcs = map[string]taskFunc{
 	},
 	"sleep-2ms": func(ctx context.Context, _, _, _ int) (any, error) {
 		return nil, models.Sleep(ctx, 2*time.Millisecond)
+	},
+	// sleep-spin is blocked for SpinSleep, then computes for as long.
+	"sleep-spin": func(ctx context.Context, _, _, _ int) (any, error) {
+		if err := models.Sleep(ctx, SpinSleep); err != nil {
+			return nil, err
+		}
+		for end := time.Now().Add(SpinSleep); time.Now().Before(end); {
+		}
+		return nil, nil
 	},
 	// die-once ends the worker process that first runs task 3.
 	"die-once": func(_ context.Context, i, attempt, _ int) (any, error) {

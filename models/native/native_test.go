@@ -20,6 +20,7 @@ import (
 	"atonce/internal/scratch"
 	"atonce/models"
 	"atonce/models/distributed"
+	"atonce/models/modeltest"
 	"atonce/models/native"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
@@ -419,6 +420,21 @@ func TestRace(t *testing.T) {
 	}
 }
 
+// cluster starts a cluster whose local workers are the native program
+// bin, serving queue; it closes with t.
+func cluster(t *testing.T, bin, queue string) *distributed.Cluster {
+	t.Helper()
+	c, err := distributed.StartCluster(context.Background(), distributed.ClusterOptions{
+		Version: native.Version(source), WorkerCommand: []string{bin}, Queue: queue,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		t.Fatalf("starting a cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // TestWorkerModels: the processes model's workers and the distributed
 // model's local workers are the native program (-pipe; -nats with the
 // cluster's flags). An interrupted distributed run has its sleeping tasks
@@ -446,14 +462,7 @@ func TestWorkerModels(t *testing.T) {
 		check(t, rep, err, 2)
 	})
 	t.Run("distributed", func(t *testing.T) {
-		c, err := distributed.StartCluster(ctx, distributed.ClusterOptions{
-			Version: native.Version(source), WorkerCommand: []string{bin}, Queue: "native-test",
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		})
-		if err != nil {
-			t.Fatalf("starting a cluster: %v", err)
-		}
-		defer c.Close()
+		c := cluster(t, bin, "native-test")
 		remote := func(fn string) *models.Remote { return &models.Remote{Func: fn, State: st, Cluster: c} }
 		rep, err := distributed.Model{}.Run(ctx, models.Task{Name: "Nap", N: 4, Remote: remote("Nap")}, models.Options{Workers: 2})
 		check(t, rep, err, 2)
@@ -472,5 +481,50 @@ func TestWorkerModels(t *testing.T) {
 		if got := c.LocalPIDs(); !slices.Equal(got, pids) {
 			t.Errorf("the local workers after the interrupted run got %v, want the same as before, %v", got, pids)
 		}
+	})
+}
+
+// TestWorkerModelsTraced: the native program, as the processes model's
+// workers and the distributed model's, records the states of the tasks
+// of a traced run — a task that sleeps, then computes, is blocked, then
+// running — and its times are on the engine's clock: each worker's
+// measured offset is within its uncertainty of zero.
+func TestWorkerModelsTraced(t *testing.T) {
+	bin := program(t, false)
+	noneLeft(t)
+	st := state()
+	ctx := context.Background()
+	const n = 4
+	check := func(t *testing.T, rep models.Report, err error) {
+		t.Helper()
+		if err != nil || len(rep.Tasks) != n {
+			t.Fatalf("got %d tasks, %v; want %d tasks", len(rep.Tasks), err, n)
+		}
+		if !rep.Traced {
+			t.Errorf("Report.Traced is false, want the workers' tracers to have watched every task")
+		}
+		for _, rec := range rep.Tasks {
+			if rec.Err != "" || rec.Start < 0 || rec.End > rep.Wall {
+				t.Errorf("task %d: %+v, want no error, within the run's wall time %v", rec.Index, rec, rep.Wall)
+			}
+			modeltest.CheckSleepThenSpin(t, fmt.Sprintf("task %d", rec.Index), rec.States, rec.Start, rec.End, 3*time.Millisecond)
+		}
+		for _, w := range rep.Pool {
+			if w.ClockUncertainty <= 0 || w.ClockOffset.Abs() > w.ClockUncertainty {
+				t.Errorf("worker %d: clock offset %v ± %v, want 0 within its uncertainty", w.Worker, w.ClockOffset, w.ClockUncertainty)
+			}
+		}
+	}
+	opt := models.Options{Workers: 2, Trace: true}
+	t.Run("processes", func(t *testing.T) {
+		task := models.Task{Name: "NapSpin", N: n, Remote: &models.Remote{Func: "NapSpin", State: st, Command: []string{bin, "-pipe"}}}
+		rep, err := models.Processes{}.Run(ctx, task, opt)
+		check(t, rep, err)
+	})
+	t.Run("distributed", func(t *testing.T) {
+		c := cluster(t, bin, "native-trace-test")
+		task := models.Task{Name: "NapSpin", N: n, Remote: &models.Remote{Func: "NapSpin", State: st, Cluster: c}}
+		rep, err := distributed.Model{}.Run(ctx, task, opt)
+		check(t, rep, err)
 	})
 }

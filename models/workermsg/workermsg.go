@@ -2,9 +2,12 @@
 // kernel's NATS side) and an `atonce worker` process, which runs the
 // tasks of the processes and distributed models.
 //
-// A worker first gets the notebook's State (the cells to replay and the
-// values of its variables), then Tasks that name a function of that state
-// and an index; it answers each Task with a Result. Over pipes (the
+// A worker first tells the engine the time on its clock when asked (a
+// Clock, so that the engine can put the worker's times on its own
+// clock), gets the notebook's State (the cells to replay and the values
+// of its variables), then Tasks that name a function of that state and
+// an index; it answers each Task with a Result (with the task's traced
+// states, when the Task asks). Over pipes (the
 // processes model) every message is one line of JSON in a Message
 // envelope; over NATS (the distributed model) a Task and a Result are each
 // one NATS message's payload and a State is stored once under its Key.
@@ -32,6 +35,8 @@ const (
 	KindOutput = "output" // worker → engine: a task printed Message.Output
 	KindRace   = "race"   // engine → worker: Message.Race; worker → engine: Message.Races
 	KindRun    = "run"    // engine → worker: Message.Run; worker → engine: Message.Ran
+	KindClock  = "clock"  // engine → worker: what time is it? worker → engine: Message.Clock
+	KindTrace  = "trace"  // engine → worker: start the execution tracer for traced tasks to come; worker → engine: done
 )
 
 // Message is the envelope of one line on a worker's pipes.
@@ -47,7 +52,27 @@ type Message struct {
 	Races  *Races  `json:"races,omitempty"`
 	Run    *Run    `json:"run,omitempty"`
 	Ran    *Ran    `json:"ran,omitempty"`
+	Clock  *Clock  `json:"clock,omitempty"`
 }
+
+// Clock is a worker's answer to the engine's "what time is it?" (a
+// KindClock message over pipes, a request on ClockSubject over NATS):
+// the time on the worker's clock when it answered. The engine asks a few
+// times and keeps the answer of the quickest round trip, NTP-style, to
+// know how far the worker's clock is from its own (see
+// internal/clocksync), and puts the worker's times on its clock.
+type Clock struct {
+	Time int64 `json:"time"` // Unix nanoseconds on the worker's clock
+}
+
+// ClockSubject is the NATS subject on which the worker of id, serving
+// queue, answers the kernel's "what time is it?" with a Clock.
+func ClockSubject(queue, id string) string { return "atonce." + queue + ".clock." + id }
+
+// TraceSubject is the NATS subject on which the kernel asks the worker of
+// id, serving queue, to start its execution tracer ahead of a traced
+// run's tasks (KindTrace over pipes); the worker answers once it runs.
+func TraceSubject(queue, id string) string { return "atonce." + queue + ".trace." + id }
 
 // Run asks a worker to run the notebook function Func N times under the
 // in-process model Model (sequential, eventloop, gil, threads: a model
@@ -160,6 +185,17 @@ type Task struct {
 	// Watch names the package-level variables whose values the Result
 	// reports when the task changed them; empty means every variable.
 	Watch []string `json:"watch,omitempty"`
+	// Trace asks the worker to record the task's states with Go's
+	// execution tracer (Result.States).
+	Trace bool `json:"trace,omitempty"`
+}
+
+// Span is a stretch of time a task spent in one state in a worker: the
+// wire form of models.Span, in Unix nanoseconds on the worker's clock.
+type Span struct {
+	State string `json:"state"` // "running", "waiting" or "blocked"
+	Start int64  `json:"start"`
+	End   int64  `json:"end"`
 }
 
 // Result is a worker's answer to a Task.
@@ -186,6 +222,12 @@ type Result struct {
 	// Globals are the watched variables whose values differ from the
 	// state's, in this worker's copy, after the task.
 	Globals map[string]json.RawMessage `json:"globals,omitempty"`
+	// Traced tells that the execution tracer watched the task (the Task
+	// asked, and the tracer was free): States are its timeline between
+	// Start and End, in time order (empty only for a task too short to
+	// show).
+	Traced bool   `json:"traced,omitempty"`
+	States []Span `json:"states,omitempty"`
 }
 
 // Cancel, published by the kernel over NATS, asks workers to stop the

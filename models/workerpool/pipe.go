@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"atonce/internal/childproc"
+	"atonce/internal/clocksync"
 	"atonce/models/workermsg"
 )
 
@@ -20,6 +21,11 @@ type Pipe struct {
 	Env []string
 	// State is the notebook every worker rebuilds before it is ready.
 	State workermsg.State
+	// Trace starts each worker's execution tracer as it greets, for a
+	// run whose tasks ask for their states: starting it costs
+	// milliseconds, counted as the worker's start-up instead of
+	// delaying its first task.
+	Trace bool
 }
 
 var _ Launcher = Pipe{}
@@ -29,8 +35,9 @@ func (l Pipe) Spec() childproc.Spec {
 	return childproc.Spec{Command: l.Command, Env: l.Env, Pipes: true}
 }
 
-// Greet implements Launcher: hello, a version check, the state loaded.
-func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
+// Greet implements Launcher: hello, a version check, the worker's clock
+// measured against the engine's (Worker.Clock), the state loaded.
+func (l Pipe) Greet(ctx context.Context, w *Worker) (workermsg.Hello, error) {
 	m, _, err := w.Receive()
 	if err != nil {
 		return workermsg.Hello{}, err
@@ -41,6 +48,17 @@ func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
 	hello := *m.Hello
 	if hello.Version != l.State.Version {
 		return hello, Refuse(fmt.Errorf("%s is atonce %s but the kernel is atonce %s: workers must run the kernel's own binary", w.Name(), hello.Version, l.State.Version))
+	}
+	if w.clock, err = clocksync.Measure(ctx, 0, w.askClock); err != nil {
+		return hello, err
+	}
+	if l.Trace {
+		if m, _, err = w.request(workermsg.Message{Kind: workermsg.KindTrace}); err != nil {
+			return hello, err
+		}
+		if m.Kind != workermsg.KindTrace {
+			return hello, fmt.Errorf("the worker answered the start of its tracer with a %q message", m.Kind)
+		}
 	}
 	st := l.State
 	if _, err := w.Send(workermsg.Message{Kind: workermsg.KindState, State: &st}); err != nil {
@@ -59,4 +77,24 @@ func (l Pipe) Greet(_ context.Context, w *Worker) (workermsg.Hello, error) {
 		slog.Debug("worker replay", "worker", w.Name(), "note", note)
 	}
 	return hello, nil
+}
+
+// request sends m and returns the worker's answer.
+func (w *Worker) request(m workermsg.Message) (workermsg.Message, int, error) {
+	if _, err := w.Send(m); err != nil {
+		return workermsg.Message{}, 0, err
+	}
+	return w.Receive()
+}
+
+// askClock asks the worker the time on its clock, over its pipes.
+func (w *Worker) askClock(context.Context) (int64, error) {
+	m, _, err := w.request(workermsg.Message{Kind: workermsg.KindClock})
+	if err != nil {
+		return 0, err
+	}
+	if m.Kind != workermsg.KindClock || m.Clock == nil {
+		return 0, fmt.Errorf("the worker answered the time with a %q message", m.Kind)
+	}
+	return m.Clock.Time, nil
 }

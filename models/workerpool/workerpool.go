@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"atonce/internal/childproc"
+	"atonce/internal/clocksync"
 	"atonce/models/workermsg"
 )
 
@@ -212,6 +213,7 @@ type Worker struct {
 	output  func(workermsg.Output)
 	hello   workermsg.Hello
 	started time.Time
+	clock   clocksync.Offset // set by the launcher's Greet, if it measures
 }
 
 // Name is the worker's name, as given to Start.
@@ -219,6 +221,11 @@ func (w *Worker) Name() string { return w.name }
 
 // Hello is what the worker said about itself when it greeted.
 func (w *Worker) Hello() workermsg.Hello { return w.hello }
+
+// Clock is how far the worker's clock is from the engine's, as its
+// greeting measured it (the Pipe launcher's does); the zero Offset when
+// it was not measured.
+func (w *Worker) Clock() clocksync.Offset { return w.clock }
 
 // PID is the worker's process id.
 func (w *Worker) PID() int { return w.proc.PID() }

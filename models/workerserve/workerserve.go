@@ -65,9 +65,14 @@ func NewHello(version string) workermsg.Hello {
 }
 
 // Pipe serves the engine over conn (the worker's pipes): it says hello,
-// then loads states and runs tasks as the engine sends them, one at a
-// time, until the request pipe closes (nil) or ctx is done.
-func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner) error {
+// then answers what the engine sends, one message at a time — the time
+// on its clock, a state to load, a task to run (under the execution
+// tracer when the task asks; the tracer is started ahead when asked), a
+// model run or race check for the Runners that can — until the request
+// pipe closes (nil) or ctx is done.
+func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner, opts ...Option) error {
+	s := newServer(r, opts)
+	defer s.serve()()
 	hello := r.Hello()
 	if _, err := conn.Send(workermsg.Message{Kind: workermsg.KindHello, Hello: &hello}); err != nil {
 		return fmt.Errorf("greeting the engine: %w", err)
@@ -81,7 +86,16 @@ func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner) error {
 			return fmt.Errorf("reading from the engine: %w", err)
 		}
 		var reply workermsg.Message
+		if m.Kind == workermsg.KindRun || m.Kind == workermsg.KindRace {
+			s.stopTracing() // a model run or race check traces by itself
+		}
 		switch {
+		case m.Kind == workermsg.KindClock:
+			clock := s.clock()
+			reply = workermsg.Message{Kind: workermsg.KindClock, Clock: &clock}
+		case m.Kind == workermsg.KindTrace:
+			s.traceAhead()
+			reply = workermsg.Message{Kind: workermsg.KindTrace}
 		case m.Kind == workermsg.KindState && m.State != nil:
 			ready := r.Load(ctx, *m.State)
 			reply = workermsg.Message{Kind: workermsg.KindReady, Ready: &ready}
@@ -98,7 +112,7 @@ func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner) error {
 			}
 			reply = workermsg.Message{Kind: workermsg.KindRun, Ran: &ran}
 		case m.Kind == workermsg.KindTask && m.Task != nil:
-			res := r.Run(ctx, *m.Task)
+			res := s.run(ctx, *m.Task)
 			reply = workermsg.Message{Kind: workermsg.KindResult, Result: &res}
 		default:
 			return fmt.Errorf("the engine sent a %q message the worker does not know", m.Kind)
@@ -124,13 +138,17 @@ type NATSOptions struct {
 }
 
 // NATS is a distributed worker: it connects to the kernel's NATS server,
-// announces itself, and takes the queue's tasks one at a time, loading
-// each task's notebook state from the server the first time it meets it
-// (cells travel once per state, not with every task). A run the kernel
-// interrupts has its task in progress stopped and its later tasks
-// refused. It returns when ctx is done, or with an error when it cannot
-// connect or its version is not the kernel's.
-func NATS(ctx context.Context, opt NATSOptions, r Runner) error {
+// announces itself, answers the kernel's "what time is it?" on its
+// ClockSubject, and takes the queue's tasks one at a time (under the
+// execution tracer when a task asks), loading each task's notebook state
+// from the server the first time it meets it (cells travel once per
+// state, not with every task). A run the kernel interrupts has its task
+// in progress stopped and its later tasks refused. It returns when ctx is
+// done, or with an error when it cannot connect or its version is not
+// the kernel's.
+func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error {
+	s := newServer(r, opts)
+	defer s.serve()()
 	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
@@ -150,6 +168,28 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner) error {
 	info := broker.NewWorkerInfo(hello.Version)
 	info.ID = hello.ID
 	info.Queue = opt.Queue
+	// Ready to tell the time before announcing itself: the kernel
+	// measures a worker's clock when it announces itself.
+	clockSub, err := conn.NATS().Subscribe(workermsg.ClockSubject(opt.Queue, info.ID), func(m *nats.Msg) {
+		b, _ := json.Marshal(s.clock())
+		if err := m.Respond(b); err != nil {
+			log.Debug("could not tell the kernel the time", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("answering the kernel's clock: %w", err)
+	}
+	defer clockSub.Unsubscribe()
+	traceSub, err := conn.NATS().Subscribe(workermsg.TraceSubject(opt.Queue, info.ID), func(m *nats.Msg) {
+		s.traceAhead()
+		if err := m.Respond(nil); err != nil {
+			log.Debug("could not tell the kernel the tracer runs", "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("listening for the kernel's tracing: %w", err)
+	}
+	defer traceSub.Unsubscribe()
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		return fmt.Errorf("announcing the worker: %w", err)
 	}
@@ -188,7 +228,7 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner) error {
 		}
 		var loadStart, loadEnd int64
 		if r.Loaded() != t.StateKey {
-			loadStart = time.Now().UnixNano()
+			loadStart = time.Now().UnixNano() // stamped with the result
 			data, err := broker.GetState(ctx, conn, t.StateKey)
 			if err != nil {
 				return nil, fmt.Errorf("fetching the notebook state: %w", err)
@@ -208,8 +248,8 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner) error {
 			}
 			loadEnd = time.Now().UnixNano()
 		}
-		res := r.Run(ctx, t)
-		res.LoadStart, res.LoadEnd = loadStart, loadEnd
+		res := s.run(ctx, t)
+		res.LoadStart, res.LoadEnd = s.stampLoad(loadStart, loadEnd)
 		return json.Marshal(res)
 	}
 	err = broker.Consume(consumeCtx, conn, opt.Queue, handle, broker.WithWorkerID(info.ID))

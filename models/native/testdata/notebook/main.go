@@ -69,6 +69,14 @@ func Nap(i int) int {
 	return i * i
 }
 
+// NapSpin sleeps at the await point, then computes for as long.
+func NapSpin(i int) int {
+	__atonce.Sleep(3 * time.Millisecond)
+	for end := time.Now().Add(3 * time.Millisecond); time.Now().Before(end); {
+	}
+	return i
+}
+
 // Add counts under the lock: every update kept.
 func Add(i int) {
 	mu.Lock()
@@ -101,7 +109,7 @@ func main() {
 	__atonce.Main(__atonce.Program{
 		Funcs: map[string]any{
 			"Sum": Sum, "Nothing": Nothing, "Touch": Touch, "Fails": Fails, "Boom": Boom, "Chan": Chan,
-			"Hook": Hook, "Say": Say, "Nap": Nap, "Add": Add, "Unsafe": Unsafe, "Forever": Forever, "Crash": Crash,
+			"Hook": Hook, "Say": Say, "Nap": Nap, "NapSpin": NapSpin, "Add": Add, "Unsafe": Unsafe, "Forever": Forever, "Crash": Crash,
 		},
 		Vars: map[string]any{
 			"nums": &nums, "counts": &counts, "origin": &origin, "hits": &hits, "mu": &mu, "ch": &ch,
