@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -575,8 +576,8 @@ func TestListWorkers(t *testing.T) {
 	for range 2 {
 		select {
 		case w := <-hellos:
-			if w.Version != "v1.0" || w.PID != os.Getpid() || w.CPUs < 1 {
-				t.Errorf("hello %+v", w)
+			if w.Version != "v1.0" || w.PID != os.Getpid() || w.CPUs < 1 || w.GOOS != runtime.GOOS || w.GOARCH != runtime.GOARCH {
+				t.Errorf("hello %+v, want version v1.0, pid %d, CPUs, platform %s/%s", w, os.Getpid(), runtime.GOOS, runtime.GOARCH)
 			}
 		case <-time.After(2 * time.Second):
 			t.Fatal("no hello")
