@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -102,7 +101,7 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
 	c.local = workerpool.New(localLauncher{c})
 	if opt.URL != "" {
-		c.url, c.token = splitToken(opt.URL, opt.Token)
+		c.url, c.token = broker.SplitToken(opt.URL, opt.Token)
 	} else {
 		so, err := c.serverOptions()
 		if err != nil {
@@ -177,25 +176,6 @@ func (c *Cluster) remember(w broker.WorkerInfo) {
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}
-}
-
-// splitToken takes the token out of a server URL
-// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
-// without it, and token, or if token is empty the one the URL held. A URL
-// with a user and password, or a list of URLs, is kept as it is.
-func splitToken(serverURL, token string) (string, string) {
-	u, err := url.Parse(serverURL)
-	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
-		return serverURL, token
-	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return serverURL, token
-	}
-	if token == "" {
-		token = u.User.Username()
-	}
-	u.User = nil
-	return u.String(), token
 }
 
 // ours reports whether w serves this cluster's queue (a worker that does

@@ -219,27 +219,6 @@ func TestSavedClusterErrors(t *testing.T) {
 	}
 }
 
-func TestSplitToken(t *testing.T) {
-	for _, tt := range []struct {
-		url, token         string
-		wantURL, wantToken string
-	}{
-		{"nats://s3cret@10.0.0.1:4222", "", "nats://10.0.0.1:4222", "s3cret"},
-		{"nats://s3cret@10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
-		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
-		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
-		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
-		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
-	} {
-		t.Run(tt.url, func(t *testing.T) {
-			u, tok := splitToken(tt.url, tt.token)
-			if u != tt.wantURL || tok != tt.wantToken {
-				t.Errorf("splitToken(%q, %q) = %q, %q; want %q, %q", tt.url, tt.token, u, tok, tt.wantURL, tt.wantToken)
-			}
-		})
-	}
-}
-
 // TestJoinCommandOfExternalServer checks the join command holds the
 // token of an external server, whichever way it was given, and the
 // cluster's URL does not.
