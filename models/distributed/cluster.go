@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"atonce/internal/childproc"
 	"atonce/internal/cputime"
 	"atonce/models/broker"
@@ -87,8 +89,9 @@ type Cluster struct {
 	// nat is the native program the cluster's native runs use now (nil
 	// before the first), and exits the native workers on other machines
 	// that died, as their launchers reported (see native.go).
-	nat   *nativeState
-	exits []workermsg.NativeExit
+	nat      *nativeState
+	exits    []workermsg.NativeExit
+	exitMsgs chan *nats.Msg // the launchers' reports, not taken yet
 }
 
 // StartCluster starts the embedded server (or connects to opt.URL) and
@@ -204,6 +207,7 @@ func (c *Cluster) Ready() []broker.WorkerInfo { return c.ready(c.opt.Queue, c.op
 // ready returns the workers of queue with version, less local ones that
 // exited.
 func (c *Cluster) ready(queue, version string) []broker.WorkerInfo {
+	c.takeExits()
 	live := map[int]bool{}
 	for _, pid := range c.LocalPIDs() {
 		live[pid] = true

@@ -64,7 +64,8 @@ type nativeState struct {
 	source, binary, version string
 	queue                   string            // its work queue
 	pool                    *workerpool.Pool  // its workers on this machine
-	exits                   int               // len(Cluster.exits) when it started
+	exits                   int               // Cluster.exits told by its runs
+	told                    map[int]bool      // native workers' deaths told, by pid
 	shipped                 map[string]string // SHA-256 sent, by platform
 }
 
@@ -97,8 +98,9 @@ type fleet struct {
 	// platforms, binaries sent) and what went wrong (a launcher that runs
 	// no worker of the build, and why).
 	notes []string
-	// died returns the native workers on other machines that died since
-	// the fleet was made, in words.
+	// died says which native workers on other machines died since the
+	// build's last run (its launcher starts another when the build is
+	// announced again).
 	died func() []string
 }
 
@@ -128,8 +130,7 @@ func (n *Native) fleet(ctx context.Context, version string) (fleet, error) {
 		return fleet{}, err
 	}
 	f.notes = notes
-	mark := c.exitMark()
-	f.died = func() []string { return c.diedSince(mark, st.source) }
+	f.died = func() []string { return c.died(st) }
 	return f, nil
 }
 
@@ -144,7 +145,7 @@ func (c *Cluster) useBuild(ctx context.Context, p NativeProgram, version string)
 		return old
 	}
 	st := &nativeState{source: p.Source, binary: p.Binary, version: version,
-		queue: nativeQueueName(c.opt.Queue, p.Source), shipped: map[string]string{}}
+		queue: nativeQueueName(c.opt.Queue, p.Source), shipped: map[string]string{}, exits: len(c.exits), told: map[int]bool{}}
 	st.pool = workerpool.New(localLauncher{c: c, command: []string{p.Binary}, queue: st.queue})
 	c.nat = st
 	if old != nil {
@@ -271,6 +272,12 @@ func (n *Native) ship(ctx context.Context, st *nativeState) ([]string, error) {
 		default:
 			expect[id] = a
 		}
+		if d := a.Died; ok && d != nil && !st.told[d.PID] {
+			c.mu.Lock()
+			st.told[d.PID] = true
+			c.mu.Unlock()
+			notes = append(notes, fmt.Sprintf("the native worker on %s (pid %d) died since the last run: %s", d.Host, d.PID, d.Reason))
+		}
 	}
 	for _, a := range c.awaitNative(ctx, st, expect) {
 		notes = append(notes, fmt.Sprintf("the native worker on %s (pid %d) did not announce itself within %v", a.Host, a.PID, announceWait))
@@ -321,48 +328,67 @@ func (c *Cluster) knownAt(host string, pid int, queue string) bool {
 	return false
 }
 
+// exitBuffer bounds the launchers' reports of native workers that exited
+// and were not taken yet (takeExits).
+const exitBuffer = 1024
+
 // watchNativeExits listens for the launchers' reports of native workers
-// that died: they are forgotten at once, and the run says so.
+// that exited. They are taken (takeExits) when the cluster counts its
+// workers, not by a goroutine of their own: a report a launcher sent
+// before it answered an announcement is in the channel when the answer
+// is read, so a run never counts a worker its launcher said is gone.
 func (c *Cluster) watchNativeExits() error {
-	_, err := c.conn.NATS().Subscribe(workermsg.NativeExitSubject(c.opt.Queue), func(m *nats.Msg) {
-		var e workermsg.NativeExit
-		if json.Unmarshal(m.Data, &e) != nil || e.PID == 0 {
-			return
-		}
-		c.log.Warn("distributed: a native worker died", "host", e.Host, "pid", e.PID, "reason", e.Reason)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for id, w := range c.known {
-			if w.Host == e.Host && w.PID == e.PID {
-				delete(c.known, id)
-			}
-		}
-		c.exits = append(c.exits, e)
-	})
-	if err != nil {
+	c.exitMsgs = make(chan *nats.Msg, exitBuffer)
+	if _, err := c.conn.NATS().ChanSubscribe(workermsg.NativeExitSubject(c.opt.Queue), c.exitMsgs); err != nil {
 		return fmt.Errorf("listening for the native workers' deaths: %w", err)
 	}
 	return nil
 }
 
-// exitMark is where the native workers' deaths reported from now on
-// start.
-func (c *Cluster) exitMark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.exits)
+// takeExits takes the reports of native workers that exited: they are
+// forgotten, and those that died are kept for a run to tell (died).
+func (c *Cluster) takeExits() {
+	for {
+		var m *nats.Msg
+		select {
+		case m = <-c.exitMsgs:
+		default:
+			return
+		}
+		var e workermsg.NativeExit
+		if json.Unmarshal(m.Data, &e) != nil || e.PID == 0 {
+			continue
+		}
+		if !e.Stopped {
+			c.log.Warn("distributed: a native worker died", "host", e.Host, "pid", e.PID, "reason", e.Reason)
+		}
+		c.mu.Lock()
+		for id, w := range c.known {
+			if w.Host == e.Host && w.PID == e.PID {
+				delete(c.known, id)
+			}
+		}
+		if !e.Stopped {
+			c.exits = append(c.exits, e)
+		}
+		c.mu.Unlock()
+	}
 }
 
-// diedSince says which native workers of build source died since mark.
-func (c *Cluster) diedSince(mark int, source string) []string {
+// died says which native workers of st's build died since its last
+// run said.
+func (c *Cluster) died(st *nativeState) []string {
+	c.takeExits()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
-	for _, e := range c.exits[mark:] {
-		if e.Source == source {
+	for _, e := range c.exits[st.exits:] {
+		if e.Source == st.source && !st.told[e.PID] {
+			st.told[e.PID] = true
 			out = append(out, fmt.Sprintf("the native worker on %s (pid %d) died: %s", e.Host, e.PID, e.Reason))
 		}
 	}
+	st.exits = len(c.exits)
 	return out
 }
 

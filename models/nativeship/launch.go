@@ -80,6 +80,9 @@ type build struct {
 	bin    workermsg.NativeBinary
 	path   string          // the binary written
 	proc   *childproc.Proc // the native worker; nil when none runs
+	// died is the last native worker of the build that died, until an
+	// announcement's answer tells it.
+	died *workermsg.NativeExit
 }
 
 // NewLauncher subscribes to the announcements of opt.Queue on conn, so
@@ -177,8 +180,16 @@ func (l *Launcher) start(ctx context.Context, b workermsg.NativeBuild) workermsg
 		l.drop() // an old build's
 	}
 	if l.cur != nil && l.cur.proc != nil {
-		ans.PID = l.cur.proc.PID()
-		return ans
+		select {
+		case <-l.cur.proc.Exited(): // and Run has not seen it yet
+			l.exited()
+		default:
+			ans.PID = l.cur.proc.PID()
+			return ans
+		}
+	}
+	if l.cur != nil {
+		ans.Died, l.cur.died = l.cur.died, nil
 	}
 	bin, ok := b.Binaries[l.platform]
 	if !ok {
@@ -347,6 +358,7 @@ func (l *Launcher) drop() {
 	if p := l.cur.proc; p != nil {
 		p.Stop(stopGrace)
 		l.log.Info("native worker stopped", "source", l.cur.source, "pid", p.PID())
+		l.report(workermsg.NativeExit{Worker: l.opt.Worker, Source: l.cur.source, Host: l.host, PID: p.PID(), Stopped: true, Reason: "stopped by its launcher"})
 	}
 	if err := os.Remove(l.cur.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("could not remove an old native program", "path", l.cur.path, "err", err)
@@ -363,6 +375,12 @@ func (l *Launcher) exited() {
 	p.Reap()
 	l.log.Warn("native worker exited", "source", l.cur.source, "pid", p.PID(), "reason", reason)
 	e := workermsg.NativeExit{Worker: l.opt.Worker, Source: l.cur.source, Host: l.host, PID: p.PID(), Reason: reason}
+	l.cur.died = &e
+	l.report(e)
+}
+
+// report tells the kernel a native worker exited.
+func (l *Launcher) report(e workermsg.NativeExit) {
 	data, _ := json.Marshal(e)
 	if err := l.conn.NATS().Publish(workermsg.NativeExitSubject(l.opt.Queue), data); err != nil {
 		l.log.Debug("could not report the native worker's exit", "err", err)

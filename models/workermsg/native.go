@@ -28,7 +28,8 @@ package workermsg
 func NativeSubject(queue string) string { return "atonce." + queue + ".native" }
 
 // NativeExitSubject is where a launcher of queue's workers reports, with
-// a NativeExit, that a native worker it ran exited unasked.
+// a NativeExit, that a native worker it ran exited: so that the kernel
+// counts it out at once, and tells the notebook when it died unasked.
 func NativeExitSubject(queue string) string { return "atonce." + queue + ".native.exit" }
 
 // NativeBuild announces the native program the launchers must run from
@@ -72,10 +73,13 @@ type NativeStarted struct {
 	PID int `json:"pid,omitempty"`
 	// Err says why the launcher runs no native worker of the build.
 	Err string `json:"err,omitempty"`
+	// Died, when the build's worker the launcher ran died since the build
+	// was last announced, says so (as its NativeExit did): the answer
+	// comes after it, so the kernel can tell the run.
+	Died *NativeExit `json:"died,omitempty"`
 }
 
-// NativeExit reports that a native worker a launcher ran exited without
-// being asked to.
+// NativeExit reports that a native worker a launcher ran exited.
 type NativeExit struct {
 	// Worker is the launcher's worker id.
 	Worker string `json:"worker"`
@@ -84,6 +88,9 @@ type NativeExit struct {
 	// Host and PID are the native worker's.
 	Host string `json:"host"`
 	PID  int    `json:"pid"`
+	// Stopped says the launcher stopped it (another build was announced,
+	// or none): it did not die.
+	Stopped bool `json:"stopped,omitempty"`
 	// Reason says in one line why it exited, from its exit status and
 	// last words (a `fatal error: concurrent map writes`, a signal).
 	Reason string `json:"reason"`
