@@ -15,8 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
+		"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -138,8 +137,8 @@ func TestNativeProgramShipped(t *testing.T) {
 			t.Fatalf("tasks ran in processes %v, want one: the shipped program", pids)
 		}
 		pid := pids[0]
-		if got := parentOf(t, pid); got != joined.PID() {
-			t.Errorf("the tasks' process %d has parent %d, want the joined worker %d", pid, got, joined.PID())
+		if kids := childrenOf(t, joined.PID()); !slices.Equal(kids, []int{pid}) {
+			t.Errorf("the joined worker's children got %v, want the tasks' process %d", kids, pid)
 		}
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 		if err != nil {
@@ -264,7 +263,7 @@ func TestNativeProgramShipped(t *testing.T) {
 		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", local[0])); exe != bin.Path {
 			t.Errorf("the local native worker runs %s, want the program built here, %s", exe, bin.Path)
 		}
-		kids := childrenOf(joined.PID())
+		kids := childrenOf(t, joined.PID())
 		if len(kids) != 1 {
 			t.Fatalf("the joined worker's children got %v, want its native worker", kids)
 		}
@@ -279,7 +278,7 @@ func TestNativeProgramShipped(t *testing.T) {
 	t.Run("local workers run the program built here", func(t *testing.T) {
 		rep := run(t, p1, bin1, 2)
 		localNative(t, rep, bin1)
-		if kids := childrenOf(joined.PID()); !slices.Equal(kids, []int{p1Pid}) {
+		if kids := childrenOf(t, joined.PID()); !slices.Equal(kids, []int{p1Pid}) {
 			t.Errorf("the joined worker's children got %v, want its native worker %d still", kids, p1Pid)
 		}
 	})
@@ -312,7 +311,7 @@ func TestNativeProgramShipped(t *testing.T) {
 
 	// Nothing left: the joined worker stops its native worker and removes
 	// its scratch directory; the kernel's cluster stops its local ones.
-	kids := childrenOf(joined.PID())
+	kids := childrenOf(t, joined.PID())
 	joined.Stop(5 * time.Second)
 	if err := joined.Wait(); err != nil {
 		t.Errorf("the joined worker exited with %v\n%s", err, joined.logs())
@@ -544,34 +543,15 @@ func pidsOf(t *testing.T, rep models.Report) []int {
 	return pids
 }
 
-// parentOf returns the parent process id of pid.
-func parentOf(t *testing.T, pid int) int {
+// childrenOf returns the process ids whose parent is pid.
+func childrenOf(t *testing.T, pid int) []int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	kids, err := leakcheck.ChildrenOf(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
-}
-
-// childrenOf returns the process ids whose parent is pid.
-func childrenOf(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var out []int
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			n, _ := strconv.Atoi(strings.Fields(string(b))[0])
-			out = append(out, n)
-		}
-	}
-	return out
+	slices.Sort(kids)
+	return kids
 }
 
 // binaries returns the native programs in the joined worker's scratch
