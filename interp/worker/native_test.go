@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-		"strings"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -237,6 +237,9 @@ func TestNativeProgramShipped(t *testing.T) {
 	})
 
 	t.Run("a native worker that died is told and replaced", func(t *testing.T) {
+		if p1Pid <= 0 {
+			t.Fatalf("no process to kill (pid %d)", p1Pid)
+		}
 		if err := syscall.Kill(p1Pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}

@@ -355,13 +355,16 @@ func (l *Launcher) drop() {
 	if l.cur == nil {
 		return
 	}
-	if p := l.cur.proc; p != nil {
+	p := l.cur.proc
+	if p != nil {
 		p.Stop(stopGrace)
 		l.log.Info("native worker stopped", "source", l.cur.source, "pid", p.PID())
-		l.report(workermsg.NativeExit{Worker: l.opt.Worker, Source: l.cur.source, Host: l.host, PID: p.PID(), Stopped: true, Reason: "stopped by its launcher"})
 	}
 	if err := os.Remove(l.cur.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("could not remove an old native program", "path", l.cur.path, "err", err)
+	}
+	if p != nil { // once it is gone with its binary
+		l.report(workermsg.NativeExit{Worker: l.opt.Worker, Source: l.cur.source, Host: l.host, PID: p.PID(), Stopped: true, Reason: "stopped by its launcher"})
 	}
 	l.cur = nil
 }

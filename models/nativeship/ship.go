@@ -192,7 +192,10 @@ func Announce(ctx context.Context, conn *broker.Conn, queue string, b workermsg.
 	if err := nc.PublishRequest(workermsg.NativeSubject(queue), inbox, payload); err != nil {
 		return nil, fmt.Errorf("announcing the native build to the workers: %w", err)
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = nc.FlushWithContext(fctx)
+	cancel()
+	if err != nil {
 		return nil, fmt.Errorf("announcing the native build to the workers: %w", err)
 	}
 	want := map[string]bool{}
