@@ -36,7 +36,8 @@ import (
 // notebook: each rebuilds it from the cells, fetched once per state from
 // the server. Task.Remote.Cluster, a *[Cluster], says where; the run
 // starts local workers until Options.Workers (default runtime.NumCPU())
-// are connected.
+// are connected. With a *[Native] (Cluster.Native) the workers are a
+// native program's instead, on every machine: see [Native].
 type Model struct{}
 
 var _ models.Model = Model{}
