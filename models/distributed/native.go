@@ -70,21 +70,30 @@ type nativeState struct {
 }
 
 // nativeQueueMark separates the kernel's queue from a build's source in
-// the name of a native program's work queue.
-const nativeQueueMark = "_n"
+// the name of a native program's work queue, and nativeSourceLen is how
+// much of the source the name keeps.
+const (
+	nativeQueueMark = "_n"
+	nativeSourceLen = 16
+)
+
+// nativeQueuePrefix starts the name of every native build's work queue of
+// the kernel whose queue is queue: within a queue name's 64 characters
+// once the source is added.
+func nativeQueuePrefix(queue string) string {
+	return queue[:min(len(queue), 64-len(nativeQueueMark)-nativeSourceLen)] + nativeQueueMark
+}
 
 // nativeQueueName is the work queue of the build source of the kernel
-// whose queue is queue: within a queue name's 64 characters.
+// whose queue is queue.
 func nativeQueueName(queue, source string) string {
-	src := source[:min(len(source), 16)]
-	keep := 64 - len(nativeQueueMark) - len(src)
-	return queue[:min(len(queue), keep)] + nativeQueueMark + src
+	return nativeQueuePrefix(queue) + source[:min(len(source), nativeSourceLen)]
 }
 
 // nativeQueue tells whether q is the queue of one of this cluster's
 // native builds.
 func (c *Cluster) nativeQueue(q string) bool {
-	prefix := nativeQueueName(c.opt.Queue, "")
+	prefix := nativeQueuePrefix(c.opt.Queue)
 	return len(q) > len(prefix) && strings.HasPrefix(q, prefix)
 }
 
@@ -187,7 +196,7 @@ func (c *Cluster) launchers() []broker.WorkerInfo {
 
 // nativeAnswerWait bounds how long the launchers may take to fetch the
 // program and start it (answering the announcement).
-var nativeAnswerWait = nativeship.DefaultAnnounceWait
+const nativeAnswerWait = nativeship.DefaultAnnounceWait
 
 // ship sends st's program to the launchers: built for each of their
 // platforms, stored on the server once, announced; it waits for the
