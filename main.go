@@ -391,6 +391,13 @@ func runWorker(args []string, stderr io.Writer) int {
 	case *natsURL != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		// The native programs the kernel ships this worker go in its
+		// scratch directory; those of a worker killed before it could
+		// remove them go now.
+		if _, err := scratch.Sweep(); err != nil {
+			log.Debug("removing what dead workers left", "err", err)
+		}
+		defer scratch.Remove()
 		q := *queue
 		if q == "" {
 			q = broker.DefaultQueue

@@ -14,12 +14,15 @@ import (
 
 // Children returns the process ids of this process's children, including
 // those that exited and were not waited for (zombies: a leak too).
-func Children() ([]int, error) {
+func Children() ([]int, error) { return ChildrenOf(os.Getpid()) }
+
+// ChildrenOf returns the process ids of the children of process pid, as
+// Children does for this one's.
+func ChildrenOf(parent int) ([]int, error) {
 	stats, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {
 		return nil, err
 	}
-	self := os.Getpid()
 	var out []int
 	for _, path := range stats {
 		b, err := os.ReadFile(path)
@@ -33,7 +36,7 @@ func Children() ([]int, error) {
 		if len(f) < 2 {
 			continue
 		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+		if ppid, _ := strconv.Atoi(f[1]); ppid == parent {
 			pid, _ := strconv.Atoi(strings.Fields(s)[0])
 			out = append(out, pid)
 		}

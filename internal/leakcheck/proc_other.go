@@ -13,6 +13,9 @@ var errUnsupported = errors.New("leakcheck: process checks need Linux")
 // Children is not available here.
 func Children() ([]int, error) { return nil, errUnsupported }
 
+// ChildrenOf is not available here.
+func ChildrenOf(int) ([]int, error) { return nil, errUnsupported }
+
 // WaitGone is not available here.
 func WaitGone(int, time.Duration) error { return errUnsupported }
 

@@ -131,7 +131,6 @@ func RestoreCluster() {
 // stop; workers on other machines must join the new one). If that one
 // cannot start, the next use starts the default cluster again.
 func RestartCluster(ctx context.Context, opt distributed.ClusterOptions) (*distributed.Cluster, error) {
-	shutdownNativeCluster()
 	clusterMu.Lock()
 	old := cluster
 	cluster, clusterOpt = nil, &opt
@@ -155,7 +154,6 @@ func RestartCluster(ctx context.Context, opt distributed.ClusterOptions) (*distr
 // embedded NATS server. What it saved stays for the next engine; the
 // kernel removes it when it stops.
 func Shutdown() {
-	shutdownNativeCluster()
 	restoring.Wait()
 	clusterMu.Lock()
 	c := cluster

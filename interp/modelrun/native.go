@@ -3,11 +3,9 @@ package modelrun
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"atonce/interp/nativerun"
 	"atonce/models"
-	"atonce/models/distributed"
 	"atonce/models/workermsg"
 	"atonce/models/workerpool"
 )
@@ -160,7 +158,7 @@ func (n *Native) inWorkers(ctx context.Context, m models.Model, spec Spec, opt m
 		},
 	}}
 	if m.Traits().Hosts {
-		c, err := nativeCluster(ctx, n.build)
+		c, err := NativeCluster(ctx, nativerun.Builder(), n.build.Program, n.build.Binary)
 		if err != nil {
 			rep := models.NewReport(m.Traits(), task)
 			rep.Err = err.Error()
@@ -171,49 +169,3 @@ func (n *Native) inWorkers(ctx context.Context, m models.Model, spec Spec, opt m
 	return m.Run(ctx, task, opt)
 }
 
-// The distributed model's native cluster: the kernel's NATS server, a
-// work queue of the build's own, and the build's program as the local
-// workers. It is kept while the build is the same (its workers stay
-// connected between runs, as the interpreter's do) and replaced by the
-// next build's, or when the kernel's cluster changes.
-var natCluster struct {
-	sync.Mutex
-	parent  *distributed.Cluster
-	version string
-	c       *distributed.Cluster
-}
-
-// nativeCluster returns the native cluster of build b, starting it (and
-// the kernel's cluster) if needed.
-func nativeCluster(ctx context.Context, b *nativerun.Build) (*distributed.Cluster, error) {
-	parent, err := Cluster(ctx)
-	if err != nil {
-		return nil, err
-	}
-	natCluster.Lock()
-	defer natCluster.Unlock()
-	if natCluster.c != nil && natCluster.parent == parent && natCluster.version == b.Version() {
-		return natCluster.c, nil
-	}
-	if natCluster.c != nil {
-		natCluster.c.Close()
-		natCluster.c = nil
-	}
-	queue := parent.Queue() + "-native-" + b.Program.Hash[:12]
-	c, err := parent.WithQueue(ctx, queue, b.Version(), []string{b.Binary.Path}, config.logger())
-	if err != nil {
-		return nil, fmt.Errorf("the distributed model's native workers need a queue on the NATS server: %w", err)
-	}
-	natCluster.parent, natCluster.version, natCluster.c = parent, b.Version(), c
-	return c, nil
-}
-
-// shutdownNativeCluster stops the native cluster's workers, if any.
-func shutdownNativeCluster() {
-	natCluster.Lock()
-	defer natCluster.Unlock()
-	if natCluster.c != nil {
-		natCluster.c.Close()
-		natCluster.c, natCluster.parent = nil, nil
-	}
-}

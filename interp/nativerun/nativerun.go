@@ -38,6 +38,11 @@ func Configure(sourceDir string) {
 	builder = native.New(sourceDir)
 }
 
+// Builder returns the engine's native builder (see Configure), for what
+// builds the notebook's program on its own, such as the builds for other
+// machines' platforms a distributed run sends them.
+func Builder() *native.Builder { return theBuilder() }
+
 func theBuilder() *native.Builder {
 	builderMu.Lock()
 	defer builderMu.Unlock()

@@ -23,13 +23,15 @@ type NATSOptions struct {
 
 // ServeNATS is a distributed worker of the given version: it connects to
 // the kernel's NATS server, announces itself, and takes the queue's tasks
-// one at a time (see workerserve.NATS). It returns when ctx is done, or
+// one at a time (see workerserve.NATS). It is also a launcher of the
+// native programs the kernel ships (package nativeship): a native run
+// needs no Go toolchain on this machine. It returns when ctx is done, or
 // with an error when it cannot connect.
 func ServeNATS(ctx context.Context, opt NATSOptions) error {
 	wk := New(opt.Version, nil)
 	defer wk.Close()
 	return workerserve.NATS(ctx, workerserve.NATSOptions{
 		URL: opt.URL, Token: opt.Token, Queue: opt.Queue,
-		TLSFingerprint: opt.TLSFingerprint, Logger: opt.Logger,
+		TLSFingerprint: opt.TLSFingerprint, Launch: true, Logger: opt.Logger,
 	}, wk)
 }

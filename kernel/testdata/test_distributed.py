@@ -277,6 +277,77 @@ def join_args(outs):
     return m.group(1).split()
 
 
+def without_go(env, tmp):
+    """env for a process that finds no Go toolchain: no directory holding
+    a go command on PATH, no GOROOT, and tmp as its temporary directory."""
+    env = {k: v for k, v in env.items() if k not in ("GOROOT", "TMPDIR", "ATONCE_NATS_TOKEN")}
+    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep)
+                                  if d and not os.path.isfile(os.path.join(d, "go")))
+    env["TMPDIR"] = tmp
+    return env
+
+
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+class NativeJoined(KernelCase):
+    """A native distributed run on a worker that joined from a process with
+    no Go toolchain: the kernel builds the notebook for the worker's
+    platform and sends the binary through the NATS server; the worker runs
+    it as its child."""
+
+    def test_native_run_on_a_worker_without_go(self):
+        bin_path = self.km.kernel_spec.argv[0]
+        self.run_cell(WHO)
+        content, outs = self.run_cell("%models -native -n 1 -models sequential -no-charts Who", stop_on_error=False)
+        if content["status"] != "ok" and "-native" in content.get("evalue", "") + texts(outs):
+            self.skipTest("%%models has no -native on this branch yet (issue 12's magic): " + content.get("evalue", ""))
+        self.assertOK(content)
+        content, outs = self.run_cell("%workers join")
+        self.assertOK(content)
+        tmp = tempfile.mkdtemp(prefix="atonce-nogo-")
+        env = without_go(dict(os.environ), tmp)
+        self.assertIsNone(shutil.which("go", path=env["PATH"]), "the worker's PATH must hold no go")
+        log = tempfile.TemporaryFile(mode="w+")
+        joined = subprocess.Popen([bin_path, "worker"] + join_args(outs), stderr=log, env=env)
+        shipped = None
+        try:
+            wait_listed(self, joined.pid)
+            # The first native run builds the notebook (and for another
+            # platform, were the worker's another): allow for a cold cache.
+            msg_id = self.kc.execute("%%models -native -n 6 -workers 1 -models distributed -no-charts\n"
+                                     'import "os"\nfunc Where(i int) int { return os.Getpid() }')
+            content, outs = self.reply(msg_id, timeout=300)["content"], self.outputs(msg_id, timeout=60)
+            self.assertOK(content)
+            rep = reports_of(outs)["distributed"]
+            pids = {t["result"] for t in rep["tasks"]}
+            self.assertEqual(len(pids), 1, f"every task ran in the shipped program: {rep['tasks']}")
+            shipped = pids.pop()
+            self.assertEqual(parent_of(shipped), joined.pid, "the joined worker runs the program")
+            exe = exe_of(shipped) or ""
+            self.assertTrue(exe.startswith(tmp + os.sep), f"the program runs from {exe}, the worker's scratch directory under {tmp}")
+            self.assertEqual(os.stat(exe).st_mode & 0o777, 0o700)
+            notes = "\n".join(rep.get("notes", []))
+            self.assertRegex(notes, rf"the native program for \S+ \(.* MB\) went to the worker on .*\(pid {joined.pid}\)")
+        except BaseException:
+            log.seek(0)
+            print("the joined worker's log:\n" + log.read())
+            raise
+        finally:
+            joined.terminate()
+            joined.wait(timeout=30)
+            log.close()
+        # The worker stops its native worker and removes its binary.
+        deadline = time.monotonic() + 10
+        while shipped and alive(shipped) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(shipped and alive(shipped), "the shipped program outlived its worker")
+        self.assertEqual(os.listdir(tmp), [], "the worker left nothing in its temporary directory")
+        os.rmdir(tmp)
+
+
 class EngineCrash(KernelCase):
     """Workers that joined keep working when the engine crashes: the new
     engine brings the cluster back on the same address, with the same token

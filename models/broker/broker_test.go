@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -575,8 +576,8 @@ func TestListWorkers(t *testing.T) {
 	for range 2 {
 		select {
 		case w := <-hellos:
-			if w.Version != "v1.0" || w.PID != os.Getpid() || w.CPUs < 1 {
-				t.Errorf("hello %+v", w)
+			if w.Version != "v1.0" || w.PID != os.Getpid() || w.CPUs < 1 || w.GOOS != runtime.GOOS || w.GOARCH != runtime.GOARCH {
+				t.Errorf("hello %+v, want version v1.0, pid %d, CPUs, platform %s/%s", w, os.Getpid(), runtime.GOOS, runtime.GOARCH)
 			}
 		case <-time.After(2 * time.Second):
 			t.Fatal("no hello")
@@ -828,6 +829,27 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 				t.Fatal("the worker did not announce itself to the restarted server")
 			}
 			roundTrip(second, "after-")
+		})
+	}
+}
+
+func TestSplitToken(t *testing.T) {
+	for _, tt := range []struct {
+		url, token         string
+		wantURL, wantToken string
+	}{
+		{"nats://s3cret@10.0.0.1:4222", "", "nats://10.0.0.1:4222", "s3cret"},
+		{"nats://s3cret@10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
+		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
+		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
+		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
+		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
+	} {
+		t.Run(tt.url, func(t *testing.T) {
+			u, tok := SplitToken(tt.url, tt.token)
+			if u != tt.wantURL || tok != tt.wantToken {
+				t.Errorf("SplitToken(%q, %q) = %q, %q; want %q, %q", tt.url, tt.token, u, tok, tt.wantURL, tt.wantToken)
+			}
 		})
 	}
 }

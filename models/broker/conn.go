@@ -316,6 +316,25 @@ func (c *Conn) flush(ctx context.Context) error {
 	return c.nc.FlushWithContext(ctx)
 }
 
+// SplitToken takes the token out of a server URL
+// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
+// without it, and token, or if token is empty the one the URL held. A URL
+// with a user and password, or a list of URLs, is kept as it is.
+func SplitToken(serverURL, token string) (string, string) {
+	u, err := url.Parse(serverURL)
+	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
+		return serverURL, token
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return serverURL, token
+	}
+	if token == "" {
+		token = u.User.Username()
+	}
+	u.User = nil
+	return u.String(), token
+}
+
 // redactURL drops credentials (user:password@ or token@) from a server URL
 // or comma-separated list of URLs, so it can be shown, logged or dialed
 // with a separate token.

@@ -38,8 +38,10 @@
 // "error"; for "error" the payload is the error text).
 //
 // Workers announce themselves on atonce.workers.hello and answer requests
-// on atonce.workers.ping, saying which queue they serve, so kernels sharing
-// a server tell their own workers apart. Notebook state lives in the key-value bucket
+// on atonce.workers.ping, saying which queue they serve (so kernels sharing
+// a server tell their own workers apart), their platform, and whether they
+// launch the native programs a kernel ships (package nativeship, whose
+// object store and announcements are named after the kernel's queue). Notebook state lives in the key-value bucket
 // atonce_state, or in the object store atonce_state_large when it does not
 // fit in one message.
 //

@@ -36,6 +36,14 @@ type WorkerInfo struct {
 	PID int `json:"pid"`
 	// CPUs is the number of CPUs the worker's process may use.
 	CPUs int `json:"cpus"`
+	// GOOS and GOARCH are the worker's platform (runtime.GOOS and
+	// runtime.GOARCH): the kernel builds a native program for it. Empty
+	// for a worker that did not say.
+	GOOS   string `json:"goos,omitempty"`
+	GOARCH string `json:"goarch,omitempty"`
+	// Launcher says the worker runs the native programs the kernel ships
+	// it (an `atonce worker` that joined; see package nativeship).
+	Launcher bool `json:"launcher,omitempty"`
 	// Version is the worker's atonce version.
 	Version string `json:"version"`
 	// Queue is the work queue the worker serves: kernels sharing a
@@ -59,7 +67,7 @@ type Ping struct {
 }
 
 // NewWorkerInfo describes this process: id [DefaultWorkerID], host name,
-// pid, usable CPUs, the given version, started now.
+// pid, usable CPUs, platform, the given version, started now.
 func NewWorkerInfo(version string) WorkerInfo {
 	host, _ := os.Hostname()
 	return WorkerInfo{
@@ -67,6 +75,8 @@ func NewWorkerInfo(version string) WorkerInfo {
 		Host:    host,
 		PID:     os.Getpid(),
 		CPUs:    runtime.GOMAXPROCS(0),
+		GOOS:    runtime.GOOS,
+		GOARCH:  runtime.GOARCH,
 		Version: version,
 		Started: time.Now(),
 	}

@@ -408,15 +408,26 @@ func (q *Queue) shut(deleteStreams bool) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		var errs []error
-		for _, s := range []string{TasksStream(q.name), ResultsStream(q.name)} {
-			if err := q.conn.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-				errs = append(errs, fmt.Errorf("could not delete the stream %s of queue %q: %w", s, q.name, err))
-			}
-		}
-		q.closeErr = errors.Join(errs...)
+		q.closeErr = DeleteQueue(ctx, q.conn, q.name)
 	})
 	return q.closeErr
+}
+
+// DeleteQueue deletes the streams of queue name from the server, with
+// the tasks and results they hold, as [Queue.Close] does; a queue that is
+// not there is no error. Workers serving it wait for it to be created
+// again.
+func DeleteQueue(ctx context.Context, conn *Conn, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range []string{TasksStream(name), ResultsStream(name)} {
+		if err := conn.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, fmt.Errorf("could not delete the stream %s of queue %q: %w", s, name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // deliver records a result unless its task already has one.

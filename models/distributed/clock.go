@@ -80,7 +80,7 @@ func (c *Cluster) measure(id string) <-chan struct{} {
 func (c *Cluster) askClock(ctx context.Context, id string) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, clockWait)
 	defer cancel()
-	m, err := c.conn.NATS().RequestWithContext(ctx, workermsg.ClockSubject(c.opt.Queue, id), nil)
+	m, err := c.conn.NATS().RequestWithContext(ctx, workermsg.ClockSubject(c.queueOf(id), id), nil)
 	if err != nil {
 		return 0, fmt.Errorf("asking worker %s the time: %w", id, err)
 	}
@@ -132,10 +132,21 @@ func (c *Cluster) traceAhead(ctx context.Context, ids []string) {
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		wg.Go(func() {
-			if _, err := c.conn.NATS().RequestWithContext(ctx, workermsg.TraceSubject(c.opt.Queue, id), nil); err != nil {
+			if _, err := c.conn.NATS().RequestWithContext(ctx, workermsg.TraceSubject(c.queueOf(id), id), nil); err != nil {
 				c.log.Debug("distributed: the worker starts its tracer with its first task", "worker", id, "err", err)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// queueOf returns the queue worker id serves (a native program's worker
+// serves its build's queue), the cluster's own when it does not say.
+func (c *Cluster) queueOf(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.known[id]; ok && w.Queue != "" {
+		return w.Queue
+	}
+	return c.opt.Queue
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"atonce/internal/childproc"
 	"atonce/internal/cputime"
@@ -93,6 +94,12 @@ type Cluster struct {
 	// ends the measurements in progress.
 	clocks     clocks
 	stopClocks context.CancelFunc
+	// nat is the native program the cluster's native runs use now (nil
+	// before the first), and exits the native workers on other machines
+	// that died, as their launchers reported (see native.go).
+	nat      *nativeState
+	exits    []workermsg.NativeExit
+	exitMsgs chan *nats.Msg // the launchers' reports, not taken yet
 }
 
 // StartCluster starts the embedded server (or connects to opt.URL) and
@@ -108,11 +115,11 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 	host, _ := os.Hostname()
 	c := &Cluster{opt: opt, log: log, host: host, states: map[string]bool{},
 		announced: map[int]broker.WorkerInfo{}, changed: make(chan struct{}), started: map[int]bool{}}
-	c.local = workerpool.New(localLauncher{c})
+	c.local = workerpool.New(localLauncher{c: c, command: opt.WorkerCommand, queue: opt.Queue})
 	c.clocks.workers = map[string]*workerClock{}
 	c.clocks.ctx, c.stopClocks = context.WithCancel(context.Background())
 	if opt.URL != "" {
-		c.url, c.token = splitToken(opt.URL, opt.Token)
+		c.url, c.token = broker.SplitToken(opt.URL, opt.Token)
 		c.fp = opt.TLSFingerprint
 	} else {
 		so, err := c.serverOptions()
@@ -151,6 +158,10 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 			c.remember(w)
 		}
 	})
+	if err := c.watchNativeExits(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	// Create the work queue now, so that workers find it the moment they
 	// connect instead of polling for it when the first run creates it.
 	if q, err := broker.NewQueue(ctx, conn, opt.Queue, queueOptions); err == nil {
@@ -174,55 +185,43 @@ func StartCluster(ctx context.Context, opt ClusterOptions) (*Cluster, error) {
 }
 
 // remember records a worker that announced itself, unless it serves
-// another queue (another kernel's, on a shared server).
+// another queue (another kernel's, on a shared server). changed is closed
+// (and replaced) at each.
 func (c *Cluster) remember(w broker.WorkerInfo) {
 	if !c.ours(w) {
 		return
 	}
-	w.VersionMismatch = w.Version != c.opt.Version
+	// A native program's worker has its build's version, not the kernel's.
+	w.VersionMismatch = !c.nativeQueue(w.Queue) && w.Version != c.opt.Version
 	c.mu.Lock()
 	c.known[w.ID] = w
 	if w.Host == c.host {
 		c.announced[w.PID] = w
-		close(c.changed)
-		c.changed = make(chan struct{})
 	}
+	close(c.changed)
+	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	if !w.VersionMismatch {
 		c.measure(w.ID) // in the background, ready for the next run
 	}
 }
 
-// splitToken takes the token out of a server URL
-// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
-// without it, and token, or if token is empty the one the URL held. A URL
-// with a user and password, or a list of URLs, is kept as it is.
-func splitToken(serverURL, token string) (string, string) {
-	u, err := url.Parse(serverURL)
-	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
-		return serverURL, token
-	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return serverURL, token
-	}
-	if token == "" {
-		token = u.User.Username()
-	}
-	u.User = nil
-	return u.String(), token
-}
-
 // ours reports whether w serves this cluster's queue (a worker that does
-// not say is taken to).
+// not say is taken to) or one of its native programs' queues.
 func (c *Cluster) ours(w broker.WorkerInfo) bool {
-	return w.Queue == "" || w.Queue == c.opt.Queue
+	return w.Queue == "" || w.Queue == c.opt.Queue || c.nativeQueue(w.Queue)
 }
 
 // Ready returns the workers that can take tasks: those that announced
 // themselves with the kernel's version, less local ones that exited.
 // Workers on other machines that vanish silently stay listed until
 // %workers asks them (Workers); tasks they held go to the others.
-func (c *Cluster) Ready() []broker.WorkerInfo {
+func (c *Cluster) Ready() []broker.WorkerInfo { return c.ready(c.opt.Queue, c.opt.Version) }
+
+// ready returns the workers of queue with version, less local ones that
+// exited.
+func (c *Cluster) ready(queue, version string) []broker.WorkerInfo {
+	c.takeExits()
 	live := map[int]bool{}
 	for _, pid := range c.LocalPIDs() {
 		live[pid] = true
@@ -231,8 +230,12 @@ func (c *Cluster) Ready() []broker.WorkerInfo {
 	defer c.mu.Unlock()
 	var out []broker.WorkerInfo
 	for _, w := range c.known {
+		q := w.Queue
+		if q == "" {
+			q = c.opt.Queue
+		}
 		gone := w.Host == c.host && c.started[w.PID] && !live[w.PID]
-		if w.VersionMismatch || gone {
+		if q != queue || w.Version != version || gone {
 			continue
 		}
 		out = append(out, w)
@@ -333,8 +336,8 @@ func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 	c.mu.Unlock()
 	mine := ws[:0]
 	for _, w := range ws {
-		if c.ours(w) {
-			c.remember(w)
+		c.remember(w)
+		if c.ours(w) && !c.nativeQueue(w.Queue) {
 			mine = append(mine, w)
 		}
 	}
@@ -344,11 +347,17 @@ func (c *Cluster) Workers(ctx context.Context) ([]broker.WorkerInfo, error) {
 // AddLocal starts n workers on this machine and returns once they have
 // announced themselves, or an error saying why not.
 func (c *Cluster) AddLocal(ctx context.Context, n int) error {
+	if len(c.opt.WorkerCommand) == 0 && n > 0 {
+		return errors.New("no command to start a local worker")
+	}
+	return c.addLocal(ctx, c.local, n)
+}
+
+// addLocal starts n workers of pool on this machine (AddLocal's, or a
+// native program's).
+func (c *Cluster) addLocal(ctx context.Context, pool *workerpool.Pool, n int) error {
 	if n <= 0 {
 		return nil
-	}
-	if len(c.opt.WorkerCommand) == 0 {
-		return errors.New("no command to start a local worker")
 	}
 	c.mu.Lock()
 	closed := c.closed
@@ -356,7 +365,7 @@ func (c *Cluster) AddLocal(ctx context.Context, n int) error {
 	if closed {
 		return errors.New("the cluster is shut down")
 	}
-	_, err := c.local.StartN(ctx, n, workerpool.StartOptions{Name: "a local worker"})
+	_, err := pool.StartN(ctx, n, workerpool.StartOptions{Name: "a local worker"})
 	switch {
 	case err == nil:
 		return nil
@@ -373,14 +382,18 @@ func (c *Cluster) AddLocal(ctx context.Context, n int) error {
 const announceWait = 15 * time.Second
 
 // localLauncher starts this machine's distributed workers: the worker
-// command pointed at the cluster's server. A worker greets by announcing
-// itself on the server.
-type localLauncher struct{ c *Cluster }
+// command (`atonce worker`, or a native program) pointed at the cluster's
+// server and a queue. A worker greets by announcing itself on the server.
+type localLauncher struct {
+	c       *Cluster
+	command []string
+	queue   string
+}
 
 // Spec implements workerpool.Launcher.
 func (l localLauncher) Spec() childproc.Spec {
 	c := l.c
-	cmd := append(append([]string(nil), c.opt.WorkerCommand...), "-nats", c.dialURL(), "-queue", c.opt.Queue)
+	cmd := append(append([]string(nil), l.command...), "-nats", c.dialURL(), "-queue", l.queue)
 	if c.fp != "" {
 		cmd = append(cmd, "-tls-fingerprint", c.fp)
 	}
@@ -417,11 +430,20 @@ func (l localLauncher) Greet(ctx context.Context, w *workerpool.Worker) (workerm
 	}
 }
 
-// LocalPIDs returns the process ids of the local workers still running.
+// LocalPIDs returns the process ids of the local workers still running:
+// `atonce worker`s and the current native program's.
 func (c *Cluster) LocalPIDs() []int {
 	var pids []int
 	for _, w := range c.local.Live() {
 		pids = append(pids, w.PID())
+	}
+	c.mu.Lock()
+	nat := c.nat
+	c.mu.Unlock()
+	if nat != nil {
+		for _, w := range nat.pool.Live() {
+			pids = append(pids, w.PID())
+		}
 	}
 	return pids
 }
@@ -459,6 +481,7 @@ func (c *Cluster) Close() {
 	c.closed = true
 	c.mu.Unlock()
 	c.local.Close()
+	c.closeNative()
 	if c.stopWatch != nil {
 		c.stopWatch()
 		c.watching.Wait()

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,27 +221,6 @@ func TestSavedClusterErrors(t *testing.T) {
 	}
 }
 
-func TestSplitToken(t *testing.T) {
-	for _, tt := range []struct {
-		url, token         string
-		wantURL, wantToken string
-	}{
-		{"nats://s3cret@10.0.0.1:4222", "", "nats://10.0.0.1:4222", "s3cret"},
-		{"nats://s3cret@10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
-		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
-		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
-		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
-		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
-	} {
-		t.Run(tt.url, func(t *testing.T) {
-			u, tok := splitToken(tt.url, tt.token)
-			if u != tt.wantURL || tok != tt.wantToken {
-				t.Errorf("splitToken(%q, %q) = %q, %q; want %q, %q", tt.url, tt.token, u, tok, tt.wantURL, tt.wantToken)
-			}
-		})
-	}
-}
-
 // TestJoinCommandOfExternalServer checks the join command holds the
 // token of an external server, whichever way it was given, and the
 // cluster's URL does not.
@@ -305,5 +286,35 @@ func TestClusterCountsItsQueuesWorkers(t *testing.T) {
 		if len(ids) != 1 || ids[0] != "mine" {
 			t.Errorf("%s got %v, want [mine]", tt.name, ids)
 		}
+	}
+}
+
+// TestNativeQueueName checks a native build's queue: a valid queue name
+// for any kernel queue, told apart from the kernel's and from another
+// kernel's.
+func TestNativeQueueName(t *testing.T) {
+	queueName := regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	long := strings.Repeat("q", 64)
+	for _, tt := range []struct {
+		queue, source, want string
+	}{
+		{"atonce", "0123456789abcdef0123", "atonce_n0123456789abcdef"},
+		{"atonce-1a2b3c4d", "ff", "atonce-1a2b3c4d_nff"},
+		{long, "0123456789abcdef0123", long[:46] + "_n0123456789abcdef"},
+	} {
+		t.Run(tt.queue[:min(len(tt.queue), 16)], func(t *testing.T) {
+			got := nativeQueueName(tt.queue, tt.source)
+			if got != tt.want || !queueName.MatchString(got) {
+				t.Errorf("nativeQueueName(%q, %q) = %q, want %q (1 to 64 letters, digits, '-' or '_')", tt.queue, tt.source, got, tt.want)
+			}
+			c := &Cluster{opt: ClusterOptions{Queue: tt.queue}}
+			if !c.nativeQueue(got) || c.nativeQueue(tt.queue) {
+				t.Errorf("nativeQueue(%q) = %t and nativeQueue(%q) = %t; want true, false", got, c.nativeQueue(got), tt.queue, c.nativeQueue(tt.queue))
+			}
+			other := &Cluster{opt: ClusterOptions{Queue: tt.queue + "x"}}
+			if tt.queue != long && other.nativeQueue(got) {
+				t.Errorf("the kernel of queue %qx takes %q for its own", tt.queue, got)
+			}
+		})
 	}
 }

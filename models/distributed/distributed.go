@@ -37,7 +37,8 @@ import (
 // notebook: each rebuilds it from the cells, fetched once per state from
 // the server. Task.Remote.Cluster, a *[Cluster], says where; the run
 // starts local workers until Options.Workers (default runtime.NumCPU())
-// are connected.
+// are connected. With a *[Native] (Cluster.Native) the workers are a
+// native program's instead, on every machine: see [Native].
 type Model struct{}
 
 var _ models.Model = Model{}
@@ -85,8 +86,17 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return fail(err)
 	}
 	r := t.Remote
-	c, ok := r.Cluster.(*Cluster)
-	if !ok || c == nil {
+	var c *Cluster
+	var nat *Native
+	switch cl := r.Cluster.(type) {
+	case *Cluster:
+		c = cl
+	case *Native:
+		if cl != nil {
+			c, nat = cl.c, cl
+		}
+	}
+	if c == nil {
 		return fail(fmt.Errorf("%s: no NATS cluster to run on", name))
 	}
 	want := runtime.NumCPU()
@@ -100,10 +110,20 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	}
 	defer release()
 
+	f := c.fleet()
+	if nat != nil {
+		// Building for the workers' platforms and sending them the program
+		// is not the run's work: it is done before the clock starts, and
+		// the notes say what it cost.
+		if f, err = nat.fleet(ctx, r.State.Version); err != nil {
+			return fail(fmt.Errorf("%s: readying the native program's workers: %w", name, err))
+		}
+		rep.Notes = append(rep.Notes, f.notes...)
+	}
 	// The clocks of the workers already there, measured when they
 	// announced themselves (and again in the background if that was long
 	// ago), and their tracers started, before the run's own clock starts.
-	there := workerIDs(c.Ready())
+	there := workerIDs(f.ready())
 	if _, err := c.clockOffsets(ctx, there); err != nil {
 		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
 	}
@@ -114,13 +134,13 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
-	known := c.Ready()
+	known := f.ready()
 	spawned := time.Since(start)
 	if len(known) < want {
-		if err := c.AddLocal(ctx, want-len(known)); err != nil {
+		if err := f.addLocal(ctx, want-len(known)); err != nil {
 			return fail(fmt.Errorf("%s: starting workers: %w", name, err))
 		}
-		known = c.Ready()
+		known = f.ready()
 		if opt.Trace {
 			c.traceAhead(ctx, slices.DeleteFunc(workerIDs(known), func(id string) bool { return slices.Contains(there, id) }))
 		}
@@ -140,7 +160,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", name, err))
 	}
 
-	q, err := broker.NewQueue(ctx, c.Conn(), c.Queue(), queueOptions)
+	q, err := broker.NewQueue(ctx, c.Conn(), f.queue, queueOptions)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", name, err))
 	}
@@ -215,13 +235,13 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		case <-ctx.Done():
 			ok = false
 		case <-check.C:
-			if missing := want - len(c.Ready()); missing > 0 && replacements > 0 && len(adding) == 0 {
+			if missing := want - len(f.ready()); missing > 0 && replacements > 0 && len(adding) == 0 {
 				n := min(missing, replacements)
 				replacements -= n
 				adding <- struct{}{}
 				adders.Go(func() {
 					defer func() { <-adding }()
-					if err := c.AddLocal(addCtx, n); err != nil && addCtx.Err() == nil {
+					if err := f.addLocal(addCtx, n); err != nil && addCtx.Err() == nil {
 						c.log.Warn("distributed: replacing dead workers", "err", err)
 					}
 				})
@@ -278,8 +298,9 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	// machines are not counted.
 	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
 	if ctx.Err() != nil {
-		c.cancelRun(run)
+		c.cancelRun(f.queue, run)
 	}
+	rep.Notes = append(rep.Notes, f.died()...)
 	for i, ok := range got {
 		if ok {
 			rep.Tasks = append(rep.Tasks, recs[i])
@@ -311,10 +332,11 @@ func workerIDs(ws []broker.WorkerInfo) []string {
 	return ids
 }
 
-// cancelRun asks the workers to stop the run's tasks in progress.
-func (c *Cluster) cancelRun(run string) {
+// cancelRun asks the workers of queue to stop the run's tasks in
+// progress.
+func (c *Cluster) cancelRun(queue, run string) {
 	b, _ := json.Marshal(workermsg.Cancel{Run: run})
-	if err := c.conn.NATS().Publish(workermsg.CancelSubject(c.opt.Queue), b); err != nil {
+	if err := c.conn.NATS().Publish(workermsg.CancelSubject(queue), b); err != nil {
 		c.log.Debug("distributed: publishing a cancel", "err", err)
 	}
 	_ = c.conn.NATS().Flush()

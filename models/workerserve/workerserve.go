@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"atonce/models/broker"
+	"atonce/models/nativeship"
 	"atonce/models/workermsg"
 )
 
@@ -134,18 +135,24 @@ type NATSOptions struct {
 	// TLSFingerprint pins the server's certificate (hex SHA-256), as the
 	// kernel's join command prints it; empty for a plain connection.
 	TLSFingerprint string
-	Logger         *slog.Logger
+	// Launch makes the worker a launcher of the native programs the kernel
+	// ships (package nativeship): it says so in its presence, and runs
+	// one worker process of the kernel's current native build, fetched
+	// from the server, so that native runs need no Go toolchain here. For
+	// an `atonce worker` that joined; not for a native program itself.
+	Launch bool
+	Logger *slog.Logger
 }
 
 // NATS is a distributed worker: it connects to the kernel's NATS server,
-// announces itself, answers the kernel's "what time is it?" on its
-// ClockSubject, and takes the queue's tasks one at a time (under the
-// execution tracer when a task asks), loading each task's notebook state
-// from the server the first time it meets it (cells travel once per
-// state, not with every task). A run the kernel interrupts has its task
-// in progress stopped and its later tasks refused. It returns when ctx is
-// done, or with an error when it cannot connect or its version is not
-// the kernel's.
+// announces itself (a launcher of native programs, with opt.Launch),
+// answers the kernel's "what time is it?" on its ClockSubject, and takes
+// the queue's tasks one at a time (under the execution tracer when a task
+// asks), loading each task's notebook state from the server the first
+// time it meets it (cells travel once per state, not with every task). A
+// run the kernel interrupts has its task in progress stopped and its
+// later tasks refused. It returns when ctx is done, or with an error when
+// it cannot connect or its version is not the kernel's.
 func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error {
 	s := newServer(r, opts)
 	defer s.serve()()
@@ -190,6 +197,25 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 		return fmt.Errorf("listening for the kernel's tracing: %w", err)
 	}
 	defer traceSub.Unsubscribe()
+	if opt.Launch {
+		// Listening before the worker announces itself a launcher: no
+		// announcement of a build is missed.
+		l, err := nativeship.NewLauncher(conn, nativeship.LaunchOptions{
+			Queue: opt.Queue, Worker: info.ID, URL: opt.URL, Token: opt.Token,
+			TLSFingerprint: opt.TLSFingerprint, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		info.Launcher = true
+		launchCtx, stopLaunching := context.WithCancel(ctx)
+		var launching sync.WaitGroup
+		launching.Go(func() { l.Run(launchCtx) })
+		// Before the connection closes: the native worker stops and its
+		// binary goes.
+		defer launching.Wait()
+		defer stopLaunching()
+	}
 	if err := broker.ServeWorkerInfo(ctx, conn, info); err != nil {
 		return fmt.Errorf("announcing the worker: %w", err)
 	}
