@@ -510,12 +510,14 @@ func checkTrace(t *testing.T, s *suite) {
 
 // CheckSleepThenSpin checks the states of a task (what) that slept for
 // sleep at an await, then computed: spans in time order within [start,
-// end], none empty, no two alike in a row; blocked for at least the
-// sleep (less a millisecond for slivers dropped), then, after the
-// blocked part, running.
+// end], none empty, no two alike in a row; not running (blocked, or
+// waiting for a CPU: on a loaded machine a sleeping task may be
+// descheduled on its way into the sleep) for at least the sleep (less a
+// millisecond for slivers dropped), blocked for some of it, then, after
+// the blocked part, running.
 func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, end, sleep time.Duration) {
 	t.Helper()
-	var blocked time.Duration
+	var blocked, waiting time.Duration
 	lastBlocked, runningAfter := -1, false
 	for k, st := range states {
 		if st.Start < start || st.End > end || st.Start >= st.End {
@@ -531,12 +533,13 @@ func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, 
 		case models.Running:
 			runningAfter = runningAfter || lastBlocked >= 0
 		case models.Waiting:
+			waiting += st.End - st.Start
 		default:
 			t.Errorf("%s: span %d is %q, want running, waiting or blocked", what, k, st.State)
 		}
 	}
-	if blocked < sleep-time.Millisecond {
-		t.Errorf("%s: blocked for %v in %v, want at least the sleep's %v", what, blocked, states, sleep)
+	if blocked == 0 || blocked+waiting < sleep-time.Millisecond {
+		t.Errorf("%s: blocked for %v and waiting for %v in %v, want blocked, and not running for at least the sleep's %v", what, blocked, waiting, states, sleep)
 	}
 	if lastBlocked < 0 || !runningAfter {
 		t.Errorf("%s: states %v, want blocked, then running", what, states)
