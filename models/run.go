@@ -39,6 +39,7 @@ type runState struct {
 	spec  spec
 	task  Task
 	opt   Options
+	gate  *gate // the workers start together
 	start time.Time
 	// done is closed when the run's context is done (or the run is over).
 	done <-chan struct{}
@@ -103,13 +104,15 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	}
 
 	cpu0, busy0 := cputime.Self(), cputime.Machine()
-	r.start = time.Now()
-	trace.Log(runCtx, traceLogAnchor, "")
+	r.gate = newGate(workers)
 	var wg sync.WaitGroup
 	for k := range workers {
 		wg.Go(func() { r.work(runCtx, k) })
 	}
 	wg.Wait()
+	if r.start.IsZero() { // stopped before every worker arrived
+		r.start = time.Now()
+	}
 	rep.Wall = time.Since(r.start)
 	rep.CPU = cputime.Self() - cpu0
 	rep.OtherCPU = otherCPU(busy0, rep.CPU)
@@ -191,6 +194,12 @@ func (r *runState) work(ctx context.Context, worker int) {
 	g := goid()
 	register(g, r)
 	defer unregister(g)
+	if r.gate.pass(ctx) {
+		// The last worker to arrive starts the run's clock.
+		r.start = time.Now()
+		trace.Log(ctx, traceLogAnchor, "")
+		r.gate.open()
+	}
 	if r.loop != nil {
 		defer r.loop.release(g) // if a task ended the goroutine holding it
 	}
@@ -264,4 +273,50 @@ func otherCPU(busy0, own time.Duration) time.Duration {
 		return 0
 	}
 	return max(cputime.Machine()-busy0-own, 0)
+}
+
+// gate makes a run's workers start together: each waits at it until all
+// have arrived, and the last to arrive starts the run's clock. Without it
+// a worker whose thread woke a little late found short tasks already
+// taken, and tasks that should overlap (and, under threads, lose updates)
+// ran one after the other.
+//
+// When there are no more workers than processors, the waiting workers
+// spin (yielding), so that when the gate opens every one of them is on a
+// CPU; with more workers than processors they sleep on a channel, since
+// spinning would only keep the late ones from arriving.
+type gate struct {
+	workers int32
+	spin    bool
+	arrived atomic.Int32
+	opened  atomic.Bool
+	ch      chan struct{}
+}
+
+func newGate(workers int) *gate {
+	return &gate{workers: int32(workers), spin: workers <= runtime.GOMAXPROCS(0), ch: make(chan struct{})}
+}
+
+// pass waits until every worker has arrived; it returns true for the
+// last one, which must call open. A done ctx lets a worker through.
+func (g *gate) pass(ctx context.Context) (last bool) {
+	if g.arrived.Add(1) == g.workers {
+		return true
+	}
+	if g.spin {
+		for !g.opened.Load() && ctx.Err() == nil {
+			runtime.Gosched()
+		}
+		return false
+	}
+	select {
+	case <-g.ch:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (g *gate) open() {
+	g.opened.Store(true)
+	close(g.ch)
 }
