@@ -168,4 +168,3 @@ func (n *Native) inWorkers(ctx context.Context, m models.Model, spec Spec, opt m
 	}
 	return m.Run(ctx, task, opt)
 }
-
