@@ -53,6 +53,7 @@ func (s *Session) exports() interp.Exports {
 			"Equal":   reflect.ValueOf(c.Equal),
 			"True":    reflect.ValueOf(c.True),
 			"False":   reflect.ValueOf(c.False),
+			"NoError": reflect.ValueOf(c.NoError),
 			"AtMost":  reflect.ValueOf(c.AtMost),
 			"AtLeast": reflect.ValueOf(c.AtLeast),
 			"Less":    reflect.ValueOf(c.Less),

@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -76,13 +77,49 @@ func fail(what, got, want string, hint []string) {
 	panic(&Failure{What: what, Got: got, Want: want, Hint: strings.Join(hint, " ")})
 }
 
-// show prints a value as a check shows it: strings quoted, the rest as %v
-// prints them (a time.Duration as 20ms).
+// show prints a value as a check shows it: strings quoted, durations
+// from a millisecond on to the microsecond, floats to 4 significant
+// digits (whole below 10000), the rest as %v prints them.
 func show(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case time.Duration:
+		if x >= time.Millisecond || x <= -time.Millisecond {
+			return x.Round(time.Microsecond).String()
+		}
+	case float64:
+		return showFloat(x)
+	case float32:
+		return showFloat(float64(x))
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+func showFloat(x float64) string {
+	if math.Abs(x) >= 1e4 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 4, 64)
+}
+
+// exact prints a value in full: strings quoted, the rest as %v prints
+// them.
+func exact(v any) string {
 	if s, ok := v.(string); ok {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("%v", v)
+}
+
+// shown prints got and want for a failure: as show prints them, or in
+// full when that would print them the same.
+func shown(got, want any) (string, string) {
+	g, w := show(got), show(want)
+	if g == w {
+		return exact(got), exact(want)
+	}
+	return g, w
 }
 
 // Equal checks that got equals want: the same number whatever its Go type
@@ -91,7 +128,8 @@ func show(v any) string {
 // the same JSON (a struct and the map a worker's JSON decoded it to).
 func (c *Checker) Equal(what string, got, want any, hint ...string) {
 	if !equal(got, want) {
-		fail(what, show(got), show(want), hint)
+		g, w := shown(got, want)
+		fail(what, g, w, hint)
 	}
 	c.passed(what, show(got))
 }
@@ -110,6 +148,25 @@ func (c *Checker) False(what string, cond bool, hint ...string) {
 		fail(what, "true", "false", hint)
 	}
 	c.passed(what, "false")
+}
+
+// NoError checks that err is no error: nil, a nil error or "" (a task's
+// error in a report is a string).
+func (c *Checker) NoError(what string, err any, hint ...string) {
+	switch e := err.(type) {
+	case nil:
+	case string:
+		if e != "" {
+			fail(what, "error "+show(e), "none", hint)
+		}
+	case error:
+		if e != nil {
+			fail(what, "error "+show(e.Error()), "none", hint)
+		}
+	default:
+		fail(what, show(err), "no error", append([]string{"NoError takes an error or a string"}, hint...))
+	}
+	c.passed(what, "no error")
 }
 
 // AtMost checks got <= limit. Both are numbers of any type (durations
@@ -143,7 +200,8 @@ func (c *Checker) order(what string, got, limit any, words string, ok func(int) 
 		fail(what, show(got), want, append([]string{err.Error()}, hint...))
 	}
 	if !ok(d) {
-		fail(what, show(got), want, hint)
+		g, l := shown(got, limit)
+		fail(what, g, words+" "+l, hint)
 	}
 	c.passed(what, show(got)+" ("+want+")")
 }
@@ -159,7 +217,8 @@ func (c *Checker) Near(what string, got, want, tolerance any, hint ...string) {
 		fail(what, show(got), wanted, append([]string{"Near compares numbers"}, hint...))
 	}
 	if math.Abs(g.float()-w.float()) > t.float() {
-		fail(what, show(got), wanted, hint)
+		gs, ws := shown(got, want)
+		fail(what, gs, ws+" ± "+show(tolerance), hint)
 	}
 	c.passed(what, show(got)+" (want "+wanted+")")
 }
@@ -296,6 +355,9 @@ func True(what string, cond bool, hint ...string) { std.True(what, cond, hint...
 
 // False is Checker.False printing on standard output.
 func False(what string, cond bool, hint ...string) { std.False(what, cond, hint...) }
+
+// NoError is Checker.NoError printing on standard output.
+func NoError(what string, err any, hint ...string) { std.NoError(what, err, hint...) }
 
 // AtMost is Checker.AtMost printing on standard output.
 func AtMost(what string, got, limit any, hint ...string) { std.AtMost(what, got, limit, hint...) }

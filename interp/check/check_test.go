@@ -53,6 +53,12 @@ func TestChecks(t *testing.T) {
 		{"not true", func(c *check.Checker) { c.True("one task at a time", false, "look at the task stream") }, "",
 			"one task at a time: got false, want true (hint: look at the task stream)"},
 		{"false", func(c *check.Checker) { c.False("a result changed on its way", false) }, "✓ a result changed on its way: false\n", ""},
+		{"no error", func(c *check.Checker) { c.NoError("the tasks", "") }, "✓ the tasks: no error\n", ""},
+		{"no error: nil", func(c *check.Checker) { c.NoError("the tasks", nil) }, "✓ the tasks: no error\n", ""},
+		{"an error string", func(c *check.Checker) { c.NoError("the tasks", "task 0: panicked: not implemented", "write Hop") }, "",
+			`the tasks: got error "task 0: panicked: not implemented", want none (hint: write Hop)`},
+		{"an error", func(c *check.Checker) { c.NoError("opening", errors.New("no such file")) }, "", `opening: got error "no such file", want none`},
+		{"not an error", func(c *check.Checker) { c.NoError("n", 3) }, "", "n: got 3, want no error (hint: NoError takes an error or a string)"},
 		{"at most", func(c *check.Checker) { c.AtMost("tasks running at once", 2, 2) }, "✓ tasks running at once: 2 (at most 2)\n", ""},
 		{"more than at most", func(c *check.Checker) { c.AtMost("tasks running at once", 3, 2, "a core runs one task at a time") }, "",
 			"tasks running at once: got 3, want at most 2 (hint: a core runs one task at a time)"},
@@ -70,7 +76,20 @@ func TestChecks(t *testing.T) {
 		{"order of non-numbers", func(c *check.Checker) { c.AtMost("n", "3", 2) }, "",
 			`n: got "3", want at most 2 (hint: only numbers compare this way, not a string and an int)`},
 		{"near", func(c *check.Checker) { c.Near("speedup", 1.04, 1, 0.05) }, "✓ speedup: 1.04 (want 1 ± 0.05)\n", ""},
+		{"near durations", func(c *check.Checker) {
+			c.Near("d", 21*time.Millisecond, 20*time.Millisecond, time.Millisecond)
+		}, "✓ d: 21ms (want 20ms ± 1ms)\n", ""},
 		{"not near", func(c *check.Checker) { c.Near("speedup", 1.2, 1, 0.05) }, "", "speedup: got 1.2, want 1 ± 0.05"},
+		{"durations to the microsecond", func(c *check.Checker) {
+			c.AtMost("busy", 251737819*time.Nanosecond, 284304955*time.Nanosecond)
+		}, "✓ busy: 251.738ms (at most 284.305ms)\n", ""},
+		{"short durations in full", func(c *check.Checker) { c.Greater("span", 1500*time.Nanosecond, 0) }, "✓ span: 1.5µs (more than 0)\n", ""},
+		{"floats to 4 digits", func(c *check.Checker) { c.AtMost("cores busy", 1.8538373842761964, 2.1) }, "✓ cores busy: 1.854 (at most 2.1)\n", ""},
+		{"large floats whole", func(c *check.Checker) { c.Equal("value", 998001.0, 998001) }, "✓ value: 998001\n", ""},
+		{"in full when rounding hides the difference", func(c *check.Checker) { c.Equal("ratio", 1.00001, 1) }, "", "ratio: got 1.00001, want 1"},
+		{"in full when rounding hides an order", func(c *check.Checker) {
+			c.AtMost("wall", 80000400*time.Nanosecond, 80000300*time.Nanosecond)
+		}, "", "wall: got 80.0004ms, want at most 80.0003ms"},
 		{"hints join", func(c *check.Checker) { c.True("x", false, "one", "two") }, "", "x: got false, want true (hint: one two)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
