@@ -17,8 +17,10 @@
 //
 //	c.ClearSolutions.code_stub = {"go": "// YOUR CODE HERE\npanic(\"not implemented\")"}
 //
-// (nbgrader puts the panic after every region; the classroom notebooks'
-// regions are all function bodies with results, where that is the same).
+// (nbgrader puts the panic after every region: in the classroom notebooks,
+// whose regions are all in function bodies, a function without results
+// then panics instead of doing nothing, and its exercise's check fails
+// either way).
 package assign
 
 import (
