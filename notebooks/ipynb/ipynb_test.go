@@ -11,7 +11,7 @@ import (
 func TestParse(t *testing.T) {
 	for _, tt := range []struct {
 		name, in, wantErr string
-		sources            []string
+		sources           []string
 	}{
 		{"sources as lines and as a string",
 			`{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
@@ -59,7 +59,7 @@ func TestMarshal(t *testing.T) {
 	out := string(b)
 	for _, want := range []string{
 		"{\n \"cells\": [\n  {\n   \"attachments\": {},\n   \"cell_type\": \"code\",", // keys sorted, one space of indent
-		`"source": "fmt.Println(\"<a & b>\")\nx := 1\n"`,                                // no HTML escaping; the source as read
+		`"source": "fmt.Println(\"<a & b>\")\nx := 1\n"`,                              // no HTML escaping; the source as read
 		`"custom": [`, `"<b>"`, `"tags": [`, `"execution_count": 4`, `"nbformat_minor": 5`,
 	} {
 		if !strings.Contains(out, want) {
@@ -102,8 +102,8 @@ func TestMarshal(t *testing.T) {
 func TestNbgrader(t *testing.T) {
 	for _, tt := range []struct {
 		name, typ, meta, wantErr string
-		want                    ipynb.Nbgrader
-		has                     bool
+		want                     ipynb.Nbgrader
+		has                      bool
 	}{
 		{"none", "code", `{}`, "", ipynb.Nbgrader{}, false},
 		{"a graded cell", "code", `{"nbgrader": {"grade": true, "grade_id": "ex1-check", "locked": true, "points": 2, "solution": false, "schema_version": 3}}`, "",
