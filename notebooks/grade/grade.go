@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"atonce/internal/enginemsg"
@@ -270,12 +271,25 @@ func heading(src string) string {
 // done.
 func run(ctx context.Context, eng kernel.Engine, c *ipynb.Cell, count int, timeout time.Duration) (*CellError, error) {
 	out := &outputs{}
-	timer := time.AfterFunc(timeout, func() {
-		out.timedOut.Store(true)
-		_ = eng.Interrupt()
-	})
+	// The watchdog interrupts the cell when its time is up; it is done
+	// before run returns.
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			out.timedOut.Store(true)
+			_ = eng.Interrupt()
+		case <-done:
+		}
+	}()
 	rep, err := eng.Request(ctx, enginemsg.Request{Kind: enginemsg.KindExecute, Code: c.Source()}, out)
-	timer.Stop()
+	close(done)
+	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
