@@ -3,6 +3,8 @@
 //
 //	atonce kernel -f CONNECTION_FILE   serve a Jupyter client (Jupyter runs this)
 //	atonce install [--user|--sys-prefix|--prefix DIR] [--uninstall]
+//	atonce assign NOTEBOOK [-o OUT]   the student version of an exercise notebook
+//	atonce grade NOTEBOOK [-json]     run a submitted notebook and score its graded cells
 //	atonce version
 //
 // The kernel starts `atonce engine` itself: that process runs the cells.
@@ -39,6 +41,9 @@ import (
 	"atonce/kernel/supervisor"
 	"atonce/kernel/wire"
 	"atonce/models/broker"
+	"atonce/notebooks/assign"
+	"atonce/notebooks/grade"
+	"atonce/notebooks/ipynb"
 )
 
 // version is the atonce version; engines and workers must match it.
@@ -133,6 +138,12 @@ usage:
                                       workers on other machines reach its NATS server (with TLS)
   atonce worker -nats nats://TOKEN@HOST:PORT [-tls-fingerprint SHA256] [-queue NAME]
                                       join a kernel's distributed workers (%workers join prints this)
+  atonce assign NOTEBOOK [-o OUT]     write the student version of a notebook with nbgrader's
+                                      metadata and markers (default OUT: NAME-student.ipynb)
+  atonce grade NOTEBOOK [-json] [-source TEACHER.ipynb] [-timeout 5m] [-o OUT]
+                                      run a submitted notebook in a fresh engine and report the
+                                      points of its graded cells; -source puts the teacher's
+                                      tests back (hidden ones too), -o writes it with its outputs
   atonce version                      print the version
 `
 
@@ -154,6 +165,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runWorker(args[1:], stderr)
 	case "install":
 		return install.Main(args[1:], stdout, stderr)
+	case "assign":
+		return runAssign(args[1:], stdout, stderr)
+	case "grade":
+		return runGrade(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "atonce %s (%s, yaegi v0.16.1)\n", version, runtime.Version())
 		return 0
@@ -165,8 +180,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func logger(w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
+// logger logs at Info and above (everything with ATONCE_DEBUG set).
+func logger(w io.Writer) *slog.Logger { return loggerAt(w, slog.LevelInfo) }
+
+// loggerAt logs at level and above (everything with ATONCE_DEBUG set).
+func loggerAt(w io.Writer, level slog.Level) *slog.Logger {
 	if os.Getenv("ATONCE_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
@@ -424,5 +442,140 @@ func runWorker(args []string, stderr io.Writer) int {
 		log.Error("worker stopped", "err", err)
 		return 1
 	}
+	return 0
+}
+
+// parseWithArgs parses fs from args, flags allowed after the positional
+// arguments too (atonce grade NOTEBOOK -json), and returns the positional
+// arguments.
+func parseWithArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// runAssign writes the student version of a notebook.
+func runAssign(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atonce assign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "where to write the student version; - for standard output (default: NAME-student.ipynb beside NOTEBOOK)")
+	pos, err := parseWithArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "usage: atonce assign NOTEBOOK [-o OUT]")
+		return 2
+	}
+	in := pos[0]
+	if *out == "" {
+		*out = strings.TrimSuffix(in, ".ipynb") + "-student.ipynb"
+	}
+	if abs(*out) == abs(in) {
+		fmt.Fprintf(stderr, "atonce assign: %s is the teacher's notebook; write the student version elsewhere (-o)\n", in)
+		return 2
+	}
+	nb, err := ipynb.Read(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce assign: %v\n", err)
+		return 1
+	}
+	student, err := assign.Release(nb)
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce assign: %s: %v\n", in, err)
+		return 1
+	}
+	if *out == "-" {
+		b, err := student.Marshal()
+		if err == nil {
+			_, err = stdout.Write(b)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "atonce assign: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if err := student.Write(*out); err != nil {
+		fmt.Fprintf(stderr, "atonce assign: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote the student version of %s to %s\n", in, *out)
+	return 0
+}
+
+// abs is path made absolute, or path when that fails.
+func abs(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
+}
+
+// runGrade grades a submitted notebook in a fresh engine.
+func runGrade(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atonce grade", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "report as JSON")
+	source := fs.String("source", "", "the teacher's version: its graded and locked cells (hidden tests too) replace the submission's")
+	timeout := fs.Duration("timeout", grade.DefaultCellTimeout, "the longest one cell may run before it is interrupted and fails")
+	out := fs.String("o", "", "also write the submission as it ran, with its outputs, here")
+	pos, err := parseWithArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "usage: atonce grade NOTEBOOK [-json] [-source TEACHER.ipynb] [-timeout 5m] [-o OUT]")
+		return 2
+	}
+	nb, err := ipynb.Read(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce grade: %v\n", err)
+		return 1
+	}
+	opt := grade.Options{CellTimeout: *timeout, Logger: loggerAt(stderr, slog.LevelWarn)} // the user reads the grade, not the engine's start-up
+	if *source != "" {
+		if opt.Source, err = ipynb.Read(*source); err != nil {
+			fmt.Fprintf(stderr, "atonce grade: %v\n", err)
+			return 1
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce grade: cannot find its own binary to start the engine: %v\n", err)
+		return 1
+	}
+	opt.EngineCommand = []string{exe, "engine"}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := grade.Run(ctx, nb, opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce grade: %s: %v\n", pos[0], err)
+		return 1
+	}
+	if *out != "" {
+		if err := res.Notebook.Write(*out); err != nil {
+			fmt.Fprintf(stderr, "atonce grade: %v\n", err)
+			return 1
+		}
+	}
+	if !*asJSON {
+		fmt.Fprint(stdout, res.Text(pos[0]))
+		return 0
+	}
+	b, err := res.JSON(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "atonce grade: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", b)
 	return 0
 }

@@ -10,6 +10,7 @@ import (
 
 	"atonce/internal/enginemsg"
 	"atonce/internal/gosrc"
+	"atonce/interp/check"
 	"atonce/interp/rewrite"
 
 	"github.com/traefik/yaegi/interp"
@@ -92,6 +93,11 @@ func (s *Session) runError(cell int, err error) *enginemsg.Error {
 	s.SyncOutput()
 	msg := fmt.Sprint(p.Value)
 	e := &enginemsg.Error{Name: "panic", Value: msg, Traceback: []string{"panic: " + msg}}
+	if f, ok := p.Value.(*check.Failure); ok {
+		// An exercise's check that did not hold: what was wanted and got,
+		// the hint on a line of its own, then where the check is.
+		e = checkFailed(f)
+	}
 	var last string
 	frames := 0
 	for _, l := range s.stderr.takePanics() {
@@ -121,6 +127,20 @@ func (s *Session) runError(cell int, err error) *enginemsg.Error {
 		}
 	}
 	return e
+}
+
+// checkFailed is the error of a cell whose check did not hold (package
+// check): ename CheckFailed, the failure as its value; the traceback
+// says it again with the hint on a line of its own, and runError adds
+// where the check is.
+func checkFailed(f *check.Failure) *enginemsg.Error {
+	plain := *f
+	plain.Hint = ""
+	tb := []string{"CheckFailed: " + plain.Error()}
+	if f.Hint != "" {
+		tb = append(tb, "hint: "+f.Hint)
+	}
+	return &enginemsg.Error{Name: "CheckFailed", Value: f.Error(), Traceback: tb}
 }
 
 // position decodes a reported line:col into cell, line and column, with

@@ -1,10 +1,12 @@
 package interp
 
 import (
+	"io"
 	"reflect"
 	"strings"
 
 	"atonce/internal/gosrc"
+	"atonce/interp/check"
 	"atonce/interp/display"
 	"atonce/models"
 
@@ -12,9 +14,16 @@ import (
 )
 
 // exports are the host packages the session adds to yaegi's standard
-// library: its time.Sleep, the display package, and the helper that
-// captures a cell's final value.
+// library: its time.Sleep, the display and check packages, and the helper
+// that captures a cell's final value.
 func (s *Session) exports() interp.Exports {
+	// Checks print what passed on the cell's output, in order with what
+	// the cell prints itself.
+	var out io.Writer
+	if s.stdout != nil {
+		out = s.stdout.w
+	}
+	c := check.New(out)
 	ex := interp.Exports{
 		"time/time": {
 			"Sleep": reflect.ValueOf(s.sleep),
@@ -39,6 +48,19 @@ func (s *Session) exports() interp.Exports {
 
 			"Handle": reflect.ValueOf((*display.Handle)(nil)),
 			"Bundle": reflect.ValueOf((*display.Bundle)(nil)),
+		},
+		"atonce/check/check": {
+			"Equal":   reflect.ValueOf(c.Equal),
+			"True":    reflect.ValueOf(c.True),
+			"False":   reflect.ValueOf(c.False),
+			"NoError": reflect.ValueOf(c.NoError),
+			"AtMost":  reflect.ValueOf(c.AtMost),
+			"AtLeast": reflect.ValueOf(c.AtLeast),
+			"Less":    reflect.ValueOf(c.Less),
+			"Greater": reflect.ValueOf(c.Greater),
+			"Near":    reflect.ValueOf(c.Near),
+
+			"Failure": reflect.ValueOf((*check.Failure)(nil)),
 		},
 	}
 	// The models' report types, so a %%models -o NAME run can hand its
@@ -76,10 +98,10 @@ func (s *Session) exports() interp.Exports {
 	return ex
 }
 
-// The display and models packages are known to the import-name rule and
-// imported for a cell that uses them, like the standard library.
+// The display, check and models packages are known to the import-name
+// rule and imported for a cell that uses them, like the standard library.
 func init() {
-	for _, key := range []string{"atonce/display/display", "atonce/models/models"} {
+	for _, key := range []string{"atonce/display/display", "atonce/check/check", "atonce/models/models"} {
 		var members []string
 		for name := range (&Session{}).exports()[key] {
 			members = append(members, name)

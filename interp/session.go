@@ -120,7 +120,8 @@ const syncWait = 10 * time.Second
 const captureImport = `import __atonce_capture "atonce/internal/capture"`
 
 // New starts a session. Its yaegi interpreter has the whole standard
-// library and the package "atonce/display".
+// library and the packages "atonce/display", "atonce/check" and
+// "atonce/models".
 func New(opt Options) (*Session, error) {
 	if opt.Output == nil {
 		return nil, errors.New("interp: Options.Output is required")

@@ -311,6 +311,49 @@ func TestPanic(t *testing.T) {
 	}
 }
 
+// TestCheckFailed: a check of package atonce/check that holds prints what
+// passed, in order with the cell's prints; one that does not fails the
+// cell with ename CheckFailed, its message as the value, the hint on a
+// line of the traceback and where the check is.
+func TestCheckFailed(t *testing.T) {
+	s, rec := newSession(t, Options{})
+	run(t, s, `import "fmt"`, "func atMost(n int) {\n\tcheck.AtMost(\"tasks running at once\", n, 2, \"a core runs one task at a time\")\n}")
+	for _, tt := range []struct {
+		name, code, wantOut, wantValue string
+		wantTB                         []string
+	}{
+		{"holds", "fmt.Println(\"before\")\ncheck.Equal(\"entries\", 1000, 1000)\nfmt.Println(\"after\")",
+			"before\n✓ entries: 1000\nafter\n", "", nil},
+		{"fails at top level", "check.Equal(\"entries\", 812, 1000)\nfmt.Println(\"not reached\")", "",
+			"entries: got 812, want 1000", []string{"CheckFailed: entries: got 812, want 1000"}},
+		{"fails in a func of an earlier cell", "atMost(3)", "",
+			"tasks running at once: got 3, want at most 2 (hint: a core runs one task at a time)",
+			[]string{"CheckFailed: tasks running at once: got 3, want at most 2", "hint: a core runs one task at a time", "(in an earlier cell) 2:2 in atMost"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.Execute(context.Background(), tt.code)
+			if out := rec.text("stdout"); out != tt.wantOut {
+				t.Errorf("stdout: got %q, want %q", out, tt.wantOut)
+			}
+			if tt.wantValue == "" {
+				if r.Err != nil {
+					t.Fatalf("got Err %+v, want none", r.Err)
+				}
+				return
+			}
+			if r.Err == nil || r.Err.Name != "CheckFailed" || r.Err.Value != tt.wantValue {
+				t.Fatalf("got Err %+v, want CheckFailed %q", r.Err, tt.wantValue)
+			}
+			tb := strings.Join(r.Err.Traceback, "\n")
+			for _, w := range tt.wantTB {
+				if !strings.Contains(tb, w) {
+					t.Errorf("traceback:\n%s\nwant it to hold %q", tb, w)
+				}
+			}
+		})
+	}
+}
+
 func TestStdin(t *testing.T) {
 	for _, tt := range []struct {
 		name  string

@@ -121,3 +121,25 @@ func TestNotebooks(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedCheckFailsNbconvert: an exercise's check that does not hold
+// fails its cell for a Jupyter client, so `nbconvert --execute` fails and
+// says why, as grading tools built on nbclient see it.
+func TestFailedCheckFailsNbconvert(t *testing.T) {
+	if testing.Short() {
+		t.Skip("executes a notebook with a real kernel: skipped with -short")
+	}
+	cmd := exec.Command(installtest.Python(t), "-m", "nbconvert", "--to", "notebook", "--execute",
+		"--ExecutePreprocessor.kernel_name=atonce", "--ExecutePreprocessor.timeout=60",
+		"--output-dir", t.TempDir(), filepath.Join("testdata", "failed-check.ipynb"))
+	cmd.Env = installtest.KernelEnv(t)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("nbconvert --execute succeeded on a notebook whose check fails:\n%s", out)
+	}
+	for _, want := range []string{"CheckFailed", "one and one: got 2, want 3", "hint: count again"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("nbconvert's output:\n%s\nwant it to hold %q", out, want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ var ErrNoTask = errors.New("the notebook has no such task function")
 
 // packagePaths maps the import paths cells use for atonce's packages to
 // the packages' real paths in atonce's module.
-var packagePaths = map[string]string{"atonce/display": "atonce/interp/display"}
+var packagePaths = map[string]string{"atonce/display": "atonce/interp/display", "atonce/check": "atonce/interp/check"}
 
 // realPath is the path a cell's import of path is built with.
 func realPath(path string) string {
