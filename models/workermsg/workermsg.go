@@ -89,12 +89,15 @@ const TraceKeep = "keep"
 // worker and not the engine. The run starts from the variables of the
 // state StateKey, as loaded.
 type Run struct {
-	Model    string `json:"model"`
-	Func     string `json:"func"`
-	N        int    `json:"n"`
-	Workers  int    `json:"workers,omitempty"` // 0: the model's default
-	Trace    bool   `json:"trace,omitempty"`   // record the tasks' states from the execution tracer
-	StateKey string `json:"state"`
+	Model   string `json:"model"`
+	Func    string `json:"func"`
+	N       int    `json:"n"`
+	Workers int    `json:"workers,omitempty"` // 0: the model's default
+	Trace   bool   `json:"trace,omitempty"`   // record the tasks' states from the execution tracer
+	// KeepTrace, with Trace, asks for the run's execution trace itself
+	// (Ran.Trace).
+	KeepTrace bool   `json:"keep_trace,omitempty"`
+	StateKey  string `json:"state"`
 	// Watch names the package-level variables whose values after the run
 	// the report keeps (its Globals); empty keeps none.
 	Watch []string `json:"watch,omitempty"`
@@ -112,6 +115,9 @@ type Ran struct {
 	// that does not run in process, a function the notebook lacks, a
 	// state the worker does not hold.
 	Err string `json:"err,omitempty"`
+	// Trace is the run's execution trace, when the Run asked to keep it
+	// (models.RunTrace.Process): it is not part of the report's JSON.
+	Trace []byte `json:"trace,omitempty"`
 }
 
 // Race asks a worker built with the race detector to run the notebook
