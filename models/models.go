@@ -129,6 +129,29 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}{plain(r), r.MSU, r.Sharing, r.Parallel})
 }
 
+// WorkerLabel names worker k of r as the model calls it (Traits.Noun,
+// "worker" without traits): "loop" for the baseline's one worker,
+// "thread 2", "process 0", and for a model whose workers may be on other
+// machines, "worker 1 (host)". The task stream's rows and the Perfetto
+// export's threads are named so.
+func (r Report) WorkerLabel(k int) string {
+	one := r.Noun
+	if one == "" || r.Nouns == "" {
+		one = "worker"
+	}
+	if r.Baseline && max(r.Workers, 1) == 1 {
+		return one
+	}
+	label := fmt.Sprintf("%s %d", one, k)
+	for _, w := range r.Pool {
+		if w.Worker == k && w.Host != "" && r.Hosts {
+			label += " (" + w.Host + ")"
+			break
+		}
+	}
+	return label
+}
+
 // NewReport is the start of a run's report: the model's name and traits,
 // the task's name, no task records yet (an empty list, not null, in JSON).
 func NewReport(tr Traits, t Task) Report {

@@ -263,7 +263,7 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 	}
 	rows := make([]Row, n)
 	for k := range rows {
-		rows[k] = Row{Worker: k, Label: workerLabel(r, k)}
+		rows[k] = Row{Worker: k, Label: r.WorkerLabel(k)}
 	}
 	for _, w := range r.Pool {
 		if w.Worker < 0 || w.Ready <= w.Spawn {
@@ -406,22 +406,6 @@ func workerNoun(r models.Report) (one, many string) {
 func workerCount(r models.Report) string {
 	one, many := workerNoun(r)
 	return plural(r.Workers, one, many)
-}
-
-// workerLabel names row k of r's panel.
-func workerLabel(r models.Report, k int) string {
-	one, _ := workerNoun(r)
-	if r.Baseline && max(r.Workers, 1) == 1 {
-		return one
-	}
-	label := fmt.Sprintf("%s %d", one, k)
-	for _, w := range r.Pool {
-		if w.Worker == k && w.Host != "" && r.Hosts {
-			label += " (" + w.Host + ")"
-			break
-		}
-	}
-	return label
 }
 
 func plural(n int, one, many string) string {
