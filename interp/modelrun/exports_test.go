@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -161,4 +162,33 @@ func goTool(t *testing.T) string {
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestStatesInTheNotebook: a notebook reads the states' kinds of the
+// reports it is given (-o NAME) with the models package's names.
+func TestStatesInTheNotebook(t *testing.T) {
+	s := session(t, "func Nap(i int) int {\n\ttime.Sleep(2 * time.Millisecond)\n\treturn i\n}", "var reps []models.Report")
+	spec, err := modelrun.ParseSpec("-n 2 -models sequential Nap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reports[0].Traced {
+		t.Skip("the execution tracer was busy")
+	}
+	s.Vars()["reps"].Set(reflect.ValueOf(reports))
+	code := `awaited := time.Duration(0)
+for _, t := range models.StateTotals(reps[0]) {
+	if t.State == models.Blocked && t.Kind == models.KindAwait {
+		awaited += t.Time
+	}
+}
+awaited >= 4*time.Millisecond && models.StateLabel(models.Waiting, models.KindGIL) == "waiting for the GIL"`
+	r := s.Execute(context.Background(), code)
+	if r.Err != nil || r.Value["text/plain"] != "true" {
+		t.Errorf("the notebook's reading of the states got %v (%v), want true", r.Value["text/plain"], r.Err)
+	}
 }
