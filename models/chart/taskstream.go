@@ -564,15 +564,10 @@ func (f legendFlags) items() []legendItem {
 		}, "task, start to end"})
 	}
 	if f.startup {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			fillRect(c, x0, x1, y0, y1, startupGray)
-		}, "worker start-up"})
+		items = append(items, legendItem{strip(startupGray, 1), "worker start-up"})
 	}
 	if f.transfer {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			m, h := (y0+y1)/2, (y1-y0)*0.2
-			fillRect(c, x0, x1, m-h, m+h, transferGray)
-		}, "sent to the worker"})
+		items = append(items, legendItem{strip(transferGray, 0.4), "sent to the worker"})
 	}
 	if f.failed {
 		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
@@ -581,20 +576,24 @@ func (f legendFlags) items() []legendItem {
 		}, "failed"})
 	}
 	if f.gc {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			m, h := (y0+y1)/2, (y1-y0)*0.3
-			fillRect(c, x0, x1, m-h, m+h, gcPurple)
-		}, "GC (mark phase)"})
+		items = append(items, legendItem{strip(gcPurple, 0.6), "GC (mark phase)"})
 	}
 	if f.stw {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			fillRect(c, x0, x1, y0, y1, stwRed)
-		}, "stop-the-world"})
+		items = append(items, legendItem{strip(stwRed, 1), "stop-the-world"})
 	}
 	items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
 		strokeRect(c, x0, x1, y0, y1, laneGray, 0.5)
 	}, "idle (white in a worker's lane)"})
 	return items
+}
+
+// strip is a swatch of a band of col across the middle, frac of its
+// height: a whole swatch at 1.
+func strip(col color.NRGBA, frac vg.Length) func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
+	return func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
+		m, h := (y0+y1)/2, (y1-y0)*frac/2
+		fillRect(c, x0, x1, m-h, m+h, col)
+	}
 }
 
 const (
