@@ -286,7 +286,9 @@ func (s *stateReader) event(ev trace.Event) {
 		_, to := st.Goroutine()
 		id := st.Resource.Goroutine()
 		g := s.goroutine(id)
-		if to == trace.GoWaiting {
+		if to == trace.GoWaiting && st.Reason != "" {
+			// A goroutine's status at the start of a generation says
+			// no reason: it keeps the one it blocked for.
 			g.reason = st.Reason
 		}
 		s.setState(id, g, to, t)
