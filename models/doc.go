@@ -5,7 +5,8 @@
 // The vocabulary is [Task] (the work), [Model] (a concurrency strategy),
 // [Options] and [Report] (what happened: wall and CPU time, and per task
 // which worker ran it, when, and with [Options.Trace] when it was really
-// running, waiting for the lock or a CPU, or blocked at an await).
+// running, waiting (for a CPU, the GIL, the event loop) or blocked (at
+// an await, on a mutex, a channel, in a syscall): [Span.Kind]).
 //
 // The in-process models call [Task.Call]:
 //

@@ -34,12 +34,17 @@ type Options struct {
 	// for gil and threads); 0 means the model's default. Sequential
 	// always uses one.
 	Workers int
-	// Trace records each task's states (running, waiting, blocked) from
-	// the Go execution tracer: the engine's for the models that run tasks
-	// in it, each worker's own for those that run them in workers. If the
-	// tracer is already in use, the run goes on without states and
-	// Report.Traced is false.
+	// Trace records each task's states (running, waiting, blocked, and
+	// what for: Span.Kind) from the Go execution tracer: the engine's for
+	// the models that run tasks in it, each worker's own for those that
+	// run them in workers. If the tracer is already in use, the run goes
+	// on without states and Report.Traced is false.
 	Trace bool
+	// KeepTrace, with Trace, keeps the execution traces themselves in
+	// Report.Trace: the process's trace of the run for the models that
+	// run tasks in it, each worker's trace for those that run them in
+	// workers (which then send it with their results).
+	KeepTrace bool
 	// Progress, if set, is called after each finished task with the
 	// number of tasks done so far. Calls are never concurrent; a slow
 	// Progress slows the run.
@@ -100,6 +105,15 @@ type Report struct {
 	// GoVersion is, for a native run, the Go toolchain that compiled the
 	// notebook (go1.26.8).
 	GoVersion string `json:"go_version,omitempty"`
+	// Runtime are the stretches of the run during which the Go runtime
+	// collected garbage or stopped the world, read from the same traces
+	// as the tasks' States (only when Traced; a worker's are those during
+	// its tasks), in time order.
+	Runtime []RuntimeSpan `json:"runtime,omitempty"`
+	// Trace holds the run's execution traces when the run was asked to
+	// keep them (Options.KeepTrace); nil otherwise. It is not part of the
+	// report's JSON: traces take megabytes.
+	Trace *RunTrace `json:"-"`
 }
 
 // MarshalJSON encodes r with its traits under "traits" and, for readers
@@ -113,6 +127,29 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Sharing  string `json:"sharing"`
 		Parallel bool   `json:"parallel"`
 	}{plain(r), r.MSU, r.Sharing, r.Parallel})
+}
+
+// WorkerLabel names worker k of r as the model calls it (Traits.Noun,
+// "worker" without traits): "loop" for the baseline's one worker,
+// "thread 2", "process 0", and for a model whose workers may be on other
+// machines, "worker 1 (host)". The task stream's rows and the Perfetto
+// export's threads are named so.
+func (r Report) WorkerLabel(k int) string {
+	one := r.Noun
+	if one == "" || r.Nouns == "" {
+		one = "worker"
+	}
+	if r.Baseline && max(r.Workers, 1) == 1 {
+		return one
+	}
+	label := fmt.Sprintf("%s %d", one, k)
+	for _, w := range r.Pool {
+		if w.Worker == k && w.Host != "" && r.Hosts {
+			label += " (" + w.Host + ")"
+			break
+		}
+	}
+	return label
 }
 
 // NewReport is the start of a run's report: the model's name and traits,
@@ -179,7 +216,8 @@ type TaskRecord struct {
 	Note     string `json:"note,omitempty"`
 }
 
-// The states a task can be in; see Span.
+// The states a task can be in; see Span. Span.Kind says what a task
+// waited for or was blocked on.
 const (
 	Running = "running" // on a CPU
 	Waiting = "waiting" // runnable: waiting for the event loop, the lock or a CPU
@@ -188,7 +226,13 @@ const (
 
 // Span is a stretch of time a task spent in one state.
 type Span struct {
-	State string        `json:"state"` // Running, Waiting or Blocked
+	State string `json:"state"` // Running, Waiting or Blocked
+	// Kind says more of the state, as Go's execution tracer tells it: for
+	// Running, "" or KindGCAssist; for Waiting, KindCPU, KindGIL or
+	// KindLoop; for Blocked, KindAwait, KindMutex, KindChannel,
+	// KindSelect, KindSyscall, KindSleep, KindIO, KindGC or KindOther.
+	// "" in reports made before kinds existed. StateLabel names a span.
+	Kind  string        `json:"kind,omitempty"`
 	Start time.Duration `json:"start_ns"`
 	End   time.Duration `json:"end_ns"`
 }

@@ -85,8 +85,9 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 	p := &procPool{
 		task:     t,
 		opt:      opt,
+		rep:      &rep,
 		ctx:      runCtx,
-		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State, Trace: opt.Trace}),
+		workers:  workerpool.New(workerpool.Pipe{Command: t.Remote.Command, State: t.Remote.State, Trace: opt.Trace, KeepTrace: opt.Trace && opt.KeepTrace}),
 		pending:  make(chan int, t.N),
 		allDone:  make(chan struct{}),
 		recs:     make([]TaskRecord, t.N),
@@ -152,6 +153,7 @@ func (Processes) Run(ctx context.Context, t Task, opt Options) (Report, error) {
 type procPool struct {
 	task  Task
 	opt   Options
+	rep   *Report // the run's report, for what results add besides records (under mu)
 	ctx   context.Context
 	start time.Time
 	wg    sync.WaitGroup
@@ -240,7 +242,7 @@ func (p *procPool) serve(rec *WorkerRecord) {
 		queued := time.Since(p.start)
 		p.recs[i] = TaskRecord{Index: i, Worker: rec.Worker, Queued: queued, Start: queued, End: queued}
 		p.mu.Unlock()
-		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: p.opt.Trace}
+		task := workermsg.Task{ID: fmt.Sprintf("%d.%d", i, p.attempts[i]), StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: p.opt.Trace, KeepTrace: p.opt.Trace && p.opt.KeepTrace}
 		res, in, out, err := runTask(w, task)
 		if err != nil {
 			if p.ctx.Err() == nil {
@@ -250,6 +252,7 @@ func (p *procPool) serve(rec *WorkerRecord) {
 		}
 		p.mu.Lock()
 		tr := RemoteRecord(res, *rec, p.start)
+		p.rep.AddWorkerResult(res, *rec, p.start)
 		p.mu.Unlock()
 		tr.Queued, tr.BytesIn, tr.BytesOut = queued, in, out
 		p.finish(i, tr, res)

@@ -1,8 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"atonce/internal/clocksync"
@@ -59,7 +61,7 @@ func RemoteRecord(res workermsg.Result, w WorkerRecord, runStart time.Time) Task
 		Err:    res.Err,
 	}
 	for _, sp := range res.States {
-		rec.States = append(rec.States, Span{State: sp.State, Start: w.OnRunClock(sp.Start, runStart), End: w.OnRunClock(sp.End, runStart)})
+		rec.States = append(rec.States, Span{State: sp.State, Kind: sp.Kind, Start: w.OnRunClock(sp.Start, runStart), End: w.OnRunClock(sp.End, runStart)})
 	}
 	if len(res.Value) > 0 && string(res.Value) != "null" {
 		var v any
@@ -68,6 +70,39 @@ func RemoteRecord(res workermsg.Result, w WorkerRecord, runStart time.Time) Task
 		}
 	}
 	return rec
+}
+
+// AddWorkerResult adds to r what a worker's result tells of the run
+// besides the task's record (RemoteRecord): the collections and stops of
+// the world in the worker's process during the task, on the run's clock
+// (Runtime, kept in time order), and the worker's execution trace when
+// the task carried it (Trace).
+func (r *Report) AddWorkerResult(res workermsg.Result, w WorkerRecord, runStart time.Time) {
+	for _, sp := range res.Runtime {
+		r.Runtime = append(r.Runtime, RuntimeSpan{Kind: sp.Kind, Reason: sp.Reason, Worker: w.Worker, Start: w.OnRunClock(sp.Start, runStart), End: w.OnRunClock(sp.End, runStart)})
+	}
+	slices.SortStableFunc(r.Runtime, func(a, b RuntimeSpan) int { return cmp.Compare(a.Start, b.Start) })
+	if len(res.Trace) > 0 {
+		if r.Trace == nil {
+			r.Trace = &RunTrace{}
+		}
+		r.Trace.addWorker(w.Worker, res.Tracer, res.Trace)
+	}
+}
+
+// addWorker adds a part of worker's trace written by its tracer (one
+// with a header of its own, TaskTracer.Kept): to the trace of that
+// tracer, less its header, or as a new trace of the worker's.
+func (t *RunTrace) addWorker(worker int, tracer int64, part []byte) {
+	if t.Workers == nil {
+		t.Workers, t.tracers = map[int][][]byte{}, map[int][]int64{}
+	}
+	if k := slices.Index(t.tracers[worker], tracer); k >= 0 && len(part) >= traceHeaderLen {
+		t.Workers[worker][k] = append(t.Workers[worker][k], part[traceHeaderLen:]...)
+		return
+	}
+	t.Workers[worker] = append(t.Workers[worker], part)
+	t.tracers[worker] = append(t.tracers[worker], tracer)
 }
 
 // SetClock records how far the worker's clock is from the engine's.

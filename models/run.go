@@ -119,7 +119,8 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 
 	if traceBuf != nil {
 		trace.Stop()
-		states, err := parseStates(traceBuf, t.N)
+		raw := traceBuf.Bytes()
+		states, err := parseStates(bytes.NewReader(raw), t.N, gilRun(s))
 		if err != nil {
 			slog.Warn("models: cannot read the execution trace; reporting no task states", "model", s.Name, "err", err)
 		} else {
@@ -127,6 +128,10 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 			for i := range r.recs {
 				r.recs[i].States = states.spans(i, r.recs[i].Start, r.recs[i].End)
 			}
+			rep.Runtime = states.runtimeSpans(states.anchor, 0, rep.Wall, -1)
+		}
+		if opt.KeepTrace {
+			rep.Trace = &RunTrace{Process: raw}
 		}
 	}
 	for i, ok := range r.started {

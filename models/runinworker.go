@@ -51,6 +51,9 @@ func RunInWorker(ctx context.Context, w *workerpool.Worker, run workermsg.Run) (
 	if err := json.Unmarshal(m.Ran.Report, &rep); err != nil {
 		return fail(fmt.Errorf("%s: %s sent a report that does not read: %w", run.Model, w.Name(), err))
 	}
+	if len(m.Ran.Trace) > 0 {
+		rep.Trace = &RunTrace{Process: m.Ran.Trace}
+	}
 	if rep.Err != "" {
 		return rep, errors.New(rep.Err)
 	}

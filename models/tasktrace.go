@@ -1,11 +1,13 @@
 package models
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	rtrace "runtime/trace"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +42,17 @@ type TaskTracer struct {
 	failed chan struct{}         // closed when the reader stopped
 	err    error                 // why the reader stopped, if it did
 	next   int                   // the next call's index in the trace
+
+	keep *keeper // the trace as written, when kept; nil otherwise
+	id   int64   // tells this tracer from the worker's others: when it started
+}
+
+// TaskTrace is what the tracer saw of one call: the task's states, and
+// the runtime's collections and stops of the world during it (Worker
+// -1), as offsets from the call's start.
+type TaskTrace struct {
+	States  []Span
+	Runtime []RuntimeSpan
 }
 
 // flushWait bounds how long Call waits for the reader to see its call
@@ -53,12 +66,13 @@ var errTracerBusy = errors.New("the execution tracer is busy with another trace"
 
 // StartTaskTracer starts the execution tracer for TaskTracer's calls, or
 // returns an error when it cannot (another trace is being recorded).
-func StartTaskTracer() (*TaskTracer, error) {
+// With keep, the tracer also keeps the trace it writes, for Kept.
+func StartTaskTracer(keep bool) (*TaskTracer, error) {
 	if rtrace.IsEnabled() {
 		return nil, errTracerBusy
 	}
 	pr, pw := io.Pipe()
-	tt := &TaskTracer{pw: pw, states: newStateReader(0), ended: map[int]chan struct{}{}, failed: make(chan struct{})}
+	tt := &TaskTracer{pw: pw, states: newStateReader(0, false), ended: map[int]chan struct{}{}, failed: make(chan struct{}), id: time.Now().UnixNano()}
 	tt.states.ended = func(i int) {
 		if c, ok := tt.ended[i]; ok {
 			close(c)
@@ -66,7 +80,12 @@ func StartTaskTracer() (*TaskTracer, error) {
 		}
 	}
 	tt.read.Go(func() { tt.readTrace(pr) })
-	if err := rtrace.Start(pw); err != nil {
+	var w io.Writer = pw
+	if keep {
+		tt.keep = new(keeper)
+		w = io.MultiWriter(tt.keep, pw)
+	}
+	if err := rtrace.Start(w); err != nil {
 		pw.Close()
 		tt.read.Wait()
 		return nil, fmt.Errorf("starting the execution tracer: %w", err)
@@ -115,12 +134,12 @@ func (tt *TaskTracer) readTrace(pr *io.PipeReader) {
 }
 
 // Call calls fn on this goroutine as one task under the tracer and
-// returns its states between start and end, the times fn returns (when
-// the task's own work began and ended, on this process's clock), as
-// offsets from start. fn must run the task on the goroutine that calls
-// it. The error says why there are no states (the tracer broke): the
-// call happened all the same.
-func (tt *TaskTracer) Call(ctx context.Context, fn func(context.Context) (start, end time.Time)) ([]Span, error) {
+// returns what the tracer saw between start and end, the times fn
+// returns (when the task's own work began and ended, on this process's
+// clock), as offsets from start. fn must run the task on the goroutine
+// that calls it. The error says why there are no states (the tracer
+// broke): the call happened all the same.
+func (tt *TaskTracer) Call(ctx context.Context, fn func(context.Context) (start, end time.Time)) (TaskTrace, error) {
 	tt.mu.Lock()
 	i := tt.next
 	tt.next++
@@ -141,7 +160,7 @@ func (tt *TaskTracer) Call(ctx context.Context, fn func(context.Context) (start,
 	// ends the trace's generation, which the tracer then writes out.
 	if _, err := tt.rec.WriteTo(io.Discard); err != nil {
 		tt.forget(i)
-		return nil, fmt.Errorf("flushing the execution trace: %w", err)
+		return TaskTrace{}, fmt.Errorf("flushing the execution trace: %w", err)
 	}
 	timeout := time.NewTimer(flushWait)
 	defer timeout.Stop()
@@ -151,21 +170,48 @@ func (tt *TaskTracer) Call(ctx context.Context, fn func(context.Context) (start,
 		tt.forget(i)
 		tt.mu.Lock()
 		defer tt.mu.Unlock()
-		return nil, tt.err
+		return TaskTrace{}, tt.err
 	case <-timeout.C:
 		tt.forget(i)
-		return nil, fmt.Errorf("the execution trace of the task did not arrive within %v", flushWait)
+		return TaskTrace{}, fmt.Errorf("the execution trace of the task did not arrive within %v", flushWait)
 	}
+	from, to := start.Sub(anchor), end.Sub(anchor)
 	tt.mu.Lock()
-	spans := tt.states.spans(i, start.Sub(anchor), end.Sub(anchor))
-	delete(tt.states.tasks, i)
-	tt.mu.Unlock()
-	shift := start.Sub(anchor)
-	for k := range spans {
-		spans[k].Start -= shift
-		spans[k].End -= shift
+	ts := tt.states.tasks[i]
+	out := TaskTrace{
+		States:  tt.states.spans(i, from, to),
+		Runtime: tt.states.runtimeSpans(ts.anchor, from, to, -1),
 	}
-	return spans, nil
+	delete(tt.states.tasks, i)
+	tt.states.forgetRuntime(ts.end)
+	tt.mu.Unlock()
+	for k := range out.States {
+		out.States[k].Start -= from
+		out.States[k].End -= from
+	}
+	for k := range out.Runtime {
+		out.Runtime[k].Start -= from
+		out.Runtime[k].End -= from
+	}
+	return out, nil
+}
+
+// ID tells this tracer from the others the process ran: traces Kept
+// from one tracer join into one; another tracer's start a new one.
+func (tt *TaskTracer) ID() int64 { return tt.id }
+
+// Kept returns the trace the tracer wrote since the last call of Kept
+// (since it started, the first time), up to the end of the last whole
+// generation, as a trace of its own that `go tool trace` opens: the
+// trace's header, then the generations. A Call's generation is whole
+// once Call returns. It returns nil when the tracer keeps nothing
+// (StartTaskTracer without keep, or a trace format it does not know) or
+// no generation ended since.
+func (tt *TaskTracer) Kept() []byte {
+	if tt.keep == nil {
+		return nil
+	}
+	return tt.keep.take()
 }
 
 // forget drops what the reader keeps of call i.
@@ -193,4 +239,74 @@ func traceTask(ctx context.Context, i int) (context.Context, *rtrace.Task) {
 	tctx, task := rtrace.NewTask(ctx, traceTaskType)
 	rtrace.Log(tctx, traceLogIndex, strconv.Itoa(i))
 	return tctx, task
+}
+
+// keeper keeps the execution trace as the runtime writes it, cut at the
+// ends of generations: each of the runtime's writes is a whole batch,
+// the trace's header first, and a generation ends with a write of the
+// one byte evEndOfGeneration (the contract runtime/trace's own flight
+// recorder relies on). A trace's header followed by whole generations,
+// not necessarily the first, is a trace the tools read.
+type keeper struct {
+	mu      sync.Mutex
+	header  []byte // the trace's header; nil before the first write
+	known   bool   // the header names a format with evEndOfGeneration
+	pending []byte // batches of the generation under way
+	done    []byte // whole generations not taken yet
+}
+
+// evEndOfGeneration is the in-band end of a generation in the trace
+// formats of Go 1.26 on (internal/trace/tracev2.EvEndOfGeneration).
+const evEndOfGeneration = 52
+
+// traceHeaderLen is the length of a trace's header, "go 1.26 trace"
+// padded with zero bytes.
+const traceHeaderLen = 16
+
+// Write takes the runtime's next write.
+func (k *keeper) Write(b []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := len(b)
+	if k.header == nil {
+		if len(b) < traceHeaderLen {
+			k.header = []byte{}
+			return n, nil
+		}
+		k.header = slices.Clone(b[:traceHeaderLen])
+		k.known = knownTraceFormat(k.header)
+		b = b[traceHeaderLen:]
+	}
+	if !k.known || len(b) == 0 {
+		return n, nil
+	}
+	k.pending = append(k.pending, b...)
+	if len(b) == 1 && b[0] == evEndOfGeneration {
+		k.done = append(k.done, k.pending...)
+		k.pending = k.pending[:0]
+	}
+	return n, nil
+}
+
+// take returns the header and the whole generations not taken yet, nil
+// if none.
+func (k *keeper) take() []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.done) == 0 {
+		return nil
+	}
+	out := append(slices.Clone(k.header), k.done...)
+	k.done = nil
+	return out
+}
+
+// knownTraceFormat tells whether header ("go 1.N trace") is of a format
+// that ends generations in band: Go 1.26 or later.
+func knownTraceFormat(header []byte) bool {
+	var minor int
+	if _, err := fmt.Sscanf(string(bytes.TrimRight(header, "\x00")), "go 1.%d trace", &minor); err != nil {
+		return false
+	}
+	return minor >= 26
 }

@@ -146,6 +146,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
 		show(env, all, spec)
+		export(env, all, spec)
 		if staticErr == nil {
 			showDiagnosis(env, diagnose(static, before, all))
 		}
@@ -266,8 +267,16 @@ Worker processes replay the notebook's cells to rebuild its state (like Python's
 and results cross as JSON, and what a worker's tasks change stays in that worker.
 time.Sleep in a task is an await point: it yields the event loop and releases the GIL.
 -repeat R runs the models R times, taking turns (so a slow minute of the machine hits them alike), and
-reports each model's median run. -no-trace skips the execution tracer (the task stream then shows whole
-tasks only), -no-charts shows the table alone, -race runs the models whose tasks interleave in the engine
+reports each model's median run. The execution tracer names each task's states as go tool trace and gotraceui
+do: running (or GC assist); waiting for a CPU, for the GIL (gil: runnable while another task holds its one
+processor) or for the event loop; blocked at an await, on a mutex, a channel or select, in a syscall, by the
+GC. A table gives each model's time in each state; the task stream draws them, each worker's idle time as
+white space in its lane, and the GC and stop-the-world periods under each model. -trace DIR keeps each run's
+Go execution trace in DIR (MODEL-MODE.trace for the models in the engine, MODEL-MODE-workerK.trace for each
+worker process), for go tool trace and gotraceui; -perfetto FILE writes the runs as trace-event JSON for
+ui.perfetto.dev (a process per model, a thread per worker, a slice per task with its states, flows from the
+queue to the workers). -no-trace skips the execution tracer (the task stream then shows whole tasks only),
+-no-charts shows the table alone, -race runs the models whose tasks interleave in the engine
 (` + strings.Join(models.NamesWith(models.Traits.Interleaves), ", ") + `) once more under Go's race detector, and -o NAME stores the reports in the
 notebook variable NAME ([]models.Report).
 
@@ -315,6 +324,9 @@ func show(env magic.Env, reports []models.Report, spec Spec) {
 		"text/plain": text,
 		"text/html":  table,
 	})
+	if text, table := models.StateTable(shown); text != "" {
+		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
+	}
 	if text, table, _ := models.ModeComparison(reports); text != "" {
 		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
 	}

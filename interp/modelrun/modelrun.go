@@ -54,6 +54,13 @@ type Spec struct {
 	// Native is the notebook built for the native runs (PrepareNative);
 	// nil makes Run prepare it. Not a flag.
 	Native *Native
+	// TraceDir, if set (-trace DIR), is the directory that receives each
+	// run's Go execution traces (the process's for the in-process models,
+	// each worker's for the others), named by model, mode and worker.
+	TraceDir string
+	// Perfetto, if set (-perfetto FILE), is the file that receives the
+	// runs as Chrome/Perfetto trace-event JSON.
+	Perfetto string
 }
 
 // has tells whether the spec runs the models in mode.
@@ -95,10 +102,17 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	fs.BoolVar(&spec.Race, "race", false, "also run under the race detector")
 	mode := fs.String("mode", "", "interpreted, native or both")
 	native := fs.Bool("native", false, "run the notebook's code compiled: -mode native")
+	fs.StringVar(&spec.TraceDir, "trace", "", "keep each run's Go execution traces in this directory")
+	fs.StringVar(&spec.Perfetto, "perfetto", "", "write the runs as Perfetto trace-event JSON to this file")
 	if err := fs.Parse(strings.Fields(args)); err != nil {
 		return spec, fmt.Errorf("%w\n%s", err, Usage())
 	}
 	spec.Trace = !*noTrace
+	for flag, v := range map[string]string{"-trace": spec.TraceDir, "-perfetto": spec.Perfetto} {
+		if v != "" && !spec.Trace {
+			return spec, fmt.Errorf("%s %s needs the execution tracer, which -no-trace turns off", flag, v)
+		}
+	}
 	if spec.Modes, err = parseModes(*mode, *native); err != nil {
 		return spec, err
 	}
@@ -150,7 +164,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 
 // Usage is the magic's usage line, listing the registered models.
 func Usage() string {
-	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
+	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [-trace DIR] [-perfetto FILE] [Func]\n" +
 		"       %models  [same flags] Func"
 }
 

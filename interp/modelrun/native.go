@@ -116,7 +116,7 @@ func (n *Native) inProcess(ctx context.Context, name string, spec Spec, opt mode
 		opt.Progress(name, 0, spec.N)
 	}
 	rep, err := models.RunInWorker(ctx, n.worker, workermsg.Run{
-		Model: name, Func: spec.Func, N: spec.N, Workers: opt.Workers, Trace: opt.Trace,
+		Model: name, Func: spec.Func, N: spec.N, Workers: opt.Workers, Trace: opt.Trace, KeepTrace: opt.KeepTrace,
 		StateKey: n.build.State.Key, Watch: spec.Watch,
 	})
 	if err == nil && opt.Progress != nil {

@@ -3,13 +3,17 @@ package modelrun_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"atonce/interp/modelrun"
 	"atonce/models"
+	"atonce/models/modeltest"
 )
 
 // TestRunNative runs a notebook function both ways with the real
@@ -45,10 +49,12 @@ func TestRunNative(t *testing.T) {
 				t.Fatal(err)
 			}
 			spec.Watch = []string{"counter"}
+			spec.TraceDir = t.TempDir() // -trace DIR: the native runs keep their traces too
 			reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkNativeTraces(t, reports)
 			if want := len(spec.Models) * len(tt.modes); len(reports) != want {
 				t.Fatalf("got %d reports, want %d", len(reports), want)
 			}
@@ -91,4 +97,26 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkNativeTraces checks the traces native runs keep (-trace DIR): the
+// program's own for an in-process model, its workers' for processes,
+// named by model and mode, every task's run in them.
+func checkNativeTraces(t *testing.T, reports []models.Report) {
+	t.Helper()
+	files := modelrun.TraceFiles(reports)
+	for _, r := range reports {
+		if r.Mode != models.Native {
+			continue
+		}
+		runs := 0
+		for name, data := range files {
+			if strings.HasPrefix(name, r.Model+"-native") {
+				runs += modeltest.ReadTrace(t, data)["atonce.run"]
+			}
+		}
+		if runs != len(r.Tasks) {
+			t.Errorf("%s native: the kept traces hold %d task runs, want %d (files %v)", r.Model, runs, len(r.Tasks), slices.Collect(maps.Keys(files)))
+		}
+	}
 }

@@ -201,7 +201,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 				if before != nil {
 					before(name, mode, medians(k))
 				}
-				opt := models.Options{Workers: spec.Workers, Trace: spec.Trace}
+				opt := models.Options{Workers: spec.Workers, Trace: spec.Trace, KeepTrace: spec.TraceDir != ""}
 				if progress != nil {
 					opt.Progress = progress
 				}

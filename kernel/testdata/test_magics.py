@@ -3,7 +3,12 @@
 Run by kernel/jupyter_test.go with the kernelspec installed under a
 temporary JUPYTER_PATH.
 """
+import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 import unittest
 
@@ -187,6 +192,53 @@ class Models(KernelCase):
         # in the engine that died.
         content, outs = self.run_cell("len(m)")
         self.assertEqual(self.result(outs), "64")
+
+    def test_states_and_exports(self):
+        # Each task awaits a short sleep, then computes: under gil the
+        # threads back from their sleeps wait for the one that computes.
+        code = ("func Nap(i int) int {\n\ttime.Sleep(time.Millisecond)\n\ts := 0\n"
+                "\tfor j := 0; j < 200000; j++ {\n\t\ts += j\n\t}\n\treturn s\n}")
+        with tempfile.TemporaryDirectory() as tmp:
+            traces, perf = os.path.join(tmp, "traces"), os.path.join(tmp, "run.json")
+            content, outs = self.run_cell(f"%%models -n 4 -models sequential,gil,threads -trace {traces} -perfetto {perf}\n" + code)
+            self.assertOK(content)
+            out = texts(outs)
+            # The time in each state, as a table and in the chart's summary.
+            states = [m["content"]["data"]["text/plain"] for m in outs
+                      if m["msg_type"] == "display_data" and m["content"]["data"].get("text/plain", "").startswith("Time in each state")]
+            self.assertEqual(len(states), 1, "one table of the time in each state")
+            for label in ("running", "blocked at an await (sleep, I/O)", "waiting for the GIL"):
+                self.assertIn(label, states[0])
+            self.assertIn("cross-hatched = waiting for the GIL", out)
+            self.assertRegex(out, r"gil: 4 tasks on 4 threads, [^\n]*waiting for the GIL [\d.]+ m?s \(\d+%\)")
+            # The kept traces, named by model and mode, said where.
+            names = sorted(os.listdir(traces))
+            self.assertEqual(names, ["gil-interpreted.trace", "sequential-interpreted.trace", "threads-interpreted.trace"])
+            self.assertIn(f"3 execution trace(s) in {traces}", out)
+            go = shutil.which("go")
+            if go:
+                for name in names:
+                    r = subprocess.run([go, "tool", "trace", "-d=parsed", os.path.join(traces, name)], capture_output=True)
+                    self.assertEqual(r.returncode, 0, f"go tool trace -d=parsed {name}: {r.stderr[-500:]!r}")
+            # The Perfetto trace: a process per model, a thread per worker,
+            # a slice per task.
+            self.assertIn(f"Perfetto trace in {perf}", out)
+            with open(perf) as f:
+                doc = json.load(f)
+            events = doc["traceEvents"]
+            procs = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "process_name"}
+            self.assertEqual(sorted(procs.values()), ["gil (interpreted)", "sequential (interpreted)", "threads (interpreted)"])
+            gil = [pid for pid, name in procs.items() if name.startswith("gil")][0]
+            threads = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name" and e["pid"] == gil}
+            self.assertEqual(threads, {"thread 0", "thread 1", "thread 2", "thread 3"})
+            for pid in procs:
+                tasks = [e for e in events if e["pid"] == pid and e["ph"] == "X" and e["cat"] == "task"]
+                self.assertEqual(len(tasks), 4, procs[pid])
+            self.assertTrue([e for e in events if e["pid"] == gil and e.get("cat") == "state" and e["name"] == "waiting for the GIL"])
+        # Bad input: a clear error, nothing run.
+        content, outs = self.run_cell(f"%%models -n 2 -trace {tmp} -no-trace\n" + code, stop_on_error=False)
+        self.assertEqual(content["status"], "error")
+        self.assertIn("needs the execution tracer", content["evalue"])
 
     def test_interrupt_models(self):
         self.run_cell('func Slow(i int) {\n\tfmt.Println("task", i, "sleeps")\n\ttime.Sleep(10 * time.Second)\n}')

@@ -1,8 +1,11 @@
 // Package chart draws the reports of model runs (see atonce/models) as
 // charts for the notebook: the task stream (one panel per model, one row
 // per worker, one bar per task, showing when each task was running,
-// waiting for the lock or a CPU, or blocked at an await) and the speedup
-// of each model over sequential.
+// waiting and for what — a CPU, the GIL, the event loop — or blocked and
+// on what — an await, a mutex, a channel, a syscall —, with the runtime's
+// collections and stops of the world, and each worker's idle time as
+// white space in its lane) and the speedup of each model over
+// sequential.
 //
 // A Chart holds the same drawing as SVG and as a PNG at twice its size,
 // both made by one code path with gonum.org/v1/plot, plus a plain-text

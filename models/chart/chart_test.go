@@ -177,7 +177,7 @@ func TestTaskStream(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"gil", "start-up", "waiting for the lock or a CPU", "blocked at an await", "failed"} {
+	for _, want := range []string{"gil", "start-up", "waiting for the GIL", "waiting for the event loop", "blocked at an await", "failed", "idle"} {
 		if !strings.Contains(string(c.SVG), want) {
 			t.Errorf("SVG lacks %q", want)
 		}
@@ -352,7 +352,11 @@ func TestSegments(t *testing.T) {
 		sp(models.Blocked, 12*ms, 20*ms),
 		sp(models.Running, 20*ms, 25*ms),
 	}, 0, 30*ms, ms)
-	want := []models.Span{sp(models.Running, 0, 12*ms), sp(models.Blocked, 12*ms, 20*ms), sp(models.Running, 20*ms, 30*ms)}
+	// A blocked span without a kind (from before kinds) is drawn as an
+	// await was: its segment carries that fill's kind.
+	await := sp(models.Blocked, 12*ms, 20*ms)
+	await.Kind = models.KindAwait
+	want := []models.Span{sp(models.Running, 0, 12*ms), await, sp(models.Running, 20*ms, 30*ms)}
 	if !slices.Equal(got, want) {
 		t.Errorf("segments = %v, want %v", got, want)
 	}
@@ -515,6 +519,7 @@ func TestWritePNG(t *testing.T) {
 		"chart-taskstream": TaskStream,
 		"chart-speedup":    Speedup,
 		"chart-many":       func([]models.Report) (Chart, error) { return TaskStream(manyReports()) },
+		"chart-kinds":      func([]models.Report) (Chart, error) { return TaskStream([]models.Report{kindsReport()}) },
 	} {
 		c, err := draw(fixedReports())
 		if err != nil {

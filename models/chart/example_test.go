@@ -18,7 +18,7 @@ func ExampleTaskStream() {
 		}},
 		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: 100 * time.Millisecond, Tasks: []models.TaskRecord{
 			{Index: 0, Worker: 0, Start: 0, End: 100 * time.Millisecond},
-			{Index: 1, Worker: 1, Start: 0, End: 100 * time.Millisecond},
+			{Index: 1, Worker: 1, Start: 0, End: 60 * time.Millisecond},
 		}},
 	}
 	c, err := chart.TaskStream(reports)
@@ -40,8 +40,8 @@ func ExampleTaskStream() {
 	// map[height:188 width:800]
 	// Task stream: one row per worker, one bar per task, time axis 0 to 200 ms.
 	// sequential: 2 tasks on 1 loop, 200 ms
-	// threads: 2 tasks on 2 goroutines, 100 ms, 2.00x
-	// color = task index.
+	// threads: 2 tasks on 2 goroutines, 100 ms, 2.00x; idle 20% of worker time (most: goroutine 1, 40%)
+	// color = task index; white in a worker's lane = idle.
 }
 
 // The speedup of each model over sequential.

@@ -30,6 +30,11 @@ func simulate(model string, workers, cpus int, quantum time.Duration, n int, pha
 		task, phase int
 		left, used  time.Duration
 	}
+	// What a runnable task waits for under the model.
+	waitKind := map[string]string{"eventloop": models.KindLoop, "gil": models.KindGIL}[model]
+	if waitKind == "" {
+		waitKind = models.KindCPU
+	}
 	ws := make([]worker, workers)
 	recs := make([]models.TaskRecord, n)
 	var queue, running []int
@@ -67,11 +72,15 @@ func simulate(model string, workers, cpus int, quantum time.Duration, n int, pha
 				continue
 			}
 			s, ok := state[w]
+			kind := waitKind
 			if !ok {
-				s = models.Blocked
+				s, kind = models.Blocked, models.KindAwait
+			}
+			if s == models.Running {
+				kind = ""
 			}
 			r := &recs[ws[w].task]
-			r.States = appendMerged(r.States, models.Span{State: s, Start: t, End: t + ms})
+			r.States = appendMerged(r.States, models.Span{State: s, Kind: kind, Start: t, End: t + ms})
 			switch s {
 			case models.Running:
 				ws[w].left -= ms
@@ -189,7 +198,8 @@ func manyReports() []models.Report {
 
 // traced gives each task of a report of worker processes (remote) the
 // states its worker's tracer would record: running 50 ms, waiting 20 ms,
-// blocked 30 ms, then running to its end.
+// blocked 30 ms, then running to its end; without kinds, as a report
+// from before kinds had them.
 func traced(r models.Report) models.Report {
 	tasks := slices.Clone(r.Tasks)
 	for k := range tasks {

@@ -24,9 +24,15 @@ const (
 	// TaskBar is a task running on its worker, from Start to End, in the
 	// task's color.
 	TaskBar
+	// GCBar is a garbage collection's mark phase (models.RuntimeGC), on
+	// the panel's runtime band.
+	GCBar
+	// STWBar is a stop of the world (models.RuntimeSTW), on the panel's
+	// runtime band.
+	STWBar
 )
 
-// String returns "start-up", "transfer" or "task".
+// String returns "start-up", "transfer", "task", "GC" or "STW".
 func (k BarKind) String() string {
 	switch k {
 	case StartupBar:
@@ -35,6 +41,10 @@ func (k BarKind) String() string {
 		return "transfer"
 	case TaskBar:
 		return "task"
+	case GCBar:
+		return "GC"
+	case STWBar:
+		return "STW"
 	}
 	return fmt.Sprintf("BarKind(%d)", int(k))
 }
@@ -51,21 +61,32 @@ type Panel struct {
 	Wall time.Duration
 	// Traced tells whether any of the panel's tasks carries states.
 	Traced bool
-	// Rows has one row per worker, worker 0 first (drawn at the top).
+	// Rows has one row per worker, worker 0 first (drawn at the top),
+	// and, when the run's report has runtime spans (models.RuntimeSpan),
+	// a last row, the runtime band (Worker -1), with a GCBar or STWBar
+	// for each.
 	Rows []Row
 }
 
 // Row is one worker's line in a panel.
 type Row struct {
-	// Worker is the worker's number, as in TaskRecord.Worker.
+	// Worker is the worker's number, as in TaskRecord.Worker; -1 for the
+	// runtime band.
 	Worker int
 	// Label names the worker as the model calls it: "loop",
 	// "coroutine 3", "thread 0", "goroutine 1", "process 2",
-	// "worker 0 (host)".
+	// "worker 0 (host)"; the runtime band is "GC · STW".
 	Label string
 	// Bars are ordered by kind (start-up, transfers, tasks), then by
 	// start: the order they are drawn in.
 	Bars []Bar
+	// Life is when the worker could take tasks: from the run's start
+	// (or its process's spawn) to the run's end. It is drawn as a lane
+	// whose white space is the worker's idle time (Dask's convention).
+	Life [2]time.Duration
+	// Idle is the white space in the lane: Life less the start-up,
+	// transfers and tasks drawn in it.
+	Idle time.Duration
 }
 
 // Bar is one rectangle of a row.
@@ -80,13 +101,96 @@ type Bar struct {
 	// Failed marks a task whose call returned an error or panicked.
 	Failed bool
 	// Segments, for a TaskBar whose task carries states, cover Start to
-	// End without gaps, in time order, one state each (models.Running,
-	// models.Waiting or models.Blocked). Gaps between the traced spans
-	// go to the state before them, and runs of spans shorter than a
-	// 600th of the chart's time axis (about a pixel) are merged into
-	// their dominant state, at least that wide: a state that was there
-	// shows, though its share of the time is then only roughly drawn.
+	// End without gaps, in time order, one fill each (a state and kind,
+	// or kinds drawn alike: see Fills), the span's State and Kind those
+	// of the fill. Gaps between the traced spans go to the state before
+	// them, and runs of spans shorter than a 600th of the chart's time
+	// axis (about a pixel) are merged into their dominant fill, at least
+	// that wide: a state that was there shows, though its share of the
+	// time is then only roughly drawn.
 	Segments []models.Span
+}
+
+// Fill is how the task stream draws a state (and kind) of a task, in
+// the task's color; several kinds may share one (FillOf).
+type Fill int
+
+// The fills, in the legend's order.
+const (
+	FillRunning Fill = iota // solid
+	FillAssist              // solid with white stripes: GC assist
+	FillCPU                 // hatched: waiting for a CPU
+	FillGIL                 // cross-hatched: waiting for the GIL
+	FillLoop                // lined across: waiting for the event loop
+	FillAwait               // light: at an await, asleep or on I/O
+	FillMutex               // light with upright bars: a mutex (sync)
+	FillChannel             // light, dotted: a channel or a select
+	FillSyscall             // light with a line along: in a syscall
+	FillOther               // faint: blocked by the GC or otherwise
+	nFills
+)
+
+// fills says what each Fill stands for: the state and kind its
+// segments carry, how it looks and what it means, in words.
+var fills = [nFills]struct{ state, kind, look, label string }{
+	FillRunning: {models.Running, "", "solid", "running"},
+	FillAssist:  {models.Running, models.KindGCAssist, "solid with white stripes", "GC assist"},
+	FillCPU:     {models.Waiting, models.KindCPU, "hatched", "waiting for a CPU"},
+	FillGIL:     {models.Waiting, models.KindGIL, "cross-hatched", "waiting for the GIL"},
+	FillLoop:    {models.Waiting, models.KindLoop, "lined across", "waiting for the event loop"},
+	FillAwait:   {models.Blocked, models.KindAwait, "light", "blocked at an await, sleep or I/O"},
+	FillMutex:   {models.Blocked, models.KindMutex, "light with bars", "blocked on a mutex (sync)"},
+	FillChannel: {models.Blocked, models.KindChannel, "light, dotted", "blocked on a channel or select"},
+	FillSyscall: {models.Blocked, models.KindSyscall, "light, ruled", "in a syscall"},
+	FillOther:   {models.Blocked, models.KindOther, "faint", "blocked by the GC or otherwise"},
+}
+
+// String returns what the fill stands for, e.g. "waiting for the GIL".
+func (f Fill) String() string {
+	if f < 0 || f >= nFills {
+		return fmt.Sprintf("Fill(%d)", int(f))
+	}
+	return fills[f].label
+}
+
+// FillOf is the fill of a span of state and kind. A state without a
+// kind (a report from before kinds) is drawn as it was then: waiting
+// hatched, blocked light.
+func FillOf(state, kind string) Fill {
+	switch state {
+	case models.Running:
+		if kind == models.KindGCAssist {
+			return FillAssist
+		}
+		return FillRunning
+	case models.Waiting:
+		switch kind {
+		case models.KindGIL:
+			return FillGIL
+		case models.KindLoop:
+			return FillLoop
+		}
+		return FillCPU
+	}
+	switch kind {
+	case "", models.KindAwait, models.KindSleep, models.KindIO:
+		return FillAwait
+	case models.KindMutex:
+		return FillMutex
+	case models.KindChannel, models.KindSelect:
+		return FillChannel
+	case models.KindSyscall:
+		return FillSyscall
+	}
+	return FillOther
+}
+
+// fillOf is the fill of sp.
+func fillOf(sp models.Span) Fill { return FillOf(sp.State, sp.Kind) }
+
+// span is sp as a segment of fill f: its state and kind f's.
+func (f Fill) span(start, end time.Duration) models.Span {
+	return models.Span{State: fills[f].state, Kind: fills[f].kind, Start: start, End: end}
 }
 
 // resolution is the number of steps the time axis is cut into when
@@ -159,7 +263,7 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 	}
 	rows := make([]Row, n)
 	for k := range rows {
-		rows[k] = Row{Worker: k, Label: workerLabel(r, k)}
+		rows[k] = Row{Worker: k, Label: r.WorkerLabel(k)}
 	}
 	for _, w := range r.Pool {
 		if w.Worker < 0 || w.Ready <= w.Spawn {
@@ -182,6 +286,24 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 			Segments: segments(t.States, start, end, q),
 		})
 	}
+	end := r.Wall
+	for _, t := range r.Tasks {
+		end = max(end, t.End)
+	}
+	for k := range rows {
+		rows[k].Life = [2]time.Duration{0, end}
+	}
+	for _, w := range r.Pool {
+		if w.Worker >= 0 && w.Ready > w.Spawn {
+			rows[w.Worker].Life[0] = min(w.Spawn, end)
+		}
+	}
+	for k := range rows {
+		rows[k].Idle = idle(rows[k])
+	}
+	if band := runtimeBand(r); len(band.Bars) > 0 {
+		rows = append(rows, band)
+	}
 	for k := range rows {
 		slices.SortStableFunc(rows[k].Bars, func(a, b Bar) int {
 			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Start, b.Start))
@@ -189,6 +311,48 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 	}
 	traced := hasStates(r)
 	return Panel{Model: r.Model, Title: panelTitle(r, seq, anyStates && !traced), Wall: r.Wall, Traced: traced, Rows: rows}
+}
+
+// runtimeBand is the row of r's garbage collections and stops of the
+// world (of every worker, for a model with workers in other processes),
+// empty when r has none.
+func runtimeBand(r models.Report) Row {
+	band := Row{Worker: -1, Label: bandLabel, Life: [2]time.Duration{0, r.Wall}}
+	for _, sp := range r.Runtime {
+		kind := GCBar
+		if sp.Kind == models.RuntimeSTW {
+			kind = STWBar
+		}
+		if sp.End > sp.Start {
+			band.Bars = append(band.Bars, Bar{Kind: kind, Task: -1, Start: sp.Start, End: sp.End})
+		}
+	}
+	return band
+}
+
+// bandLabel is the runtime band's label.
+const bandLabel = "GC · STW"
+
+// idle is the time in row's Life that no bar covers.
+func idle(row Row) time.Duration {
+	type iv struct{ a, b time.Duration }
+	var ivs []iv
+	for _, b := range row.Bars {
+		a, e := max(b.Start, row.Life[0]), min(b.End, row.Life[1])
+		if e > a {
+			ivs = append(ivs, iv{a, e})
+		}
+	}
+	slices.SortFunc(ivs, func(x, y iv) int { return cmp.Compare(x.a, y.a) })
+	busy, at := time.Duration(0), row.Life[0]
+	for _, v := range ivs {
+		a := max(v.a, at)
+		if v.b > a {
+			busy += v.b - a
+			at = v.b
+		}
+	}
+	return max(row.Life[1]-row.Life[0]-busy, 0)
 }
 
 // panelTitle is what follows the model's name above its panel.
@@ -244,22 +408,6 @@ func workerCount(r models.Report) string {
 	return plural(r.Workers, one, many)
 }
 
-// workerLabel names row k of r's panel.
-func workerLabel(r models.Report, k int) string {
-	one, _ := workerNoun(r)
-	if r.Baseline && max(r.Workers, 1) == 1 {
-		return one
-	}
-	label := fmt.Sprintf("%s %d", one, k)
-	for _, w := range r.Pool {
-		if w.Worker == k && w.Host != "" && r.Hosts {
-			label += " (" + w.Host + ")"
-			break
-		}
-	}
-	return label
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
@@ -291,29 +439,16 @@ func formatDuration(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
-// stateIndex orders the states for merging: ties go to the first.
-func stateIndex(state string) int {
-	switch state {
-	case models.Waiting:
-		return 1
-	case models.Blocked:
-		return 2
-	}
-	return 0
-}
-
-var stateNames = [3]string{models.Running, models.Waiting, models.Blocked}
-
 // segments turns a task's traced spans into gap-free segments covering
-// start to end, merging runs of spans shorter than q into one segment of
-// their dominant state, at least q long (taken from the span after it).
-// It returns nil when no span falls within start..end.
+// start to end, one fill each, merging runs of spans shorter than q into
+// one segment of their dominant fill, at least q long (taken from the
+// span after it). It returns nil when no span falls within start..end.
 func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 	var in []models.Span
 	for _, sp := range states {
 		a, b := max(sp.Start, start), min(sp.End, end)
 		if b > a {
-			in = append(in, models.Span{State: stateNames[stateIndex(sp.State)], Start: a, End: b})
+			in = append(in, fillOf(sp).span(a, b))
 		}
 	}
 	if len(in) == 0 {
@@ -347,7 +482,7 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 	var (
 		out    []models.Span
 		bucket models.Span // Start..End of the pending short spans
-		dur    [3]time.Duration
+		dur    [nFills]time.Duration
 		empty  = true
 	)
 	dominant := func() models.Span {
@@ -357,7 +492,7 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 				best = i
 			}
 		}
-		return models.Span{State: stateNames[best], Start: bucket.Start, End: bucket.End}
+		return Fill(best).span(bucket.Start, bucket.End)
 	}
 	for _, sp := range full {
 		if sp.End-sp.Start >= q {
@@ -367,7 +502,7 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 				d.End = max(d.End, d.Start+q)
 				sp.Start = d.End
 				out = appendMerged(out, d)
-				empty, dur = true, [3]time.Duration{}
+				empty, dur = true, [nFills]time.Duration{}
 			}
 			if sp.End > sp.Start {
 				out = appendMerged(out, sp)
@@ -380,10 +515,10 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 		} else {
 			bucket.End = sp.End
 		}
-		dur[stateIndex(sp.State)] += sp.End - sp.Start
+		dur[fillOf(sp)] += sp.End - sp.Start
 		if bucket.End-bucket.Start >= q {
 			out = appendMerged(out, dominant())
-			empty, dur = true, [3]time.Duration{}
+			empty, dur = true, [nFills]time.Duration{}
 		}
 	}
 	if !empty {
@@ -393,9 +528,9 @@ func segments(states []models.Span, start, end, q time.Duration) []models.Span {
 }
 
 // appendMerged appends sp to spans, extending the last span instead when
-// it has the same state.
+// it has the same state and kind.
 func appendMerged(spans []models.Span, sp models.Span) []models.Span {
-	if n := len(spans); n > 0 && spans[n-1].State == sp.State {
+	if n := len(spans); n > 0 && spans[n-1].State == sp.State && spans[n-1].Kind == sp.Kind {
 		spans[n-1].End = sp.End
 		return spans
 	}

@@ -44,10 +44,16 @@ var (
 // process k, worker k (host)); one bar per task from its start to its
 // end, colored by task index. Where a task carries traced states (in
 // the engine's process or, traced by its own tracer, in a worker's), its
-// bar is solid while running, hatched while waiting for the lock or a
-// CPU, and light while blocked at an await. For models that run tasks
-// in other processes, grey bars show each worker's start-up and thin
-// grey bars each task's transfer to its worker. White is idle.
+// bar is drawn in one Fill per state and kind: solid while running,
+// hatched while waiting for a CPU, cross-hatched for the GIL, lined for
+// the event loop, light while blocked (with bars for a mutex, dots for a
+// channel or select, a line for a syscall); the legend lists the fills
+// the chart uses. For models that run tasks in other processes, grey
+// bars show each worker's start-up and thin grey bars each task's
+// transfer to its worker. Each worker's row is a lane from when it could
+// take tasks to the run's end, whose white space is its idle time (Dask's
+// convention). A last row per panel, when the run collected garbage or
+// stopped the world, shows when (GC · STW).
 //
 // It returns an error for no reports.
 func TaskStream(reports []models.Report) (Chart, error) {
@@ -179,7 +185,7 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		PNG:     png,
 		Width:   int(width),
 		Height:  int(height),
-		Summary: streamSummary(reports, end, legend),
+		Summary: streamSummary(reports, panels, end, legend),
 	}, nil
 }
 
@@ -196,14 +202,6 @@ func barHeight(n int) vg.Length {
 		return rowPx
 	}
 	return rowPx * 0.78
-}
-
-// waitingLabel names the waiting state in the legend.
-func waitingLabel(thin bool) string {
-	if thin {
-		return "waiting for the lock or a CPU (half-tone in thin rows)"
-	}
-	return "waiting for the lock or a CPU"
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -246,6 +244,18 @@ type streamPlotter struct {
 	panel Panel
 }
 
+// The runtime band's colors: gotraceui's GC purple, lightened, and its
+// stop-the-world red.
+var (
+	gcPurple = lighten(rgb(0x9c6fd6), 0.6)
+	stwRed   = rgb(0xba4141)
+	laneGray = gray(0xc8)
+)
+
+// thinLanes is the bar height under which rows get no lane: it would be
+// a grey block.
+const thinLanes = 6
+
 // Plot implements plot.Plotter.
 func (sp *streamPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
@@ -259,6 +269,9 @@ func (sp *streamPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	for ri, row := range sp.panel.Rows {
 		yc := trY(float64(n - 1 - ri))
 		y0, y1 := yc-bh/2, yc+bh/2
+		if row.Worker >= 0 && bh >= thinLanes && row.Life[1] > row.Life[0] {
+			strokeRect(c, trX(millis(row.Life[0])), trX(millis(row.Life[1])), y0, y1, laneGray, 0.5)
+		}
 		for _, b := range row.Bars {
 			x0, x1 := trX(millis(b.Start)), trX(millis(b.End))
 			switch b.Kind {
@@ -273,21 +286,26 @@ func (sp *streamPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 				fillRect(c, x0, x1, yc-bh*0.18, yc+bh*0.18, transferGray)
 			case TaskBar:
 				drawTask(c, b, x0, x1, y0, y1, thin)
+			case GCBar:
+				fillRect(c, x0, max(x1, x0+0.5), yc-bh*0.3, yc+bh*0.3, gcPurple)
+			case STWBar:
+				fillRect(c, x0, max(x1, x0+0.5), y0, y1, stwRed)
 			}
 		}
 	}
 }
 
-// thinBar is the height under which hatching does not read: waiting is
-// then a half-tone of the task's color.
+// thinBar is the height under which patterns do not read: the waiting
+// fills are then a half-tone of the task's color, the blocked ones
+// light.
 const thinBar = 6
 
 // drawTask draws one task's bar: solid without states, otherwise one
-// piece per state inside a thin outline. In thin bars, waiting is a
-// half-tone instead of hatched. The light colors are opaque (blended
-// with white), so pieces can be drawn over each other: a bar with many
-// waiting pieces is hatched once as a whole and its other pieces drawn
-// over the hatching, which keeps the SVG small.
+// piece per segment, in its fill, inside a thin outline. Every fill is
+// opaque (light colors are blended with white), so pieces can be drawn
+// over each other: a bar with many pieces of one fill is drawn in that
+// fill as a whole, once, and its other pieces over it, which keeps the
+// SVG small.
 func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	if x1-x0 < 1 {
 		x1 = x0 + 1
@@ -298,39 +316,24 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 	if len(b.Segments) == 0 {
 		fillRect(c, x0, x1, y0, y1, col)
 	} else {
-		waitTone := lighten(col, waitingTone(thin))
-		waits := 0
+		var count [nFills]int
 		for _, s := range b.Segments {
-			if s.State == models.Waiting {
-				waits++
+			count[fillOf(s)]++
+		}
+		whole := Fill(-1)
+		for f, n := range count {
+			if n >= 4 && (whole < 0 || n > count[whole]) {
+				whole = Fill(f)
 			}
 		}
-		whole := waits >= 4
-		if whole {
-			fillRect(c, x0, x1, y0, y1, waitTone)
-			if !thin {
-				hatch(c, x0, x1, y0, y1, col)
-			}
+		if whole >= 0 {
+			paintFill(c, whole, x0, x1, y0, y1, col, thin)
 		}
 		for _, s := range b.Segments {
 			sx0 := max(x0, xOf(s.Start, b, x0, x1))
 			sx1 := min(x1, xOf(s.End, b, x0, x1))
-			if sx1 <= sx0 {
-				continue
-			}
-			switch s.State {
-			case models.Waiting:
-				if whole {
-					break
-				}
-				fillRect(c, sx0, sx1, y0, y1, waitTone)
-				if !thin {
-					hatch(c, sx0, sx1, y0, y1, col)
-				}
-			case models.Blocked:
-				fillRect(c, sx0, sx1, y0, y1, lighten(col, blockedTone(thin)))
-			default:
-				fillRect(c, sx0, sx1, y0, y1, col)
+			if f := fillOf(s); sx1 > sx0 && f != whole {
+				paintFill(c, f, sx0, sx1, y0, y1, col, thin)
 			}
 		}
 		if !thin {
@@ -341,6 +344,59 @@ func drawTask(c draw.Canvas, b Bar, x0, x1, y0, y1 vg.Length, thin bool) {
 		strokeRect(c, x0, x1, y0, y1, failedRed, 1.5)
 	}
 }
+
+// paintFill paints the rectangle in fill f of the task color col: a
+// base of col or a tint of it, and the fill's pattern in col (white for
+// GC assist) unless the bar is thin.
+func paintFill(c draw.Canvas, f Fill, x0, x1, y0, y1 vg.Length, col color.NRGBA, thin bool) {
+	switch fills[f].state {
+	case models.Running:
+		fillRect(c, x0, x1, y0, y1, col)
+	case models.Waiting:
+		fillRect(c, x0, x1, y0, y1, lighten(col, waitingTone(thin)))
+	default:
+		tone := blockedTone(thin)
+		if f == FillOther {
+			tone = otherTone
+		}
+		fillRect(c, x0, x1, y0, y1, lighten(col, tone))
+	}
+	if thin {
+		return
+	}
+	mid := (y0 + y1) / 2
+	switch f {
+	case FillAssist:
+		uprights(c, x0, x1, y0, y1, color.White)
+	case FillCPU:
+		hatch(c, x0, x1, y0, y1, col, 1)
+	case FillGIL:
+		hatch(c, x0, x1, y0, y1, col, 1)
+		hatch(c, x0, x1, y0, y1, col, -1)
+	case FillLoop:
+		var path vg.Path
+		for y := y0 + 2; y < y1-1; y += 3 {
+			path.Move(vg.Point{X: x0, Y: y})
+			path.Line(vg.Point{X: x1, Y: y})
+		}
+		stroke(c, path, col, 0.75, nil)
+	case FillMutex:
+		uprights(c, x0, x1, y0, y1, col)
+	case FillChannel:
+		var path vg.Path
+		path.Move(vg.Point{X: x0, Y: mid})
+		path.Line(vg.Point{X: x1, Y: mid})
+		stroke(c, path, col, 2, []vg.Length{1.5, 2})
+	case FillSyscall:
+		var path vg.Path
+		path.Move(vg.Point{X: x0, Y: mid})
+		path.Line(vg.Point{X: x1, Y: mid})
+		stroke(c, path, col, 1.5, nil)
+	}
+}
+
+// otherTone is how much of the task's color the faint fill has.
+const otherTone = 0.08
 
 // waitingTone is how much of the task's color a waiting piece's
 // background has: a tint under the hatching, a half-tone in thin bars.
@@ -388,35 +444,69 @@ func strokeRect(c draw.Canvas, x0, x1, y0, y1 vg.Length, col color.Color, w vg.L
 	c.Stroke(rectPath(x0, x1, y0, y1))
 }
 
-// hatchStep is the distance between hatching lines, along X.
-const hatchStep = 4
+// hatchStep is the distance between hatching lines, along X, and
+// uprightStep between upright bars.
+const (
+	hatchStep   = 4
+	uprightStep = 3
+)
 
-// hatch strokes diagonal lines in col across the rectangle, on a grid
-// fixed to the canvas so that neighbouring pieces line up.
-func hatch(c draw.Canvas, x0, x1, y0, y1 vg.Length, col color.Color) {
-	var path vg.Path
-	kmin := math.Ceil(float64(x0-y1) / hatchStep)
-	kmax := math.Floor(float64(x1-y0) / hatchStep)
-	for k := kmin; k <= kmax; k++ {
-		off := vg.Length(k * hatchStep) // the line x - y = off
-		lo, hi := max(x0, y0+off), min(x1, y1+off)
-		if hi-lo < 0.3 {
-			continue
-		}
-		path.Move(vg.Point{X: lo, Y: lo - off})
-		path.Line(vg.Point{X: hi, Y: hi - off})
-	}
+// stroke strokes path in col, w wide, dashed if dashes are given.
+func stroke(c draw.Canvas, path vg.Path, col color.Color, w vg.Length, dashes []vg.Length) {
 	if len(path) == 0 {
 		return
 	}
-	c.SetLineStyle(draw.LineStyle{Color: col, Width: 1})
+	c.SetLineStyle(draw.LineStyle{Color: col, Width: w, Dashes: dashes})
 	c.Stroke(path)
+}
+
+// hatch strokes diagonal lines in col across the rectangle, rising
+// (dir 1) or falling (dir -1), on a grid fixed to the canvas so that
+// neighbouring pieces line up.
+func hatch(c draw.Canvas, x0, x1, y0, y1 vg.Length, col color.Color, dir float64) {
+	var path vg.Path
+	d := vg.Length(dir)
+	// The line x - d·y = off crosses the rectangle's X span where y is
+	// within y0..y1.
+	lo, hi := x0-d*y1, x1-d*y0
+	if dir < 0 {
+		lo, hi = x0-d*y0, x1-d*y1
+	}
+	for k := math.Ceil(float64(lo) / hatchStep); k <= math.Floor(float64(hi)/hatchStep); k++ {
+		off := vg.Length(k * hatchStep)
+		// y on the line at x: (x - off) / d; clip to the rectangle.
+		ya, yb := (x0-off)/d, (x1-off)/d
+		if ya > yb {
+			ya, yb = yb, ya
+		}
+		ya, yb = max(ya, y0), min(yb, y1)
+		if yb-ya < 0.3 {
+			continue
+		}
+		path.Move(vg.Point{X: off + d*ya, Y: ya})
+		path.Line(vg.Point{X: off + d*yb, Y: yb})
+	}
+	stroke(c, path, col, 1, nil)
+}
+
+// uprights strokes upright bars in col across the rectangle, on a grid
+// fixed to the canvas.
+func uprights(c draw.Canvas, x0, x1, y0, y1 vg.Length, col color.Color) {
+	var path vg.Path
+	for k := math.Ceil(float64(x0) / uprightStep); k*uprightStep <= float64(x1); k++ {
+		x := vg.Length(k * uprightStep)
+		path.Move(vg.Point{X: x, Y: y0})
+		path.Line(vg.Point{X: x, Y: y1})
+	}
+	stroke(c, path, col, 0.75, nil)
 }
 
 // legendFlags tells which kinds of marks the panels use.
 type legendFlags struct {
+	fills                             [nFills]bool
 	states, startup, transfer, failed bool
-	// thin tells that some traced panel has rows too thin for hatching.
+	gc, stw                           bool
+	// thin tells that some traced panel has rows too thin for patterns.
 	thin bool
 }
 
@@ -427,7 +517,12 @@ func (f *legendFlags) add(pn Panel) {
 		for _, b := range r.Bars {
 			f.startup = f.startup || b.Kind == StartupBar
 			f.transfer = f.transfer || b.Kind == TransferBar
+			f.gc = f.gc || b.Kind == GCBar
+			f.stw = f.stw || b.Kind == STWBar
 			f.failed = f.failed || b.Failed
+			for _, s := range b.Segments {
+				f.fills[fillOf(s)] = true
+			}
 		}
 	}
 }
@@ -438,39 +533,41 @@ type legendItem struct {
 	label  string
 }
 
+// fillLabel is what the legend and the summary say of fill f: its
+// meaning, and for the waiting fills in a chart with thin rows, that
+// they are a half-tone there.
+func (f legendFlags) fillLabel(fl Fill) string {
+	if f.thin && fills[fl].state == models.Waiting {
+		return fills[fl].label + " (half-tone in thin rows)"
+	}
+	return fills[fl].label
+}
+
 func (f legendFlags) items() []legendItem {
 	col := taskPalette[0]
 	var items []legendItem
 	if f.states {
-		items = append(items,
-			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-				fillRect(c, x0, x1, y0, y1, col)
-			}, "running"},
-			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-				fillRect(c, x0, x1, y0, y1, lighten(col, waitingTone(false)))
-				hatch(c, x0, x1, y0, y1, col)
-				strokeRect(c, x0, x1, y0, y1, col, 0.75)
-			}, waitingLabel(f.thin)},
-			legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-				fillRect(c, x0, x1, y0, y1, lighten(col, blockedTone(false)))
-				strokeRect(c, x0, x1, y0, y1, col, 0.75)
-			}, "blocked at an await"},
-		)
+		for fl := range nFills {
+			if !f.fills[fl] {
+				continue
+			}
+			items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
+				paintFill(c, fl, x0, x1, y0, y1, col, false)
+				if fl != FillRunning {
+					strokeRect(c, x0, x1, y0, y1, col, 0.75)
+				}
+			}, f.fillLabel(fl)})
+		}
 	} else {
 		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
 			fillRect(c, x0, x1, y0, y1, col)
 		}, "task, start to end"})
 	}
 	if f.startup {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			fillRect(c, x0, x1, y0, y1, startupGray)
-		}, "worker start-up"})
+		items = append(items, legendItem{strip(startupGray, 1), "worker start-up"})
 	}
 	if f.transfer {
-		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-			m, h := (y0+y1)/2, (y1-y0)*0.2
-			fillRect(c, x0, x1, m-h, m+h, transferGray)
-		}, "sent to the worker"})
+		items = append(items, legendItem{strip(transferGray, 0.4), "sent to the worker"})
 	}
 	if f.failed {
 		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
@@ -478,10 +575,25 @@ func (f legendFlags) items() []legendItem {
 			strokeRect(c, x0, x1, y0, y1, failedRed, 1.5)
 		}, "failed"})
 	}
+	if f.gc {
+		items = append(items, legendItem{strip(gcPurple, 0.6), "GC (mark phase)"})
+	}
+	if f.stw {
+		items = append(items, legendItem{strip(stwRed, 1), "stop-the-world"})
+	}
 	items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
-		strokeRect(c, x0, x1, y0, y1, gray(0xa0), 0.5)
-	}, "idle"})
+		strokeRect(c, x0, x1, y0, y1, laneGray, 0.5)
+	}, "idle (white in a worker's lane)"})
 	return items
+}
+
+// strip is a swatch of a band of col across the middle, frac of its
+// height: a whole swatch at 1.
+func strip(col color.NRGBA, frac vg.Length) func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
+	return func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
+		m, h := (y0+y1)/2, (y1-y0)*frac/2
+		fillRect(c, x0, x1, m-h, m+h, col)
+	}
 }
 
 const (
@@ -532,25 +644,41 @@ func drawLegend(c draw.Canvas, lines [][]legendItem, x0, top vg.Length) {
 	}
 }
 
-// streamSummary says in words what the task stream shows.
-func streamSummary(reports []models.Report, end time.Duration, f legendFlags) string {
+// streamSummary says in words what the task stream shows: per model,
+// its run, its time in each state and its workers' idle time; then the
+// fills and marks.
+func streamSummary(reports []models.Report, panels []Panel, end time.Duration, f legendFlags) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Task stream: one row per worker, one bar per task, time axis 0 to %s.\n", formatDuration(end))
 	seq := baseline(reports)
-	for _, r := range reports {
+	for i, r := range reports {
 		b.WriteString(summaryLine(r, seq))
-		if states := stateShares(r); states != "" {
+		if states := stateTimes(r); states != "" {
 			b.WriteString("; " + states)
+		}
+		if idle := idleWords(r, panels[i]); idle != "" {
+			b.WriteString("; " + idle)
+		}
+		if len(r.Runtime) > 0 {
+			b.WriteString("; " + runtimeWords(r))
 		}
 		b.WriteString("\n")
 	}
 	keys := []string{"color = task index"}
 	if f.states {
-		keys = append(keys, "solid = running", "hatched = "+waitingLabel(f.thin), "light = blocked at an await")
+		for fl := range nFills {
+			if f.fills[fl] {
+				keys = append(keys, fills[fl].look+" = "+f.fillLabel(fl))
+			}
+		}
 	}
 	if f.startup || f.transfer {
 		keys = append(keys, "grey = worker start-up and tasks on their way to a worker")
 	}
+	if f.gc || f.stw {
+		keys = append(keys, "last row (GC · STW): purple = GC mark phase, red = stop-the-world")
+	}
+	keys = append(keys, "white in a worker's lane = idle")
 	b.WriteString(strings.Join(keys, "; ") + ".")
 	return b.String()
 }
@@ -573,27 +701,73 @@ func summaryLine(r models.Report, seq time.Duration) string {
 	return s
 }
 
-// stateShares is e.g. "running 25%, waiting 75% of task time", from
-// the traced states; "" without them.
-func stateShares(r models.Report) string {
-	var dur [3]time.Duration
-	var total time.Duration
-	for _, t := range r.Tasks {
-		for _, s := range t.States {
-			if s.End > s.Start {
-				dur[stateIndex(s.State)] += s.End - s.Start
-				total += s.End - s.Start
-			}
-		}
+// stateTimes is the time r's tasks spent in each state, e.g. "running
+// 812 ms (48%), waiting for the GIL 600 ms (35%), blocked at an await
+// (sleep, I/O) 290 ms (17%) of task time"; "" without states.
+func stateTimes(r models.Report) string {
+	totals := models.StateTotals(r)
+	var all time.Duration
+	for _, t := range totals {
+		all += t.Time
 	}
-	if total == 0 {
+	if all == 0 {
 		return ""
 	}
-	var parts []string
-	for i, d := range dur {
-		if d > 0 {
-			parts = append(parts, fmt.Sprintf("%s %.0f%%", stateNames[i], 100*float64(d)/float64(total)))
-		}
+	parts := make([]string, len(totals))
+	for i, t := range totals {
+		parts[i] = fmt.Sprintf("%s %s (%.0f%%)", t.Label, formatDuration(t.Time), 100*float64(t.Time)/float64(all))
 	}
 	return strings.Join(parts, ", ") + " of task time"
+}
+
+// idleWords says how much of the workers' time was idle in panel p of
+// r, and which worker idled most, e.g. "idle 31% of worker time (most:
+// thread 3, 62%)"; "" when under 1%.
+func idleWords(r models.Report, p Panel) string {
+	var life, idle time.Duration
+	most, mostShare := "", 0.0
+	workers := 0
+	for _, row := range p.Rows {
+		l := row.Life[1] - row.Life[0]
+		if row.Worker < 0 || l <= 0 {
+			continue
+		}
+		workers++
+		life += l
+		idle += row.Idle
+		if share := float64(row.Idle) / float64(l); share > mostShare {
+			most, mostShare = row.Label, share
+		}
+	}
+	if life == 0 || float64(idle)/float64(life) < 0.01 {
+		return ""
+	}
+	s := fmt.Sprintf("idle %.0f%% of worker time", 100*float64(idle)/float64(life))
+	if workers > 1 {
+		s += fmt.Sprintf(" (most: %s, %.0f%%)", most, 100*mostShare)
+	}
+	return s
+}
+
+// runtimeWords says how long the run's runtime collected garbage and
+// stopped the world, e.g. "GC 12 ms, stop-the-world 0.35 ms (3 times)".
+func runtimeWords(r models.Report) string {
+	var gc, stw time.Duration
+	stops := 0
+	for _, sp := range r.Runtime {
+		if sp.Kind == models.RuntimeSTW {
+			stw += sp.End - sp.Start
+			stops++
+		} else {
+			gc += sp.End - sp.Start
+		}
+	}
+	var parts []string
+	if gc > 0 {
+		parts = append(parts, "GC "+formatDuration(gc))
+	}
+	if stops > 0 {
+		parts = append(parts, fmt.Sprintf("stop-the-world %s (%s)", formatDuration(stw), plural(stops, "time", "times")))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -123,16 +123,21 @@ func (c *Cluster) clockOffsets(ctx context.Context, ids []string) (map[string]cl
 }
 
 // traceAhead asks the workers ids, all at once, to start their execution
-// tracers ahead of a traced run's tasks: starting one costs milliseconds,
-// which would otherwise delay each worker's first task. A worker that
-// does not answer within clockWait starts its tracer with its first task.
-func (c *Cluster) traceAhead(ctx context.Context, ids []string) {
+// tracers ahead of a traced run's tasks (keeping their traces, with
+// keep): starting one costs milliseconds, which would otherwise delay
+// each worker's first task. A worker that does not answer within
+// clockWait starts its tracer with its first task.
+func (c *Cluster) traceAhead(ctx context.Context, ids []string, keep bool) {
+	var body []byte
+	if keep {
+		body = []byte(workermsg.TraceKeep)
+	}
 	ctx, cancel := context.WithTimeout(ctx, clockWait)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		wg.Go(func() {
-			if _, err := c.conn.NATS().RequestWithContext(ctx, workermsg.TraceSubject(c.queueOf(id), id), nil); err != nil {
+			if _, err := c.conn.NATS().RequestWithContext(ctx, workermsg.TraceSubject(c.queueOf(id), id), body); err != nil {
 				c.log.Debug("distributed: the worker starts its tracer with its first task", "worker", id, "err", err)
 			}
 		})

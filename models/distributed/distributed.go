@@ -128,7 +128,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return fail(fmt.Errorf("%s: measuring the workers' clocks: %w", name, err))
 	}
 	if opt.Trace {
-		c.traceAhead(ctx, there)
+		c.traceAhead(ctx, there, opt.KeepTrace)
 	}
 	cpu0, local0 := cputime.Self(), c.localCPU()
 	start := time.Now()
@@ -142,7 +142,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		}
 		known = f.ready()
 		if opt.Trace {
-			c.traceAhead(ctx, slices.DeleteFunc(workerIDs(known), func(id string) bool { return slices.Contains(there, id) }))
+			c.traceAhead(ctx, slices.DeleteFunc(workerIDs(known), func(id string) bool { return slices.Contains(there, id) }), opt.KeepTrace)
 		}
 	}
 	rep.Workers = len(known)
@@ -175,7 +175,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	sizes := make([]int, t.N)
 	ids := map[string]int{}
 	for i := range t.N {
-		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: opt.Trace}
+		task := workermsg.Task{ID: fmt.Sprintf("%s.%d", run, i), Run: run, StateKey: r.State.Key, Func: r.Func, Index: i, Watch: r.Watch, Trace: opt.Trace, KeepTrace: opt.Trace && opt.KeepTrace}
 		payload, err := json.Marshal(task)
 		if err != nil {
 			return fail(fmt.Errorf("%s: encoding task %d: %w", name, i, err))
@@ -272,6 +272,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			}
 			w := workerOf(res.Worker)
 			rec = models.RemoteRecord(wr, *w, start)
+			rep.AddWorkerResult(wr, *w, start)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
 				w.Spawn = w.OnRunClock(wr.LoadStart, start)

@@ -83,6 +83,7 @@ var cases = []struct {
 	{"canceled before", checkCanceledBefore, false},
 	{"malformed task", checkMalformed, false},
 	{"trace", checkTrace, false},
+	{"kept trace", checkKeptTrace, false},
 	{"dying worker", checkDyingWorker, true},
 	{"clock", checkClock, true},
 	{"clock skewed", checkClockSkewed, true},
@@ -500,11 +501,77 @@ func checkTrace(t *testing.T, s *suite) {
 		t.Skip("no states to check: the execution tracer was busy")
 	}
 	checkSleepSpinStates(t, rep)
+	checkRuntimeSpans(t, s, rep)
+	if rep.Trace != nil {
+		t.Errorf("Report.Trace is set without Options.KeepTrace")
+	}
 	rep = runSleepSpin(t, s, false)
 	for _, r := range rep.Tasks {
 		if rep.Traced || len(r.States) > 0 {
 			t.Errorf("without Options.Trace: Report.Traced %v, task %d has %d states; want none", rep.Traced, r.Index, len(r.States))
 		}
+	}
+	if len(rep.Runtime) > 0 || rep.Trace != nil {
+		t.Errorf("without Options.Trace: %d runtime spans, Report.Trace %v; want none", len(rep.Runtime), rep.Trace)
+	}
+}
+
+// checkRuntimeSpans checks the runtime's collections and stops of the
+// world a traced run reports: each within the run, of a known kind, and
+// of the process (worker -1) for a model that runs tasks in it, of one
+// of the pool's workers otherwise.
+func checkRuntimeSpans(t *testing.T, s *suite, rep models.Report) {
+	t.Helper()
+	for _, sp := range rep.Runtime {
+		if sp.Kind != models.RuntimeGC && sp.Kind != models.RuntimeSTW || sp.End <= sp.Start {
+			t.Errorf("runtime span %+v: want kind %q or %q and an end after its start", sp, models.RuntimeGC, models.RuntimeSTW)
+		}
+		if s.remote == nil && sp.Worker != -1 || s.remote != nil && !slices.ContainsFunc(rep.Pool, func(w models.WorkerRecord) bool { return w.Worker == sp.Worker }) {
+			t.Errorf("runtime span %+v is of worker %d; want -1 (the process) in process, a pool's worker in workers", sp, sp.Worker)
+		}
+	}
+}
+
+// checkKeptTrace runs tasks that sleep, then compute, keeping the
+// execution traces (Options.KeepTrace): the process's trace of the run in
+// process, each worker's in workers; every trace reads to its end with
+// Go's trace reader, and together they hold each task's run (one
+// atonce.run region per task).
+func checkKeptTrace(t *testing.T, s *suite) {
+	const n = 4
+	rep, err := run(t, context.Background(), s, s.task("sleep-spin", n), models.Options{Workers: 2, Trace: true, KeepTrace: true})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkComplete(t, rep, n)
+	if !rep.Traced && s.remote == nil {
+		t.Skip("no trace to keep: the execution tracer was busy")
+	}
+	if rep.Trace == nil {
+		t.Fatal("Report.Trace is nil with Options.KeepTrace")
+	}
+	runs := 0
+	if s.remote == nil {
+		if len(rep.Trace.Process) == 0 || len(rep.Trace.Workers) > 0 {
+			t.Fatalf("in process: Report.Trace has %d bytes of the process's trace and %d workers' traces; want the process's only", len(rep.Trace.Process), len(rep.Trace.Workers))
+		}
+		runs = ReadTrace(t, rep.Trace.Process)["atonce.run"]
+	} else {
+		if len(rep.Trace.Process) > 0 || len(rep.Trace.Workers) == 0 {
+			t.Fatalf("in workers: Report.Trace has %d bytes of a process's trace and %d workers' traces; want the workers' only", len(rep.Trace.Process), len(rep.Trace.Workers))
+		}
+		for k, traces := range rep.Trace.Workers {
+			ran := slices.ContainsFunc(rep.Tasks, func(r models.TaskRecord) bool { return r.Worker == k })
+			if !ran || len(traces) == 0 {
+				t.Errorf("Report.Trace.Workers[%d] has %d traces; want those of a worker that ran tasks", k, len(traces))
+			}
+			for _, tr := range traces {
+				runs += ReadTrace(t, tr)["atonce.run"]
+			}
+		}
+	}
+	if runs != n {
+		t.Errorf("the kept traces hold %d task runs (atonce.run regions), want %d", runs, n)
 	}
 }
 
@@ -523,8 +590,8 @@ func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, 
 		if st.Start < start || st.End > end || st.Start >= st.End {
 			t.Errorf("%s: span %d, %s %v..%v, is outside the task's %v..%v or empty", what, k, st.State, st.Start, st.End, start, end)
 		}
-		if k > 0 && (st.Start < states[k-1].End || st.State == states[k-1].State) {
-			t.Errorf("%s: span %d (%s from %v) overlaps or repeats span %d (%s to %v)", what, k, st.State, st.Start, k-1, states[k-1].State, states[k-1].End)
+		if k > 0 && (st.Start < states[k-1].End || st.State == states[k-1].State && st.Kind == states[k-1].Kind) {
+			t.Errorf("%s: span %d (%s from %v) overlaps or repeats span %d (%s to %v)", what, k, st.Label(), st.Start, k-1, states[k-1].Label(), states[k-1].End)
 		}
 		switch st.State {
 		case models.Blocked:

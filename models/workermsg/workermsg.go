@@ -53,6 +53,9 @@ type Message struct {
 	Run    *Run    `json:"run,omitempty"`
 	Ran    *Ran    `json:"ran,omitempty"`
 	Clock  *Clock  `json:"clock,omitempty"`
+	// Keep, in a KindTrace request, asks the worker's tracer to keep the
+	// trace it writes: tasks that ask for it (Task.KeepTrace) follow.
+	Keep bool `json:"keep,omitempty"`
 }
 
 // Clock is a worker's answer to the engine's "what time is it?" (a
@@ -74,6 +77,10 @@ func ClockSubject(queue, id string) string { return "atonce." + queue + ".clock.
 // run's tasks (KindTrace over pipes); the worker answers once it runs.
 func TraceSubject(queue, id string) string { return "atonce." + queue + ".trace." + id }
 
+// TraceKeep is the body of a request on TraceSubject that asks the
+// worker's tracer to keep the trace it writes (Message.Keep over pipes).
+const TraceKeep = "keep"
+
 // Run asks a worker to run the notebook function Func N times under the
 // in-process model Model (sequential, eventloop, gil, threads: a model
 // whose tasks run in the process that runs the model) in the worker's own
@@ -82,12 +89,15 @@ func TraceSubject(queue, id string) string { return "atonce." + queue + ".trace.
 // worker and not the engine. The run starts from the variables of the
 // state StateKey, as loaded.
 type Run struct {
-	Model    string `json:"model"`
-	Func     string `json:"func"`
-	N        int    `json:"n"`
-	Workers  int    `json:"workers,omitempty"` // 0: the model's default
-	Trace    bool   `json:"trace,omitempty"`   // record the tasks' states from the execution tracer
-	StateKey string `json:"state"`
+	Model   string `json:"model"`
+	Func    string `json:"func"`
+	N       int    `json:"n"`
+	Workers int    `json:"workers,omitempty"` // 0: the model's default
+	Trace   bool   `json:"trace,omitempty"`   // record the tasks' states from the execution tracer
+	// KeepTrace, with Trace, asks for the run's execution trace itself
+	// (Ran.Trace).
+	KeepTrace bool   `json:"keep_trace,omitempty"`
+	StateKey  string `json:"state"`
 	// Watch names the package-level variables whose values after the run
 	// the report keeps (its Globals); empty keeps none.
 	Watch []string `json:"watch,omitempty"`
@@ -105,6 +115,9 @@ type Ran struct {
 	// that does not run in process, a function the notebook lacks, a
 	// state the worker does not hold.
 	Err string `json:"err,omitempty"`
+	// Trace is the run's execution trace, when the Run asked to keep it
+	// (models.RunTrace.Process): it is not part of the report's JSON.
+	Trace []byte `json:"trace,omitempty"`
 }
 
 // Race asks a worker built with the race detector to run the notebook
@@ -188,14 +201,28 @@ type Task struct {
 	// Trace asks the worker to record the task's states with Go's
 	// execution tracer (Result.States).
 	Trace bool `json:"trace,omitempty"`
+	// KeepTrace, with Trace, asks the worker for the execution trace
+	// itself (Result.Trace).
+	KeepTrace bool `json:"keep_trace,omitempty"`
 }
 
 // Span is a stretch of time a task spent in one state in a worker: the
 // wire form of models.Span, in Unix nanoseconds on the worker's clock.
 type Span struct {
-	State string `json:"state"` // "running", "waiting" or "blocked"
+	State string `json:"state"`          // "running", "waiting" or "blocked"
+	Kind  string `json:"kind,omitempty"` // models.Span.Kind
 	Start int64  `json:"start"`
 	End   int64  `json:"end"`
+}
+
+// RuntimeSpan is a collection or a stop of the world in a worker's
+// process during a task: the wire form of models.RuntimeSpan, in Unix
+// nanoseconds on the worker's clock.
+type RuntimeSpan struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason,omitempty"`
+	Start  int64  `json:"start"`
+	End    int64  `json:"end"`
 }
 
 // Result is a worker's answer to a Task.
@@ -228,6 +255,16 @@ type Result struct {
 	// show).
 	Traced bool   `json:"traced,omitempty"`
 	States []Span `json:"states,omitempty"`
+	// Runtime are the collections and stops of the world in the worker's
+	// process between Start and End (when Traced).
+	Runtime []RuntimeSpan `json:"runtime,omitempty"`
+	// Trace, when the Task asked to keep it, is the worker's execution
+	// trace since its previous result that carried one, as a trace of its
+	// own (its header, then whole generations: models.TaskTracer.Kept);
+	// Tracer tells which of the worker's tracers wrote it: the traces of
+	// one tracer join into one.
+	Trace  []byte `json:"trace,omitempty"`
+	Tracer int64  `json:"tracer,omitempty"`
 }
 
 // Cancel, published by the kernel over NATS, asks workers to stop the

@@ -26,6 +26,9 @@ type Pipe struct {
 	// milliseconds, counted as the worker's start-up instead of
 	// delaying its first task.
 	Trace bool
+	// KeepTrace, with Trace, has the tracer keep its trace: the run's
+	// tasks will ask for it (workermsg.Task.KeepTrace).
+	KeepTrace bool
 }
 
 var _ Launcher = Pipe{}
@@ -53,7 +56,7 @@ func (l Pipe) Greet(ctx context.Context, w *Worker) (workermsg.Hello, error) {
 		return hello, err
 	}
 	if l.Trace {
-		if m, _, err = w.request(workermsg.Message{Kind: workermsg.KindTrace}); err != nil {
+		if m, _, err = w.request(workermsg.Message{Kind: workermsg.KindTrace, Keep: l.KeepTrace}); err != nil {
 			return hello, err
 		}
 		if m.Kind != workermsg.KindTrace {

@@ -28,7 +28,10 @@ func RunModel(ctx context.Context, req workermsg.Run, task models.Task, vars map
 		ran.Err = fmt.Sprintf("%s runs its tasks in worker processes of its own, not in the process asked to run it; a worker runs only the models that run in process: %s", req.Model, strings.Join(models.InProcessNames(), ", "))
 		return ran
 	}
-	rep, _ := m.Run(ctx, task, models.Options{Workers: req.Workers, Trace: req.Trace})
+	rep, _ := m.Run(ctx, task, models.Options{Workers: req.Workers, Trace: req.Trace, KeepTrace: req.KeepTrace})
+	if rep.Trace != nil {
+		ran.Trace = rep.Trace.Process
+	}
 	if len(req.Watch) > 0 {
 		rep.Globals = models.JSONGlobals(vars, req.Watch)
 	}

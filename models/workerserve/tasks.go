@@ -33,6 +33,7 @@ type server struct {
 
 	mu     sync.Mutex
 	tracer *models.TaskTracer // nil when not tracing
+	keeps  bool               // the tracer keeps its trace
 	busy   bool               // a task runs under the tracer
 	used   time.Time          // when the tracer last ended a task
 }
@@ -56,7 +57,7 @@ func (s *server) clock() workermsg.Clock { return workermsg.Clock{Time: s.now()}
 func (s *server) run(ctx context.Context, t workermsg.Task) workermsg.Result {
 	var tt *models.TaskTracer
 	if t.Trace {
-		tt = s.startTracing(true)
+		tt = s.startTracing(true, t.KeepTrace)
 	} else {
 		s.stopTracing()
 	}
@@ -66,10 +67,14 @@ func (s *server) run(ctx context.Context, t workermsg.Task) workermsg.Result {
 		return res
 	}
 	var res workermsg.Result
-	spans, err := tt.Call(ctx, func(ctx context.Context) (time.Time, time.Time) {
+	tr, err := tt.Call(ctx, func(ctx context.Context) (time.Time, time.Time) {
 		res = s.r.Run(ctx, t)
 		return time.Unix(0, res.Start), time.Unix(0, res.End)
 	})
+	// A kept trace goes with the result that asks for it; else away.
+	if kept := tt.Kept(); t.KeepTrace {
+		res.Trace, res.Tracer = kept, tt.ID()
+	}
 	s.mu.Lock()
 	s.busy, s.used = false, time.Now()
 	s.mu.Unlock()
@@ -78,8 +83,11 @@ func (s *server) run(ctx context.Context, t workermsg.Task) workermsg.Result {
 		s.stopTracing()
 	} else {
 		res.Traced = true
-		for _, sp := range spans {
-			res.States = append(res.States, workermsg.Span{State: sp.State, Start: res.Start + int64(sp.Start), End: res.Start + int64(sp.End)})
+		for _, sp := range tr.States {
+			res.States = append(res.States, workermsg.Span{State: sp.State, Kind: sp.Kind, Start: res.Start + int64(sp.Start), End: res.Start + int64(sp.End)})
+		}
+		for _, sp := range tr.Runtime {
+			res.Runtime = append(res.Runtime, workermsg.RuntimeSpan{Kind: sp.Kind, Reason: sp.Reason, Start: res.Start + int64(sp.Start), End: res.Start + int64(sp.End)})
 		}
 	}
 	s.stamp(&res)
@@ -99,6 +107,10 @@ func (s *server) stamp(res *workermsg.Result) {
 		res.States[k].Start += d
 		res.States[k].End += d
 	}
+	for k := range res.Runtime {
+		res.Runtime[k].Start += d
+		res.Runtime[k].End += d
+	}
 }
 
 // stampLoad puts a load's start and end, read on the machine's clock, on
@@ -110,20 +122,25 @@ func (s *server) stampLoad(start, end int64) (int64, int64) {
 	return start + int64(s.skew), end + int64(s.skew)
 }
 
-// startTracing returns the running tracer, started if it was not, and
+// startTracing returns the running tracer, started if it was not (or
+// started anew to keep its trace, when keep asks and it does not), and
 // marks it busy for a task about to run under it (or, for a tracer
 // started ahead of the tasks, used now); nil when the execution tracer
 // is busy with another trace.
-func (s *server) startTracing(task bool) *models.TaskTracer {
+func (s *server) startTracing(task, keep bool) *models.TaskTracer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.tracer != nil && keep && !s.keeps {
+		s.tracer.Close()
+		s.tracer = nil
+	}
 	if s.tracer == nil {
-		tt, err := models.StartTaskTracer()
+		tt, err := models.StartTaskTracer(keep)
 		if err != nil {
 			slog.Debug("workerserve: tasks run without states", "err", err)
 			return nil
 		}
-		s.tracer = tt
+		s.tracer, s.keeps = tt, keep
 	}
 	if task {
 		s.busy = true
@@ -133,10 +150,11 @@ func (s *server) startTracing(task bool) *models.TaskTracer {
 	return s.tracer
 }
 
-// traceAhead starts the tracer ahead of the tasks that will ask for it,
-// so that starting it (milliseconds: it stops the world) counts as the
-// worker's start-up rather than delaying its first task.
-func (s *server) traceAhead() { s.startTracing(false) }
+// traceAhead starts the tracer ahead of the tasks that will ask for it
+// (keeping its trace, when they will ask for it), so that starting it
+// (milliseconds: it stops the world) counts as the worker's start-up
+// rather than delaying its first task.
+func (s *server) traceAhead(keep bool) { s.startTracing(false, keep) }
 
 // stopTracing stops the tracer, if it runs: a task that does not ask for
 // its states, a model run or race check (which trace by themselves), the

@@ -95,7 +95,7 @@ func Pipe(ctx context.Context, conn *workermsg.Conn, r Runner, opts ...Option) e
 			clock := s.clock()
 			reply = workermsg.Message{Kind: workermsg.KindClock, Clock: &clock}
 		case m.Kind == workermsg.KindTrace:
-			s.traceAhead()
+			s.traceAhead(m.Keep)
 			reply = workermsg.Message{Kind: workermsg.KindTrace}
 		case m.Kind == workermsg.KindState && m.State != nil:
 			ready := r.Load(ctx, *m.State)
@@ -188,7 +188,7 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 	}
 	defer clockSub.Unsubscribe()
 	traceSub, err := conn.NATS().Subscribe(workermsg.TraceSubject(opt.Queue, info.ID), func(m *nats.Msg) {
-		s.traceAhead()
+		s.traceAhead(string(m.Data) == workermsg.TraceKeep)
 		if err := m.Respond(nil); err != nil {
 			log.Debug("could not tell the kernel the tracer runs", "err", err)
 		}
