@@ -1,0 +1,125 @@
+package models
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"atonce/models/stats"
+)
+
+// Scaling is how one model's speedup grows with its number of workers
+// (`%%models -workers 1,2,4,8`): the model ran at each count, taking
+// turns round by round with the baseline, and Amdahl's law is fitted to
+// the speedups.
+//
+// Amdahl's law counts processors, not workers: a CPU-bound task on 8
+// workers on 2 cores has 2 processors. So when no count's speedup is
+// known to beat the cores (its interval lies above Cores), the fit and
+// Predicted use min(workers, Cores) processors (CappedAtCores); a task
+// that waits overlaps its waiting beyond the cores, and is fitted on its
+// workers.
+type Scaling struct {
+	// Model is the report's name for the model (Report.Label when the
+	// run had several modes), Mode how its code ran.
+	Model string `json:"model"`
+	Mode  Mode   `json:"mode,omitempty"`
+	// Traits are the model's traits.
+	Traits Traits `json:"traits"`
+	// Cores is the number of CPUs the runs could use.
+	Cores int `json:"cores"`
+	// Workers are the counts, ascending.
+	Workers []int `json:"workers"`
+	// Speedups[i] is the speedup over the baseline at Workers[i], the
+	// median of the rounds' ratios with its interval (stats.Speedup).
+	Speedups []stats.Interval `json:"speedups"`
+	// Rounds[r][i] is round r's speedup at Workers[i] (NaN when that run
+	// failed).
+	Rounds [][]float64 `json:"rounds"`
+	// Serial is Amdahl's serial fraction, fitted round by round
+	// (stats.SerialFraction), with its interval; NaN when no count above
+	// one processor ran.
+	Serial stats.Interval `json:"serial"`
+	// CappedAtCores tells whether the fit counts min(workers, Cores)
+	// processors (see the type's comment).
+	CappedAtCores bool `json:"capped_at_cores,omitempty"`
+}
+
+// NewScaling measures a model's scaling from its runs: base[r] is the
+// baseline's wall time in round r, walls[r][i] the model's in round r at
+// workers[i] (0 for a run that failed or did not happen). workers must be
+// ascending; conf is the intervals' confidence (e.g. 0.95).
+func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, base []time.Duration, walls [][]time.Duration, conf float64) Scaling {
+	s := Scaling{Model: label, Mode: mode, Traits: tr, Cores: cores, Workers: slices.Clone(workers)}
+	for r := range base {
+		row := make([]float64, len(workers))
+		for i := range workers {
+			row[i] = math.NaN()
+			if r < len(walls) && i < len(walls[r]) && walls[r][i] > 0 && base[r] > 0 {
+				row[i] = float64(base[r]) / float64(walls[r][i])
+			}
+		}
+		s.Rounds = append(s.Rounds, row)
+	}
+	for i := range workers {
+		var b, x []float64
+		for r := range base {
+			if r < len(walls) && i < len(walls[r]) {
+				b = append(b, float64(base[r]))
+				x = append(x, float64(walls[r][i]))
+			}
+		}
+		s.Speedups = append(s.Speedups, stats.Speedup(b, x, conf))
+	}
+	s.CappedAtCores = cores > 0
+	for i, p := range workers {
+		if p > cores && s.Speedups[i].Above(float64(cores)) {
+			s.CappedAtCores = false
+		}
+	}
+	s.Serial = stats.SerialFraction(s.processors(), s.Rounds, conf)
+	return s
+}
+
+// Processors is how many processors Amdahl's law counts at p workers:
+// p, or at most Cores when CappedAtCores.
+func (s Scaling) Processors(p int) int {
+	if s.CappedAtCores && p > s.Cores {
+		return s.Cores
+	}
+	return p
+}
+
+// processors is Processors of each count.
+func (s Scaling) processors() []int {
+	out := make([]int, len(s.Workers))
+	for i, p := range s.Workers {
+		out[i] = s.Processors(p)
+	}
+	return out
+}
+
+// Predicted is the speedup Amdahl's law predicts at p workers for the
+// fitted serial fraction s (Serial.Mid, or the given one); NaN without a
+// fit.
+func (s Scaling) Predicted(serial float64, p int) float64 {
+	if math.IsNaN(serial) || p <= 0 {
+		return math.NaN()
+	}
+	return stats.AmdahlSpeedup(serial, s.Processors(p))
+}
+
+// Best returns the index of the count with the highest median speedup,
+// -1 when none was measured.
+func (s Scaling) Best() int {
+	best := -1
+	for i, iv := range s.Speedups {
+		if math.IsNaN(iv.Mid) {
+			continue
+		}
+		if best < 0 || iv.Mid > s.Speedups[best].Mid {
+			best = i
+		}
+	}
+	return best
+}
