@@ -144,7 +144,6 @@ func mustSpeedup(t *testing.T, reports []models.Report, r models.Report) stats.I
 	return iv
 }
 
-
 // The ideal is the workers, at most the processors they had.
 func TestIdeal(t *testing.T) {
 	for _, tt := range []struct {
