@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"atonce/models/stats"
 )
 
 // Task is the work a model runs: Call(ctx, i) for every i in 0..N-1.
@@ -100,6 +102,17 @@ type Report struct {
 	// GoVersion is, for a native run, the Go toolchain that compiled the
 	// notebook (go1.26.8).
 	GoVersion string `json:"go_version,omitempty"`
+	// Rounds are the model's runs in a comparison's rounds, in which
+	// every model took its turn, in order: each one's wall, CPU and other
+	// programs' CPU, and the calibration timed before it. The report's
+	// own figures (Wall, CPU, Tasks, ...) are those of its median round,
+	// Rounds[MedianRound] (Combine). Empty for a run made alone.
+	Rounds      []Round `json:"rounds,omitempty"`
+	MedianRound int     `json:"median_round,omitempty"`
+	// Speedup is the speedup over the baseline of the same mode with its
+	// 95% interval (SpeedupOf: the median of the rounds' ratios); N is 0
+	// when there was no baseline to compare with.
+	Speedup stats.Interval `json:"speedup,omitzero"`
 }
 
 // MarshalJSON encodes r with its traits under "traits" and, for readers
