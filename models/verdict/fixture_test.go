@@ -38,8 +38,11 @@ func iv(mid, lo, hi float64) stats.Interval {
 	return stats.Interval{Mid: mid, Lo: lo, Hi: hi, Conf: 0.979, N: 10}
 }
 
-// run pairs a report with its speedup interval.
-func run(r models.Report, sp stats.Interval) Run { return Run{Report: r, Speedup: sp} }
+// run is r with its speedup interval.
+func run(r models.Report, sp stats.Interval) models.Report {
+	r.Speedup = sp
+	return r
+}
 
 var (
 	seqT  = models.TraitsOf("sequential")
@@ -63,7 +66,7 @@ func blocked(share float64) part { return part{models.Blocked, share} }
 // cpuBound is 8 fib-like tasks of 20 ms on 2 cores: threads near 2x,
 // the one-at-a-time models near 1x.
 func cpuBound() Input {
-	return Input{Cores: 2, Runs: []Run{
+	return Input{Cores: 2, Runs: []models.Report{
 		run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.98)), iv(1, 1, 1)),
 		run(report(loopT, 8, 8, 20*ms, 161*ms, running(0.98)), iv(0.99, 0.97, 1.02)),
 		run(report(gilT, 4, 8, 80*ms, 162*ms, running(0.25), waiting(0.74)), iv(0.99, 0.96, 1.01)),
@@ -73,7 +76,7 @@ func cpuBound() Input {
 
 // awaitBound is 8 tasks sleeping 20 ms each.
 func awaitBound() Input {
-	return Input{Cores: 2, Runs: []Run{
+	return Input{Cores: 2, Runs: []models.Report{
 		run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.02), blocked(0.97)), iv(1, 1, 1)),
 		run(report(loopT, 8, 8, 20*ms, 22*ms, running(0.02), blocked(0.97)), iv(7.4, 7.1, 7.7)),
 		run(report(gilT, 4, 8, 20*ms, 41*ms, running(0.02), blocked(0.97)), iv(3.9, 3.8, 3.95)),
@@ -83,7 +86,7 @@ func awaitBound() Input {
 
 // mixed is 8 tasks that compute 10 ms and sleep 10 ms.
 func mixed() Input {
-	return Input{Cores: 2, Runs: []Run{
+	return Input{Cores: 2, Runs: []models.Report{
 		run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.5), blocked(0.49)), iv(1, 1, 1)),
 		run(report(loopT, 8, 8, 20*ms, 90*ms, running(0.5), waiting(0.3), blocked(0.19)), iv(1.78, 1.7, 1.85)),
 		run(report(gilT, 4, 8, 20*ms, 92*ms, running(0.5), waiting(0.3), blocked(0.19)), iv(1.74, 1.68, 1.8)),
@@ -95,7 +98,7 @@ func mixed() Input {
 // alone they run, together they block on each other; processes, each
 // worker with its own mutex, run in parallel.
 func lockBound() Input {
-	return Input{Cores: 2, Runs: []Run{
+	return Input{Cores: 2, Runs: []models.Report{
 		run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.98)), iv(1, 1, 1)),
 		run(report(loopT, 8, 8, 20*ms, 161*ms, running(0.98)), iv(0.99, 0.97, 1.02)),
 		run(report(gilT, 4, 8, 80*ms, 163*ms, running(0.25), blocked(0.74)), iv(0.98, 0.95, 1.0)),

@@ -27,22 +27,16 @@ import (
 	"atonce/models/stats"
 )
 
-// Run is one model's run as the verdict reads it.
-type Run struct {
-	// Report is the model's median round: its traits, mode, workers,
-	// wall time, task records with their states, start-up and pool.
-	models.Report
-	// Speedup is the model's speedup over the baseline with its interval,
-	// from the rounds it ran beside the baseline (stats.Speedup). An
-	// interval from one round (N < 2) supports no claim.
-	Speedup stats.Interval
-}
-
 // Input is what a verdict is computed from: the runs of one mode.
 type Input struct {
-	// Runs are the models' runs, the baseline's among them.
-	Runs []Run
-	// Cores is the number of CPUs the runs could use.
+	// Runs are the models' runs, the baseline's among them: each its
+	// median round (its traits, mode, workers, wall time, task records
+	// with their states, start-up and pool) with its Speedup over the
+	// baseline and that speedup's interval (models.SpeedupOf). An
+	// interval from one round supports no claim.
+	Runs []models.Report
+	// Cores is the number of CPUs the runs could use; 0 means the
+	// baseline's (Report.Cores).
 	Cores int
 	// Sharing is the data-sharing diagnosis of the runs (its Rows, named
 	// as Runs name their models): the updates each model lost, and which
@@ -91,8 +85,6 @@ const (
 
 // Thresholds of the reasoning.
 const (
-	// Conf is the confidence an interval must have to support a claim.
-	Conf = 0.95
 	// sameWithin is how close to 1 an interval must lie for "no
 	// different": within a factor of 1.15.
 	sameWithin = 1.15
@@ -155,10 +147,10 @@ func (v Verdict) With(e Effect) []string {
 
 // EffectOf is what a speedup interval says: Helps above 1, Slower below,
 // Same within ±15% of 1, CannotTel when it is wider or has less than
-// Conf confidence (too few rounds).
+// models.Conf confidence (too few rounds).
 func EffectOf(iv stats.Interval) Effect {
 	switch {
-	case iv.N < 2 || iv.Conf < Conf || math.IsNaN(iv.Lo) || math.IsNaN(iv.Hi):
+	case iv.N < 2 || iv.Conf < models.Conf || math.IsNaN(iv.Lo) || math.IsNaN(iv.Hi):
 		return CannotTel
 	case iv.Lo > 1:
 		return Helps
@@ -185,13 +177,13 @@ type reasoner struct {
 	in     Input
 	base   models.Report
 	baseSh shares
-	traced bool  // the baseline's tasks carry states
-	others []Run // the runs but the baseline's
+	traced bool            // the baseline's tasks carry states
+	others []models.Report // the runs but the baseline's
 	kind   Kind
 	// contention is the largest share of their time a concurrent run's
 	// tasks spent blocked beyond the baseline's; by is that run.
 	contention float64
-	by         Run
+	by         models.Report
 	verdicts   []ModelVerdict
 	costs      map[string]workerCosts
 }
@@ -201,7 +193,7 @@ func newReasoner(in Input) *reasoner {
 	found := false
 	for _, run := range in.Runs {
 		if run.Baseline && run.Err == "" && run.Wall > 0 && !found {
-			r.base, found = run.Report, true
+			r.base, found = run, true
 			continue
 		}
 		if !run.Baseline {
@@ -210,6 +202,9 @@ func newReasoner(in Input) *reasoner {
 	}
 	if !found || len(r.others) == 0 {
 		return nil
+	}
+	if r.in.Cores <= 0 {
+		r.in.Cores = r.base.Cores()
 	}
 	r.baseSh, r.traced = sharesOf(r.base)
 	r.kind = r.classify()
@@ -221,7 +216,7 @@ func newReasoner(in Input) *reasoner {
 		if ideal := r.ideal(run); mv.Effect == Helps && ideal > 1 && run.Speedup.Hi >= ideal {
 			mv.Ideal = true
 		}
-		if c, ok := costsOf(run.Report, r.base); ok {
+		if c, ok := costsOf(run, r.base); ok {
 			r.costs[run.Model] = c
 			if c.pays {
 				mv.BreakEvenNS = int64(c.breakEven)
@@ -244,7 +239,7 @@ func (r *reasoner) classify() Kind {
 		if run.Workers < 2 || run.Err != "" {
 			continue
 		}
-		sh, ok := sharesOf(run.Report)
+		sh, ok := sharesOf(run)
 		if !ok {
 			continue
 		}
@@ -271,7 +266,7 @@ func (r *reasoner) classify() Kind {
 // parallel model its workers, and at most the cores when the task
 // computes; 1 for a one-at-a-time model on a task that computes; its
 // workers when the task waits (they wait side by side).
-func (r *reasoner) ideal(run Run) float64 {
+func (r *reasoner) ideal(run models.Report) float64 {
 	k := float64(max(run.Workers, 1))
 	switch {
 	case run.Parallel && (r.kind == CPUBound || r.kind == LockBound) && r.in.Cores > 0:
@@ -316,7 +311,7 @@ func (r *reasoner) whatItIs(p *para) {
 		p.sentence("The task computes and waits.", fmt.Sprintf("%s spent %s of their time running and %s blocked at awaits%s.", alone, pct(sh.running()), pct(sh.blocked()), waitNote))
 	case LockBound:
 		on := "on each other (a contended lock)"
-		if sh, ok := sharesOf(r.by.Report); ok && sh.of[catLock] > sh.of[catChannel] && sh.of[catLock] > 0 {
+		if sh, ok := sharesOf(r.by); ok && sh.of[catLock] > sh.of[catChannel] && sh.of[catLock] > 0 {
 			on = "on a mutex"
 		} else if ok && sh.of[catChannel] > 0 {
 			on = "on channels"
@@ -365,17 +360,17 @@ func (r *reasoner) whichHelp(p *para) {
 }
 
 // run returns the run of model.
-func (r *reasoner) run(model string) Run {
+func (r *reasoner) run(model string) models.Report {
 	for _, run := range r.others {
 		if run.Model == model {
 			return run
 		}
 	}
-	return Run{}
+	return models.Report{}
 }
 
 // idealWords says which limit a model's speedup reached.
-func (r *reasoner) idealWords(run Run) string {
+func (r *reasoner) idealWords(run models.Report) string {
 	ideal := r.ideal(run)
 	if (r.kind == CPUBound || r.kind == LockBound) && run.Parallel && r.in.Cores > 0 && ideal == float64(r.in.Cores) && run.Workers >= r.in.Cores {
 		return fmt.Sprintf("as fast as the %s allow", plural(r.in.Cores, "core", "cores"))
@@ -460,7 +455,7 @@ func (r *reasoner) whyNot(mvs []ModelVerdict) string {
 		var waits []string
 		for _, name := range one {
 			run := r.run(name)
-			if sh, ok := sharesOf(run.Report); ok && sh.waiting() >= 0.05 {
+			if sh, ok := sharesOf(run); ok && sh.waiting() >= 0.05 {
 				waits = append(waits, fmt.Sprintf("under %s the tasks waited %s of their time for %s", name, pct(sh.waiting()), turnWords(run)))
 			}
 		}
@@ -513,12 +508,12 @@ func (r *reasoner) whySlower(mvs []ModelVerdict) string {
 func (r *reasoner) whyUnsure(mvs []ModelVerdict) string {
 	few := 0
 	for _, mv := range mvs {
-		if mv.Speedup.N < 2 || mv.Speedup.Conf < Conf {
+		if mv.Speedup.N < 2 || mv.Speedup.Conf < models.Conf {
 			few++
 		}
 	}
 	if few == len(mvs) {
-		return fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds", 100*Conf, stats.MinRounds(Conf))
+		return fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds", 100*models.Conf, stats.MinRounds(models.Conf))
 	}
 	return "the intervals are too wide to tell a gain from noise; more rounds, or a quieter machine, narrow them"
 }
@@ -539,7 +534,7 @@ func (r *reasoner) overheadWords(names []string) string {
 
 // switchWords says how a one-at-a-time model lets another task run at an
 // await, from its traits.
-func (r *reasoner) switchWords(run Run) string {
+func (r *reasoner) switchWords(run models.Report) string {
 	switch run.Switching {
 	case models.AtAwaits:
 		return fmt.Sprintf("%s switches at each await (MSU: %s)", run.Model, run.MSU)
@@ -551,7 +546,7 @@ func (r *reasoner) switchWords(run Run) string {
 
 // turnWords says what a one-at-a-time model's tasks wait for, from its
 // traits.
-func turnWords(run Run) string {
+func turnWords(run models.Report) string {
 	switch run.Switching {
 	case models.AtAwaits:
 		return "the event loop, which switches only at awaits"

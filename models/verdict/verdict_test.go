@@ -54,7 +54,7 @@ func TestVerdicts(t *testing.T) {
 				"Break-even of processes: its processes start in 19 ms and cost 69 µs per task (300 B moved each): with 2 processes they pay off once the work is more than about 39 ms"},
 		},
 		{
-			name: "no model helps", kind: CPUBound, in: Input{Cores: 1, Runs: []Run{
+			name: "no model helps", kind: CPUBound, in: Input{Cores: 1, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.99)), iv(1, 1, 1)),
 				run(report(loopT, 8, 8, 20*ms, 161*ms, running(0.99)), iv(0.99, 0.97, 1.02)),
 				run(report(thrT, 1, 8, 20*ms, 160*ms, running(0.99)), iv(1.0, 0.98, 1.02)),
@@ -63,7 +63,7 @@ func TestVerdicts(t *testing.T) {
 			says: []string{"No model makes this task faster.", "on this task that gains nothing"},
 		},
 		{
-			name: "cannot tell: intervals too wide", kind: CPUBound, in: Input{Cores: 2, Runs: []Run{
+			name: "cannot tell: intervals too wide", kind: CPUBound, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.99)), iv(1, 1, 1)),
 				run(report(gilT, 4, 8, 20*ms, 150*ms, running(0.3), waiting(0.69)), iv(1.07, 0.71, 1.6)),
 				run(report(thrT, 2, 8, 20*ms, 120*ms, running(0.99)), iv(1.3, 0.9, 1.8)),
@@ -73,7 +73,7 @@ func TestVerdicts(t *testing.T) {
 			doesNotSay: []string{"Helps", "No model makes"},
 		},
 		{
-			name: "cannot tell: one round", kind: CPUBound, in: Input{Cores: 2, Runs: []Run{
+			name: "cannot tell: one round", kind: CPUBound, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.99)), stats.Interval{Mid: 1, Lo: 1, Hi: 1, N: 1}),
 				run(report(thrT, 2, 8, 20*ms, 84*ms, running(0.99)), stats.Interval{Mid: 1.9, Lo: 1.9, Hi: 1.9, N: 1}),
 			}},
@@ -81,7 +81,7 @@ func TestVerdicts(t *testing.T) {
 			says:   []string{"Cannot tell: threads 1.90x:", "too few rounds for a 95% interval (6 are needed)"},
 		},
 		{
-			name: "slower: worker start-up", kind: CPUBound, in: Input{Cores: 2, Runs: []Run{
+			name: "slower: worker start-up", kind: CPUBound, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 2*ms, 16*ms, running(0.99)), iv(1, 1, 1)),
 				run(processes(8, 2, 16*ms, 300*ms, 2*ms, 2*ms), iv(0.05, 0.049, 0.052)),
 			}},
@@ -90,7 +90,7 @@ func TestVerdicts(t *testing.T) {
 				"they pay off once the work is more than about 616 ms"},
 		},
 		{
-			name: "untraced", kind: Unknown, in: Input{Cores: 2, Runs: []Run{
+			name: "untraced", kind: Unknown, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms), iv(1, 1, 1)),
 				run(report(thrT, 2, 8, 20*ms, 84*ms), iv(1.91, 1.86, 1.95)),
 			}},
@@ -160,8 +160,8 @@ func TestNamesDoNotMatter(t *testing.T) {
 			want := Of(in)
 			renamed := Input{Cores: in.Cores}
 			for i, r := range in.Runs {
-				r.Report.Model = string(rune('p' + i))
-				r.Traits.Name = r.Report.Model
+				r.Model = string(rune('p' + i))
+				r.Traits.Name = r.Model
 				r.Tasks = slices.Clone(r.Tasks)
 				renamed.Runs = append(renamed.Runs, r)
 			}
@@ -199,7 +199,7 @@ func TestBreakEven(t *testing.T) {
 	if !c.pays || (c.breakEven-want).Abs() > time.Microsecond {
 		t.Errorf("break-even: got %v (pays %v), want %v", c.breakEven, c.pays, want)
 	}
-	v := Of(Input{Cores: 2, Runs: []Run{run(base, iv(1, 1, 1)), run(proc, iv(1.7, 1.6, 1.8))}})
+	v := Of(Input{Cores: 2, Runs: []models.Report{run(base, iv(1, 1, 1)), run(proc, iv(1.7, 1.6, 1.8))}})
 	if got := v.Models[0].BreakEvenNS; time.Duration(got) != c.breakEven {
 		t.Errorf("the verdict's break-even: got %v, want %v", time.Duration(got), c.breakEven)
 	}
@@ -209,7 +209,7 @@ func TestBreakEven(t *testing.T) {
 	// A model behind an orchestrator says so.
 	dist := proc
 	dist.Model, dist.Traits = distT.Name, distT
-	v = Of(Input{Cores: 2, Runs: []Run{run(base, iv(1, 1, 1)), run(dist, iv(1.7, 1.6, 1.8))}})
+	v = Of(Input{Cores: 2, Runs: []models.Report{run(base, iv(1, 1, 1)), run(dist, iv(1.7, 1.6, 1.8))}})
 	if !strings.Contains(v.Text, "Break-even of distributed: its workers start in 19 ms and the orchestrator costs 69 µs per task") {
 		t.Errorf("distributed's break-even sentence missing:\n%s", v.Text)
 	}
@@ -322,9 +322,9 @@ func TestNothingToSay(t *testing.T) {
 	failed.Err = "stopped"
 	for name, in := range map[string]Input{
 		"no runs":         {},
-		"baseline alone":  {Runs: []Run{run(report(seqT, 1, 8, 20*ms, 160*ms, running(1)), iv(1, 1, 1))}},
-		"failed baseline": {Runs: []Run{run(failed, iv(1, 1, 1)), run(report(thrT, 2, 8, 20*ms, 84*ms, running(1)), iv(1.9, 1.8, 2))}},
-		"no baseline":     {Runs: []Run{run(report(thrT, 2, 8, 20*ms, 84*ms, running(1)), iv(1.9, 1.8, 2))}},
+		"baseline alone":  {Runs: []models.Report{run(report(seqT, 1, 8, 20*ms, 160*ms, running(1)), iv(1, 1, 1))}},
+		"failed baseline": {Runs: []models.Report{run(failed, iv(1, 1, 1)), run(report(thrT, 2, 8, 20*ms, 84*ms, running(1)), iv(1.9, 1.8, 2))}},
+		"no baseline":     {Runs: []models.Report{run(report(thrT, 2, 8, 20*ms, 84*ms, running(1)), iv(1.9, 1.8, 2))}},
 	} {
 		if v := Of(in); v.Text != "" || v.Kind != "" {
 			t.Errorf("%s: got %q (%q), want nothing", name, v.Text, v.Kind)
