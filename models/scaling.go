@@ -48,8 +48,8 @@ type Scaling struct {
 // NewScaling measures a model's scaling from its runs: base[r] is the
 // baseline's wall time in round r, walls[r][i] the model's in round r at
 // workers[i] (0 for a run that failed or did not happen). workers must be
-// ascending; conf is the intervals' confidence (e.g. 0.95).
-func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, base []time.Duration, walls [][]time.Duration, conf float64) Scaling {
+// ascending. Intervals have confidence Conf.
+func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, base []time.Duration, walls [][]time.Duration) Scaling {
 	s := Scaling{Model: label, Mode: mode, Traits: tr, Cores: cores, Workers: slices.Clone(workers)}
 	for r := range base {
 		row := make([]float64, len(workers))
@@ -69,7 +69,7 @@ func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, ba
 				x = append(x, float64(walls[r][i]))
 			}
 		}
-		s.Speedups = append(s.Speedups, stats.Speedup(b, x, conf))
+		s.Speedups = append(s.Speedups, stats.Speedup(b, x, Conf))
 	}
 	s.CappedAtCores = cores > 0
 	for i, p := range workers {
@@ -77,7 +77,7 @@ func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, ba
 			s.CappedAtCores = false
 		}
 	}
-	s.Serial = stats.SerialFraction(s.processors(), s.Rounds, conf)
+	s.Serial = stats.SerialFraction(s.processors(), s.Rounds, Conf)
 	return s
 }
 

@@ -260,7 +260,7 @@ func TestScalingSentence(t *testing.T) {
 		}
 		walls = append(walls, row)
 	}
-	in.Scaling = []models.Scaling{models.NewScaling(thrT, "threads", models.Interpreted, 2, workers, base, walls, 0.95)}
+	in.Scaling = []models.Scaling{models.NewScaling(thrT, "threads", models.Interpreted, 2, workers, base, walls)}
 	v := Of(in)
 	for _, s := range []string{"Scaling: threads scales to 1.92x [1.91–1.94] with 2 goroutines on 2 cores; serial fraction 4% [3–5%], so no number of cores takes it past 26x."} {
 		if !strings.Contains(v.Text, s) {
