@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -26,6 +27,8 @@ type Scaling struct {
 	Mode  Mode   `json:"mode,omitempty"`
 	// Traits are the model's traits.
 	Traits Traits `json:"traits"`
+	// Baseline names the model the speedups are over.
+	Baseline string `json:"baseline"`
 	// Cores is the number of CPUs the runs could use.
 	Cores int `json:"cores"`
 	// Workers are the counts, ascending.
@@ -45,12 +48,14 @@ type Scaling struct {
 	CappedAtCores bool `json:"capped_at_cores,omitempty"`
 }
 
-// NewScaling measures a model's scaling from its runs: base[r] is the
-// baseline's wall time in round r, walls[r][i] the model's in round r at
-// workers[i] (0 for a run that failed or did not happen). workers must be
-// ascending. Intervals have confidence Conf.
-func NewScaling(tr Traits, label string, mode Mode, cores int, workers []int, base []time.Duration, walls [][]time.Duration) Scaling {
-	s := Scaling{Model: label, Mode: mode, Traits: tr, Cores: cores, Workers: slices.Clone(workers)}
+// Measure returns s, whose Model, Mode, Traits, Baseline, Cores and
+// Workers (ascending) are set, with its speedups and fit measured from its
+// runs: base[r] is the baseline's wall time in round r, walls[r][i] the
+// model's in round r at Workers[i] (0 for a run that failed or did not
+// happen). Intervals have confidence Conf.
+func (s Scaling) Measure(base []time.Duration, walls [][]time.Duration) Scaling {
+	workers, cores := slices.Clone(s.Workers), s.Cores
+	s.Workers, s.Rounds, s.Speedups = workers, nil, nil
 	for r := range base {
 		row := make([]float64, len(workers))
 		for i := range workers {
@@ -122,4 +127,23 @@ func (s Scaling) Best() int {
 		}
 	}
 	return best
+}
+
+// SerialWords writes the serial fraction with its interval as
+// percentages: "4% [2–6%]", "4.2% [4.0–4.5%]" when the interval is
+// narrower than two points, "4%" from one round, "" without a fit.
+func (s Scaling) SerialWords() string {
+	iv := s.Serial
+	if math.IsNaN(iv.Mid) {
+		return ""
+	}
+	verb := "%.0f"
+	if iv.N >= 2 && iv.Hi-iv.Lo < 0.02 {
+		verb = "%.1f"
+	}
+	mid := fmt.Sprintf(verb+"%%", 100*iv.Mid)
+	if iv.N < 2 || math.IsNaN(iv.Lo) {
+		return mid
+	}
+	return fmt.Sprintf("%s ["+verb+"–"+verb+"%%]", mid, 100*iv.Lo, 100*iv.Hi)
 }

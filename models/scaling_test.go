@@ -52,7 +52,7 @@ func TestScalingFit(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			base, walls := rounds(10, tt.s, workers, tt.cores, tt.capped, tt.jitter)
-			sc := models.NewScaling(threads, "threads", models.Interpreted, tt.cores, workers, base, walls)
+			sc := models.Scaling{Model: "threads", Mode: models.Interpreted, Traits: threads, Baseline: "sequential", Cores: tt.cores, Workers: workers}.Measure(base, walls)
 			if sc.CappedAtCores != tt.wantCapped {
 				t.Errorf("CappedAtCores: got %v, want %v", sc.CappedAtCores, tt.wantCapped)
 			}
@@ -87,11 +87,11 @@ func TestScalingFit(t *testing.T) {
 func TestScalingGaps(t *testing.T) {
 	threads := models.TraitsOf("threads")
 	base := []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}
-	sc := models.NewScaling(threads, "threads", models.Interpreted, 2, []int{1, 2}, base, [][]time.Duration{{100 * time.Millisecond, 0}, {100 * time.Millisecond, 50 * time.Millisecond}})
+	sc := models.Scaling{Model: "threads", Mode: models.Interpreted, Traits: threads, Baseline: "sequential", Cores: 2, Workers: []int{1, 2}}.Measure(base, [][]time.Duration{{100 * time.Millisecond, 0}, {100 * time.Millisecond, 50 * time.Millisecond}})
 	if !math.IsNaN(sc.Rounds[0][1]) || sc.Speedups[1].N != 1 || sc.Speedups[1].Mid != 2 {
 		t.Errorf("a failed run: got rounds %v, speedup %+v; want NaN and 2 from one round", sc.Rounds, sc.Speedups[1])
 	}
-	one := models.NewScaling(threads, "threads", models.Interpreted, 2, []int{1}, base, [][]time.Duration{{100 * time.Millisecond}, {100 * time.Millisecond}})
+	one := models.Scaling{Model: "threads", Mode: models.Interpreted, Traits: threads, Baseline: "sequential", Cores: 2, Workers: []int{1}}.Measure(base, [][]time.Duration{{100 * time.Millisecond}, {100 * time.Millisecond}})
 	if !math.IsNaN(one.Serial.Mid) || !math.IsNaN(one.Predicted(one.Serial.Mid, 4)) {
 		t.Errorf("one worker: got serial %+v, want NaN", one.Serial)
 	}

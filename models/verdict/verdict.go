@@ -578,7 +578,7 @@ func (r *reasoner) scaling(p *para) {
 			msg += fmt.Sprintf(" on %s", plural(s.Cores, "core", "cores"))
 		}
 		if !math.IsNaN(s.Serial.Mid) {
-			msg += fmt.Sprintf("; serial fraction %s", percentInterval(s.Serial))
+			msg += "; serial fraction " + s.SerialWords()
 			if s.Serial.Mid > 0.005 {
 				msg += fmt.Sprintf(", so no number of cores takes it past %s", times(1/s.Serial.Mid))
 			}

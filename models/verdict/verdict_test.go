@@ -260,9 +260,9 @@ func TestScalingSentence(t *testing.T) {
 		}
 		walls = append(walls, row)
 	}
-	in.Scaling = []models.Scaling{models.NewScaling(thrT, "threads", models.Interpreted, 2, workers, base, walls)}
+	in.Scaling = []models.Scaling{models.Scaling{Model: "threads", Mode: models.Interpreted, Traits: thrT, Baseline: "sequential", Cores: 2, Workers: workers}.Measure(base, walls)}
 	v := Of(in)
-	for _, s := range []string{"Scaling: threads scales to 1.92x [1.91–1.94] with 2 goroutines on 2 cores; serial fraction 4% [3–5%], so no number of cores takes it past 26x."} {
+	for _, s := range []string{"Scaling: threads scales to 1.92x [1.91–1.94] with 2 goroutines on 2 cores; serial fraction 3.9% [3.2–4.6%], so no number of cores takes it past 26x."} {
 		if !strings.Contains(v.Text, s) {
 			t.Errorf("the verdict does not say %q:\n%s", s, v.Text)
 		}

@@ -75,16 +75,6 @@ func times(x float64) string {
 	return fmt.Sprintf("%.1fx", x)
 }
 
-// percentInterval writes a fraction's interval as percentages: "4%
-// [2–6%]", or "4%" from one measurement.
-func percentInterval(iv stats.Interval) string {
-	mid := fmt.Sprintf("%.0f%%", 100*iv.Mid)
-	if iv.N < 2 || math.IsNaN(iv.Lo) {
-		return mid
-	}
-	return fmt.Sprintf("%s [%.0f–%.0f%%]", mid, 100*iv.Lo, 100*iv.Hi)
-}
-
 // dur writes a duration with about two significant digits in the unit a
 // reader expects: "19 ms", "1.2 ms", "69 µs", "2.3 s".
 func dur(d time.Duration) string {
