@@ -130,6 +130,14 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 			defer nat.Close()
 		}
 	}
+	spec.verdict = &verdicts{}
+	scaling, err := Scale(ctx, env, spec, p.update, p.say)
+	if err != nil && ctx.Err() != nil {
+		p.finish(nil, time.Since(started), err)
+		return magic.Result{Err: magic.UserError("Interrupted", "the %%models run was interrupted while scaling; nothing to report"), Interrupted: true}
+	} else if err != nil {
+		env.Print("stderr", "atonce: scaling: "+err.Error()+"\n")
+	}
 	reports, err := Run(ctx, env, spec, p.update, func(model string, mode models.Mode, so []models.Report) {
 		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model, Mode: mode})
 	})
@@ -145,9 +153,14 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 	}
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
+		var d sharing.Diagnosis
+		if staticErr == nil {
+			d = diagnose(static, before, all)
+		}
+		spec.verdict.set(all, d, scaling)
 		show(env, all, spec)
 		if staticErr == nil {
-			showDiagnosis(env, diagnose(static, before, all))
+			showDiagnosis(env, d)
 		}
 		if spec.Race && err == nil {
 			if rerr := checkRaces(ctx, env, spec, p.say); rerr != nil {
@@ -271,6 +284,17 @@ tasks only), -no-charts shows the table alone, -race runs the models whose tasks
 (` + strings.Join(models.NamesWith(models.Traits.Interleaves), ", ") + `) once more under Go's race detector, and -o NAME stores the reports in the
 notebook variable NAME ([]models.Report).
 
+After the table, a paragraph says what the run found, from the measured data: what the task is (its time running,
+waiting for a CPU or the lock, blocked at awaits or on each other), which models help and by how much (only where
+a speedup's 95% interval excludes 1; "cannot tell" where it is too wide), why in the talk's terms (the MSU, the GIL,
+isolation, the orchestrator's cost), what correctness costs (updates lost, races found with -race), and, for the
+models whose tasks run in worker processes, their start-up and per-task cost and the work above which they pay
+off: with K workers, a parallel gain g and n tasks, once the work exceeds (start-up + n × per-task cost / K) / (1 − 1/g).
+-workers 1,2,4,8 (a list) runs the table's models at their defaults, and the parallel models (` + strings.Join(models.NamesWith(isParallel), ", ") + `) once more
+at each count, taking turns round by round with ` + base + ` (-repeat R rounds, else 6, the fewest for a 95% interval):
+a chart draws speedup against workers with the ideal and Amdahl's law fitted, its serial fraction with its interval
+(on min(workers, cores) processors, unless the waits overlap beyond the cores).
+
 Native mode. -native (or -mode native) runs the models on the notebook's code compiled by the Go toolchain: the
 cells that ran successfully become a Go program, built with go build (an unchanged notebook reuses its build; a
 changed cell costs one package's compile and a link), whose variables start with the notebook's current values,
@@ -315,6 +339,7 @@ func show(env magic.Env, reports []models.Report, spec Spec) {
 		"text/plain": text,
 		"text/html":  table,
 	})
+	spec.verdict.show(env)
 	if text, table, _ := models.ModeComparison(reports); text != "" {
 		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
 	}
@@ -329,6 +354,7 @@ func show(env magic.Env, reports []models.Report, spec Spec) {
 				env.Show(enginemsg.Bundle(data), md)
 			}
 		}
+		spec.verdict.showScaling(env)
 	}
 	raw, err := json.Marshal(reports)
 	if err != nil {

@@ -54,6 +54,14 @@ type Spec struct {
 	// Native is the notebook built for the native runs (PrepareNative);
 	// nil makes Run prepare it. Not a flag.
 	Native *Native
+	// Scale, from -workers with a list (1,2,4,8), are the worker counts
+	// at which the parallel models run once more, beside the baseline,
+	// for the scaling chart and its Amdahl fit (Scale); the comparison
+	// itself then runs each model at its default.
+	Scale []int
+	// verdict is what the run says, shown after the table; nil shows
+	// none. Not a flag.
+	verdict *verdicts
 }
 
 // has tells whether the spec runs the models in mode.
@@ -86,7 +94,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.IntVar(&spec.N, "n", 8, "number of tasks")
-	fs.IntVar(&spec.Workers, "workers", 0, "workers per model")
+	fs.Func("workers", "workers per model, or a list of counts", func(arg string) error { return parseWorkers(arg, &spec) })
 	list := fs.String("models", "", "models to run")
 	fs.IntVar(&spec.Repeat, "repeat", 1, "runs per model")
 	noTrace := fs.Bool("no-trace", false, "do not record task states")
@@ -145,12 +153,12 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 			}
 		}
 	}
-	return spec, nil
+	return spec, checkScale(spec)
 }
 
 // Usage is the magic's usage line, listing the registered models.
 func Usage() string {
-	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
+	return "usage: %%models [-n 8] [-workers K|1,2,4,8] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
 		"       %models  [same flags] Func"
 }
 
