@@ -1,7 +1,6 @@
 package modelrun
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -185,7 +184,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		var out []models.Report
 		for i := 0; i < upTo; i++ {
 			if len(runs[i]) > 0 {
-				out = append(out, median(runs[i]))
+				out = append(out, models.Combine(runs[i], nil)) // the median run, its rounds kept for the speedups' intervals
 			}
 		}
 		return out
@@ -258,13 +257,6 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		return reports, fmt.Errorf("putting back the state the sequential run left: %w", err)
 	}
 	return reports, nil
-}
-
-// median returns the run with the median wall time.
-func median(runs []models.Report) models.Report {
-	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b models.Report) int { return cmp.Compare(a.Wall, b.Wall) })
-	return sorted[(len(sorted)-1)/2]
 }
 
 // Summary is one line about a finished comparison, for the progress line.
