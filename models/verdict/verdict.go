@@ -357,6 +357,52 @@ func (r *reasoner) whichHelp(p *para) {
 	if len(groups[Helps]) == 0 && len(groups[CannotTel]) == 0 && len(groups[Same])+len(groups[Slower]) > 0 {
 		p.sentence("No model makes this task faster.", "")
 	}
+	r.busyMachine(p)
+}
+
+// busyShare is the least share of a core other programs must have used,
+// on average while a model ran, for the verdict to say so.
+const busyShare = 0.5
+
+// busyCores is how many cores other programs used on average while run
+// ran: the median over its rounds of their CPU time over its wall time.
+func busyCores(run models.Report) float64 {
+	var per []float64
+	for _, rd := range run.Rounds {
+		if rd.Wall > 0 {
+			per = append(per, float64(rd.OtherCPU)/float64(rd.Wall))
+		}
+	}
+	if len(per) == 0 && run.Wall > 0 {
+		per = append(per, float64(run.OtherCPU)/float64(run.Wall))
+	}
+	if len(per) == 0 {
+		return 0
+	}
+	return stats.Median(per)
+}
+
+// busyMachine says when a parallel model did not help a task that
+// computes while other programs took the cores it needed: its
+// speedup then measures the machine, not the model.
+func (r *reasoner) busyMachine(p *para) {
+	if r.kind != CPUBound && r.kind != Mixed || r.in.Cores <= 0 {
+		return
+	}
+	var parts []string
+	for _, mv := range r.verdicts {
+		run := r.run(mv.Model)
+		if !run.Parallel || mv.Effect == Helps || mv.Effect == Failed {
+			continue
+		}
+		if busy := busyCores(run); busy >= busyShare {
+			parts = append(parts, fmt.Sprintf("while %s ran, other programs used %.1f of the %s on average (about %.1f left to it)", mv.Model, busy, plural(r.in.Cores, "core", "cores"), math.Max(0, float64(r.in.Cores)-busy)))
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	p.sentence("The machine was busy:", strings.Join(parts, "; ")+": a parallel model cannot gain what the cores do not have, so measure again when the machine is quieter.")
 }
 
 // run returns the run of model.

@@ -90,6 +90,18 @@ func TestVerdicts(t *testing.T) {
 				"they pay off once the work is more than about 616 ms"},
 		},
 		{
+			name: "cpu-bound on a busy machine", kind: CPUBound, in: func() Input {
+				in := cpuBound()
+				busy := in.Runs[3]
+				busy.Speedup = iv(1.05, 0.8, 1.3)
+				busy.Rounds = []models.Round{{Wall: 150 * ms, OtherCPU: 160 * ms}, {Wall: 160 * ms, OtherCPU: 180 * ms}, {Wall: 170 * ms, OtherCPU: 170 * ms}}
+				in.Runs[3] = busy
+				return in
+			}(),
+			same: []string{"eventloop", "gil"}, unsure: []string{"threads"},
+			says: []string{"The machine was busy: while threads ran, other programs used 1.1 of the 2 cores on average (about 0.9 left to it): a parallel model cannot gain what the cores do not have"},
+		},
+		{
 			name: "untraced", kind: Unknown, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms), iv(1, 1, 1)),
 				run(report(thrT, 2, 8, 20*ms, 84*ms), iv(1.91, 1.86, 1.95)),
