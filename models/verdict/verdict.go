@@ -558,10 +558,22 @@ func (r *reasoner) whyUnsure(mvs []ModelVerdict) string {
 			few++
 		}
 	}
+	why := "the intervals are too wide to tell a gain from noise; more rounds, or a quieter machine, narrow them"
 	if few == len(mvs) {
-		return fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds", 100*models.Conf, stats.MinRounds(models.Conf))
+		why = fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds", 100*models.Conf, stats.MinRounds(models.Conf))
 	}
-	return "the intervals are too wide to tell a gain from noise; more rounds, or a quieter machine, narrow them"
+	// What the task's states say whatever the noise: a model that runs
+	// one task at a time cannot gain on a task that waits at no await.
+	var one []string
+	for _, mv := range mvs {
+		if r.run(mv.Model).OneAtATime() {
+			one = append(one, mv.Model)
+		}
+	}
+	if len(one) > 0 && (r.kind == CPUBound || r.kind == LockBound) {
+		why += fmt.Sprintf("; but under %s one task runs at a time, and a task that waits at no await gives them nothing to overlap: at most %s", joinAnd(one), times(r.oneAtATimeBound()))
+	}
+	return why
 }
 
 // overheadWords says what a parallel model that did not help pays.
