@@ -133,6 +133,19 @@ class Verdict(KernelCase):
         # The mutex guards total: no model loses an update.
         self.assertIn("Correctness: no model that shares the notebook's state lost an update", text)
 
+    def test_races_update_the_verdict(self):
+        # The first -race run builds the race-detector worker: minutes on a cold cache.
+        outs = self.models("%%models -n 4 -repeat 3 -models sequential,eventloop,threads -no-charts -race\n"
+                           "var tally int\nfunc Race(i int) {\n\tfor j := 0; j < 100000; j++ {\n\t\ttally++\n\t}\n}", timeout=900)
+        shown = [m for m in outs if m["msg_type"] == "display_data" and VERDICT in m["content"]["data"]]
+        self.assertEqual(len(shown), 1, texts(outs))
+        first = shown[0]["content"]
+        self.assertNotIn("race detector", first["data"]["text/plain"])
+        updates = [m["content"] for m in outs if m["msg_type"] == "update_display_data" and VERDICT in m["content"]["data"]]
+        self.assertEqual(len(updates), 1, "the verdict is updated once the race detector has spoken")
+        self.assertEqual(updates[0]["transient"]["display_id"], first["transient"]["display_id"])
+        self.assertRegex(updates[0]["data"]["text/plain"], r"the race detector found \d+ data races? under threads")
+
     def test_the_four_differ(self):
         kinds = {}
         for name, body in [

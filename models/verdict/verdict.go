@@ -21,6 +21,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"atonce/models"
 	"atonce/models/sharing"
@@ -741,6 +742,10 @@ func (r *reasoner) breakEven(p *para) {
 			cost += fmt.Sprintf(" (%s moved each)", bytesWords(c.bytes))
 		}
 		msg := fmt.Sprintf("%s start in %s and %s: ", who, dur(c.startup), cost)
+		if c.startup < time.Millisecond {
+			// Workers that were up before the run (a cluster's).
+			msg = fmt.Sprintf("%s were already running, and %s: ", who, cost)
+		}
 		if !c.pays {
 			msg += fmt.Sprintf("they ran the work no faster together than one alone, so no amount of this work pays for them (this run's was %s)", dur(c.work))
 		} else {

@@ -226,6 +226,13 @@ func TestBreakEven(t *testing.T) {
 	if !strings.Contains(v.Text, "Break-even of distributed: its workers start in 19 ms and the orchestrator costs 69 µs per task") {
 		t.Errorf("distributed's break-even sentence missing:\n%s", v.Text)
 	}
+	// Workers that were up before the run start in no time.
+	up := processes(8, 2, 175*ms, 0, 69*time.Microsecond, 175*ms/8)
+	up.Model, up.Traits = distT.Name, distT
+	v = Of(Input{Cores: 2, Runs: []models.Report{run(base, iv(1, 1, 1)), run(up, iv(1.9, 1.8, 2))}})
+	if !strings.Contains(v.Text, "Break-even of distributed: its workers were already running, and the orchestrator costs 69 µs per task (300 B moved each): with 2 workers they pay off once the work is more than about 552 µs") {
+		t.Errorf("the break-even of workers already running:\n%s", v.Text)
+	}
 }
 
 // What correctness costs: updates lost (from the diagnosis), races found,
