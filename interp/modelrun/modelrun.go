@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -134,7 +135,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	}
 	defer func() {
 		if err == nil && spec.Workers > MaxProcessWorkers && anyModel(spec.Models, inWorkers) {
-			err = fmt.Errorf("-workers %d: %s start a process per worker; choose at most %d", spec.Workers, joinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
+			err = fmt.Errorf("-workers %d: %s start a process per worker; choose at most %d", spec.Workers, words.JoinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
 		}
 	}()
 	spec.Models = defaultModels
@@ -160,14 +161,6 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 func Usage() string {
 	return "usage: %%models [-n 8] [-workers K|1,2,4,8] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [Func]\n" +
 		"       %models  [same flags] Func"
-}
-
-// joinAnd is "a", "a and b", "a, b and c".
-func joinAnd(xs []string) string {
-	if len(xs) < 2 {
-		return strings.Join(xs, "")
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
 // State is a copy of the notebook's variables, to put back before each

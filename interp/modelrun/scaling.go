@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"atonce/internal/words"
 	"atonce/models"
 	"atonce/models/stats"
 )
@@ -56,10 +57,10 @@ func checkScale(spec Spec) error {
 		return fmt.Errorf("-workers %s measures speedups over %s: include it, e.g. %%%%models -models %s -workers %s", list, strings.Join(baselineOnly(), ""), strings.Join(append(baselineOnly(), spec.Models...), ","), list)
 	}
 	if len(scaledModels(spec)) == 0 {
-		return fmt.Errorf("-workers %s scales the parallel models (%s), and this run has none of them", list, joinAnd(models.NamesWith(isParallel)))
+		return fmt.Errorf("-workers %s scales the parallel models (%s), and this run has none of them", list, words.JoinAnd(models.NamesWith(isParallel)))
 	}
 	if most := slices.Max(spec.Scale); most > MaxProcessWorkers && anyModel(scaledModels(spec), inWorkers) {
-		return fmt.Errorf("-workers %s: %s start a process per worker; choose at most %d", list, joinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
+		return fmt.Errorf("-workers %s: %s start a process per worker; choose at most %d", list, words.JoinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -193,7 +194,7 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 
 // panelTitle is what follows the model's name above its panel.
 func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
-	parts := []string{fmt.Sprintf("%s on %s", plural(len(r.Tasks), "task", "tasks"), workerCount(r)), "wall " + formatDuration(r.Wall)}
+	parts := []string{fmt.Sprintf("%s on %s", words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r)), "wall " + formatDuration(r.Wall)}
 	if seq > 0 && r.Wall > 0 && !r.Baseline {
 		parts = append(parts, fmt.Sprintf("%.2fx", float64(seq)/float64(r.Wall)))
 	}
@@ -211,7 +212,7 @@ func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 		}
 	}
 	if failed := failedTasks(r); failed > 0 {
-		parts = append(parts, plural(failed, "task failed", "tasks failed"))
+		parts = append(parts, words.Plural(failed, "task failed", "tasks failed"))
 	}
 	if r.Err != "" {
 		parts = append(parts, "stopped: "+shorten(r.Err, 70))
@@ -241,7 +242,7 @@ func workerNoun(r models.Report) (one, many string) {
 // workerCount is e.g. "4 threads" or "1 loop".
 func workerCount(r models.Report) string {
 	one, many := workerNoun(r)
-	return plural(r.Workers, one, many)
+	return words.Plural(r.Workers, one, many)
 }
 
 // workerLabel names row k of r's panel.
@@ -258,13 +259,6 @@ func workerLabel(r models.Report, k int) string {
 		}
 	}
 	return label
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // shorten cuts s to at most n runes, with an ellipsis.

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -186,7 +187,7 @@ func (sp *scalingPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		c.StrokeLine2(draw.LineStyle{Color: coresInk, Width: 1, Dashes: []vg.Length{1, 3}}, trX(p.X.Min), y, trX(p.X.Max), y)
 		st := textStyle(9, false, coresInk)
 		st.XAlign, st.YAlign = draw.XRight, draw.YBottom
-		c.FillText(st, vg.Point{X: trX(p.X.Max) - 2, Y: y + 2}, plural(sp.cores, "core", "cores"))
+		c.FillText(st, vg.Point{X: trX(p.X.Max) - 2, Y: y + 2}, words.Plural(sp.cores, "core", "cores"))
 	}
 	for i, s := range sp.lines {
 		col := scaleColor(i)
@@ -250,7 +251,7 @@ func scalingLegend(lines []models.Scaling, cores int) []legendItem {
 		items = append(items, legendItem{func(c draw.Canvas, x0, x1, y0, y1 vg.Length) {
 			m := (y0 + y1) / 2
 			c.StrokeLine2(draw.LineStyle{Color: coresInk, Width: 1, Dashes: []vg.Length{1, 3}}, x0, m, x1, m)
-		}, fmt.Sprintf("the %s", plural(cores, "core", "cores"))})
+		}, fmt.Sprintf("the %s", words.Plural(cores, "core", "cores"))})
 	}
 	return items
 }
@@ -272,7 +273,7 @@ func scalingSummary(lines []models.Scaling, cores int) string {
 	}
 	fmt.Fprintf(&b, "Scaling: speedup over %s against workers (%s); ideal: speedup = workers", base, roundsWords(lines))
 	if cores > 0 {
-		fmt.Fprintf(&b, "; this machine has %s", plural(cores, "core", "cores"))
+		fmt.Fprintf(&b, "; this machine has %s", words.Plural(cores, "core", "cores"))
 	}
 	b.WriteString(".\n")
 	for _, s := range lines {

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -557,7 +558,7 @@ func streamSummary(reports []models.Report, end time.Duration, f legendFlags) st
 
 // summaryLine is e.g. "threads: 8 tasks on 2 goroutines, 0.91 s, 1.86x".
 func summaryLine(r models.Report, seq time.Duration) string {
-	s := fmt.Sprintf("%s: %s on %s, %s", r.Model, plural(len(r.Tasks), "task", "tasks"), workerCount(r), formatDuration(r.Wall))
+	s := fmt.Sprintf("%s: %s on %s, %s", r.Model, words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r), formatDuration(r.Wall))
 	if seq > 0 && r.Wall > 0 && !r.Baseline {
 		s += fmt.Sprintf(", %.2fx", float64(seq)/float64(r.Wall))
 	}
@@ -565,7 +566,7 @@ func summaryLine(r models.Report, seq time.Duration) string {
 		s += ", start-up " + formatDuration(r.Startup)
 	}
 	if failed := failedTasks(r); failed > 0 {
-		s += ", " + plural(failed, "task failed", "tasks failed")
+		s += ", " + words.Plural(failed, "task failed", "tasks failed")
 	}
 	if r.Err != "" {
 		s += ", stopped: " + shorten(r.Err, 100)

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"atonce/internal/words"
 	"atonce/models"
 	"atonce/models/sharing"
 	"atonce/models/stats"
@@ -295,7 +296,7 @@ func (r *reasoner) verdict() Verdict {
 func (r *reasoner) whatItIs(p *para) {
 	n := r.baseSh.tasks
 	per := medianTask(r.base)
-	alone := fmt.Sprintf("Run alone (%s), its %s of %s each", r.base.Model, plural(n, "task", "tasks"), dur(per))
+	alone := fmt.Sprintf("Run alone (%s), its %s of %s each", r.base.Model, words.Plural(n, "task", "tasks"), dur(per))
 	sh := r.baseSh
 	waitNote := ""
 	if sh.waiting() >= 0.1 {
@@ -331,13 +332,13 @@ func (r *reasoner) whichHelp(p *para) {
 		var parts []string
 		for _, mv := range groups[Helps] {
 			run := r.run(mv.Model)
-			s := fmt.Sprintf("%s %s with %s", mv.Model, speedup(mv.Speedup), plural(run.Workers, run.Noun, run.Nouns))
+			s := fmt.Sprintf("%s %s with %s", mv.Model, speedup(mv.Speedup), words.Plural(run.Workers, run.Noun, run.Nouns))
 			if mv.Ideal {
 				s += " (" + r.idealWords(run) + ")"
 			}
 			parts = append(parts, s)
 		}
-		p.sentence("Helps:", joinAnd(parts)+": "+r.whyHelp(groups[Helps])+".")
+		p.sentence("Helps:", words.JoinAnd(parts)+": "+r.whyHelp(groups[Helps])+".")
 	}
 	if len(groups[Same]) > 0 {
 		p.sentence("No faster than "+r.base.Model+":", listSpeedups(groups[Same])+": "+r.whyNot(groups[Same])+".")
@@ -353,7 +354,7 @@ func (r *reasoner) whichHelp(p *para) {
 		for _, mv := range groups[Failed] {
 			names = append(names, mv.Model)
 		}
-		p.sentence("", joinAnd(names)+" did not finish (see the table), so "+pick(len(names) == 1, "it is", "they are")+" left out.")
+		p.sentence("", words.JoinAnd(names)+" did not finish (see the table), so "+pick(len(names) == 1, "it is", "they are")+" left out.")
 	}
 	if len(groups[Helps]) == 0 && len(groups[CannotTel]) == 0 && len(groups[Same])+len(groups[Slower]) > 0 {
 		p.sentence("No model makes this task faster.", "")
@@ -397,7 +398,7 @@ func (r *reasoner) busyMachine(p *para) {
 			continue
 		}
 		if busy := busyCores(run); busy >= busyShare {
-			parts = append(parts, fmt.Sprintf("while %s ran, other programs used %.1f of the %s on average (about %.1f left to it)", mv.Model, busy, plural(r.in.Cores, "core", "cores"), math.Max(0, float64(r.in.Cores)-busy)))
+			parts = append(parts, fmt.Sprintf("while %s ran, other programs used %.1f of the %s on average (about %.1f left to it)", mv.Model, busy, words.Plural(r.in.Cores, "core", "cores"), math.Max(0, float64(r.in.Cores)-busy)))
 		}
 	}
 	if len(parts) == 0 {
@@ -420,9 +421,9 @@ func (r *reasoner) run(model string) models.Report {
 func (r *reasoner) idealWords(run models.Report) string {
 	ideal := r.ideal(run)
 	if (r.kind == CPUBound || r.kind == LockBound) && run.Parallel && r.in.Cores > 0 && ideal == float64(r.in.Cores) && run.Workers >= r.in.Cores {
-		return fmt.Sprintf("as fast as the %s allow", plural(r.in.Cores, "core", "cores"))
+		return fmt.Sprintf("as fast as the %s allow", words.Plural(r.in.Cores, "core", "cores"))
 	}
-	return fmt.Sprintf("as fast as its %s allow", plural(run.Workers, run.Noun, run.Nouns))
+	return fmt.Sprintf("as fast as its %s allow", words.Plural(run.Workers, run.Noun, run.Nouns))
 }
 
 // listSpeedups is "eventloop 1.00x [0.98–1.02] and gil 0.99x [0.97–1.01]".
@@ -431,7 +432,7 @@ func listSpeedups(mvs []ModelVerdict) string {
 	for _, mv := range mvs {
 		parts = append(parts, mv.Model+" "+speedup(mv.Speedup))
 	}
-	return joinAnd(parts)
+	return words.JoinAnd(parts)
 }
 
 // oneAtATimeBound is the most a model that runs one task at a time can
@@ -463,11 +464,11 @@ func (r *reasoner) whyHelp(mvs []ModelVerdict) string {
 	if len(par) > 0 {
 		switch r.kind {
 		case AwaitBound:
-			why = append(why, fmt.Sprintf("under %s the tasks wait side by side, one per worker", joinAnd(par)))
+			why = append(why, fmt.Sprintf("under %s the tasks wait side by side, one per worker", words.JoinAnd(par)))
 		case Mixed:
-			why = append(why, fmt.Sprintf("under %s the tasks overlap both their waits and their work", joinAnd(par)))
+			why = append(why, fmt.Sprintf("under %s the tasks overlap both their waits and their work", words.JoinAnd(par)))
 		default:
-			why = append(why, fmt.Sprintf("under %s the tasks run on several cores at once (MSU: %s)", joinAnd(par), r.msus(par)))
+			why = append(why, fmt.Sprintf("under %s the tasks run on several cores at once (MSU: %s)", words.JoinAnd(par), r.msus(par)))
 		}
 	}
 	if len(one) > 0 {
@@ -475,14 +476,14 @@ func (r *reasoner) whyHelp(mvs []ModelVerdict) string {
 		for _, name := range one {
 			how = append(how, r.switchWords(r.run(name)))
 		}
-		s := fmt.Sprintf("while one task waits at an await another runs: %s", joinAnd(dedup(how)))
+		s := fmt.Sprintf("while one task waits at an await another runs: %s", words.JoinAnd(dedup(how)))
 		if b := r.oneAtATimeBound(); r.kind == Mixed && !math.IsInf(b, 0) {
 			s += fmt.Sprintf(" — though one at a time they overlap only the waits, so at most %s here, the work being %s of the time", times(b), pct(1-r.baseSh.blocked()))
 		}
 		why = append(why, s)
 	}
 	if len(iso) > 0 {
-		why = append(why, fmt.Sprintf("under %s each worker has its own copy of the lock and of what it guards (isolation), so nothing holds the workers back, and their updates never reach the notebook", joinAnd(iso)))
+		why = append(why, fmt.Sprintf("under %s each worker has its own copy of the lock and of what it guards (isolation), so nothing holds the workers back, and their updates never reach the notebook", words.JoinAnd(iso)))
 	}
 	return strings.Join(why, "; ")
 }
@@ -506,7 +507,7 @@ func (r *reasoner) whyNot(mvs []ModelVerdict) string {
 				waits = append(waits, fmt.Sprintf("under %s the tasks waited %s of their time for %s", name, pct(sh.waiting()), turnWords(run)))
 			}
 		}
-		s := fmt.Sprintf("under %s one task runs at a time", joinAnd(one))
+		s := fmt.Sprintf("under %s one task runs at a time", words.JoinAnd(one))
 		if len(waits) > 0 {
 			s += " (" + strings.Join(waits, "; ") + ")"
 		}
@@ -521,9 +522,9 @@ func (r *reasoner) whyNot(mvs []ModelVerdict) string {
 	if len(par) > 0 {
 		switch r.kind {
 		case LockBound:
-			why = append(why, fmt.Sprintf("under %s the tasks run on several cores, but the lock lets one in at a time whatever the cores: the locked section is the MSU", joinAnd(par)))
+			why = append(why, fmt.Sprintf("under %s the tasks run on several cores, but the lock lets one in at a time whatever the cores: the locked section is the MSU", words.JoinAnd(par)))
 		default:
-			why = append(why, fmt.Sprintf("under %s the tasks run in parallel, but %s", joinAnd(par), r.overheadWords(par)))
+			why = append(why, fmt.Sprintf("under %s the tasks run in parallel, but %s", words.JoinAnd(par), r.overheadWords(par)))
 		}
 	}
 	return strings.Join(why, "; ")
@@ -536,15 +537,15 @@ func (r *reasoner) whySlower(mvs []ModelVerdict) string {
 	for _, mv := range mvs {
 		if c, ok := r.costs[mv.Model]; ok {
 			run := r.run(mv.Model)
-			why = append(why, fmt.Sprintf("under %s, %s take %s to start and %s per task, more than %s of work gains back", mv.Model, plural(c.workers, run.Noun, run.Nouns), dur(c.startup), dur(c.perTask), dur(c.work)))
+			why = append(why, fmt.Sprintf("under %s, %s take %s to start and %s per task, more than %s of work gains back", mv.Model, words.Plural(c.workers, run.Noun, run.Nouns), dur(c.startup), dur(c.perTask), dur(c.work)))
 			continue
 		}
 		rest = append(rest, mv.Model)
 	}
 	if len(rest) > 0 {
-		s := fmt.Sprintf("under %s switching between tasks costs", joinAnd(rest))
+		s := fmt.Sprintf("under %s switching between tasks costs", words.JoinAnd(rest))
 		if r.kind == LockBound {
-			s = fmt.Sprintf("under %s handing the contended lock from task to task costs", joinAnd(rest))
+			s = fmt.Sprintf("under %s handing the contended lock from task to task costs", words.JoinAnd(rest))
 		}
 		why = append(why, s+", and this task gives nothing back")
 	}
@@ -572,7 +573,7 @@ func (r *reasoner) whyUnsure(mvs []ModelVerdict) string {
 		}
 	}
 	if len(one) > 0 && (r.kind == CPUBound || r.kind == LockBound) {
-		why += fmt.Sprintf("; but under %s one task runs at a time, and a task that waits at no await gives them nothing to overlap: at most %s", joinAnd(one), times(r.oneAtATimeBound()))
+		why += fmt.Sprintf("; but under %s one task runs at a time, and a task that waits at no await gives them nothing to overlap: at most %s", words.JoinAnd(one), times(r.oneAtATimeBound()))
 	}
 	return why
 }
@@ -621,7 +622,7 @@ func (r *reasoner) msus(names []string) string {
 	for _, name := range names {
 		ms = append(ms, r.run(name).MSU)
 	}
-	return joinAnd(dedup(ms))
+	return words.JoinAnd(dedup(ms))
 }
 
 // scaling says how the parallel models scaled with their workers.
@@ -632,9 +633,9 @@ func (r *reasoner) scaling(p *para) {
 			continue
 		}
 		iv := s.Speedups[best]
-		msg := fmt.Sprintf("%s scales to %s with %s", s.Model, speedup(iv), plural(s.Workers[best], s.Traits.Noun, s.Traits.Nouns))
+		msg := fmt.Sprintf("%s scales to %s with %s", s.Model, speedup(iv), words.Plural(s.Workers[best], s.Traits.Noun, s.Traits.Nouns))
 		if s.Cores > 0 {
-			msg += fmt.Sprintf(" on %s", plural(s.Cores, "core", "cores"))
+			msg += fmt.Sprintf(" on %s", words.Plural(s.Cores, "core", "cores"))
 		}
 		if !math.IsNaN(s.Serial.Mid) {
 			msg += "; serial fraction " + s.SerialWords()
@@ -695,7 +696,7 @@ func (r *reasoner) correctness(p *para) {
 			}
 			each = append(each, fmt.Sprintf("%s of %s %s of %s (%s)", count(row.Lost), count(total), unit, row.Var, pct(row.LostPct/100)))
 		}
-		parts = append(parts, fmt.Sprintf("%s lost %s", l.model, joinAnd(each)))
+		parts = append(parts, fmt.Sprintf("%s lost %s", l.model, words.JoinAnd(each)))
 	}
 	var raced []string
 	names := make([]string, 0, len(r.in.Races))
@@ -705,16 +706,16 @@ func (r *reasoner) correctness(p *para) {
 	slices.Sort(names)
 	for _, name := range names {
 		if n := r.in.Races[name]; n > 0 {
-			raced = append(raced, fmt.Sprintf("%s under %s", plural(n, "data race", "data races"), name))
+			raced = append(raced, fmt.Sprintf("%s under %s", words.Plural(n, "data race", "data races"), name))
 		}
 	}
 	if len(raced) > 0 {
-		parts = append(parts, "the race detector found "+joinAnd(raced))
+		parts = append(parts, "the race detector found "+words.JoinAnd(raced))
 	} else if r.in.Races != nil {
 		parts = append(parts, "the race detector found no data race")
 	}
 	if len(isolated) > 0 {
-		parts = append(parts, fmt.Sprintf("%s left the notebook's values alone: each worker changed its own copy (isolation)", joinAnd(isolated)))
+		parts = append(parts, fmt.Sprintf("%s left the notebook's values alone: each worker changed its own copy (isolation)", words.JoinAnd(isolated)))
 	}
 	if len(losses) == 0 && anyWritten {
 		parts = append([]string{"no model that shares the notebook's state lost an update"}, parts...)
@@ -749,7 +750,7 @@ func (r *reasoner) breakEven(p *para) {
 		if !c.pays {
 			msg += fmt.Sprintf("they ran the work no faster together than one alone, so no amount of this work pays for them (this run's was %s)", dur(c.work))
 		} else {
-			msg += fmt.Sprintf("with %s they pay off once the work is more than about %s (this run's was %s, gaining %s on it)", plural(c.workers, run.Noun, run.Nouns), dur(c.breakEven), dur(c.work), times(c.gain))
+			msg += fmt.Sprintf("with %s they pay off once the work is more than about %s (this run's was %s, gaining %s on it)", words.Plural(c.workers, run.Noun, run.Nouns), dur(c.breakEven), dur(c.work), times(c.gain))
 		}
 		p.sentence("Break-even of "+run.Model+":", msg+".")
 	}
