@@ -117,14 +117,23 @@ func Scaling(scales []models.Scaling) (Chart, error) {
 func scaleColor(i int) color.NRGBA { return taskColor(i) }
 
 // roundsWords is "median of 8 rounds, 95% intervals", from the most
-// rounds any line has.
+// rounds any line has, and the lowest confidence its intervals have
+// (below 95% when there were too few rounds for it).
 func roundsWords(lines []models.Scaling) string {
-	n := 0
+	n, conf := 0, 1.0
 	for _, s := range lines {
 		n = max(n, len(s.Rounds))
+		for _, iv := range s.Speedups {
+			if iv.N >= 2 {
+				conf = min(conf, iv.Conf)
+			}
+		}
 	}
-	if n < 2 {
+	switch {
+	case n < 2:
 		return "one round, no intervals"
+	case conf < models.Conf:
+		return fmt.Sprintf("median of %d rounds, intervals of only %.0f%% confidence: too few rounds for %.0f%%", n, 100*conf, 100*models.Conf)
 	}
 	return fmt.Sprintf("median of %d rounds, %.0f%% intervals", n, 100*models.Conf)
 }
