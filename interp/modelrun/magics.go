@@ -104,7 +104,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
 			done = cp.Done
 			done = append(done, models.Report{Model: cp.Running, Mode: cp.Mode, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
-			spec.Models = after(spec.Models, cp.Running)
+			spec.Models = remaining(spec, cp.Done, cp.Running)
 			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
 		}
 	}
@@ -318,14 +318,27 @@ The models:
 ` + table
 }
 
-// after returns the names that come after name in names.
-func after(names []string, name string) []string {
-	for i, n := range names {
-		if n == name {
-			return names[i+1:]
+// remaining returns the spec's models still to run after the engine
+// died running the model crashed: those that are neither it nor done in
+// every mode of the spec. A model that crashed in the warm-up leaves
+// every other to run again; one that crashed in a later round, those
+// that had not taken their turn in it (their earlier rounds died with
+// the engine).
+func remaining(spec Spec, done []models.Report, crashed string) []string {
+	var out []string
+	for _, name := range spec.Models {
+		if name == crashed {
+			continue
+		}
+		finished := true
+		for _, mode := range spec.Modes {
+			finished = finished && slices.ContainsFunc(done, func(r models.Report) bool { return r.Model == name && r.Mode == mode })
+		}
+		if !finished {
+			out = append(out, name)
 		}
 	}
-	return names
+	return out
 }
 
 // showRecord displays the raw per-task record of the reports, as

@@ -148,3 +148,29 @@ func withPlan(s Spec, repeat, most int, budget time.Duration) Spec {
 	s.Repeat, s.Rounds, s.Budget = repeat, most, budget
 	return s
 }
+
+// After a model killed the engine, the new engine runs the models that
+// had not finished: all but the crashed one when it crashed in the
+// warm-up (nothing was done), those after it in the round otherwise, and
+// a model done in one mode of two runs again.
+func TestRemainingAfterACrash(t *testing.T) {
+	in := func(model string, mode models.Mode) models.Report { return models.Report{Model: model, Mode: mode} }
+	one := Spec{Models: []string{"sequential", "eventloop", "threads", "gil"}, Modes: []models.Mode{models.Interpreted}}
+	both := Spec{Models: []string{"sequential", "threads", "gil"}, Modes: []models.Mode{models.Interpreted, models.Native}}
+	for _, tt := range []struct {
+		name    string
+		spec    Spec
+		done    []models.Report
+		crashed string
+		want    string
+	}{
+		{"in the warm-up", one, nil, "threads", "sequential,eventloop,gil"},
+		{"in a round", one, []models.Report{in("sequential", models.Interpreted), in("eventloop", models.Interpreted)}, "threads", "gil"},
+		{"native half", both, []models.Report{in("sequential", models.Interpreted), in("sequential", models.Native), in("threads", models.Interpreted)}, "threads", "gil"},
+		{"one mode done", both, []models.Report{in("sequential", models.Interpreted)}, "threads", "sequential,gil"},
+	} {
+		if got := strings.Join(remaining(tt.spec, tt.done, tt.crashed), ","); got != tt.want {
+			t.Errorf("%s: remaining = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
