@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -384,6 +385,11 @@ func (r *rounds) runOne(ctx context.Context, k int, done []models.Report) (model
 		return failed(err)
 	}
 	task.Remote = r.remote
+	// Every run starts from a collected heap: with collection held off
+	// until the heap nears its limit (models.Tune), the run that crossed
+	// the limit paid for every run's garbage before it (the drafts'
+	// drawing's too), a cost that fell on whichever model's turn it was.
+	runtime.GC()
 	began := time.Now()
 	rep, err := m.Run(ctx, task, opt)
 	took := time.Since(began)
