@@ -20,7 +20,7 @@ import uuid
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import TIMEOUT, KernelCase, alive, descendants, engine_pids, exe_of
+from test_behaviour import TIMEOUT, KernelCase, alive, descendants, engine_pids, exe_of, final_displays
 from test_magics import REPORT, reports_of, texts
 
 # Native runs build the notebook: a second or two warm, longer on a cold
@@ -216,9 +216,9 @@ class Native(NativeCase):
             self.assertRegex(out, name + r": [\d.]+x interpreted, [\d.]+x native: the interpreter (understates|overstates|gets) the speedup")
         self.assertRegex(out, r"sequential: [\d.]+\S+ interpreted, [\d.]+\S+ native: the compiled code ran [\d.]+x (faster|slower)")
         # One task stream and one speedup chart per mode.
-        charts = [m for m in outs if m["msg_type"] == "display_data" and "image/svg+xml" in m["content"]["data"]]
+        charts = [c for c in final_displays(outs) if "image/svg+xml" in c["data"]]
         self.assertEqual(len(charts), 4)
-        summaries = "\n".join(m["content"]["data"]["text/plain"] for m in charts)
+        summaries = "\n".join(c["data"]["text/plain"] for c in charts)
         self.assertIn("threads (interpreted)", summaries)
         self.assertIn("threads (native)", summaries)
         # -o keeps the modes, and a native run still builds after it (the
