@@ -47,8 +47,8 @@ func tasksFailed(rep Report) bool {
 // calibrations[i]: the report of the median run (by wall time; of two in
 // the middle, the faster), so that its tasks, states and values are one
 // real run's, with every round in Rounds, MedianRound saying which it is,
-// and a note when the rounds disagree more than the machine's noise
-// explains (NoiseNote). Speedups need the other models' rounds: see
+// CPUs the processors its workers could use (Cores), and a note when the
+// rounds disagree more than the machine's noise explains (NoiseNote). Speedups need the other models' rounds: see
 // SetSpeedups.
 func Combine(runs []Report, calibrations []time.Duration) Report {
 	if len(runs) == 0 {
