@@ -84,6 +84,9 @@ func Table(reports []Report) (text string, htmlTable string) {
 		speedup, efficiency := "", ""
 		if iv, ok := SpeedupOf(reports, r); ok {
 			speedup = FormatSpeedup(iv)
+			if r.Baseline {
+				speedup = fmt.Sprintf("%.2fx", iv.Mid) // 1 by definition
+			}
 			if r.Workers > 0 {
 				efficiency = fmt.Sprintf("%.0f%%", 100*iv.Mid/float64(r.Workers))
 			}

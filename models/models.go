@@ -109,6 +109,9 @@ type Report struct {
 	// Rounds[MedianRound] (Combine). Empty for a run made alone.
 	Rounds      []Round `json:"rounds,omitempty"`
 	MedianRound int     `json:"median_round,omitempty"`
+	// CPUs is how many processors the run's workers could use (Cores),
+	// as the comparison found them; 0 when no one said.
+	CPUs int `json:"cpus,omitempty"`
 	// Speedup is the speedup over the baseline of the same mode with its
 	// 95% interval (SpeedupOf: the median of the rounds' ratios); N is 0
 	// when there was no baseline to compare with.

@@ -47,8 +47,8 @@ func tasksFailed(rep Report) bool {
 // calibrations[i]: the report of the median run (by wall time; of two in
 // the middle, the faster), so that its tasks, states and values are one
 // real run's, with every round in Rounds, MedianRound saying which it is,
-// and a note when the rounds disagree more than the machine's noise
-// explains (NoiseNote). Speedups need the other models' rounds: see
+// CPUs the processors its workers could use (Cores), and a note when the
+// rounds disagree more than the machine's noise explains (NoiseNote). Speedups need the other models' rounds: see
 // SetSpeedups.
 func Combine(runs []Report, calibrations []time.Duration) Report {
 	if len(runs) == 0 {
@@ -70,6 +70,7 @@ func Combine(runs []Report, calibrations []time.Duration) Report {
 	mid := order[(len(order)-1)/2]
 	rep := runs[mid]
 	rep.Rounds, rep.MedianRound = rounds, mid
+	rep.CPUs = rep.Cores()
 	rep.Notes = slices.Clone(rep.Notes)
 	if note := NoiseNote(rounds); note != "" {
 		rep.Notes = append(rep.Notes, note)
@@ -175,10 +176,13 @@ func Known(reports []Report) bool {
 	return true
 }
 
-// Cores is how many processors r's workers could use: the sum over the
-// hosts its worker processes ran on of their processors, when they said;
-// else this machine's.
+// Cores is how many processors r's workers could use: CPUs when set;
+// else the sum over the hosts its worker processes ran on of their
+// processors, when they said; else this machine's.
 func (r Report) Cores() int {
+	if r.CPUs > 0 {
+		return r.CPUs
+	}
 	hosts := map[string]int{}
 	for _, w := range r.Pool {
 		if w.CPUs > 0 {

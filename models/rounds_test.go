@@ -229,6 +229,7 @@ func TestTableIntervals(t *testing.T) {
 		{"one round: a bare speedup", textOne, "2.00x ", true},
 		{"one round: no interval", textOne, "[", false},
 		{"one round: no method note", textOne, "note: speedup", false},
+		{"the baseline: no interval", textMany, "1.00x [1.00", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if strings.Contains(tt.in, tt.want) != tt.present {
@@ -241,5 +242,14 @@ func TestTableIntervals(t *testing.T) {
 	even := withRounds("threads", 2, 50, 60, 70, 80)
 	if got := even.MedianWall(); got != 65*ms {
 		t.Errorf("MedianWall of 50, 60, 70, 80 ms = %v, want 65ms", got)
+	}
+}
+
+// The calibration loop's work is done, not optimized away: its three
+// million steps, each waiting for the one before, take over a
+// millisecond on any processor (three dependent operations a step).
+func TestCalibrateDoesItsWork(t *testing.T) {
+	if got := models.Calibrate(); got < time.Millisecond {
+		t.Errorf("Calibrate took %v, want at least 1ms: the compiler dropped the loop", got)
 	}
 }

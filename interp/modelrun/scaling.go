@@ -144,7 +144,7 @@ func Scale(ctx context.Context, nb Notebook, spec Spec, progress Progress, say f
 				if err := start.Restore(nb.Vars()); err != nil {
 					return nil, fmt.Errorf("putting the notebook's variables back before scaling: %w", err)
 				}
-				reps, err := Run(ctx, nb, sub, progress, nil)
+				reps, err := Run(ctx, nb, sub, Hooks{Progress: progress})
 				if err != nil {
 					if ctx.Err() != nil {
 						return nil, err

@@ -1,7 +1,6 @@
 package modelrun
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -19,44 +18,71 @@ import (
 // kept beside its Markdown and plain text for programs and tests.
 const VerdictMIME = "application/vnd.atonce.verdict+json"
 
-// verdicts is what a %%models run says (models/verdict), shown after the
-// table and updated in place when the race detector has spoken. Its
-// methods do nothing on a nil verdicts, so the runs that show no verdict
-// (one model, replay) need not ask.
+// verdictKey is the verdict's view (see views): right after the table.
+const verdictKey = "verdict"
+
+// verdicts is what a %%models run says (models/verdict): a view right
+// after the table, pending while the run goes, and updated in place when
+// the race detector has spoken; and the scaling sweep's charts, after the
+// others. Its methods do nothing on a nil verdicts (a replay, a test's
+// spec), and it says nothing for a run without the baseline and another
+// model.
 type verdicts struct {
-	reports []models.Report // as the table shows them (labelled when a mode is native)
+	// What the verdict is computed from besides the reports: the
+	// data-sharing diagnosis (of the labelled reports), the scaling
+	// sweep, and the race detector's findings by mode and model.
 	sharing sharing.Diagnosis
 	scaling []models.Scaling
 	races   map[models.Mode]map[string]int
-	id      string // the display's id, once shown
+	// reports are the reports it was last computed from; id is its
+	// display's, once shown (from the live displays).
+	reports []models.Report
+	id      string
 }
 
-// set records what the verdict is computed from: the run's reports, the
-// data-sharing diagnosis (of the labelled reports) and the scaling sweep.
-func (v *verdicts) set(reports []models.Report, d sharing.Diagnosis, scaling []models.Scaling) {
-	if v == nil {
-		return
+// says tells whether a run of spec has a verdict to show.
+func (v *verdicts) says(spec Spec) bool {
+	return v != nil && len(spec.Models) > 1 && anyModel(spec.Models, isBaseline)
+}
+
+// view is the verdict's view of reports: pending in a draft (the run
+// goes on), else the verdict of each mode; ok is false when spec's runs
+// have none.
+func (v *verdicts) view(reports []models.Report, spec Spec, draft bool) (view, bool) {
+	if !v.says(spec) {
+		return view{}, false
 	}
-	v.reports, v.sharing, v.scaling = slices.Clone(models.Labelled(reports)), d, scaling
-	// Each speedup with its interval over the baseline of its mode, from
-	// the rounds each report keeps (one round's ratio without them).
-	models.SetSpeedups(v.reports)
+	out := view{key: verdictKey, pending: "(what this run says, once its rounds are done)"}
+	if draft {
+		return out, true
+	}
+	v.reports = reports
+	if b, ok := v.bundle(); ok {
+		out.data = b
+	}
+	return out, true
 }
 
 // bundle is the verdict of each mode: a paragraph each, headed by its
-// mode when there are two; ok is false when there is nothing to say.
+// mode when there are two or it is native; ok is false when there is
+// nothing to say.
 func (v *verdicts) bundle() (enginemsg.Bundle, bool) {
+	shown := models.Labelled(v.reports)
+	labelled := slices.ContainsFunc(v.reports, func(r models.Report) bool { return r.Mode == models.Native })
 	var md, txt strings.Builder
 	var found []map[string]any
-	groups := byMode(v.reports)
-	for _, group := range groups {
+	for _, group := range byMode(shown) {
 		if len(group) == 0 {
 			continue
 		}
+		group = append([]models.Report(nil), group...)
+		// Each speedup with its interval over the baseline of its
+		// mode, from the rounds each report keeps.
+		models.SetSpeedups(group)
 		mode := group[0].Mode
-		in := verdict.Input{Runs: group, Sharing: v.sharing, Races: v.racesOf(mode, len(groups) > 1 || mode == models.Native)}
+		in := verdict.Input{Runs: group, Sharing: v.sharing, Races: v.racesOf(mode, labelled)}
 		for _, s := range v.scaling {
-			if s.Mode == mode || s.Mode == "" {
+			if s.Mode == mode {
 				in.Scaling = append(in.Scaling, s)
 			}
 		}
@@ -65,7 +91,7 @@ func (v *verdicts) bundle() (enginemsg.Bundle, bool) {
 			continue
 		}
 		head := "What this run says"
-		if len(groups) > 1 || mode == models.Native {
+		if labelled {
 			head += " (" + string(mode) + ")"
 		}
 		if md.Len() > 0 {
@@ -99,48 +125,37 @@ func (v *verdicts) racesOf(mode models.Mode, labelled bool) map[string]int {
 	return out
 }
 
-// show displays the verdict, when there is one to say.
-func (v *verdicts) show(env magic.Env) {
-	if v == nil {
-		return
-	}
-	if b, ok := v.bundle(); ok {
-		v.id = env.Display(b)
-	}
-}
-
-// showScaling displays the scaling chart of each mode.
-func (v *verdicts) showScaling(env magic.Env) {
+// scalingViews are the scaling charts of spec's modes (-workers 1,2,4,8),
+// drafts while the run goes.
+func (v *verdicts) scalingViews(spec Spec, opts []chart.Option) []view {
 	if v == nil || len(v.scaling) == 0 {
-		return
+		return nil
 	}
-	var modes []models.Mode
-	for _, s := range v.scaling {
-		if !slices.Contains(modes, s.Mode) {
-			modes = append(modes, s.Mode)
-		}
-	}
-	for _, mode := range modes {
+	var out []view
+	for _, mode := range spec.Modes {
 		var of []models.Scaling
 		for _, s := range v.scaling {
 			if s.Mode == mode {
 				of = append(of, s)
 			}
 		}
-		c, err := chart.Scaling(of)
+		w := view{key: "scaling " + string(mode)}
+		c, err := chart.Scaling(of, opts...)
 		if err != nil {
-			env.Print("stderr", fmt.Sprintf("atonce: no scaling chart: %v\n", err))
-			continue
+			w.pending = "(" + err.Error() + ")"
+		} else {
+			data, md := c.Bundle()
+			w.data, w.metadata = enginemsg.Bundle(data), md
 		}
-		data, md := c.Bundle()
-		env.Show(enginemsg.Bundle(data), md)
+		out = append(out, w)
 	}
+	return out
 }
 
 // addRaces takes the race detector's findings in mode and updates the
 // verdict shown.
 func (v *verdicts) addRaces(env magic.Env, races []workermsg.Races, mode models.Mode) {
-	if v == nil {
+	if v == nil || v.reports == nil {
 		return
 	}
 	if v.races == nil {
@@ -153,11 +168,12 @@ func (v *verdicts) addRaces(env magic.Env, races []workermsg.Races, mode models.
 		}
 	}
 	v.races[mode] = found
-	if b, ok := v.bundle(); ok {
-		if v.id != "" {
-			env.Update(v.id, b)
-		} else {
-			v.id = env.Display(b)
-		}
+	b, ok := v.bundle()
+	switch {
+	case !ok:
+	case v.id != "":
+		env.Update(v.id, b, nil)
+	default:
+		v.id = env.Display(b)
 	}
 }

@@ -49,7 +49,7 @@ func ExampleSpeedup() {
 	reports := []models.Report{
 		{Model: "sequential", Traits: models.TraitsOf("sequential"), Workers: 1, Wall: 800 * time.Millisecond},
 		{Model: "gil", Traits: models.TraitsOf("gil"), Workers: 4, Wall: 820 * time.Millisecond},
-		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, Wall: 430 * time.Millisecond},
+		{Model: "threads", Traits: models.TraitsOf("threads"), Workers: 2, CPUs: 2, Wall: 430 * time.Millisecond},
 	}
 	c, err := chart.Speedup(reports)
 	if err != nil {
@@ -58,7 +58,7 @@ func ExampleSpeedup() {
 	}
 	fmt.Println(c.Summary)
 	// Output:
-	// Speedup over sequential (wall 800 ms), per model; ideal for CPU-bound work is the number of workers for a parallel model, 1 for the others.
+	// Speedup over sequential (wall 800 ms), per model; ideal for CPU-bound work is the number of workers for a parallel model (at most the cores), 1 for the others.
 	// sequential: 1.00x on 1 loop, efficiency 100%, ideal 1x, wall 800 ms
 	// gil: 0.98x on 4 threads, efficiency 24%, ideal 1x, wall 820 ms
 	// threads: 1.86x on 2 goroutines, efficiency 93%, ideal 2x, wall 430 ms

@@ -194,9 +194,17 @@ func layoutReport(r models.Report, q, seq time.Duration, anyStates bool) Panel {
 
 // panelTitle is what follows the model's name above its panel.
 func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
-	parts := []string{fmt.Sprintf("%s on %s", words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r)), "wall " + formatDuration(r.Wall)}
+	wall := "wall " + formatDuration(r.Wall)
+	if n := len(r.Rounds); n > 1 {
+		wall += fmt.Sprintf(", the median of %d rounds", n)
+	}
+	parts := []string{fmt.Sprintf("%s on %s", words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r)), wall}
 	if seq > 0 && r.Wall > 0 && !r.Baseline {
-		parts = append(parts, fmt.Sprintf("%.2fx", float64(seq)/float64(r.Wall)))
+		s := float64(seq) / float64(r.Wall)
+		if r.Speedup.N > 0 {
+			s = r.Speedup.Mid // over the rounds, as the table says
+		}
+		parts = append(parts, fmt.Sprintf("%.2fx", s))
 	}
 	if r.Startup > 0 {
 		parts = append(parts, "start-up "+formatDuration(r.Startup))

@@ -34,8 +34,9 @@ var coresInk = gray(0x70)
 // its serial fraction in the legend. The worker axis is logarithmic, so
 // doubling the workers is one step.
 //
-// It returns an error when no model has a measured speedup.
-func Scaling(scales []models.Scaling) (Chart, error) {
+// It returns an error when no model has a measured speedup. Draft, among
+// opts, makes the SVG alone.
+func Scaling(scales []models.Scaling, opts ...Option) (Chart, error) {
 	var lines []models.Scaling
 	for _, s := range scales {
 		if s.Best() >= 0 {
@@ -106,7 +107,7 @@ func Scaling(scales []models.Scaling) (Chart, error) {
 			Max: vg.Point{X: c.Max.X - margin, Y: y},
 		}})
 	}
-	svg, png, err := render(width, height, paint)
+	svg, png, err := render(width, height, settingsOf(opts), paint)
 	if err != nil {
 		return Chart{}, fmt.Errorf("drawing the scaling chart: %w", err)
 	}

@@ -50,8 +50,10 @@ var (
 // in other processes, grey bars show each worker's start-up and thin
 // grey bars each task's transfer to its worker. White is idle.
 //
+// A report whose run took rounds (Report.Rounds) is its median round.
+//
 // It returns an error for no reports.
-func TaskStream(reports []models.Report) (Chart, error) {
+func TaskStream(reports []models.Report, opts ...Option) (Chart, error) {
 	if len(reports) == 0 {
 		return Chart{}, errors.New("no reports to draw a task stream of: run at least one model first")
 	}
@@ -171,7 +173,7 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		}
 		drawLegend(c, legendLines, legendX, c.Min.Y+margin+vg.Length(len(legendLines))*legendLine)
 	}
-	svg, png, err := render(width, height, paint)
+	svg, png, err := render(width, height, settingsOf(opts), paint)
 	if err != nil {
 		return Chart{}, fmt.Errorf("drawing the task stream: %w", err)
 	}
