@@ -34,7 +34,8 @@ func categoryOf(state string) category {
 	s := strings.ToLower(state)
 	on := strings.TrimPrefix(s, "blocked") // "blocked" itself names no lock
 	switch {
-	case s == models.Running, strings.HasPrefix(s, "running"), strings.Contains(s, "gc"), strings.Contains(s, "assist"):
+	case s == models.Running, strings.HasPrefix(s, "running"),
+		!strings.HasPrefix(s, "blocked") && (strings.Contains(s, "gc") || strings.Contains(s, "assist")):
 		return catRunning
 	case strings.HasPrefix(s, "waiting"), strings.Contains(s, "runnable"):
 		return catWaiting
@@ -50,6 +51,12 @@ func categoryOf(state string) category {
 	}
 	return catOther
 }
+
+// stateName is what the verdict reads of a span's state: its name. When
+// spans say more of their state (what a task waited for or was blocked
+// on), this is where to read it, as a name categoryOf knows ("waiting
+// for the GIL", "blocked on a mutex (sync)").
+func stateName(sp models.Span) string { return sp.State }
 
 // shares is where the tasks of one run spent their time, as fractions of
 // the sum of their durations (Start to End), by category; tasks is how
@@ -73,7 +80,7 @@ func sharesOf(r models.Report) (sh shares, ok bool) {
 		for _, sp := range t.States {
 			a, b := max(sp.Start, t.Start), min(sp.End, t.End)
 			if b > a {
-				in[categoryOf(sp.State)] += b - a
+				in[categoryOf(stateName(sp))] += b - a
 			}
 		}
 	}

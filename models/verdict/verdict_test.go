@@ -54,6 +54,24 @@ func TestVerdicts(t *testing.T) {
 				"Break-even of processes: its processes start in 19 ms and cost 69 µs per task (300 B moved each): with 2 processes they pay off once the work is more than about 39 ms"},
 		},
 		{
+			// States named as the execution trace names them.
+			name: "lock-bound, states named", kind: LockBound, in: Input{Cores: 2, Runs: []models.Report{
+				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.98)), iv(1, 1, 1)),
+				run(report(gilT, 4, 8, 80*ms, 163*ms, running(0.25), part{"waiting for the GIL", 0.1}, part{"blocked on a mutex (sync)", 0.64}), iv(0.98, 0.95, 1.0)),
+				run(report(thrT, 2, 8, 40*ms, 161*ms, running(0.5), part{"blocked on a mutex (sync)", 0.49}), iv(0.99, 0.96, 1.02)),
+			}},
+			same: []string{"gil", "threads"}, noModelMakesItFaster: true,
+			says: []string{"under gil they spent 64% more of it blocked on a mutex", "under gil the tasks waited 10% of their time for the global lock"},
+		},
+		{
+			name: "await-bound, states named", kind: AwaitBound, in: Input{Cores: 2, Runs: []models.Report{
+				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.02), part{"blocked at an await (sleep, I/O)", 0.97}), iv(1, 1, 1)),
+				run(report(loopT, 8, 8, 20*ms, 22*ms, running(0.02), part{"waiting for the event loop", 0.1}, part{"blocked at an await (sleep, I/O)", 0.87}), iv(7.4, 7.1, 7.7)),
+			}},
+			helps: []string{"eventloop"},
+			says:  []string{"97% of their time blocked at awaits"},
+		},
+		{
 			name: "no model helps", kind: CPUBound, in: Input{Cores: 1, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.99)), iv(1, 1, 1)),
 				run(report(loopT, 8, 8, 20*ms, 161*ms, running(0.99)), iv(0.99, 0.97, 1.02)),
@@ -320,13 +338,22 @@ func TestCategoryOf(t *testing.T) {
 		{models.Running, catRunning},
 		{models.Waiting, catWaiting},
 		{models.Blocked, catBlocked},
+		// The execution trace's names, as `go tool trace` and gotraceui
+		// give them.
+		{"GC assist", catRunning},
 		{"waiting for a CPU", catWaiting},
 		{"waiting for the GIL", catWaiting},
-		{"blocked on a mutex", catLock},
-		{"blocked on a channel or select", catChannel},
+		{"waiting for the event loop", catWaiting},
+		{"waiting for the lock or a CPU", catWaiting},
 		{"blocked at an await (sleep, I/O)", catAwait},
+		{"blocked on a mutex (sync)", catLock},
+		{"blocked on a channel", catChannel},
+		{"blocked in a select", catChannel},
 		{"in a syscall", catAwait},
-		{"GC assist", catRunning},
+		{"sleeping (not at an await)", catAwait},
+		{"blocked on I/O (not at an await)", catAwait},
+		{"blocked by the GC", catBlocked},
+		{"blocked (other)", catBlocked},
 		{"something new", catOther},
 	} {
 		if got := categoryOf(tt.in); got != tt.want {
