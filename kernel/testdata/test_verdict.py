@@ -15,7 +15,7 @@ temporary JUPYTER_PATH.
 """
 import unittest
 
-from test_behaviour import KernelCase
+from test_behaviour import KernelCase, final_displays
 from test_magics import texts
 
 VERDICT = "application/vnd.atonce.verdict+json"
@@ -59,11 +59,11 @@ class Verdict(KernelCase):
         return self.outputs(msg_id, timeout=60)
 
     def verdict(self, outs):
-        """The verdict's bundle: its findings (one mode's), its Markdown
-        and its plain text."""
-        found = [m for m in outs if m["msg_type"] in ("display_data", "update_display_data") and VERDICT in m["content"]["data"]]
-        self.assertTrue(found, "no verdict in the output:\n" + texts(outs))
-        data = found[-1]["content"]["data"]
+        """The verdict's bundle as a front end shows it once the cell is
+        done: its findings (one mode's), its Markdown and its plain text."""
+        found = [c for c in final_displays(outs) if VERDICT in c["data"]]
+        self.assertEqual(len(found), 1, "no verdict, or more than one, in the output:\n" + texts(outs))
+        data = found[0]["data"]
         self.assertEqual(sorted(data), sorted(["text/markdown", "text/plain", VERDICT]))
         self.assertEqual(len(data[VERDICT]), 1, data[VERDICT])
         return data[VERDICT][0], data["text/markdown"], data["text/plain"]
@@ -73,13 +73,17 @@ class Verdict(KernelCase):
 
     def test_after_the_table(self):
         outs = self.models(f"%%models -n 4 {ROUNDS} -models sequential,threads\nfunc Nap(i int) {{ time.Sleep(5 * time.Millisecond) }}")
-        shown = [m for m in outs if m["msg_type"] == "display_data"]
-        table = next(i for i, m in enumerate(shown) if "<table" in m["content"]["data"].get("text/html", ""))
-        verdict = next(i for i, m in enumerate(shown) if VERDICT in m["content"]["data"])
+        shown = final_displays(outs)
+        table = next(i for i, c in enumerate(shown) if "<table" in c["data"].get("text/html", ""))
+        verdict = next(i for i, c in enumerate(shown) if VERDICT in c["data"])
         self.assertEqual(verdict, table + 1, "the verdict comes right after the table")
         _, md, text = self.verdict(outs)
         self.assertTrue(md.startswith("**What this run says**"), md)
         self.assertTrue(text.startswith("What this run says\n"), text)
+        # While the rounds went, its place said what would be there.
+        first = next(m["content"] for m in outs if m["msg_type"] == "display_data"
+                     and m["content"].get("transient", {}).get("display_id") == shown[verdict]["transient"]["display_id"])
+        self.assertEqual(first["data"], {"text/plain": "(what this run says, once its rounds are done)"})
 
     def test_cpu_bound(self):
         outs = self.models(f"%%models {ROUNDS}\nfunc Fib(i int) int {{ return fib(22) }}")
@@ -113,13 +117,18 @@ class Verdict(KernelCase):
         self.assertGreater(loop["speedup"]["lo"], 3, "8 coroutines overlap 8 sleeps")
 
     def test_mixed(self):
-        outs = self.models(f"%%models {ROUNDS}\nfunc Half(i int) int {{\n\tx := fib(21)\n\ttime.Sleep(10 * time.Millisecond)\n\treturn x\n}}")
+        outs = self.models(f"%%models {ROUNDS}\nfunc Half(i int) int {{\n\tx := fib(21)\n\ttime.Sleep(15 * time.Millisecond)\n\treturn x\n}}")
         v, md, text = self.verdict(outs)
         effects = self.effects(v)
         self.assertEqual(v["kind"], "mixed", text)
         self.assertIn("The task computes and waits.", text)
-        self.assertEqual(effects["eventloop"], "helps", text)
-        self.assertRegex(text, r"one at a time they overlap only the waits, so at most \d+\.\dx here")
+        # One task at a time overlaps the waits only: the verdict says how
+        # much that can gain, and finds the event loop helps unless the
+        # load on the machine made the intervals too wide to tell.
+        self.assertRegex(text, r"overlap only the waits(:|, so) at most \d+\.\dx")
+        self.assertIn(effects["eventloop"], ("helps", "cannot tell"), text)
+        if effects["eventloop"] == "cannot tell":
+            self.assertIn("the intervals are too wide to tell a gain from noise", text)
 
     def test_contended_mutex(self):
         outs = self.models(f"%%models {ROUNDS}\nfunc Locked(i int) int {{\n\tmu.Lock()\n\tdefer mu.Unlock()\n\tx := fib(21)\n\ttotal += x\n\treturn x\n}}")
@@ -137,21 +146,25 @@ class Verdict(KernelCase):
         # The first -race run builds the race-detector worker: minutes on a cold cache.
         outs = self.models("%%models -n 4 -repeat 3 -models sequential,eventloop,threads -no-charts -race\n"
                            "var tally int\nfunc Race(i int) {\n\tfor j := 0; j < 100000; j++ {\n\t\ttally++\n\t}\n}", timeout=900)
-        shown = [m for m in outs if m["msg_type"] == "display_data" and VERDICT in m["content"]["data"]]
-        self.assertEqual(len(shown), 1, texts(outs))
-        first = shown[0]["content"]
-        self.assertNotIn("race detector", first["data"]["text/plain"])
-        updates = [m["content"] for m in outs if m["msg_type"] == "update_display_data" and VERDICT in m["content"]["data"]]
-        self.assertEqual(len(updates), 1, "the verdict is updated once the race detector has spoken")
-        self.assertEqual(updates[0]["transient"]["display_id"], first["transient"]["display_id"])
-        self.assertRegex(updates[0]["data"]["text/plain"], r"the race detector found \d+ data races? under threads")
+        v, _, text = self.verdict(outs)
+        self.assertRegex(text, r"the race detector found \d+ data races? under threads")
+        # The verdict was shown before the race detector ran, and updated
+        # in place under its display id once it had.
+        did = next(c for c in final_displays(outs) if VERDICT in c["data"])["transient"]["display_id"]
+        said = [m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "update_display_data"
+                and m["content"]["transient"]["display_id"] == did and VERDICT in m["content"]["data"]]
+        self.assertGreaterEqual(len(said), 2, said)
+        self.assertNotIn("race detector", said[-2])
+        races = next(i for i, m in enumerate(outs) if "Race detector" in str(m["content"].get("data", {}).get("text/plain", "")))
+        verdicts = [i for i, m in enumerate(outs) if m["msg_type"] == "update_display_data" and VERDICT in m["content"]["data"]]
+        self.assertLess(verdicts[-2], races)
 
     def test_the_four_differ(self):
         kinds = {}
         for name, body in [
             ("cpu", "return fib(20)"),
             ("sleep", "time.Sleep(10 * time.Millisecond)\n\treturn 0"),
-            ("mixed", "x := fib(21)\n\ttime.Sleep(10 * time.Millisecond)\n\treturn x"),
+            ("mixed", "x := fib(21)\n\ttime.Sleep(15 * time.Millisecond)\n\treturn x"),
             ("mutex", "mu.Lock()\n\tdefer mu.Unlock()\n\treturn fib(20)"),
         ]:
             outs = self.models(f"%%models -repeat 3 -models sequential,gil,threads\nfunc Task(i int) int {{\n\t{body}\n}}")
@@ -161,9 +174,11 @@ class Verdict(KernelCase):
 
     def test_workers_list(self):
         outs = self.models("%%models -n 4 -repeat 6 -models sequential,threads -workers 1,2\nfunc Fib(i int) int { return fib(20) }")
-        charts = [m["content"] for m in outs if m["msg_type"] == "display_data" and "image/svg+xml" in m["content"]["data"]]
+        shown = final_displays(outs)
+        charts = [c for c in shown if "image/svg+xml" in c["data"]]
         scaling = [c for c in charts if c["data"]["text/plain"].startswith("Scaling:")]
         self.assertEqual(len(scaling), 1, [c["data"]["text/plain"][:60] for c in charts])
+        self.assertIs(charts[-1], scaling[0], "the scaling chart comes after the others")
         c = scaling[0]
         self.assertEqual(sorted(c["data"]), ["image/png", "image/svg+xml", "text/plain"])
         self.assertEqual(c["metadata"]["image/png"], {"width": 640, "height": 400})
@@ -175,8 +190,8 @@ class Verdict(KernelCase):
             self.assertIn(label, svg)
         _, _, text = self.verdict(outs)
         self.assertRegex(text, r"Scaling: threads scales to \d\.\d\dx \[\d\.\d\d–\d\.\d\d\] with \d goroutines? on \d cores?; serial fraction \d+(\.\d)?% \[")
-        # The table ran each model at its default.
-        table = next(m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "display_data" and "<table" in m["content"]["data"].get("text/html", ""))
+        # The table ran each model at its default: threads on one goroutine per core.
+        table = next(c["data"]["text/plain"] for c in shown if "<table" in c["data"].get("text/html", ""))
         self.assertRegex(table, r"\nthreads .*")
 
     def test_workers_list_errors(self):

@@ -572,8 +572,12 @@ func (r *reasoner) whyUnsure(mvs []ModelVerdict) string {
 			one = append(one, mv.Model)
 		}
 	}
-	if len(one) > 0 && (r.kind == CPUBound || r.kind == LockBound) {
+	switch {
+	case len(one) == 0:
+	case r.kind == CPUBound || r.kind == LockBound:
 		why += fmt.Sprintf("; but under %s one task runs at a time, and a task that waits at no await gives them nothing to overlap: at most %s", words.JoinAnd(one), times(r.oneAtATimeBound()))
+	case r.kind == Mixed:
+		why += fmt.Sprintf("; under %s one task runs at a time, so they overlap only the waits: at most %s here, the work being %s of the time", words.JoinAnd(one), times(r.oneAtATimeBound()), pct(1-r.baseSh.blocked()))
 	}
 	return why
 }

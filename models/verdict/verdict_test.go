@@ -92,6 +92,14 @@ func TestVerdicts(t *testing.T) {
 			doesNotSay: []string{"Helps", "No model makes"},
 		},
 		{
+			name: "mixed, cannot tell", kind: Mixed, in: Input{Cores: 2, Runs: []models.Report{
+				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.7), blocked(0.3)), iv(1, 1, 1)),
+				run(report(loopT, 8, 8, 20*ms, 130*ms, running(0.7), blocked(0.3)), iv(1.23, 0.87, 1.61)),
+			}},
+			unsure: []string{"eventloop"},
+			says:   []string{"under eventloop one task runs at a time, so they overlap only the waits: at most 1.4x here, the work being 70% of the time"},
+		},
+		{
 			name: "cannot tell: one round", kind: CPUBound, in: Input{Cores: 2, Runs: []models.Report{
 				run(report(seqT, 1, 8, 20*ms, 160*ms, running(0.99)), stats.Interval{Mid: 1, Lo: 1, Hi: 1, N: 1}),
 				run(report(thrT, 2, 8, 20*ms, 84*ms, running(0.99)), stats.Interval{Mid: 1.9, Lo: 1.9, Hi: 1.9, N: 1}),
