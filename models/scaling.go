@@ -130,15 +130,16 @@ func (s Scaling) Best() int {
 }
 
 // SerialWords writes the serial fraction with its interval as
-// percentages: "4% [2–6%]", "4.2% [4.0–4.5%]" when the interval is
-// narrower than two points, "4%" from one round, "" without a fit.
+// percentages: "4% [2–6%]", "4.2% [4.0–4.5%]" when a fraction under 10%
+// has an interval narrower than two points, "4%" from one round, "" without
+// a fit.
 func (s Scaling) SerialWords() string {
 	iv := s.Serial
 	if math.IsNaN(iv.Mid) {
 		return ""
 	}
 	verb := "%.0f"
-	if iv.N >= 2 && iv.Hi-iv.Lo < 0.02 {
+	if iv.N >= 2 && iv.Hi-iv.Lo < 0.02 && iv.Mid < 0.1 {
 		verb = "%.1f"
 	}
 	mid := fmt.Sprintf(verb+"%%", 100*iv.Mid)

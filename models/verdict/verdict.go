@@ -562,7 +562,7 @@ func (r *reasoner) whyUnsure(mvs []ModelVerdict) string {
 	}
 	why := "the intervals are too wide to tell a gain from noise; more rounds, or a quieter machine, narrow them"
 	if few == len(mvs) {
-		why = fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds", 100*models.Conf, stats.MinRounds(models.Conf))
+		why = fmt.Sprintf("too few rounds for a %.0f%% interval (%d are needed), so no difference can be told from noise; run more rounds (-repeat %d, or a longer -budget)", 100*models.Conf, stats.MinRounds(models.Conf), stats.MinRounds(models.Conf))
 	}
 	// What the task's states say whatever the noise: a model that runs
 	// one task at a time cannot gain on a task that waits at no await.
@@ -637,10 +637,17 @@ func (r *reasoner) scaling(p *para) {
 			continue
 		}
 		iv := s.Speedups[best]
-		msg := fmt.Sprintf("%s scales to %s with %s", s.Model, speedup(iv), words.Plural(s.Workers[best], s.Traits.Noun, s.Traits.Nouns))
+		at := words.Plural(s.Workers[best], s.Traits.Noun, s.Traits.Nouns)
 		if s.Cores > 0 {
-			msg += fmt.Sprintf(" on %s", words.Plural(s.Cores, "core", "cores"))
+			at += " on " + words.Plural(s.Cores, "core", "cores")
 		}
+		if iv.Mid <= 1 {
+			// Never faster than the baseline: Amdahl's law, which
+			// divides work, has nothing to fit.
+			p.sentence("Scaling:", fmt.Sprintf("%s does not scale here: at best %s with %s, no faster than %s at any count.", s.Model, speedup(iv), at, r.base.Model))
+			continue
+		}
+		msg := fmt.Sprintf("%s scales to %s with %s", s.Model, speedup(iv), at)
 		if !math.IsNaN(s.Serial.Mid) {
 			msg += "; serial fraction " + s.SerialWords()
 			if s.Serial.Mid > 0.005 {

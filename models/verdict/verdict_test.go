@@ -105,7 +105,7 @@ func TestVerdicts(t *testing.T) {
 				run(report(thrT, 2, 8, 20*ms, 84*ms, running(0.99)), stats.Interval{Mid: 1.9, Lo: 1.9, Hi: 1.9, N: 1}),
 			}},
 			unsure: []string{"threads"},
-			says:   []string{"Cannot tell: threads 1.90x:", "too few rounds for a 95% interval (6 are needed)"},
+			says:   []string{"Cannot tell: threads 1.90x:", "too few rounds for a 95% interval (6 are needed), so no difference can be told from noise; run more rounds (-repeat 6, or a longer -budget)"},
 		},
 		{
 			name: "slower: worker start-up", kind: CPUBound, in: Input{Cores: 2, Runs: []models.Report{
@@ -286,6 +286,22 @@ func TestCorrectness(t *testing.T) {
 	v = Of(in)
 	if !strings.Contains(v.Text, "Correctness: no model that shares the notebook's state lost an update; the race detector found no data race.") {
 		t.Errorf("a clean run's correctness sentence missing:\n%s", v.Text)
+	}
+}
+
+// A model never faster than the baseline at any count does not scale,
+// and has no serial fraction worth saying.
+func TestNoScaling(t *testing.T) {
+	in := cpuBound()
+	base := []time.Duration{100 * ms, 100 * ms}
+	in.Scaling = []models.Scaling{models.Scaling{Model: "processes", Mode: models.Interpreted, Traits: procT, Baseline: "sequential", Cores: 2, Workers: []int{1, 2}}.
+		Measure(base, [][]time.Duration{{120 * ms, 110 * ms}, {125 * ms, 115 * ms}})}
+	v := Of(in)
+	if want := "Scaling: processes does not scale here: at best 0.89x [0.87–0.91] with 2 processes on 2 cores, no faster than sequential at any count."; !strings.Contains(v.Text, want) {
+		t.Errorf("the verdict does not say %q:\n%s", want, v.Text)
+	}
+	if strings.Contains(v.Text, "serial fraction") {
+		t.Errorf("the verdict gives a serial fraction for a model that never gained:\n%s", v.Text)
 	}
 }
 
