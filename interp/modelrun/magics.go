@@ -321,9 +321,9 @@ The models:
 // remaining returns the spec's models still to run after the engine
 // died running the model crashed: those that are neither it nor done in
 // every mode of the spec. A model that crashed in the warm-up leaves
-// every other to run again; one that crashed in a later round, those
-// that had not taken their turn in it (their earlier rounds died with
-// the engine).
+// every other to run again; one that crashed in the first round, those
+// that had not taken their turn yet; in a later round, none: the others
+// keep the rounds they had.
 func remaining(spec Spec, done []models.Report, crashed string) []string {
 	var out []string
 	for _, name := range spec.Models {

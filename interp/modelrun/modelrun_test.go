@@ -223,8 +223,9 @@ func TestRepeatTakesTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Round 0 is the unmeasured warm-up.
-	if got, want := strings.Join(order, " "), "0 sequential threads 1 sequential threads 2 sequential threads 3 sequential threads"; got != want {
+	// Round 0 is the unmeasured warm-up; each round starts one turn
+	// later than the one before.
+	if got, want := strings.Join(order, " "), "0 sequential threads 1 sequential threads 2 threads sequential 3 sequential threads"; got != want {
 		t.Errorf("runs went %q, want the models taking turns: %q", got, want)
 	}
 	if len(reports) != 2 || reports[0].Model != "sequential" || reports[1].Model != "threads" {
