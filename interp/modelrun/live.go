@@ -37,6 +37,12 @@ var charts = []struct {
 // both, and each chart once per mode unless the spec says no charts (a
 // chart the reports cannot draw yet is pending). draft draws the charts
 // as drafts (chart.Draft), for a run that goes on.
+//
+// Runs of both modes are shown together in the table (each mode's
+// speedups over its own baseline), then side by side per model
+// (models.ModeComparison), then in charts of one mode each: interpreted
+// and native times differ a hundredfold, and one time axis would hide
+// the native bars.
 func views(reports []models.Report, spec Spec, draft bool) []view {
 	shown := models.Labelled(reports)
 	text, table := models.Table(shown)

@@ -292,9 +292,9 @@ Rounds and intervals. A run warms up (one unmeasured round: caches, the heap, wo
 rounds in which the models take turns (so a slow minute of the machine hits them alike), until every speedup is
 known to ±5% at 95% confidence (at least 6 rounds) or the budget is spent: at most 15 rounds (-rounds N), and no
 round starts that would end past 10 s of measured time (-budget DUR), but never fewer than 3 rounds. So a
-0.5 s round makes a run of about 4-8 s, a 2 s round one of 12 s (a warm-up and 5 rounds), a 10 s round one of
-40 s (a warm-up and 3): -repeat 1 for one round and no warm-up, as fast as it gets; -repeat R for exactly R
-rounds. Each model's speedup is the median, over the rounds, of the ratio of ` + base + `'s wall time to the
+0.5 s round makes a run of 3.5 s (a warm-up and 6 rounds, when the speedups are known by then) to 10.5 s (the
+budget spent), a 2 s round one of 12 s (a warm-up and 5 rounds), a 10 s round one of 40 s (a warm-up and 3):
+-repeat 1 for one round and no warm-up, as fast as it gets; -repeat R for exactly R rounds. Each model's speedup is the median, over the rounds, of the ratio of ` + base + `'s wall time to the
 model's in the same round (pairing cancels what drifts between rounds), with a 95% interval from order
 statistics, the method benchstat uses: of n ratios sorted r(1) <= ... <= r(n), [r(k), r(n+1-k)] holds the
 true median with probability 1 - 2 P(B <= k-1), B binomial(n, 1/2), whatever the noise's distribution (timings
@@ -347,9 +347,9 @@ The models:
 // remaining returns the spec's models still to run after the engine
 // died running the model crashed: those that are neither it nor done in
 // every mode of the spec. A model that crashed in the warm-up leaves
-// every other to run again; one that crashed in a later round, those
-// that had not taken their turn in it (their earlier rounds died with
-// the engine).
+// every other to run again; one that crashed in the first round, those
+// that had not taken their turn yet; in a later round, none: the others
+// keep the rounds they had.
 func remaining(spec Spec, done []models.Report, crashed string) []string {
 	var out []string
 	for _, name := range spec.Models {

@@ -223,8 +223,9 @@ func TestRepeatTakesTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Round 0 is the unmeasured warm-up.
-	if got, want := strings.Join(order, " "), "0 sequential threads 1 sequential threads 2 sequential threads 3 sequential threads"; got != want {
+	// Round 0 is the unmeasured warm-up; each round starts one turn
+	// later than the one before.
+	if got, want := strings.Join(order, " "), "0 sequential threads 1 sequential threads 2 threads sequential 3 sequential threads"; got != want {
 		t.Errorf("runs went %q, want the models taking turns: %q", got, want)
 	}
 	if len(reports) != 2 || reports[0].Model != "sequential" || reports[1].Model != "threads" {
@@ -309,6 +310,12 @@ func TestReportsCarryTraitsIntoTheNotebook(t *testing.T) {
 		{"reps[1].Traits.Switching == models.Simultaneous", "true"},
 		{"reps[1].Placement == models.InEngine", "true"},
 		{"reps[1].Nouns", `"goroutines"`},
+		// Each report's rounds and its speedup's interval, and the
+		// statistics package for the notebook's own numbers.
+		{"len(reps[1].Rounds) == 1 && reps[1].Rounds[0].Wall == reps[1].Wall", "true"},
+		{"reps[1].Speedup.N", "1"},
+		{"stats.Median([]float64{3, 1, 2})", "2"},
+		{"stats.MedianInterval([]float64{1, 2, 3, 4, 5, 6}, 0.95).Lo", "1"},
 	} {
 		r := s.Execute(context.Background(), tt.expr)
 		if r.Err != nil || r.Value["text/plain"] != tt.want {

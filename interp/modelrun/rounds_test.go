@@ -20,7 +20,8 @@ type synthetic struct {
 	base  time.Duration
 	noise float64
 	// failTask makes threads' tasks fail; crashFrom makes threads' run
-	// fail (a native program that died) from that call on (0: never).
+	// fail (a native program that died) from its crashFrom'th run on (0:
+	// never).
 	failTask  bool
 	crashFrom int
 	rng       *rand.Rand
@@ -42,7 +43,9 @@ func (s *synthetic) run(spec Spec) (reports []models.Report, took int, why strin
 		}
 		s.calls = append(s.calls, name)
 		name = strings.TrimPrefix(name, "warm-up ")
-		calls++
+		if name == "threads" {
+			calls++
+		}
 		wall, workers := s.base, 1
 		if name == "threads" {
 			wall, workers = s.base/2, 2
@@ -77,10 +80,10 @@ func TestStoppingRule(t *testing.T) {
 	}{
 		{"quiet: stops at the first 95% interval", adaptive, synthetic{base: 100 * time.Millisecond, noise: 0.005}, 6, "every speedup known to ±5% at 95% confidence"},
 		{"noisy, short rounds: the most rounds", adaptive, synthetic{base: 100 * time.Millisecond, noise: 0.3}, DefaultRounds, "the most rounds, 15"},
-		{"noisy, long rounds: the time budget", adaptive, synthetic{base: 2 * time.Second, noise: 0.3}, 3, "the time budget spent, 10s of rounds"},
+		{"noisy, long rounds: the time budget", adaptive, synthetic{base: 2 * time.Second, noise: 0.3}, 0, "the time budget spent, 10s of rounds"},
 		{"quiet, rounds longer than the budget: still 3", adaptive, synthetic{base: 20 * time.Second, noise: 0.005}, FewestRounds, "the time budget spent"},
 		{"noisy, -rounds 8", withPlan(adaptive, 0, 8, 0), synthetic{base: 100 * time.Millisecond, noise: 0.3}, 8, "the most rounds, 8"},
-		{"noisy, -budget 2s", withPlan(adaptive, 0, 0, 2*time.Second), synthetic{base: 100 * time.Millisecond, noise: 0.3}, 12, "the time budget spent, 2s of rounds"},
+		{"noisy, -budget 2s", withPlan(adaptive, 0, 0, 2*time.Second), synthetic{base: 100 * time.Millisecond, noise: 0.3}, 0, "the time budget spent, 2s of rounds"},
 		{"quiet, -repeat 4: exactly 4", withPlan(adaptive, 4, 0, 0), synthetic{base: 100 * time.Millisecond, noise: 0.005}, 4, "as asked: -repeat 4"},
 		{"noisy, -repeat 1", withPlan(adaptive, 1, 0, 0), synthetic{base: 100 * time.Millisecond, noise: 0.3}, 1, "as asked: -repeat 1"},
 		{"a task fails", adaptive, synthetic{base: 100 * time.Millisecond, noise: 0.005, failTask: true}, 1, "a task failed"},
@@ -91,8 +94,25 @@ func TestStoppingRule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rounds != tt.wantRounds || !strings.HasPrefix(why, tt.wantWhy) {
+			if (tt.wantRounds > 0 && rounds != tt.wantRounds) || !strings.HasPrefix(why, tt.wantWhy) {
 				t.Errorf("stopped after %d rounds (%s), want %d (%s)", rounds, why, tt.wantRounds, tt.wantWhy)
+			}
+			if tt.wantRounds == 0 {
+				// Spent in time: the next round would have ended past
+				// the budget (the mean round taken as the next one's
+				// length), the last did not, and at least 3 rounds ran.
+				budget := tt.spec.plan().budget
+				var spent []time.Duration // spent[i]: after round i+1
+				var sum time.Duration
+				for i := range reports[0].Rounds {
+					sum += reports[0].Rounds[i].Wall + reports[1].Rounds[i].Wall
+					spent = append(spent, sum)
+				}
+				n := len(spent)
+				past := func(i int) bool { return spent[i-1]+spent[i-1]/time.Duration(i) > budget }
+				if n < FewestRounds || !past(n) || (n > FewestRounds && past(n-1)) {
+					t.Errorf("stopped after %d rounds that took %v: the budget %s was not what stopped them", n, spent, budget)
+				}
 			}
 			if len(reports) != 2 {
 				t.Fatalf("%d reports, want 2", len(reports))
@@ -115,10 +135,11 @@ func TestStoppingRule(t *testing.T) {
 			} else if warm != want {
 				t.Errorf("%d warm-up runs, want %d: %v", warm, want, s.calls)
 			}
-			// The models took turns.
+			// The models took turns, each round starting one turn later.
 			for i, c := range s.calls[warm:] {
-				if want := []string{"sequential", "threads"}[i%2]; c != want {
-					t.Fatalf("run %d was %s, want %s: the models take turns (%v)", i, c, want, s.calls)
+				round, turn := i/2, i%2
+				if want := []string{"sequential", "threads"}[(round+turn)%2]; c != want {
+					t.Fatalf("run %d was %s, want %s: the models take turns, each round starting one later (%v)", i, c, want, s.calls)
 				}
 			}
 		})
@@ -128,7 +149,7 @@ func TestStoppingRule(t *testing.T) {
 // A native program that dies is that model's outcome, whichever round
 // it died in, and the model takes no more turns; the others go on.
 func TestFailedModelTakesNoMoreTurns(t *testing.T) {
-	s := synthetic{base: 100 * time.Millisecond, noise: 0.005, crashFrom: 6} // threads' 3rd call: round 2
+	s := synthetic{base: 100 * time.Millisecond, noise: 0.005, crashFrom: 3} // a warm-up, round 1, round 2
 	reports, rounds, _, err := s.run(Spec{Models: []string{"sequential", "threads"}, Modes: []models.Mode{models.Interpreted}})
 	if err != nil {
 		t.Fatal(err)

@@ -101,9 +101,10 @@ type Hooks struct {
 	// Progress is told after each finished task.
 	Progress Progress
 	// Before is told before each model's run, the warm-up's included,
-	// with the reports of the models before it in the round (combined
-	// over the rounds so far): what a checkpoint saves, so that a model
-	// that kills the engine is reported and the others still run.
+	// with the reports of the others that have measured runs (combined
+	// over the rounds so far; nil in the warm-up): what a checkpoint
+	// saves, so that a model that kills the engine is reported and the
+	// others are not run again.
 	Before Before
 	// Round is told as each round starts, 0 being the unmeasured
 	// warm-up, and the most rounds the run may take.
@@ -119,9 +120,9 @@ type Hooks struct {
 
 // Run runs the spec's models on the notebook's function in rounds, in
 // each of which every model takes its turn (each model in one mode, then
-// the other), so that a slow minute of the machine lands on every model
-// alike and each model's speedup can be paired with the baseline's of
-// the same round. An unmeasured warm-up round comes first, unless the
+// the other; each round starting one turn later than the one before), so
+// that a slow minute of the machine lands on every model alike and each
+// model's speedup can be paired with the baseline's of the same round. An unmeasured warm-up round comes first, unless the
 // run takes one round only; then as many rounds as the spec's plan says
 // (Spec.Repeat, or until models.Known within Spec.Rounds and
 // Spec.Budget). Each model's report combines its rounds (models.Combine:
@@ -243,13 +244,15 @@ func (r *rounds) slot(k int) (string, models.Mode) {
 	return r.spec.Models[k/len(modes)], modes[k%len(modes)]
 }
 
-// combined returns the reports of the slots before upTo that have one,
-// each slot's runs combined, speedups set among them; extra, if given,
-// stands for slot at, which has none yet (a run that stopped).
-func (r *rounds) combined(upTo int, at int, extra *models.Report) []models.Report {
+// combined returns, in slot order, each slot's runs combined (or the
+// run it failed), speedups set among them, leaving slot except out (-1:
+// none); extra, if given, stands for slot at while that has nothing yet
+// (a run that stopped).
+func (r *rounds) combined(except, at int, extra *models.Report) []models.Report {
 	var out []models.Report
-	for k := 0; k < upTo; k++ {
+	for k := range r.runs {
 		switch {
+		case k == except:
 		case r.failed[k] != nil:
 			out = append(out, *r.failed[k])
 		case len(r.runs[k]) > 0:
@@ -268,6 +271,9 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 	r.runs = make([][]models.Report, slots)
 	r.cals = make([][]time.Duration, slots)
 	r.failed = make([]*models.Report, slots)
+	if slots == 0 {
+		return nil, nil
+	}
 	p := r.spec.plan()
 	if p.warmUp() {
 		r.hooks.round(0, p.upTo())
@@ -291,14 +297,17 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 		r.hooks.round(round, p.upTo())
 		cal := models.Calibrate()
 		failed, ran := false, 0
-		for k := range slots {
+		// Each round starts one slot later (A B C, B C A, C A B, ...), so
+		// that no model always runs first or last in a round.
+		for i := range slots {
+			k := (i + round - 1) % slots
 			if r.failed[k] != nil {
 				continue
 			}
 			ran++
 			rep, took, err := r.do(ctx, k, r.combined(k, -1, nil))
 			if err != nil {
-				return r.combined(slots, k, &rep), err
+				return r.combined(-1, k, &rep), err
 			}
 			if rep.Err != "" {
 				r.failed[k] = &rep
@@ -309,10 +318,10 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 			measured += took
 			failed = failed || slices.ContainsFunc(rep.Tasks, func(t models.TaskRecord) bool { return t.Err != "" })
 			if r.hooks.Measured != nil {
-				r.hooks.Measured(r.combined(slots, -1, nil))
+				r.hooks.Measured(r.combined(-1, -1, nil))
 			}
 		}
-		all := r.combined(slots, -1, nil)
+		all := r.combined(-1, -1, nil)
 		more, why := p.next(round, measured, models.Known(all), failed)
 		if ran == 0 {
 			more, why, round = false, "every model failed", round-1
