@@ -9,6 +9,7 @@ import (
 	"atonce/interp/check"
 	"atonce/interp/display"
 	"atonce/models"
+	"atonce/models/stats"
 
 	"github.com/traefik/yaegi/interp"
 )
@@ -70,6 +71,7 @@ func (s *Session) exports() interp.Exports {
 		"TaskRecord":   reflect.ValueOf((*models.TaskRecord)(nil)),
 		"WorkerRecord": reflect.ValueOf((*models.WorkerRecord)(nil)),
 		"Span":         reflect.ValueOf((*models.Span)(nil)),
+		"Round":        reflect.ValueOf((*models.Round)(nil)),
 		"Running":      reflect.ValueOf(models.Running),
 		"Waiting":      reflect.ValueOf(models.Waiting),
 		"Blocked":      reflect.ValueOf(models.Blocked),
@@ -112,16 +114,27 @@ func (s *Session) exports() interp.Exports {
 		"Interpreted": reflect.ValueOf(models.Interpreted),
 		"Native":      reflect.ValueOf(models.Native),
 	}
+	// A report's Speedup is a stats.Interval; the package's functions
+	// give the same statistics of the notebook's own numbers.
+	ex["atonce/models/stats/stats"] = map[string]reflect.Value{
+		"Interval":       reflect.ValueOf((*stats.Interval)(nil)),
+		"Median":         reflect.ValueOf(stats.Median),
+		"MedianInterval": reflect.ValueOf(stats.MedianInterval),
+		"Ratios":         reflect.ValueOf(stats.Ratios),
+		"Speedup":        reflect.ValueOf(stats.Speedup),
+		"MinRounds":      reflect.ValueOf(stats.MinRounds),
+	}
 	if s.exit != nil {
 		ex["os/os"] = map[string]reflect.Value{"Exit": reflect.ValueOf(s.exit)}
 	}
 	return ex
 }
 
-// The display, check and models packages are known to the import-name
-// rule and imported for a cell that uses them, like the standard library.
+// The display, check, models and stats packages are known to the
+// import-name rule and imported for a cell that uses them, like the
+// standard library.
 func init() {
-	for _, key := range []string{"atonce/display/display", "atonce/check/check", "atonce/models/models"} {
+	for _, key := range []string{"atonce/display/display", "atonce/check/check", "atonce/models/models", "atonce/models/stats/stats"} {
 		var members []string
 		for name := range (&Session{}).exports()[key] {
 			members = append(members, name)

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"atonce/models/stats"
 )
 
 // CompareOptions tune Compare.
@@ -26,8 +27,9 @@ type CompareOptions struct {
 }
 
 // Compare runs t under each named model (see Names), Repeat times each,
-// and returns one report per model, in the order of names: the run with
-// the median wall time. It stops at the first run that fails (ctx done),
+// and returns one report per model, in the order of names: its runs
+// combined (Combine: the run with the median wall time, every run in
+// Rounds), with speedups over the baseline among them (SetSpeedups). It stops at the first run that fails (ctx done),
 // returning the reports so far, that run's included, and the error.
 // Tasks that fail do not stop it.
 func Compare(ctx context.Context, t Task, names []string, opt CompareOptions) ([]Report, error) {
@@ -55,41 +57,47 @@ func Compare(ctx context.Context, t Task, names []string, opt CompareOptions) ([
 			}
 			runs = append(runs, rep)
 		}
-		slices.SortStableFunc(runs, func(a, b Report) int { return cmp.Compare(a.Wall, b.Wall) })
-		reports = append(reports, runs[(len(runs)-1)/2])
+		reports = append(reports, Combine(runs, nil))
 	}
+	SetSpeedups(reports)
 	return reports, nil
 }
 
 // Table renders reports side by side, as aligned plain text and as an
-// HTML <table> (no scripts, no styles). Per model: wall and CPU time in
-// milliseconds, speedup (the sequential wall time divided by the model's)
-// and efficiency (speedup per worker) when a sequential report is among
-// them, workers, tasks per worker (mean, and min–max over the workers
-// that ran tasks), the MSU and sharing facts, and errors; below it, the
-// runs' notes (Report.Notes) and which runs competed for the cores.
+// HTML <table> (no scripts, no styles). Per model: the median wall and
+// CPU time over its rounds in milliseconds; when a baseline report is
+// among them, the speedup over it with its 95% interval (SpeedupOf:
+// "1.93x [1.88–1.98]", with the interval's real confidence after it when
+// too few rounds allowed 95%), the efficiency (speedup per worker) and
+// what the interval says (Reading); workers, tasks per worker (mean, and
+// min–max over the workers that ran tasks), the MSU and sharing facts,
+// and errors. Below it: how the speedups were computed, the runs' notes
+// (Report.Notes), and which runs competed for the cores.
 //
 // Reports of several modes (interpreted and native) are each compared
 // with the baseline of their own mode; a native run's toolchain is
 // named in a note.
 func Table(reports []Report) (text string, htmlTable string) {
-	header := []string{"model", "wall ms", "CPU ms", "speedup", "efficiency", "workers", "tasks/worker", "MSU", "sharing", "errors"}
+	header := []string{"model", "wall ms", "CPU ms", "speedup", "efficiency", "reading", "workers", "tasks/worker", "MSU", "sharing", "errors"}
 	rows := [][]string{}
 	for _, r := range reports {
 		speedup, efficiency := "", ""
-		if b, ok := baselineOf(reports, r.Mode); ok && r.Wall > 0 {
-			s := float64(b.Wall) / float64(r.Wall)
-			speedup = fmt.Sprintf("%.2fx", s)
+		if iv, ok := SpeedupOf(reports, r); ok {
+			speedup = FormatSpeedup(iv)
+			if r.Baseline {
+				speedup = fmt.Sprintf("%.2fx", iv.Mid) // 1 by definition
+			}
 			if r.Workers > 0 {
-				efficiency = fmt.Sprintf("%.0f%%", 100*s/float64(r.Workers))
+				efficiency = fmt.Sprintf("%.0f%%", 100*iv.Mid/float64(r.Workers))
 			}
 		}
 		rows = append(rows, []string{
 			r.Model,
-			millis(r.Wall),
-			millis(r.CPU),
+			millis(r.MedianWall()),
+			millis(r.MedianCPU()),
 			speedup,
 			efficiency,
+			Reading(reports, r),
 			fmt.Sprint(r.Workers),
 			tasksPerWorker(r),
 			r.MSU,
@@ -113,6 +121,7 @@ func Table(reports []Report) (text string, htmlTable string) {
 			notes = append(notes, r.Model+": "+n)
 		}
 	}
+	notes = append(notes, intervalNotes(reports)...)
 	notes = append(notes, contention(reports)...)
 	text, table := RenderTable(header, rows)
 	var hb strings.Builder
@@ -174,13 +183,58 @@ func RenderTable(header []string, rows [][]string) (text, htmlTable string) {
 	return strings.Join(lines, "\n") + "\n", hb.String()
 }
 
+// FormatSpeedup writes a speedup and its interval, "1.93x [1.88–1.98]",
+// with the interval's confidence after it when it is below Conf
+// ("1.93x [1.85–2.01] 75%"), and the speedup alone from one round.
+func FormatSpeedup(iv stats.Interval) string {
+	s := iv.Format("%.2f", "x")
+	if iv.N >= 2 && iv.Conf < Conf {
+		s += fmt.Sprintf(" %.0f%%", 100*iv.Conf)
+	}
+	return s
+}
+
+// intervalNotes say how the table's speedups were computed, when they
+// come from rounds, and what an interval of lower confidence means.
+func intervalNotes(reports []Report) []string {
+	most, low := 0, false
+	for _, r := range reports {
+		iv, ok := SpeedupOf(reports, r)
+		if !ok || r.Baseline {
+			continue
+		}
+		most = max(most, iv.N)
+		low = low || (iv.N >= 2 && iv.Conf < Conf)
+	}
+	if most < 2 {
+		return nil
+	}
+	notes := []string{fmt.Sprintf("speedup: the median over the rounds (%d) of the ratio of %s's wall time to the model's in the same round, with its 95%% interval [low–high] (order statistics: no assumption on the shape of the noise); reading: what the interval says", most, baselineName(reports))}
+	if low {
+		notes = append(notes, fmt.Sprintf("an interval followed by a percentage had too few rounds for 95%%: [min–max] of the rounds, with the confidence it really has (%d rounds are needed for 95%%)", stats.MinRounds(Conf)))
+	}
+	return notes
+}
+
 // contention says which runs competed with other programs for the
-// cores: other programs used more than a tenth of a core on average.
+// cores: other programs used more than a tenth of a core on average (the
+// median over the model's rounds).
 func contention(reports []Report) []string {
 	var notes []string
 	for _, r := range reports {
-		if r.Wall > 0 && r.OtherCPU*10 > r.Wall {
-			notes = append(notes, fmt.Sprintf("while %s ran, other programs on this machine used %.0f ms of CPU (%.0f%% of a core): its times are less trustworthy; -repeat 3 reports the median run", r.Model, float64(r.OtherCPU)/1e6, 100*float64(r.OtherCPU)/float64(r.Wall)))
+		rounds := r.Rounds
+		if len(rounds) == 0 {
+			rounds = []Round{{Wall: r.Wall, OtherCPU: r.OtherCPU}}
+		}
+		var other, share []float64
+		for _, rd := range rounds {
+			if rd.Wall > 0 {
+				other = append(other, rd.OtherCPU.Seconds())
+				share = append(share, rd.OtherCPU.Seconds()/rd.Wall.Seconds())
+			}
+		}
+		if s := stats.Median(share); s > 0.1 {
+			notes = append(notes, fmt.Sprintf("while %s ran, other programs on this machine used %.0f ms of CPU (%.0f%% of a core): its times are less trustworthy", r.Model, 1000*stats.Median(other), 100*s))
 		}
 	}
 	return notes

@@ -75,14 +75,11 @@ func baselineOf(reports []Report, mode Mode) (Report, bool) {
 	return BaselineRun(same)
 }
 
-// speedupOf is r's speedup over the baseline of its mode among reports,
-// false when there is none to compare with.
+// speedupOf is r's speedup over the baseline of its mode among reports
+// (SpeedupOf's estimate), false when there is none to compare with.
 func speedupOf(reports []Report, r Report) (float64, bool) {
-	b, ok := baselineOf(reports, r.Mode)
-	if !ok || r.Wall <= 0 || r.Err != "" {
-		return 0, false
-	}
-	return float64(b.Wall) / float64(r.Wall), true
+	iv, ok := SpeedupOf(reports, r)
+	return iv.Mid, ok
 }
 
 // ModeComparison sets each model's interpreted run beside its native run

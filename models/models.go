@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"atonce/models/stats"
 )
 
 // Task is the work a model runs: Call(ctx, i) for every i in 0..N-1.
@@ -114,6 +116,20 @@ type Report struct {
 	// keep them (Options.KeepTrace); nil otherwise. It is not part of the
 	// report's JSON: traces take megabytes.
 	Trace *RunTrace `json:"-"`
+	// Rounds are the model's runs in a comparison's rounds, in which
+	// every model took its turn, in order: each one's wall, CPU and other
+	// programs' CPU, and the calibration timed before it. The report's
+	// own figures (Wall, CPU, Tasks, ...) are those of its median round,
+	// Rounds[MedianRound] (Combine). Empty for a run made alone.
+	Rounds      []Round `json:"rounds,omitempty"`
+	MedianRound int     `json:"median_round,omitempty"`
+	// CPUs is how many processors the run's workers could use (Cores),
+	// as the comparison found them; 0 when no one said.
+	CPUs int `json:"cpus,omitempty"`
+	// Speedup is the speedup over the baseline of the same mode with its
+	// 95% interval (SpeedupOf: the median of the rounds' ratios); N is 0
+	// when there was no baseline to compare with.
+	Speedup stats.Interval `json:"speedup,omitzero"`
 }
 
 // MarshalJSON encodes r with its traits under "traits" and, for readers

@@ -73,6 +73,9 @@ type browserSummary struct {
 	Screenshot string
 	Seconds    float64
 	Failure    string // why the run itself could not be completed
+	// ChartChanges are the changes of chart outputs the page showed, in
+	// order (notebook_page.js's watchCharts).
+	ChartChanges []chartShown
 }
 
 // pageShown is what notebook_page.js's shown() reports.
@@ -103,7 +106,8 @@ type pageShown struct {
 // protocol (chromedp; install/setup-deps.sh --test installs Jupyter
 // Notebook and Chromium). It runs all cells from the Cell menu as a user
 // would and checks the page: every code cell ran, the task-stream chart is
-// drawn, no cell shows an error; and it saves a screenshot of the whole
+// drawn (and a run's charts showed while it went, then changed in place),
+// no cell shows an error; and it saves a screenshot of the whole
 // notebook.
 //
 // Environment:
@@ -191,6 +195,14 @@ func TestBrowserTour(t *testing.T) {
 	}
 	if len(sum.Charts) == 0 {
 		t.Errorf("no task-stream chart is drawn in the page (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", sum.Images)
+	}
+	// A %%models run's charts show while it goes and change in place.
+	live := liveCharts(sum.ChartChanges)
+	for _, l := range live {
+		t.Logf("chart drawn while its run went: %s", l)
+	}
+	if len(sum.Charts) > 0 && len(live) == 0 {
+		t.Errorf("no chart was shown while its cell ran and changed after (%d chart changes seen): want a %%%%models run's charts drawn as drafts while it goes, then finished in place", len(sum.ChartChanges))
 	}
 	for _, e := range sum.Errors {
 		t.Errorf("cell %d shows an error (%s):\n%s", e.Cell, e.Kind, e.Text)
@@ -521,8 +533,9 @@ type browserRun struct {
 }
 
 // run opens the notebook, waits for its kernel, clears all outputs, runs
-// all cells from the Cell menu, waits until every code cell has run and
-// reads what the page shows into sum.
+// all cells from the Cell menu (watching the execute replies and the
+// charts' changes), waits until every code cell has run and reads what
+// the page shows into sum.
 func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary) error {
 	b.log("opening %s", strings.SplitN(nbURL, "?", 2)[0])
 	if err := chromedp.Do(ctx, chromedp.Navigate(nbURL)); err != nil {
@@ -551,6 +564,9 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 	}
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.recordReplies()")); err != nil {
 		return fmt.Errorf("watching the execute replies: %w", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.watchCharts()")); err != nil {
+		return fmt.Errorf("watching the charts: %w", err)
 	}
 	if err := b.clickMenu(ctx, "#celllink", "#run_all_cells > a"); err != nil {
 		return err
@@ -582,7 +598,51 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 	}
 	sum.pageShown = shown
 	b.log("images: %d, task-stream charts: %d, errors: %d", shown.Images, len(shown.Charts), len(shown.Errors))
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Log []chartShown `json:"log"`
+	}]("atonceProbe.charts()"))
+	if err != nil {
+		return fmt.Errorf("reading the charts' changes: %w", err)
+	}
+	sum.ChartChanges = charts.Log
 	return nil
+}
+
+// chartShown is one change of a chart output that notebook_page.js's
+// watchCharts saw.
+type chartShown struct {
+	Cell    int    `json:"cell"`
+	Output  int    `json:"output"`
+	Summary string `json:"summary"`
+	Running bool   `json:"running"` // the cell's execute reply had not come
+	PNG     bool   `json:"png"`     // the finished chart, not a draft
+}
+
+// liveCharts returns, for each chart output of the run that the page
+// showed while its cell still ran and that changed afterwards, how it
+// went: a draft of fewer models first, then the finished chart. A
+// %%models run draws its charts after its first model and updates them in
+// place; the finished chart names every model.
+func liveCharts(changes []chartShown) (live []string) {
+	bySlot := map[[2]int][]chartShown{}
+	var slots [][2]int
+	for _, c := range changes {
+		k := [2]int{c.Cell, c.Output}
+		if _, ok := bySlot[k]; !ok {
+			slots = append(slots, k)
+		}
+		bySlot[k] = append(bySlot[k], c)
+	}
+	for _, k := range slots {
+		cs := bySlot[k]
+		first, last := cs[0], cs[len(cs)-1]
+		lines := func(c chartShown) int { return strings.Count(c.Summary, "\n") }
+		if len(cs) >= 2 && first.Running && !first.PNG && last.PNG && lines(first) < lines(last) {
+			live = append(live, fmt.Sprintf("cell %d output %d: %d states, the first a draft of %d lines while the cell ran, the last the finished chart of %d lines",
+				k[0], k[1], len(cs), lines(first)+1, lines(last)+1))
+		}
+	}
+	return live
 }
 
 // probeState is what every wait of notebook_page.js reports besides its
@@ -822,4 +882,31 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestLiveCharts checks the browser test's own reading of the charts'
+// changes: a chart counts as drawn while its run went when it first
+// showed as a draft of fewer models while its cell ran, and ended as the
+// finished chart.
+func TestLiveCharts(t *testing.T) {
+	draft := chartShown{Cell: 9, Output: 2, Summary: "Task stream: …\nsequential: …", Running: true}
+	more := chartShown{Cell: 9, Output: 2, Summary: "Task stream: …\nsequential: …\neventloop: …", Running: true}
+	final := chartShown{Cell: 9, Output: 2, Summary: "Task stream: …\nsequential: …\neventloop: …\nthreads: …", PNG: true}
+	static := final
+	static.Cell = 3
+	for _, tt := range []struct {
+		name    string
+		changes []chartShown
+		want    int
+	}{
+		{"draft, update, finished", []chartShown{draft, more, final}, 1},
+		{"draft then finished", []chartShown{draft, final}, 1},
+		{"shown once, finished", []chartShown{static}, 0},
+		{"first seen after the reply", []chartShown{{Cell: 9, Summary: draft.Summary}, final}, 0},
+		{"never finished", []chartShown{draft, more}, 0},
+	} {
+		if got := liveCharts(tt.changes); len(got) != tt.want {
+			t.Errorf("%s: liveCharts = %q, want %d", tt.name, got, tt.want)
+		}
+	}
 }

@@ -60,13 +60,15 @@ func (n *notebook) Display(b enginemsg.Bundle) string {
 	return id
 }
 
-func (n *notebook) Show(b enginemsg.Bundle, metadata map[string]any) {
+func (n *notebook) Show(b enginemsg.Bundle, metadata map[string]any) string {
+	id := uuid.NewString()
 	n.e.sess.SyncOutput()
-	n.e.Display(enginemsg.Event{Kind: enginemsg.EventDisplay, Data: b, Metadata: metadata})
+	n.e.Display(enginemsg.Event{Kind: enginemsg.EventDisplay, Data: b, Metadata: metadata, DisplayID: id})
+	return id
 }
 
-func (n *notebook) Update(id string, b enginemsg.Bundle) {
-	n.e.Display(enginemsg.Event{Kind: enginemsg.EventUpdateDisplay, Data: b, DisplayID: id})
+func (n *notebook) Update(id string, b enginemsg.Bundle, metadata map[string]any) {
+	n.e.Display(enginemsg.Event{Kind: enginemsg.EventUpdateDisplay, Data: b, Metadata: metadata, DisplayID: id})
 }
 
 func (n *notebook) Checkpoint(v any) {

@@ -87,20 +87,21 @@ func (e *testEnv) Print(stream, text string) {
 	e.sess.SyncOutput()
 	e.out.Stream(stream, text)
 }
-func (e *testEnv) Show(b enginemsg.Bundle, md map[string]any) {
+func (e *testEnv) Show(b enginemsg.Bundle, md map[string]any) string {
 	e.sess.SyncOutput()
 	e.out.Display(enginemsg.Event{Data: b, Metadata: md})
+	return "id"
 }
 func (e *testEnv) Display(b enginemsg.Bundle) string {
 	e.sess.SyncOutput()
 	e.out.Display(enginemsg.Event{Data: b})
 	return "id"
 }
-func (e *testEnv) Update(id string, b enginemsg.Bundle) {}
-func (e *testEnv) Checkpoint(v any)                     {}
-func (e *testEnv) Resume() *enginemsg.Resume            { return nil }
-func (e *testEnv) Replaying() bool                      { return e.replaying }
-func (e *testEnv) History() []string                    { return e.sess.History() }
+func (e *testEnv) Update(id string, b enginemsg.Bundle, md map[string]any) {}
+func (e *testEnv) Checkpoint(v any)                                        {}
+func (e *testEnv) Resume() *enginemsg.Resume                               { return nil }
+func (e *testEnv) Replaying() bool                                         { return e.replaying }
+func (e *testEnv) History() []string                                       { return e.sess.History() }
 
 // run runs a cell through Run and fails the test on an error.
 func (e *testEnv) run(t *testing.T, cell string) (Result, string, []enginemsg.Bundle) {

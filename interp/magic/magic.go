@@ -52,10 +52,11 @@ type Env interface {
 	// Display shows a MIME bundle in the cell and returns its display id.
 	Display(b enginemsg.Bundle) string
 	// Show shows a MIME bundle with its metadata (an image's size, say)
-	// that is never updated.
-	Show(b enginemsg.Bundle, metadata map[string]any)
-	// Update replaces the bundle shown under a display id.
-	Update(id string, b enginemsg.Bundle)
+	// and returns its display id.
+	Show(b enginemsg.Bundle, metadata map[string]any) string
+	// Update replaces the bundle shown under a display id, and its
+	// metadata (nil for none).
+	Update(id string, b enginemsg.Bundle, metadata map[string]any)
 	// Checkpoint saves where a long magic got to; if the engine dies, the
 	// cell is run again in a new engine with Resume returning it.
 	Checkpoint(v any)

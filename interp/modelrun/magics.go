@@ -17,7 +17,6 @@ import (
 	"atonce/interp/native"
 	"atonce/interp/nativerun"
 	"atonce/models"
-	"atonce/models/chart"
 	"atonce/models/sharing"
 )
 
@@ -48,7 +47,7 @@ func RegisterMagics() {
 			magic.Register(magic.Command{
 				Name:    name,
 				Summary: "Run the cell's last function under the " + name + " model only.",
-				Usage:   "%%" + name + " [-n 8] [-workers K] [-native | -mode interpreted|native|both] [-repeat R] [Func]",
+				Usage:   "%%" + name + " [-n 8] [-workers K] [-native | -mode interpreted|native|both] [-rounds N] [-budget DUR] [-repeat R] [Func]",
 				Cell:    true,
 				Run: func(ctx context.Context, env magic.Env, c magic.Call) magic.Result {
 					return runMagic(ctx, env, c, []string{name})
@@ -94,7 +93,8 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 			return magic.Result{}
 		}
 		spec.Models, spec.Trace, spec.Modes = baselineOnly(), false, []models.Mode{models.Interpreted}
-		_, err := Run(ctx, env, spec, nil, nil)
+		spec.Repeat = 1
+		_, err := Run(ctx, env, spec, Hooks{})
 		return magic.Result{Err: errorOf(err)}
 	}
 
@@ -104,7 +104,7 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
 			done = cp.Done
 			done = append(done, models.Report{Model: cp.Running, Mode: cp.Mode, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
-			spec.Models = after(spec.Models, cp.Running)
+			spec.Models = remaining(spec, cp.Done, cp.Running)
 			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
 		}
 	}
@@ -130,25 +130,48 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 			defer nat.Close()
 		}
 	}
-	reports, err := Run(ctx, env, spec, p.update, func(model string, mode models.Mode, so []models.Report) {
-		env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model, Mode: mode})
+	spec.verdict = &verdicts{}
+	scaling, err := Scale(ctx, env, spec, p.update, p.say)
+	if err != nil && ctx.Err() != nil {
+		p.finish(nil, time.Since(started), err)
+		return magic.Result{Err: magic.UserError("Interrupted", "the %%models run was interrupted while scaling; nothing to report"), Interrupted: true}
+	} else if err != nil {
+		env.Print("stderr", "atonce: scaling: "+err.Error()+"\n")
+	}
+	spec.verdict.scaling = scaling
+	lv := newLive(env, spec)
+	reports, err := Run(ctx, env, spec, Hooks{
+		Progress: p.update,
+		Before: func(model string, mode models.Mode, so []models.Report) {
+			env.Checkpoint(checkpoint{Done: append(append([]models.Report(nil), done...), so...), Running: model, Mode: mode})
+		},
+		Round:    p.roundStarts,
+		Measured: func(so []models.Report) { lv.measured(append(append([]models.Report(nil), done...), so...)) },
+		Stopped:  p.stopped,
 	})
 	all := append(done, reports...)
 	if err == nil && baselineRan(done) && !anyModel(spec.Models, isBaseline) && spec.has(models.Interpreted) {
 		// The baseline run happened in the engine that died: run it
 		// again, unmeasured, so the notebook holds what it leaves.
 		quiet := spec
-		quiet.Models, quiet.Trace, quiet.Modes = baselineOnly(), false, []models.Mode{models.Interpreted}
-		if _, qerr := Run(ctx, env, quiet, nil, nil); qerr != nil {
+		quiet.Models, quiet.Trace, quiet.Modes, quiet.Repeat = baselineOnly(), false, []models.Mode{models.Interpreted}, 1
+		if _, qerr := Run(ctx, env, quiet, Hooks{}); qerr != nil {
 			env.Print("stderr", "atonce: could not put back the state the "+strings.Join(quiet.Models, "")+" run leaves: "+qerr.Error()+"\n")
 		}
 	}
 	p.finish(all, time.Since(started), err)
 	if len(all) > 0 {
-		show(env, all, spec)
-		export(env, all, spec)
+		var d sharing.Diagnosis
 		if staticErr == nil {
-			showDiagnosis(env, diagnose(static, before, all))
+			d = diagnose(static, before, all)
+		}
+		spec.verdict.sharing = d
+		lv.final(all)
+		spec.verdict.id = lv.ids[verdictKey]
+		export(env, all, spec)
+		showRecord(env, all)
+		if staticErr == nil {
+			showDiagnosis(env, d)
 		}
 		if spec.Race && err == nil {
 			if rerr := checkRaces(ctx, env, spec, p.say); rerr != nil {
@@ -266,8 +289,29 @@ models whose tasks run in worker processes (` + strings.Join(models.NamesWith(in
 Worker processes replay the notebook's cells to rebuild its state (like Python's spawn), then run tasks; arguments
 and results cross as JSON, and what a worker's tasks change stays in that worker.
 time.Sleep in a task is an await point: it yields the event loop and releases the GIL.
--repeat R runs the models R times, taking turns (so a slow minute of the machine hits them alike), and
-reports each model's median run. The execution tracer names each task's states as go tool trace and gotraceui
+Rounds and intervals. A run warms up (one unmeasured round: caches, the heap, worker processes), then runs
+rounds in which the models take turns (so a slow minute of the machine hits them alike), until every speedup is
+known to ±5% at 95% confidence (at least 6 rounds) or the budget is spent: at most 15 rounds (-rounds N), and no
+round starts that would end past 10 s of measured time (-budget DUR), but never fewer than 3 rounds. So a
+0.5 s round makes a run of 3.5 s (a warm-up and 6 rounds, when the speedups are known by then) to 10.5 s (the
+budget spent), a 2 s round one of 12 s (a warm-up and 5 rounds), a 10 s round one of 40 s (a warm-up and 3):
+-repeat 1 for one round and no warm-up, as fast as it gets; -repeat R for exactly R rounds. Each model's speedup is the median, over the rounds, of the ratio of ` + base + `'s wall time to the
+model's in the same round (pairing cancels what drifts between rounds), with a 95% interval from order
+statistics, the method benchstat uses: of n ratios sorted r(1) <= ... <= r(n), [r(k), r(n+1-k)] holds the
+true median with probability 1 - 2 P(B <= k-1), B binomial(n, 1/2), whatever the noise's distribution (timings
+are skewed: a slow round is much slower, a fast one only a little faster). It assumes only that the rounds
+are independent and alike; it needs 6 rounds for 95% ([min, max] of 6 holds the median with probability
+1 - 2/64), and with fewer the table gives [min, max] and the confidence it really has (3 rounds: 75%). The
+table shows the median wall and CPU time over the rounds, each speedup as 1.93x [1.88–1.98], and a reading
+that follows the interval: "no faster than ` + base + `" when it contains 1, "as fast as the cores allow"
+when it contains the ideal (the workers of a parallel model, at most the cores). The speedup chart draws
+the intervals as error bars; the task stream draws each model's median round. A calibration loop of
+compiled Go (about 5 ms) is timed before each round: when a model's rounds disagree more than its spread
+and other programs' CPU explain, the table says so. Each report keeps its rounds (-o: Rounds, Speedup).
+While a run goes, the table and charts update in place after the models' turns. A task that prints prints
+in every round, the warm-up's included.
+
+The execution tracer names each task's states as go tool trace and gotraceui
 do: running (or GC assist); waiting for a CPU, for the GIL (gil: runnable while another task holds its one
 processor) or for the event loop; blocked at an await, on a mutex, a channel or select, in a syscall, by the
 GC. A table gives each model's time in each state; the task stream draws them, each worker's idle time as
@@ -279,6 +323,17 @@ queue to the workers). -no-trace skips the execution tracer (the task stream the
 -no-charts shows the table alone, -race runs the models whose tasks interleave in the engine
 (` + strings.Join(models.NamesWith(models.Traits.Interleaves), ", ") + `) once more under Go's race detector, and -o NAME stores the reports in the
 notebook variable NAME ([]models.Report).
+
+After the table, a paragraph says what the run found, from the measured data: what the task is (its time running,
+waiting for a CPU or the lock, blocked at awaits or on each other), which models help and by how much (only where
+a speedup's 95% interval excludes 1; "cannot tell" where it is too wide), why in the talk's terms (the MSU, the GIL,
+isolation, the orchestrator's cost), what correctness costs (updates lost, races found with -race), and, for the
+models whose tasks run in worker processes, their start-up and per-task cost and the work above which they pay
+off: with K workers, a parallel gain g and n tasks, once the work exceeds (start-up + n × per-task cost / K) / (1 − 1/g).
+-workers 1,2,4,8 (a list) runs the table's models at their defaults, and the parallel models (` + strings.Join(models.NamesWith(isParallel), ", ") + `) once more
+at each count, taking turns round by round with ` + base + ` (-repeat R rounds, else 6, the fewest for a 95% interval):
+a chart draws speedup against workers with the ideal and Amdahl's law fitted, its serial fraction with its interval
+(on min(workers, cores) processors, unless the waits overlap beyond the cores).
 
 Native mode. -native (or -mode native) runs the models on the notebook's code compiled by the Go toolchain: the
 cells that ran successfully become a Go program, built with go build (an unchanged notebook reuses its build; a
@@ -298,50 +353,32 @@ The models:
 ` + table
 }
 
-// after returns the names that come after name in names.
-func after(names []string, name string) []string {
-	for i, n := range names {
-		if n == name {
-			return names[i+1:]
+// remaining returns the spec's models still to run after the engine
+// died running the model crashed: those that are neither it nor done in
+// every mode of the spec. A model that crashed in the warm-up leaves
+// every other to run again; one that crashed in the first round, those
+// that had not taken their turn yet; in a later round, none: the others
+// keep the rounds they had.
+func remaining(spec Spec, done []models.Report, crashed string) []string {
+	var out []string
+	for _, name := range spec.Models {
+		if name == crashed {
+			continue
+		}
+		finished := true
+		for _, mode := range spec.Modes {
+			finished = finished && slices.ContainsFunc(done, func(r models.Report) bool { return r.Model == name && r.Mode == mode })
+		}
+		if !finished {
+			out = append(out, name)
 		}
 	}
-	return names
+	return out
 }
 
-// show displays the comparison: a table (text and HTML), the charts
-// (each its own bundle of SVG, PNG and a text summary) unless the spec
-// says not to, and the raw per-task record.
-//
-// Runs of both modes are shown together in the table (each mode's
-// speedups over its own baseline), then side by side per model
-// (models.ModeComparison), then in charts of one mode each: interpreted
-// and native times differ a hundredfold, and one time axis would hide
-// the native bars.
-func show(env magic.Env, reports []models.Report, spec Spec) {
-	shown := models.Labelled(reports)
-	text, table := models.Table(shown)
-	env.Display(enginemsg.Bundle{
-		"text/plain": text,
-		"text/html":  table,
-	})
-	if text, table := models.StateTable(shown); text != "" {
-		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
-	}
-	if text, table, _ := models.ModeComparison(reports); text != "" {
-		env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
-	}
-	if !spec.NoCharts {
-		for _, draw := range []func([]models.Report) (chart.Chart, error){chart.TaskStream, chart.Speedup} {
-			for _, group := range byMode(shown) {
-				c, err := draw(group)
-				if err != nil {
-					continue // e.g. no sequential run to compare with: the table says it all
-				}
-				data, md := c.Bundle()
-				env.Show(enginemsg.Bundle(data), md)
-			}
-		}
-	}
+// showRecord displays the raw per-task record of the reports, as
+// ReportMIME (JSON) with a line of text.
+func showRecord(env magic.Env, reports []models.Report) {
 	raw, err := json.Marshal(reports)
 	if err != nil {
 		// A task's result JSON cannot carry (a channel, a func): record
@@ -460,7 +497,12 @@ type progress struct {
 	id    string
 	total int
 	mu    sync.Mutex
-	last  time.Time // when the line was last redrawn
+	// round is where the run is, "round 3 of at most 15" ("" before the
+	// first); rounds and why, once the rounds ended, how many and why.
+	round  string
+	rounds int
+	why    string
+	last   time.Time // when the line was last redrawn
 	// The latest task that finished, and when: the watchdog says so when
 	// nothing finishes for stallAfter.
 	model           string
@@ -504,7 +546,7 @@ func (p *progress) watch() {
 		}
 		if since >= stallAfter && warned != last {
 			warned = last
-			p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s; no task has finished for %s: a long task, or a stuck one (under eventloop, a mutex held across an await never comes back); interrupt to stop", where, since.Round(time.Second))))
+			p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s%s; no task has finished for %s: a long task, or a stuck one (under eventloop, a mutex held across an await never comes back); interrupt to stop", p.round, where, since.Round(time.Second))), nil)
 		}
 		p.mu.Unlock()
 	}
@@ -524,22 +566,48 @@ func (p *progress) update(model string, done, total int) {
 		return
 	}
 	p.last = time.Now()
-	p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s, %d of %d tasks done", model, done, total)))
+	p.env.Update(p.id, progressBundle(fmt.Sprintf("%%%%models: %s%s, %d of %d tasks done", p.round, model, done, total)), nil)
+}
+
+// roundStarts is Hooks.Round: the line says which round runs from now
+// on.
+func (p *progress) roundStarts(round, upTo int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case round == 0:
+		p.round = "warming up (unmeasured): "
+	case upTo > 1:
+		p.round = fmt.Sprintf("round %d of at most %d: ", round, upTo)
+	}
+}
+
+// stopped is Hooks.Stopped: the finished line says how many rounds and
+// why no more.
+func (p *progress) stopped(rounds int, why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rounds, p.why = rounds, why
 }
 
 // say puts a free-form line in the progress display.
 func (p *progress) say(line string) {
-	p.env.Update(p.id, progressBundle("%%models: "+line))
+	p.env.Update(p.id, progressBundle("%%models: "+line), nil)
 }
 
 func (p *progress) finish(reports []models.Report, took time.Duration, err error) {
 	p.stopWatchOnce.Do(func() { close(p.stopWatch) })
 	p.watchdogStopped.Wait()
 	line := fmt.Sprintf("%%%%models: ran %d model(s) in %s", len(reports), took.Round(time.Millisecond))
+	p.mu.Lock()
+	if p.rounds > 1 {
+		line += fmt.Sprintf(", %d rounds after a warm-up (%s)", p.rounds, p.why)
+	}
+	p.mu.Unlock()
 	if err != nil {
 		line += " (stopped: " + firstLine(err) + ")"
 	}
-	p.env.Update(p.id, progressBundle(line))
+	p.env.Update(p.id, progressBundle(line), nil)
 }
 
 func firstLine(err error) string {

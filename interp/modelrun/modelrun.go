@@ -14,7 +14,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -31,9 +33,19 @@ type Spec struct {
 	N       int      // tasks, i = 0..N-1
 	Workers int      // 0: each model's default
 	Models  []string // in the order to run and show
-	Repeat  int      // runs per model, the models taking turns; the median is reported
-	Func    string   // the task function's name; "" means the cell's last func
-	Trace   bool     // record per-task states
+	// Repeat, when > 0, is exactly how many rounds to measure (-repeat
+	// R): in each round every model takes its turn, and each model's
+	// median round is reported. At 0, rounds go on until every speedup
+	// is known to ±5% at 95% confidence, within Rounds and Budget.
+	Repeat int
+	// Rounds is the most rounds when Repeat is 0 (-rounds N; 0 means
+	// DefaultRounds), and Budget the measured time after which no round
+	// starts, once FewestRounds are done (-budget DUR; 0 means
+	// DefaultBudget).
+	Rounds int
+	Budget time.Duration
+	Func   string // the task function's name; "" means the cell's last func
+	Trace  bool   // record per-task states
 	// NoCharts leaves out the charts: the table alone.
 	NoCharts bool
 	// Watch names the package-level variables the task reads or writes
@@ -61,6 +73,14 @@ type Spec struct {
 	// Perfetto, if set (-perfetto FILE), is the file that receives the
 	// runs as Chrome/Perfetto trace-event JSON.
 	Perfetto string
+	// Scale, from -workers with a list (1,2,4,8), are the worker counts
+	// at which the parallel models run once more, beside the baseline,
+	// for the scaling chart and its Amdahl fit (Scale); the comparison
+	// itself then runs each model at its default.
+	Scale []int
+	// verdict is what the run says, shown after the table; nil shows
+	// none. Not a flag.
+	verdict *verdicts
 }
 
 // has tells whether the spec runs the models in mode.
@@ -89,13 +109,15 @@ func parseModes(mode string, native bool) ([]models.Mode, error) {
 // "-n 8 -workers 2 -models sequential,threads -repeat 3 Task".
 // defaultModels is used when -models is absent.
 func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
-	spec = Spec{N: 8, Repeat: 1, Trace: true}
+	spec = Spec{N: 8, Trace: true}
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.IntVar(&spec.N, "n", 8, "number of tasks")
-	fs.IntVar(&spec.Workers, "workers", 0, "workers per model")
+	fs.Func("workers", "workers per model, or a list of counts", func(arg string) error { return parseWorkers(arg, &spec) })
 	list := fs.String("models", "", "models to run")
-	fs.IntVar(&spec.Repeat, "repeat", 1, "runs per model")
+	fs.IntVar(&spec.Repeat, "repeat", 0, "exactly this many rounds")
+	fs.IntVar(&spec.Rounds, "rounds", DefaultRounds, "at most this many rounds")
+	fs.DurationVar(&spec.Budget, "budget", DefaultBudget, "no round starts after this much measured time")
 	noTrace := fs.Bool("no-trace", false, "do not record task states")
 	fs.BoolVar(&spec.NoCharts, "no-charts", false, "show the table without charts")
 	fs.StringVar(&spec.Out, "o", "", "store the reports in this notebook variable")
@@ -135,12 +157,23 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	if spec.Workers < 0 || spec.Workers > MaxWorkers {
 		return spec, fmt.Errorf("-workers %d: choose between 1 and %d (0 or absent: each model's default)", spec.Workers, MaxWorkers)
 	}
-	if spec.Repeat < 1 || spec.Repeat > 100 {
-		return spec, fmt.Errorf("-repeat %d: choose between 1 and 100", spec.Repeat)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["repeat"] && (set["rounds"] || set["budget"]) {
+		return spec, errors.New("-repeat R takes exactly R rounds; -rounds N and -budget DUR bound the rounds taken until the speedups are known: choose one way")
+	}
+	if set["repeat"] && (spec.Repeat < 1 || spec.Repeat > MaxRounds) {
+		return spec, fmt.Errorf("-repeat %d: choose between 1 and %d", spec.Repeat, MaxRounds)
+	}
+	if spec.Rounds < 1 || spec.Rounds > MaxRounds {
+		return spec, fmt.Errorf("-rounds %d: choose between 1 and %d", spec.Rounds, MaxRounds)
+	}
+	if spec.Budget <= 0 {
+		return spec, fmt.Errorf("-budget %s: give a positive duration, e.g. 10s or 1m", spec.Budget)
 	}
 	defer func() {
 		if err == nil && spec.Workers > MaxProcessWorkers && anyModel(spec.Models, inWorkers) {
-			err = fmt.Errorf("-workers %d: %s start a process per worker; choose at most %d", spec.Workers, joinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
+			err = fmt.Errorf("-workers %d: %s start a process per worker; choose at most %d", spec.Workers, words.JoinAnd(models.NamesWith(inWorkers)), MaxProcessWorkers)
 		}
 	}()
 	spec.Models = defaultModels
@@ -159,21 +192,13 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 			}
 		}
 	}
-	return spec, nil
+	return spec, checkScale(spec)
 }
 
 // Usage is the magic's usage line, listing the registered models.
 func Usage() string {
-	return "usage: %%models [-n 8] [-workers K] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [-trace DIR] [-perfetto FILE] [Func]\n" +
+	return "usage: %%models [-n 8] [-workers K|1,2,4,8] [-models " + strings.Join(models.Names(), ",") + "|all] [-native | -mode interpreted|native|both] [-rounds N] [-budget DUR] [-repeat R] [-no-trace] [-no-charts] [-race] [-o NAME] [-trace DIR] [-perfetto FILE] [Func]\n" +
 		"       %models  [same flags] Func"
-}
-
-// joinAnd is "a", "a and b", "a, b and c".
-func joinAnd(xs []string) string {
-	if len(xs) < 2 {
-		return strings.Join(xs, "")
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
 // State is a copy of the notebook's variables, to put back before each

@@ -2,6 +2,7 @@ package modelrun_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -83,14 +84,49 @@ func TestParseSpec(t *testing.T) {
 	}
 }
 
+// The rounds' flags: -repeat R is exactly R rounds; -rounds N and
+// -budget DUR bound the rounds taken until the speedups are known; the
+// two ways do not mix.
+func TestParseSpecRounds(t *testing.T) {
+	for _, tt := range []struct {
+		args, wantErr string
+		repeat, most  int
+		budget        time.Duration
+	}{
+		{"F", "", 0, modelrun.DefaultRounds, modelrun.DefaultBudget},
+		{"-repeat 1 F", "", 1, modelrun.DefaultRounds, modelrun.DefaultBudget},
+		{"-rounds 30 -budget 1m F", "", 0, 30, time.Minute},
+		{"-budget 500ms F", "", 0, modelrun.DefaultRounds, 500 * time.Millisecond},
+		{"-repeat 3 -rounds 5 F", "choose one way", 0, 0, 0},
+		{"-repeat 3 -budget 5s F", "choose one way", 0, 0, 0},
+		{"-repeat 0 F", "-repeat 0: choose between 1 and 100", 0, 0, 0},
+		{"-rounds 101 F", "-rounds 101: choose between 1 and 100", 0, 0, 0},
+		{"-budget 0s F", "give a positive duration", 0, 0, 0},
+		{"-budget ten F", "invalid value", 0, 0, 0},
+	} {
+		t.Run(tt.args, func(t *testing.T) {
+			spec, err := modelrun.ParseSpec(tt.args, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseSpec(%q) error got %v, want %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || spec.Repeat != tt.repeat || spec.Rounds != tt.most || spec.Budget != tt.budget {
+				t.Errorf("ParseSpec(%q) got repeat %d, rounds %d, budget %s (%v); want %d, %d, %s", tt.args, spec.Repeat, spec.Rounds, spec.Budget, err, tt.repeat, tt.most, tt.budget)
+			}
+		})
+	}
+}
+
 func TestRunEveryModelFromTheSameState(t *testing.T) {
 	s := session(t, "var counter int\nfunc Task(i int) int {\n\tcounter++\n\treturn i * i\n}")
-	spec, err := modelrun.ParseSpec("-n 6 Task", []string{"sequential", "eventloop", "gil", "threads"})
+	spec, err := modelrun.ParseSpec("-n 6 -repeat 1 Task", []string{"sequential", "eventloop", "gil", "threads"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var progressed int
-	reports, err := modelrun.Run(context.Background(), s, spec, func(model string, done, total int) { progressed++ }, nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{Progress: func(model string, done, total int) { progressed++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +161,7 @@ func TestRunRefusesBadShapes(t *testing.T) {
 	} {
 		t.Run(tt.fn, func(t *testing.T) {
 			spec, _ := modelrun.ParseSpec(tt.fn, []string{"sequential"})
-			_, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+			_, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run(%s) error got %v, want one containing %q", tt.fn, err, tt.want)
 			}
@@ -143,7 +179,7 @@ func TestInterruptStopsBusyTasks(t *testing.T) {
 	}()
 	done := make(chan error, 1)
 	go func() {
-		_, err := modelrun.Run(ctx, s, spec, nil, nil)
+		_, err := modelrun.Run(ctx, s, spec, modelrun.Hooks{})
 		done <- err
 	}()
 	select {
@@ -180,15 +216,76 @@ func TestRepeatTakesTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var order []string
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, func(model string, _ models.Mode, _ []models.Report) { order = append(order, model) })
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{
+		Round:  func(round, _ int) { order = append(order, fmt.Sprint(round)) },
+		Before: func(model string, _ models.Mode, _ []models.Report) { order = append(order, model) },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(order, " "), "sequential threads sequential threads sequential threads"; got != want {
+	// Round 0 is the unmeasured warm-up; each round starts one turn
+	// later than the one before.
+	if got, want := strings.Join(order, " "), "0 sequential threads 1 sequential threads 2 threads sequential 3 sequential threads"; got != want {
 		t.Errorf("runs went %q, want the models taking turns: %q", got, want)
 	}
 	if len(reports) != 2 || reports[0].Model != "sequential" || reports[1].Model != "threads" {
 		t.Errorf("reports %v, want one per model, in order", reports)
+	}
+	for _, r := range reports {
+		if len(r.Rounds) != 3 {
+			t.Errorf("%s has %d rounds, want the 3 asked for", r.Model, len(r.Rounds))
+		}
+	}
+}
+
+// A run as a new user makes it, with no flags: a warm-up, then rounds
+// until every speedup is known to ±5% at 95% or the budget is spent;
+// every report keeps its rounds (each with the calibration timed before
+// it) and is its median round, with the speedup's interval from them.
+func TestDefaultRunTakesRounds(t *testing.T) {
+	s := session(t, "func Task(i int) int {\n\ts := 0\n\tfor j := 0; j < 20000; j++ {\n\t\ts += j\n\t}\n\treturn s\n}")
+	spec, err := modelrun.ParseSpec("-n 4 -no-trace -models sequential,gil,threads Task", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []int
+	var measured, stoppedAt int
+	var why string
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{
+		Round:    func(round, upTo int) { started = append(started, round) },
+		Measured: func(so []models.Report) { measured++ },
+		Stopped:  func(rounds int, w string) { stoppedAt, why = rounds, w },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stoppedAt < modelrun.FewestRounds || stoppedAt > modelrun.DefaultRounds {
+		t.Fatalf("stopped after %d rounds (%s), want %d to %d", stoppedAt, why, modelrun.FewestRounds, modelrun.DefaultRounds)
+	}
+	if len(started) != stoppedAt+1 || started[0] != 0 || measured != 3*stoppedAt {
+		t.Errorf("rounds started %v and %d measured runs; want a warm-up (0) then 1..%d, 3 runs each", started, measured, stoppedAt)
+	}
+	for _, r := range reports {
+		if len(r.Rounds) != stoppedAt {
+			t.Errorf("%s: %d rounds, want %d", r.Model, len(r.Rounds), stoppedAt)
+			continue
+		}
+		if r.Rounds[r.MedianRound].Wall != r.Wall || len(r.Tasks) != 4 {
+			t.Errorf("%s: the report's wall %v is not its median round's %v, or it has %d tasks", r.Model, r.Wall, r.Rounds[r.MedianRound].Wall, len(r.Tasks))
+		}
+		for i, rd := range r.Rounds {
+			if rd.Wall <= 0 || rd.Calibration <= 0 {
+				t.Errorf("%s round %d: wall %v, calibration %v; want both measured", r.Model, i, rd.Wall, rd.Calibration)
+			}
+		}
+		if r.Speedup.N != stoppedAt || !r.Speedup.Contains(r.Speedup.Mid) || r.Speedup.Lo > r.Speedup.Hi {
+			t.Errorf("%s: speedup %+v, want an interval from %d rounds", r.Model, r.Speedup, stoppedAt)
+		}
+	}
+	// The table shows the intervals and how they were computed.
+	text, _ := models.Table(reports)
+	if !strings.Contains(text, "x [") || !strings.Contains(text, "note: speedup: the median over the rounds") {
+		t.Errorf("the table lacks intervals:\n%s", text)
 	}
 }
 
@@ -197,11 +294,11 @@ func TestRepeatTakesTurns(t *testing.T) {
 // and the traits themselves, compared with the models package's values.
 func TestReportsCarryTraitsIntoTheNotebook(t *testing.T) {
 	s := session(t, "func Task(i int) int { return i }", "var reps []models.Report")
-	spec, err := modelrun.ParseSpec("-n 2 -no-trace -models sequential,threads Task", nil)
+	spec, err := modelrun.ParseSpec("-n 2 -repeat 1 -no-trace -models sequential,threads Task", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +310,12 @@ func TestReportsCarryTraitsIntoTheNotebook(t *testing.T) {
 		{"reps[1].Traits.Switching == models.Simultaneous", "true"},
 		{"reps[1].Placement == models.InEngine", "true"},
 		{"reps[1].Nouns", `"goroutines"`},
+		// Each report's rounds and its speedup's interval, and the
+		// statistics package for the notebook's own numbers.
+		{"len(reps[1].Rounds) == 1 && reps[1].Rounds[0].Wall == reps[1].Wall", "true"},
+		{"reps[1].Speedup.N", "1"},
+		{"stats.Median([]float64{3, 1, 2})", "2"},
+		{"stats.MedianInterval([]float64{1, 2, 3, 4, 5, 6}, 0.95).Lo", "1"},
 	} {
 		r := s.Execute(context.Background(), tt.expr)
 		if r.Err != nil || r.Value["text/plain"] != tt.want {

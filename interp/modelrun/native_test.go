@@ -37,8 +37,8 @@ func TestRunNative(t *testing.T) {
 		modes []models.Mode
 		after int // the notebook's counter after the run
 	}{
-		{"-mode both -n 4 -workers 2 -models sequential,eventloop,processes Task", []models.Mode{models.Interpreted, models.Native}, 9},
-		{"-native -n 4 -workers 2 -models sequential,processes Task", []models.Mode{models.Native}, 5},
+		{"-mode both -repeat 1 -n 4 -workers 2 -models sequential,eventloop,processes Task", []models.Mode{models.Interpreted, models.Native}, 9},
+		{"-native -repeat 1 -n 4 -workers 2 -models sequential,processes Task", []models.Mode{models.Native}, 5},
 	} {
 		t.Run(tt.args, func(t *testing.T) {
 			if r := s.Execute(context.Background(), "counter = 5"); r.Err != nil {
@@ -50,7 +50,7 @@ func TestRunNative(t *testing.T) {
 			}
 			spec.Watch = []string{"counter"}
 			spec.TraceDir = t.TempDir() // -trace DIR: the native runs keep their traces too
-			reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+			reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}

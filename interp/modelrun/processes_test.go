@@ -44,11 +44,11 @@ var names = map[string]int{"a": 1}`, `counter = 5`, `func Task(i int) (int, erro
 	names["seen"] = names["a"] + i
 	return counter * 10, nil
 }`)
-	spec, err := modelrun.ParseSpec("-n 6 -workers 2 -models sequential,processes Task", nil)
+	spec, err := modelrun.ParseSpec("-n 6 -repeat 1 -workers 2 -models sequential,processes Task", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +98,8 @@ func TestProcessesResultThatCannotCross(t *testing.T) {
 	bin := buildAtonce(t)
 	modelrun.Configure(modelrun.Config{Version: "test+fixed", WorkerCommand: []string{bin, "worker", "-pipe"}})
 	s := session(t, `func Task(i int) chan int { return make(chan int) }`)
-	spec, _ := modelrun.ParseSpec("-n 2 -workers 1 -models processes Task", nil)
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	spec, _ := modelrun.ParseSpec("-n 2 -repeat 1 -workers 1 -models processes Task", nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +120,8 @@ func TestProcessesWorkerDeathRetriesOnce(t *testing.T) {
 	}
 	return i
 }`)
-	spec, _ := modelrun.ParseSpec("-n 6 -workers 2 -models processes Task", nil)
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	spec, _ := modelrun.ParseSpec("-n 6 -repeat 1 -workers 2 -models processes Task", nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

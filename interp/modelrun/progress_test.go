@@ -18,9 +18,9 @@ type lines struct {
 	texts []string
 }
 
-func (l *lines) Display(b enginemsg.Bundle) string { l.Update("id", b); return "id" }
+func (l *lines) Display(b enginemsg.Bundle) string { l.Update("id", b, nil); return "id" }
 
-func (l *lines) Update(_ string, b enginemsg.Bundle) {
+func (l *lines) Update(_ string, b enginemsg.Bundle, _ map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.texts = append(l.texts, b["text/plain"].(string))

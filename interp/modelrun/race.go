@@ -231,6 +231,7 @@ func checkInterpretedRaces(ctx context.Context, env magic.Env, spec Spec, names 
 	if err != nil {
 		return err
 	}
+	spec.verdict.addRaces(env, races, models.Interpreted)
 	text, table := raceTable(races, models.Interpreted)
 	env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
 	return nil
@@ -262,6 +263,7 @@ func checkNativeRaces(ctx context.Context, env magic.Env, spec Spec, names []str
 	if err != nil {
 		return err
 	}
+	spec.verdict.addRaces(env, races, models.Native)
 	text, table := raceTable(races, models.Native)
 	env.Display(enginemsg.Bundle{"text/plain": text, "text/html": table})
 	return nil

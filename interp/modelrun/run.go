@@ -1,12 +1,13 @@
 package modelrun
 
 import (
-	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -92,16 +93,51 @@ type Progress func(model string, done, total int)
 // reports so far.
 type Before func(model string, mode models.Mode, done []models.Report)
 
-// Run runs the spec's models, in order, on the notebook's function, in
-// each of the spec's modes (each model in one mode, then the other). Each
-// model starts from the variables as they were before Run; afterwards the
-// notebook holds what the sequential interpreted run left (or, without
-// one, what it held before: native runs leave the notebook alone). It
-// returns the reports so far when ctx is done.
+// Hooks are told how a run goes; any of them may be nil. They are called
+// from the goroutine that called Run, between model runs (Progress
+// during them), so what they take is time between runs, never a
+// model's measured time.
+type Hooks struct {
+	// Progress is told after each finished task.
+	Progress Progress
+	// Before is told before each model's run, the warm-up's included,
+	// with the reports of the others that have measured runs (combined
+	// over the rounds so far; nil in the warm-up): what a checkpoint
+	// saves, so that a model that kills the engine is reported and the
+	// others are not run again.
+	Before Before
+	// Round is told as each round starts, 0 being the unmeasured
+	// warm-up, and the most rounds the run may take.
+	Round func(round, upTo int)
+	// Measured is told after each measured model run: every model's
+	// runs so far combined (models.Combine), speedups set, in the order
+	// of the spec's models and modes.
+	Measured func(reports []models.Report)
+	// Stopped is told, when the rounds end, how many there were and why
+	// no more.
+	Stopped func(rounds int, why string)
+}
+
+// Run runs the spec's models on the notebook's function in rounds, in
+// each of which every model takes its turn (each model in one mode, then
+// the other; each round starting one turn later than the one before), so
+// that a slow minute of the machine lands on every model alike and each
+// model's speedup can be paired with the baseline's of the same round. An unmeasured warm-up round comes first, unless the
+// run takes one round only; then as many rounds as the spec's plan says
+// (Spec.Repeat, or until models.Known within Spec.Rounds and
+// Spec.Budget). Each model's report combines its rounds (models.Combine:
+// the median round, every round's figures, its speedup's interval); a
+// calibration loop (models.Calibrate) is timed before each round.
+//
+// Each model starts from the variables as they were before Run;
+// afterwards the notebook holds what the last sequential interpreted run
+// left (or, without one, what it held before: native runs leave the
+// notebook alone). It returns the reports so far when ctx is done.
 //
 // A native run that fails (the program crashed, a worker could not
-// start) is that model's outcome, and the others go on.
-func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before Before) ([]models.Report, error) {
+// start) is that model's outcome, and it takes no more turns; the others
+// go on.
+func Run(ctx context.Context, nb Notebook, spec Spec, hooks Hooks) ([]models.Report, error) {
 	if spec.Func == "" {
 		return nil, fmt.Errorf("no task function: name one (%%models Func) or declare one in the cell\n%s", Usage())
 	}
@@ -127,16 +163,15 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		defer nat.Close()
 		spec.Native = nat
 	}
-	start := Snapshot(nb.Vars())
-	after := start
+	r := &rounds{nb: nb, spec: spec, hooks: hooks, start: Snapshot(nb.Vars())}
+	r.after, r.do = r.start, r.runOne
 	// The notebook's own copy of the watched variables, which the models
 	// whose tasks run in other processes never touch.
-	startGlobals := models.JSONGlobals(nb.Vars(), spec.Watch)
+	r.startGlobals = models.JSONGlobals(nb.Vars(), spec.Watch)
 	// The notebook's state for worker processes: encoding every variable
 	// costs, so only when a model runs tasks elsewhere.
-	var rem *models.Remote
 	if interpreted && anyModel(spec.Models, inWorkers) {
-		rem = remote(nb, spec, func(_ int, o workermsg.Output) {
+		r.remote = remote(nb, spec, func(_ int, o workermsg.Output) {
 			if out := printer(nb); out != nil {
 				out(o)
 			}
@@ -144,7 +179,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		// Models whose workers may be on other machines run on the cluster.
 		if anyModel(spec.Models, func(t models.Traits) bool { return t.Hosts }) {
 			var err error
-			if rem.Cluster, err = Cluster(ctx); err != nil {
+			if r.remote.Cluster, err = Cluster(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -175,96 +210,212 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
-	// With -repeat, the models take turns round by round (A B C, A B C,
-	// ...) rather than each running its repeats back to back, so that a
-	// slow minute of the machine lands on every model alike; with two
-	// modes, each model runs in one, then the other.
-	modes := spec.Modes
-	runs := make([][]models.Report, len(spec.Models)*len(modes))
-	medians := func(upTo int) []models.Report {
-		var out []models.Report
-		for i := 0; i < upTo; i++ {
-			if len(runs[i]) > 0 {
-				out = append(out, median(runs[i]))
-			}
-		}
-		return out
+	reports, err := r.run(ctx)
+	if err != nil {
+		return reports, err
 	}
-	for r := 0; r < spec.Repeat; r++ {
-		for i, name := range spec.Models {
-			m, err := models.ByName(name)
-			if err != nil {
-				return medians(i * len(modes)), err
-			}
-			for j, mode := range modes {
-				k := i*len(modes) + j
-				if before != nil {
-					before(name, mode, medians(k))
-				}
-				opt := models.Options{Workers: spec.Workers, Trace: spec.Trace, KeepTrace: spec.TraceDir != ""}
-				if progress != nil {
-					opt.Progress = progress
-				}
-				baseline := m.Traits().Baseline
-				if baseline {
-					opt.Workers = 0
-				}
-				if mode == models.Native {
-					rep, err := spec.Native.run(ctx, m, spec, opt)
-					if len(spec.Watch) > 0 && m.Traits().Placement != models.InEngine {
-						rep.Globals = startGlobals
-					}
-					if err != nil && ctx.Err() != nil {
-						return append(medians(k), rep), err
-					}
-					runs[k] = append(runs[k], rep)
-					continue
-				}
-				if err := start.Restore(nb.Vars()); err != nil {
-					return medians(k), fmt.Errorf("putting the notebook's variables back before %s: %w", name, err)
-				}
-				// Fetch the function afresh: a value from before an
-				// interrupt silently returns zeros.
-				fn, err := nb.Func(ctx, spec.Func)
-				if err != nil {
-					return medians(k), err
-				}
-				task, err := models.TaskOf(spec.Func, fn, spec.N)
-				if err != nil {
-					return medians(k), err
-				}
-				task.Remote = rem
-				rep, err := m.Run(ctx, task, opt)
-				rep.Mode = models.Interpreted
-				if len(spec.Watch) > 0 {
-					rep.Globals = models.JSONGlobals(nb.Vars(), spec.Watch)
-				}
-				if err != nil {
-					reports := append(medians(k), rep)
-					if rerr := start.Restore(nb.Vars()); rerr != nil {
-						err = errors.Join(err, rerr)
-					}
-					return reports, err
-				}
-				runs[k] = append(runs[k], rep)
-				if baseline {
-					after = Snapshot(nb.Vars())
-				}
-			}
-		}
-	}
-	reports := medians(len(runs))
-	if err := after.Restore(nb.Vars()); err != nil {
+	if err := r.after.Restore(nb.Vars()); err != nil {
 		return reports, fmt.Errorf("putting back the state the sequential run left: %w", err)
 	}
 	return reports, nil
 }
 
-// median returns the run with the median wall time.
-func median(runs []models.Report) models.Report {
-	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b models.Report) int { return cmp.Compare(a.Wall, b.Wall) })
-	return sorted[(len(sorted)-1)/2]
+// rounds is one Run's rounds: each slot (a model in a mode, in the order
+// of the spec's models, each in its modes) gathers its runs.
+type rounds struct {
+	nb           Notebook
+	spec         Spec
+	hooks        Hooks
+	start, after State
+	startGlobals map[string]json.RawMessage
+	remote       *models.Remote
+
+	// do runs slot k once (runOne; a test's synthetic model).
+	do func(ctx context.Context, k int, done []models.Report) (models.Report, time.Duration, error)
+
+	runs   [][]models.Report // per slot, its measured runs in round order
+	cals   [][]time.Duration // per slot, the calibration before each run
+	failed []*models.Report  // per slot, the run that failed (native), after which it takes no turns
+}
+
+// slot is slot k's model and mode.
+func (r *rounds) slot(k int) (string, models.Mode) {
+	modes := r.spec.Modes
+	return r.spec.Models[k/len(modes)], modes[k%len(modes)]
+}
+
+// combined returns, in slot order, each slot's runs combined (or the
+// run it failed), speedups set among them, leaving slot except out (-1:
+// none); extra, if given, stands for slot at while that has nothing yet
+// (a run that stopped).
+func (r *rounds) combined(except, at int, extra *models.Report) []models.Report {
+	var out []models.Report
+	for k := range r.runs {
+		switch {
+		case k == except:
+		case r.failed[k] != nil:
+			out = append(out, *r.failed[k])
+		case len(r.runs[k]) > 0:
+			out = append(out, models.Combine(r.runs[k], r.cals[k]))
+		case k == at && extra != nil:
+			out = append(out, *extra)
+		}
+	}
+	models.SetSpeedups(out)
+	return out
+}
+
+// run takes the warm-up and the rounds.
+func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
+	slots := len(r.spec.Models) * len(r.spec.Modes)
+	r.runs = make([][]models.Report, slots)
+	r.cals = make([][]time.Duration, slots)
+	r.failed = make([]*models.Report, slots)
+	if slots == 0 {
+		return nil, nil
+	}
+	p := r.spec.plan()
+	if p.warmUp() {
+		r.hooks.round(0, p.upTo())
+		var warm []models.Report
+		for k := range slots {
+			rep, _, err := r.do(ctx, k, nil)
+			if err != nil {
+				// Interrupted while warming up: what ran is all there is.
+				return append(warm, rep), err
+			}
+			if rep.Err != "" {
+				// A native program that crashed: that is its outcome,
+				// whichever round it happened in.
+				r.failed[k] = &rep
+			}
+			warm = append(warm, rep)
+		}
+	}
+	var measured time.Duration
+	for round := 1; ; round++ {
+		r.hooks.round(round, p.upTo())
+		cal := models.Calibrate()
+		failed, ran := false, 0
+		// Each round starts one slot later (A B C, B C A, C A B, ...), so
+		// that no model always runs first or last in a round.
+		for i := range slots {
+			k := (i + round - 1) % slots
+			if r.failed[k] != nil {
+				continue
+			}
+			ran++
+			rep, took, err := r.do(ctx, k, r.combined(k, -1, nil))
+			if err != nil {
+				return r.combined(-1, k, &rep), err
+			}
+			if rep.Err != "" {
+				r.failed[k] = &rep
+				continue
+			}
+			r.runs[k] = append(r.runs[k], rep)
+			r.cals[k] = append(r.cals[k], cal)
+			measured += took
+			failed = failed || slices.ContainsFunc(rep.Tasks, func(t models.TaskRecord) bool { return t.Err != "" })
+			if r.hooks.Measured != nil {
+				r.hooks.Measured(r.combined(-1, -1, nil))
+			}
+		}
+		all := r.combined(-1, -1, nil)
+		more, why := p.next(round, measured, models.Known(all), failed)
+		if ran == 0 {
+			more, why, round = false, "every model failed", round-1
+		}
+		if !more {
+			if r.hooks.Stopped != nil {
+				r.hooks.Stopped(round, why)
+			}
+			return all, nil
+		}
+	}
+}
+
+// round tells Round, if set, that a round starts.
+func (h Hooks) round(round, upTo int) {
+	if h.Round != nil {
+		h.Round(round, upTo)
+	}
+}
+
+// runOne runs slot k's model in its mode once, from the notebook's
+// starting state, telling Before first (done is the reports so far; nil
+// in the warm-up), and returns its report and how long the run took. A
+// native run that failed returns its report with Err set and no error
+// unless ctx is done; an error is the end of the comparison.
+func (r *rounds) runOne(ctx context.Context, k int, done []models.Report) (models.Report, time.Duration, error) {
+	spec := r.spec
+	name, mode := r.slot(k)
+	m, err := models.ByName(name)
+	if err != nil {
+		return models.Report{}, 0, err
+	}
+	if r.hooks.Before != nil {
+		r.hooks.Before(name, mode, done)
+	}
+	opt := models.Options{Workers: spec.Workers, Trace: spec.Trace, KeepTrace: spec.TraceDir != "", Progress: r.hooks.Progress}
+	baseline := m.Traits().Baseline
+	if baseline {
+		opt.Workers = 0
+	}
+	if mode == models.Native {
+		began := time.Now()
+		rep, err := spec.Native.run(ctx, m, spec, opt)
+		took := time.Since(began)
+		if len(spec.Watch) > 0 && m.Traits().Placement != models.InEngine {
+			rep.Globals = r.startGlobals
+		}
+		if err != nil && ctx.Err() != nil {
+			return rep, took, err
+		}
+		if err != nil && rep.Err == "" {
+			rep.Err = err.Error()
+		}
+		return rep, took, nil
+	}
+	failed := func(err error) (models.Report, time.Duration, error) {
+		return models.NewReport(m.Traits(), models.Task{Name: spec.Func, N: spec.N}), 0, err
+	}
+	if err := r.start.Restore(r.nb.Vars()); err != nil {
+		return failed(fmt.Errorf("putting the notebook's variables back before %s: %w", name, err))
+	}
+	// Fetch the function afresh: a value from before an interrupt
+	// silently returns zeros.
+	fn, err := r.nb.Func(ctx, spec.Func)
+	if err != nil {
+		return failed(err)
+	}
+	task, err := models.TaskOf(spec.Func, fn, spec.N)
+	if err != nil {
+		return failed(err)
+	}
+	task.Remote = r.remote
+	// Every run starts from a collected heap: with collection held off
+	// until the heap nears its limit (models.Tune), the run that crossed
+	// the limit paid for every run's garbage before it (the drafts'
+	// drawing's too), a cost that fell on whichever model's turn it was.
+	runtime.GC()
+	began := time.Now()
+	rep, err := m.Run(ctx, task, opt)
+	took := time.Since(began)
+	rep.Mode = models.Interpreted
+	if len(spec.Watch) > 0 {
+		rep.Globals = models.JSONGlobals(r.nb.Vars(), spec.Watch)
+	}
+	if err != nil {
+		if rerr := r.start.Restore(r.nb.Vars()); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return rep, took, err
+	}
+	if baseline {
+		r.after = Snapshot(r.nb.Vars())
+	}
+	return rep, took, nil
 }
 
 // Summary is one line about a finished comparison, for the progress line.

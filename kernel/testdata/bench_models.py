@@ -113,14 +113,14 @@ def measure(fib_n=29, n=8, sleep_n=100, repeat=3, empty_n=2000, remote_n=500):
         # variable), so the workers replay it.
         startups = {"processes": [], "distributed": []}
         for k in range(repeat):
-            reps = run(kc, f"%%models -n 2 -workers 2 -no-trace -no-charts -models processes,distributed\nvar startupProbe{k} = {k}\nfunc Probe{k}(i int) {{}}")
+            reps = run(kc, f"%%models -repeat 1 -n 2 -workers 2 -no-trace -no-charts -models processes,distributed\nvar startupProbe{k} = {k}\nfunc Probe{k}(i int) {{}}")
             for r in reps:
                 startups[r["model"]].append(r["startup_ns"] / 1e6)
         res["startup_ms"] = {m: statistics.median(v) for m, v in startups.items()}
         # Memory: distributed workers stay between runs; processes workers
         # are sampled while a run sleeps.
         res["rss_mb"] = {"distributed": statistics.median(worker_rss_mb("nats") or [0])}
-        msg_id = kc.execute("%%models -n 2 -workers 2 -no-trace -no-charts -models processes\nfunc Nap(i int) { time.Sleep(1500 * time.Millisecond) }")
+        msg_id = kc.execute("%%models -repeat 1 -n 2 -workers 2 -no-trace -no-charts -models processes\nfunc Nap(i int) { time.Sleep(1500 * time.Millisecond) }")
         samples = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not samples:

@@ -110,13 +110,13 @@ def overheads(kc, repeat):
     natively and interpreted: an unchanged notebook, and one changed cell."""
     run(kc, "func Empty(i int) {}")
     small = "-n 1 -models sequential -no-trace -no-charts"
-    run(kc, f"%models -native {small} Empty")  # built once
-    native = [before_first_task(kc, f"%models -native {small} Empty") for _ in range(repeat)]
-    interp = [before_first_task(kc, f"%models {small} Empty") for _ in range(repeat)]
+    run(kc, f"%models -repeat 1 -native {small} Empty")  # built once
+    native = [before_first_task(kc, f"%models -repeat 1 -native {small} Empty") for _ in range(repeat)]
+    interp = [before_first_task(kc, f"%models -repeat 1 {small} Empty") for _ in range(repeat)]
     # A new function each time, one no earlier run built: a new program,
     # one changed cell.
     tag = f"{os.getpid()}x{int(time.time())}"
-    changed = [before_first_task(kc, f"%%models -native {small}\nfunc Changed{k}x{tag}(i int) {{ _ = {k} }}") for k in range(repeat)]
+    changed = [before_first_task(kc, f"%%models -repeat 1 -native {small}\nfunc Changed{k}x{tag}(i int) {{ _ = {k} }}") for k in range(repeat)]
     return {"unchanged": statistics.median(native), "interpreted": statistics.median(interp), "changed": statistics.median(changed)}
 
 
@@ -127,7 +127,7 @@ def cold_build():
     km, kc = start_new_kernel(kernel_name="atonce", startup_timeout=60, env=dict(os.environ, GOCACHE=cache))
     try:
         run(kc, f"func Cold{int(time.time())}(i int) {{}}\nfunc Empty(i int) {{}}")
-        return before_first_task(kc, "%models -native -n 1 -models sequential -no-trace -no-charts Empty")
+        return before_first_task(kc, "%models -repeat 1 -native -n 1 -models sequential -no-trace -no-charts Empty")
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -145,7 +145,7 @@ def lost_updates(kc, runs):
     for fn, var in (("Bare", "bare"), ("Atomic", "exact"), ("Locked", "locked")):
         losing = []
         for _ in range(runs):
-            reps, _, _ = run(kc, f"%models -native -n 8 -workers 2 -models threads -no-trace -no-charts {fn}")
+            reps, _, _ = run(kc, f"%models -repeat 1 -native -n 8 -workers 2 -models threads -no-trace -no-charts {fn}")
             losing.append(800000 - int(reps[0]["globals"][var]))
         out[fn] = losing
     return out

@@ -76,6 +76,23 @@ def descendants(pid):
     return found
 
 
+def final_displays(outs):
+    """The contents of a cell's displays as a front end shows them once
+    the cell is done: each display_data replaced by the last
+    update_display_data of its display_id, in the order they appeared."""
+    shown, by_id = [], {}
+    for m in outs:
+        c = m["content"]
+        did = c.get("transient", {}).get("display_id")
+        if m["msg_type"] == "display_data":
+            shown.append(c)
+            if did:
+                by_id[did] = len(shown) - 1
+        elif m["msg_type"] == "update_display_data" and did in by_id:
+            shown[by_id[did]] = c
+    return shown
+
+
 class KernelCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

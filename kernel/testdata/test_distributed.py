@@ -66,7 +66,7 @@ def listen_addresses(port):
 class Distributed(KernelCase):
     def test_runs_and_workers(self):
         content, outs = self.run_cell(
-            "%%models -n 6 -workers 2 -models sequential,distributed\n"
+            "%%models -repeat 1 -n 6 -workers 2 -models sequential,distributed\n"
             "var hits int\n"
             "func Square(i int) int {\n\thits++\n\treturn i * i\n}")
         self.assertOK(content)
@@ -131,7 +131,7 @@ class Distributed(KernelCase):
             while intruder.poll() is None and "0.0.0-other" not in texts(self.run_cell("%workers")[1]):
                 self.assertLess(time.monotonic(), deadline, "the worker of another build never joined")
                 time.sleep(0.1)
-            content, outs = self.run_cell("%models -n 6 -models distributed -no-charts Plus")
+            content, outs = self.run_cell("%models -repeat 1 -n 6 -models distributed -no-charts Plus")
             self.assertOK(content)
             dist = reports_of(outs)["distributed"]
             self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [1, 2, 3, 4, 5, 6], "every task ran on a worker of the kernel's version")
@@ -153,7 +153,7 @@ class Distributed(KernelCase):
         self.run_cell("func Slow(i int) int { time.Sleep(300 * time.Millisecond); return i + 100 }")
         content, outs = self.run_cell("%workers add 2")
         self.assertOK(content)
-        msg_id = self.kc.execute("%models -n 10 -workers 2 -models distributed -no-charts Slow")
+        msg_id = self.kc.execute("%models -repeat 1 -n 10 -workers 2 -models distributed -no-charts Slow")
         # Kill a worker of this kernel (not another test's) once tasks run.
         self.wait_output(msg_id, "of 10 tasks done")
         victims = [p for p in nats_workers() if p in descendants(self.km.provisioner.process.pid)]
@@ -170,7 +170,7 @@ class Distributed(KernelCase):
 
     def test_poison_task_fails_alone(self):
         content, outs = self.run_cell(
-            "%%models -n 6 -models distributed -no-charts\n"
+            "%%models -repeat 1 -n 6 -models distributed -no-charts\n"
             "func Poison(i int) int {\n\tif i == 3 {\n\t\tos.Exit(3)\n\t}\n\treturn i\n}")
         self.assertOK(content)
         by_index = {t["index"]: t for t in reports_of(outs)["distributed"]["tasks"]}
@@ -179,12 +179,12 @@ class Distributed(KernelCase):
         for i in (0, 1, 2, 4, 5):
             self.assertEqual(by_index[i]["result"], i)
         # Dead workers were replaced: the next run has its workers.
-        content, outs = self.run_cell("%models -n 4 -models distributed -no-charts Poison", stop_on_error=False)
+        content, outs = self.run_cell("%models -repeat 1 -n 4 -models distributed -no-charts Poison", stop_on_error=False)
         self.assertOK(content)
 
     def test_interrupt_stops_the_run(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(20 * time.Second) }")
-        msg_id = self.kc.execute("%models -n 4 -workers 2 -models distributed Sleepy", stop_on_error=False)
+        msg_id = self.kc.execute("%models -repeat 1 -n 4 -workers 2 -models distributed Sleepy", stop_on_error=False)
         # Interrupt once the run is under way and its workers are up.
         self.wait_output(msg_id, "%models: starting")
         deadline = time.monotonic() + TIMEOUT
@@ -198,7 +198,7 @@ class Distributed(KernelCase):
         self.assertEqual(rep["content"]["ename"], "Interrupted")
         self.outputs(msg_id)
         content, outs = self.run_cell("func Quick(i int) int { return i }")
-        content, outs = self.run_cell("%models -n 4 -models distributed -no-charts Quick")
+        content, outs = self.run_cell("%models -repeat 1 -n 4 -models distributed -no-charts Quick")
         self.assertOK(content)
         self.assertEqual(sorted(t["result"] for t in reports_of(outs)["distributed"]["tasks"]), [0, 1, 2, 3])
 
@@ -225,7 +225,7 @@ class Listen(KernelCase):
             # listed, so the run has it (not a local worker) for sure.
             wait_listed(self, joined.pid)
             self.run_cell(WHO)
-            content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
+            content, outs = self.run_cell("%models -repeat 1 -n 4 -workers 1 -models distributed -no-charts Who")
             self.assertOK(content)
             self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4,
                              "the joined worker ran every task")
@@ -301,7 +301,7 @@ class NativeJoined(KernelCase):
     def test_native_run_on_a_worker_without_go(self):
         bin_path = self.km.kernel_spec.argv[0]
         self.run_cell(WHO)
-        content, outs = self.run_cell("%models -native -n 1 -models sequential -no-charts Who", stop_on_error=False)
+        content, outs = self.run_cell("%models -repeat 1 -native -n 1 -models sequential -no-charts Who", stop_on_error=False)
         if content["status"] != "ok" and "-native" in content.get("evalue", "") + texts(outs):
             self.skipTest("%%models has no -native on this branch yet (issue 12's magic): " + content.get("evalue", ""))
         self.assertOK(content)
@@ -317,7 +317,7 @@ class NativeJoined(KernelCase):
             wait_listed(self, joined.pid)
             # The first native run builds the notebook (and for another
             # platform, were the worker's another): allow for a cold cache.
-            msg_id = self.kc.execute("%%models -native -n 6 -workers 1 -models distributed -no-charts\n"
+            msg_id = self.kc.execute("%%models -repeat 1 -native -n 6 -workers 1 -models distributed -no-charts\n"
                                      'import "os"\nfunc Where(i int) int { return os.Getpid() }')
             content, outs = self.reply(msg_id, timeout=300)["content"], self.outputs(msg_id, timeout=60)
             self.assertOK(content)
@@ -366,7 +366,7 @@ class EngineCrash(KernelCase):
         self.assertNotIn(after[0], before, "a new engine runs")
 
     def runs_on(self, pid):
-        content, outs = self.run_cell("%models -n 4 -workers 1 -models distributed -no-charts Who")
+        content, outs = self.run_cell("%models -repeat 1 -n 4 -workers 1 -models distributed -no-charts Who")
         self.assertOK(content)
         got = [t["result"] for t in reports_of(outs)["distributed"]["tasks"]]
         self.assertEqual(got, [pid] * 4, "every task ran on the joined worker")
@@ -464,7 +464,7 @@ class KernelDeath(unittest.TestCase):
             before = set(nats_workers())
             kc.execute_interactive("%workers add 2", timeout=60)
             # A processes run that is still going when the kernel dies.
-            kc.execute("%%models -n 4 -workers 2 -models processes -no-charts\nfunc Long(i int) { time.Sleep(time.Minute) }")
+            kc.execute("%%models -repeat 1 -n 4 -workers 2 -models processes -no-charts\nfunc Long(i int) { time.Sleep(time.Minute) }")
             # Only this build's workers: another checkout's tests may run theirs.
             exe = os.path.realpath(km.kernel_spec.argv[0])
             deadline = time.monotonic() + 20
@@ -531,7 +531,7 @@ class ExternalNATS(unittest.TestCase):
     def test_external_server(self):
         km, kc = self.kernel(ATONCE_NATS_URL=f"nats://127.0.0.1:{self.port}", ATONCE_NATS_TOKEN=self.token)
         self.run_cell(kc, "func Twice(i int) int { return 2 * i }")
-        content, outs = self.run_cell(kc, "%models -n 5 -workers 2 -models distributed -no-charts Twice")
+        content, outs = self.run_cell(kc, "%models -repeat 1 -n 5 -workers 2 -models distributed -no-charts Twice")
         self.assertEqual(content["status"], "ok")
         dist = reports_of(outs)["distributed"]
         self.assertEqual(sorted(t["result"] for t in dist["tasks"]), [0, 2, 4, 6, 8])
@@ -560,7 +560,7 @@ class ExternalNATS(unittest.TestCase):
         self.assertNotEqual(engine_pids(km.provisioner.process.pid), engine, "a new engine runs")
         self.assertIn(f"NATS server at nats://127.0.0.1:{self.port}", listing, "still on the external server")
         self.assertNotIn("embedded", listing)
-        content, outs = self.run_cell(kc, "%models -n 3 -workers 1 -models distributed -no-charts Who")
+        content, outs = self.run_cell(kc, "%models -repeat 1 -n 3 -workers 1 -models distributed -no-charts Who")
         self.assertEqual(content["status"], "ok", content)
         self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 3)
 
@@ -586,7 +586,7 @@ class ExternalNATS(unittest.TestCase):
             other = kernels[1 - i][2]
             listing = wait_listed(self, joined.pid, lambda code: self.run_cell(kc, code))
             self.assertNotIn(str(other.pid), listing, "another kernel's worker is not listed")
-            content, outs = self.run_cell(kc, "%models -n 4 -workers 1 -models distributed -no-charts Who")
+            content, outs = self.run_cell(kc, "%models -repeat 1 -n 4 -workers 1 -models distributed -no-charts Who")
             self.assertEqual(content["status"], "ok", content)
             self.assertEqual([t["result"] for t in reports_of(outs)["distributed"]["tasks"]], [joined.pid] * 4)
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from test_behaviour import KernelCase, engine_pids, alive
+from test_behaviour import KernelCase, engine_pids, alive, final_displays
 
 
 def texts(outs, kinds=("stream", "display_data", "execute_result", "update_display_data")):
@@ -97,9 +97,9 @@ class Magics(KernelCase):
 
 class Models(KernelCase):
     def models_table(self, outs):
-        for m in outs:
-            if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"] and "<table" in m["content"]["data"]["text/html"]:
-                return m["content"]["data"]["text/plain"]
+        for c in final_displays(outs):
+            if "text/html" in c["data"] and "<table" in c["data"]["text/html"]:
+                return c["data"]["text/plain"]
         self.fail("no table in the output: " + texts(outs))
 
     def row(self, table, model):
@@ -131,7 +131,7 @@ class Models(KernelCase):
     def test_chart_bundles(self):
         content, outs = self.run_cell("%%models -n 4 -models sequential,gil,threads\nfunc Spin(i int) int {\n\ts := 0\n\tfor j := 0; j < 20000; j++ {\n\t\ts += j\n\t}\n\treturn s\n}")
         self.assertOK(content)
-        charts = [m["content"] for m in outs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
+        charts = [c for c in final_displays(outs) if "image/svg+xml" in c["data"]]
         self.assertEqual(len(charts), 2, "a task stream and a speedup chart")
         for c in charts:
             self.assertEqual(sorted(c["data"]), ["image/png", "image/svg+xml", "text/plain"], "nothing Jupyter would rank above the image")
@@ -142,7 +142,79 @@ class Models(KernelCase):
         self.assertTrue(charts[0]["data"]["text/plain"].startswith("Task stream:"))
         self.assertTrue(charts[1]["data"]["text/plain"].startswith("Speedup"))
         content, outs = self.run_cell("%%models -n 2 -models sequential,threads -no-charts\nfunc Quiet(i int) int { return i }")
-        self.assertFalse([m for m in outs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]], "-no-charts shows no chart")
+        self.assertFalse([m for m in outs if m["msg_type"] in ("display_data", "update_display_data") and "image/svg+xml" in m["content"]["data"]], "-no-charts shows no chart")
+
+    NAP = "func Nap(i int) {\n\ttime.Sleep(100 * time.Millisecond)\n}"
+
+    def test_default_run_takes_rounds(self):
+        """A run with no flags warms up, then takes rounds until every
+        speedup is known to ±5% at 95% (6 rounds at least) or its budget is
+        spent (never fewer than 3 rounds, at most 15), shows intervals, and
+        keeps the rounds in its record."""
+        content, outs = self.run_cell("%%models -n 4 -models sequential,eventloop,threads\n" + self.NAP)
+        self.assertOK(content)
+        progress = [m for m in outs if m["msg_type"] == "update_display_data" and "ran 3 model(s)" in m["content"]["data"].get("text/plain", "")]
+        self.assertEqual(len(progress), 1, "the progress line says when the run ended")
+        line = progress[0]["content"]["data"]["text/plain"]
+        reports = reports_of(outs)
+        rounds = len(reports["sequential"]["rounds"])
+        self.assertGreaterEqual(rounds, 3)
+        self.assertLessEqual(rounds, 15)
+        self.assertIn(f"{rounds} rounds after a warm-up (", line)
+        if rounds < 6:
+            self.assertIn("the time budget spent", line, "fewer than 6 rounds: only the budget stops a run so soon")
+        for name, r in reports.items():
+            self.assertEqual(len(r["rounds"]), rounds, name)
+            self.assertTrue(all(rd["wall_ns"] > 0 and rd["calibration_ns"] > 0 for rd in r["rounds"]), name)
+            self.assertEqual(r["rounds"][r.get("median_round", 0)]["wall_ns"], r["wall_ns"], name + ": the report is its median round")
+            sp = r["speedup"]
+            self.assertEqual(sp["n"], rounds, name)
+            self.assertLessEqual(sp["lo"], sp["mid"])
+            self.assertLessEqual(sp["mid"], sp["hi"])
+        # Sleeping tasks: the event loop overlaps the naps, every round.
+        self.assertGreater(reports["eventloop"]["speedup"]["lo"], 1)
+        table = self.models_table(outs)
+        self.assertRegex(self.row_text(table, "eventloop"), r"\d\.\d\dx \[\d\.\d\d–\d\.\d\d\]")
+        self.assertIn(f"note: speedup: the median over the rounds ({rounds})", table)
+
+    def test_live_charts(self):
+        """The charts show while a run goes: drafts (SVG, no PNG) of the
+        models run so far, updated in place under their display ids during
+        the run, then the finished charts in the same displays. Six rounds
+        of naps last over 4 s after the first draft, time for the updates
+        that come at most twice a second."""
+        content, outs = self.run_cell("%%models -n 4 -repeat 6 -models sequential,eventloop,threads\n" + self.NAP)
+        self.assertOK(content)
+        progress = [m for m in outs if m["msg_type"] == "update_display_data" and "ran 3 model(s)" in m["content"]["data"].get("text/plain", "")]
+        self.assertEqual(len(progress), 1, "the progress line says when the run ended")
+        ended = outs.index(progress[0])
+        charts = {}
+        for i, m in enumerate(outs):
+            c = m["content"]
+            if m["msg_type"] in ("display_data", "update_display_data") and "image/svg+xml" in c.get("data", {}):
+                charts.setdefault(c["transient"]["display_id"], []).append((i, m["msg_type"], c))
+        self.assertEqual(len(charts), 2, "a task stream and a speedup chart")
+        for did, shown in charts.items():
+            first, last = shown[0], shown[-1]
+            self.assertEqual(first[1], "display_data")
+            self.assertLess(first[0], ended, "the chart showed while the run went")
+            self.assertNotIn("image/png", first[2]["data"], "a draft has no PNG")
+            self.assertIn("sequential:", first[2]["data"]["text/plain"])
+            self.assertNotIn("threads:", first[2]["data"]["text/plain"], "the first draft has the first model only")
+            during = [s for s in shown[1:] if s[0] < ended]
+            self.assertTrue(during, "the chart was updated in place during the run")
+            self.assertTrue(all(s[1] == "update_display_data" for s in shown[1:]))
+            self.assertEqual(last[1], "update_display_data")
+            self.assertGreater(last[0], ended, "the finished chart comes after the run")
+            self.assertEqual(sorted(last[2]["data"]), ["image/png", "image/svg+xml", "text/plain"])
+            self.assertIn("threads:", last[2]["data"]["text/plain"])
+        self.assertTrue(any("[" in shown[-1][2]["data"]["text/plain"] for shown in charts.values()), "the speedup chart's summary gives intervals")
+
+    def row_text(self, table, model):
+        for line in table.splitlines():
+            if line.startswith(model + " "):
+                return line
+        self.fail(f"no {model} row in:\n{table}")
 
     def test_line_magic_and_one_model(self):
         content, _ = self.run_cell("func Square(i int) int { return i * i }")
@@ -182,12 +254,16 @@ class Models(KernelCase):
                 "\tfor arrived.Load() < 2 && time.Since(t0) < 300*time.Millisecond {\n\t}\n"
                 "\tt1 := time.Now()\n"
                 "\tfor j := 0; time.Since(t1) < 500*time.Millisecond; j++ {\n\t\tm[j%64] = j\n\t}\n}")
-        content, outs = self.run_cell("%%models -n 4 -models sequential,threads,eventloop\n" + code, stop_on_error=False)
+        # Two rounds: threads crashes the engine in the warm-up, before any
+        # model was measured; the new engine runs the others.
+        content, outs = self.run_cell("%%models -n 4 -repeat 2 -models sequential,threads,eventloop\n" + code, stop_on_error=False)
         self.assertOK(content)
         table = self.models_table(outs)
         self.assertIn("concurrent map", table)
         self.row(table, "eventloop")
         self.row(table, "sequential")
+        reports = reports_of(outs)
+        self.assertEqual(len(reports["sequential"]["rounds"]), 2, "sequential ran its two rounds in the new engine")
         # The notebook holds what the sequential run left, although it ran
         # in the engine that died.
         content, outs = self.run_cell("len(m)")

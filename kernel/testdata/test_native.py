@@ -20,7 +20,7 @@ import uuid
 
 from jupyter_client.manager import start_new_kernel
 
-from test_behaviour import TIMEOUT, KernelCase, alive, descendants, engine_pids, exe_of
+from test_behaviour import TIMEOUT, KernelCase, alive, descendants, engine_pids, exe_of, final_displays
 from test_magics import REPORT, reports_of, texts
 
 # Native runs build the notebook: a second or two warm, longer on a cold
@@ -74,7 +74,7 @@ class NativeCase(KernelCase):
 class Native(NativeCase):
     def test_every_model(self):
         content, outs = self.run_native(
-            "%%models -native -n 6 -workers 2 -models all\n"
+            "%%models -repeat 1 -native -n 6 -workers 2 -models all\n"
             "var counter int\n"
             "func Square(i int) int {\n\tcounter++\n\treturn i * i\n}")
         self.assertOK(content)
@@ -122,7 +122,7 @@ class Native(NativeCase):
         content, _ = self.run_cell("nums = append(nums, 4)\ncounts[\"b\"] = 5\norigin.Y = 8")
         self.assertOK(content)
         content, outs = self.run_native(
-            "%%models -native -n 3 -models sequential,threads,processes -no-charts\n"
+            "%%models -repeat 1 -native -n 3 -models sequential,threads,processes -no-charts\n"
             "func Look(i int) int {\n"
             "\tsum := len(nums) + counts[\"a\"] + counts[\"b\"] + origin.X + origin.Y + cap(ch)\n"
             "\tif hook == nil {\n\t\tsum += 1000\n\t}\n"
@@ -138,7 +138,7 @@ class Native(NativeCase):
 
     def test_compile_error_points_at_the_cell(self):
         content, outs = self.run_native(
-            "%%models -native -n 2 -models sequential\n"
+            "%%models -repeat 1 -native -n 2 -models sequential\n"
             "func Strict(i int) int {\n\tunused := 3\n\treturn i\n}", stop_on_error=False)
         self.assertEqual(content["status"], "error")
         self.assertEqual(content["ename"], "CompileError")
@@ -149,11 +149,11 @@ class Native(NativeCase):
         # A later run points at the cell where the error is, and a
         # corrected declaration fixes it.
         content, _ = self.run_cell("func Fine(i int) int { return i }")
-        content, outs = self.run_native("%models -native -n 2 -models sequential Fine", stop_on_error=False)
+        content, outs = self.run_native("%models -repeat 1 -native -n 2 -models sequential Fine", stop_on_error=False)
         self.assertEqual(content["ename"], "CompileError")
         self.assertIn("the cell that begins `func Strict(i int) int {`, line 3:2", content["evalue"])
         content, _ = self.run_cell("func Strict(i int) int { return i }")
-        content, outs = self.run_native("%models -native -n 2 -models sequential Fine")
+        content, outs = self.run_native("%models -repeat 1 -native -n 2 -models sequential Fine")
         self.assertOK(content)
         self.assertEqual(sorted(t["result"] for t in reports_of(outs)["sequential"]["tasks"]), [0, 1])
 
@@ -164,7 +164,7 @@ class Native(NativeCase):
         # once, and Go stops the program. 8 tasks of 5 million writes keep
         # two goroutines writing for long enough on any machine.
         content, outs = self.run_native(
-            "%%models -native -n 8 -workers 2 -models threads,sequential -no-charts\n"
+            "%%models -repeat 1 -native -n 8 -workers 2 -models threads,sequential -no-charts\n"
             "func Scribble(i int) int {\n\tfor k := 0; k < 5000000; k++ {\n\t\tshared[k%100] = k\n\t}\n\treturn len(shared)\n}")
         self.assertOK(content)
         reps = reports_of(outs)
@@ -180,7 +180,7 @@ class Native(NativeCase):
     def test_interrupt_during_the_run(self):
         self.run_cell('import "fmt"')
         msg_id = self.kc.execute(
-            "%%models -native -n 2 -workers 2 -models threads\n"
+            "%%models -repeat 1 -native -n 2 -workers 2 -models threads\n"
             "func Spin(i int) int {\n\tfmt.Println(\"spinning\", i)\n\tx := 0\n\tfor {\n\t\tx++\n\t}\n\treturn x\n}",
             stop_on_error=False)
         self.wait_output(msg_id, "spinning", timeout=BUILD_TIMEOUT)
@@ -198,7 +198,7 @@ class Native(NativeCase):
     def test_mode_both(self):
         self.run_cell(FIB)
         content, outs = self.run_native(
-            "%%models -mode both -n 4 -workers 2 -models sequential,threads,processes -o both\n"
+            "%%models -repeat 1 -mode both -n 4 -workers 2 -models sequential,threads,processes -o both\n"
             "func Fib(i int) int { return fib(18) }")
         self.assertOK(content)
         record = None
@@ -216,21 +216,21 @@ class Native(NativeCase):
             self.assertRegex(out, name + r": [\d.]+x interpreted, [\d.]+x native: the interpreter (understates|overstates|gets) the speedup")
         self.assertRegex(out, r"sequential: [\d.]+\S+ interpreted, [\d.]+\S+ native: the compiled code ran [\d.]+x (faster|slower)")
         # One task stream and one speedup chart per mode.
-        charts = [m for m in outs if m["msg_type"] == "display_data" and "image/svg+xml" in m["content"]["data"]]
+        charts = [c for c in final_displays(outs) if "image/svg+xml" in c["data"]]
         self.assertEqual(len(charts), 4)
-        summaries = "\n".join(m["content"]["data"]["text/plain"] for m in charts)
+        summaries = "\n".join(c["data"]["text/plain"] for c in charts)
         self.assertIn("threads (interpreted)", summaries)
         self.assertIn("threads (native)", summaries)
         # -o keeps the modes, and a native run still builds after it (the
         # -o variable is a cell of the notebook now).
         content, outs = self.run_cell('fmt.Println(both[0].Mode, both[1].Mode, both[1].GoVersion != "")')
         self.assertEqual(self.stdout(outs), "interpreted native true\n")
-        content, outs = self.run_native("%models -native -n 2 -models sequential -no-charts Fib")
+        content, outs = self.run_native("%models -repeat 1 -native -n 2 -models sequential -no-charts Fib")
         self.assertOK(content)
 
     def test_race_names_the_variable(self):
         content, outs = self.run_native(
-            "%%models -native -n 4 -models sequential,eventloop,threads -no-charts -race\n"
+            "%%models -repeat 1 -native -n 4 -models sequential,eventloop,threads -no-charts -race\n"
             "var tally int\nvar atomicTally int64\n"
             "func Race(i int) {\n\tfor j := 0; j < 100000; j++ {\n\t\ttally++\n\t\tatomic.AddInt64(&atomicTally, 1)\n\t}\n}",
             timeout=900)
@@ -281,12 +281,12 @@ class NoToolchain(NativeCase):
 
     def test_native_says_what_to_install_and_interpreted_still_works(self):
         self.run_cell("func Twice(i int) int { return 2 * i }")
-        content, outs = self.run_cell("%models -native -n 2 -models sequential Twice", stop_on_error=False)
+        content, outs = self.run_cell("%models -repeat 1 -native -n 2 -models sequential Twice", stop_on_error=False)
         self.assertEqual(content["status"], "error")
         self.assertEqual(content["ename"], "NativeUnavailable")
         self.assertIn("install Go", content["evalue"])
         self.assertIn("Interpreted runs still work", content["evalue"])
-        content, outs = self.run_cell("%models -mode both -n 2 -models sequential,threads -no-charts Twice")
+        content, outs = self.run_cell("%models -repeat 1 -mode both -n 2 -models sequential,threads -no-charts Twice")
         self.assertOK(content)
         self.assertEqual(texts(outs, kinds=("stream",)).count("install Go"), 1, "one message")
         reps = reports_of(outs)
@@ -316,7 +316,7 @@ class InterruptBuild(NativeCase):
     def test_interrupt_during_the_build(self):
         # A program no earlier test built: its own name.
         name = "Task" + uuid.uuid4().hex[:12]
-        msg_id = self.kc.execute(f"%%models -native -n 2 -models sequential\nfunc {name}(i int) int {{ return i }}",
+        msg_id = self.kc.execute(f"%%models -repeat 1 -native -n 2 -models sequential\nfunc {name}(i int) int {{ return i }}",
                                  stop_on_error=False)
         self.wait_output(msg_id, "compiling the notebook")
         engines = engine_pids(self.kernel_pid())

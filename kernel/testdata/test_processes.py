@@ -22,7 +22,7 @@ class Processes(KernelCase):
 
     def test_isolation_and_copies(self):
         content, outs = self.run_cell(
-            "%%models -n 8 -workers 2 -models sequential,threads,processes\n"
+            "%%models -repeat 1 -n 8 -workers 2 -models sequential,threads,processes\n"
             "var counter int\n"
             "func Count(i int) int {\n\tcounter++\n\treturn i * i\n}")
         self.assertOK(content)
@@ -42,7 +42,7 @@ class Processes(KernelCase):
 
     def test_worker_dies_and_task_fails_alone(self):
         content, outs = self.run_cell(
-            "%%processes -n 5 -workers 2\n"
+            "%%processes -repeat 1 -n 5 -workers 2\n"
             "func Risky(i int) int {\n\tif i == 2 {\n\t\tos.Exit(7)\n\t}\n\treturn i\n}",
             stop_on_error=False)
         self.assertOK(content)
@@ -58,7 +58,7 @@ class Processes(KernelCase):
         self.assertEqual(self.result(outs), "2")
 
     def test_result_that_cannot_cross(self):
-        content, outs = self.run_cell("%%processes -n 2 -workers 1\nfunc Chan(i int) chan int { return make(chan int) }")
+        content, outs = self.run_cell("%%processes -repeat 1 -n 2 -workers 1\nfunc Chan(i int) chan int { return make(chan int) }")
         self.assertOK(content)
         for t in reports_of(outs)["processes"]["tasks"]:
             self.assertIn("chan int", t["err"])
@@ -67,7 +67,7 @@ class Processes(KernelCase):
     def test_race_detector_names_the_variable(self):
         # The first -race run builds the race-detector worker: minutes on a cold cache.
         msg_id = self.kc.execute(
-            "%%models -n 4 -models sequential,eventloop,threads -no-charts -race\n"
+            "%%models -repeat 1 -n 4 -models sequential,eventloop,threads -no-charts -race\n"
             "var tally int\nvar atomicTally int64\n"
             "func Race(i int) {\n\tfor j := 0; j < 100000; j++ {\n\t\ttally++\n\t\tatomic.AddInt64(&atomicTally, 1)\n\t}\n}")
         content = self.reply(msg_id, timeout=900)["content"]
@@ -83,7 +83,7 @@ class Processes(KernelCase):
     def test_interrupt_reaps_every_worker(self):
         self.run_cell("func Sleepy(i int) { time.Sleep(30 * time.Second) }")
         before = self.worker_pids()
-        msg_id = self.kc.execute("%models -models processes -n 4 -workers 3 Sleepy", stop_on_error=False)
+        msg_id = self.kc.execute("%models -repeat 1 -models processes -n 4 -workers 3 Sleepy", stop_on_error=False)
         deadline = time.monotonic() + 10
         while len(self.worker_pids()) < len(before) + 3 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -11,7 +11,8 @@
 // both made by one code path with gonum.org/v1/plot, plus a plain-text
 // summary. Bundle returns it as the MIME bundle Jupyter shows:
 // image/svg+xml, image/png and text/plain, nothing that Jupyter would
-// rank above the images. The SVG names its font (Liberation Sans, with
+// rank above the images. A Draft is the SVG and summary alone, a tenth
+// of the work, for a chart redrawn while a run goes. The SVG names its font (Liberation Sans, with
 // Arial, Helvetica and sans-serif as fallbacks) instead of embedding it,
 // holds no script, and is the same bytes for the same reports.
 package chart
@@ -53,17 +54,42 @@ type Chart struct {
 // data has exactly the keys "image/svg+xml" (the SVG as a string),
 // "image/png" (base64, as Jupyter wants) and "text/plain" (the
 // summary); metadata sizes the PNG at Width × Height, so the 2x image
-// shows at its CSS size.
+// shows at its CSS size. A Draft has no PNG: its bundle has the SVG and
+// the summary, and no metadata.
 func (c Chart) Bundle() (data map[string]any, metadata map[string]any) {
 	data = map[string]any{
 		"image/svg+xml": string(c.SVG),
-		"image/png":     base64.StdEncoding.EncodeToString(c.PNG),
 		"text/plain":    c.Summary,
 	}
+	if c.PNG == nil {
+		return data, map[string]any{}
+	}
+	data["image/png"] = base64.StdEncoding.EncodeToString(c.PNG)
 	metadata = map[string]any{
 		"image/png": map[string]any{"width": c.Width, "height": c.Height},
 	}
 	return data, metadata
+}
+
+// An Option changes how a chart is made.
+type Option func(*settings)
+
+type settings struct {
+	draft bool
+}
+
+// Draft makes a chart without its PNG: the SVG, which is a tenth of the
+// work (rasterizing and encoding the PNG is the rest), and the summary.
+// It is for a chart redrawn while a run goes, every browser showing the
+// SVG; the finished chart is made whole.
+func Draft() Option { return func(s *settings) { s.draft = true } }
+
+func settingsOf(opts []Option) settings {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
 }
 
 // One unit of length in a drawing (a vg point) is one CSS pixel: the
@@ -186,9 +212,10 @@ func lighten(c color.NRGBA, a float64) color.NRGBA {
 	return color.NRGBA{mix(c.R), mix(c.G), mix(c.B), 0xff}
 }
 
-// render draws a w × h drawing with paint, once into an SVG and once into
-// a 2x PNG. A panic while drawing is returned as an error.
-func render(w, h vg.Length, paint func(c draw.Canvas)) (svg, png []byte, err error) {
+// render draws a w × h drawing with paint, once into an SVG and, unless
+// the settings say it is a draft, once into a 2x PNG. A panic while
+// drawing is returned as an error.
+func render(w, h vg.Length, set settings, paint func(c draw.Canvas)) (svg, png []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("drawing the chart failed: %v", p)
@@ -204,6 +231,9 @@ func render(w, h vg.Length, paint func(c draw.Canvas)) (svg, png []byte, err err
 	svg, err = fixSVG(sb.Bytes(), w, h)
 	if err != nil {
 		return nil, nil, err
+	}
+	if set.draft {
+		return svg, nil, nil
 	}
 
 	ic := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI), vgimg.UseBackgroundColor(color.White))

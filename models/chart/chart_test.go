@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"atonce/models"
+	"atonce/models/stats"
 )
 
 var outDir = flag.String("out", "", "directory to write chart-taskstream.png, chart-speedup.png (and .svg) of the fixed reports to, for looking at")
@@ -72,13 +74,8 @@ func checkChart(t *testing.T, c Chart, maxSVG int, modelNames []string) {
 	}
 
 	data, meta := c.Bundle()
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if want := []string{"image/png", "image/svg+xml", "text/plain"}; !slices.Equal(keys, want) {
-		t.Errorf("bundle keys %v, want %v", keys, want)
+	if want := []string{"image/png", "image/svg+xml", "text/plain"}; !slices.Equal(keys(data), want) {
+		t.Errorf("bundle keys %v, want %v", keys(data), want)
 	}
 	if data["image/svg+xml"] != string(c.SVG) || data["text/plain"] != c.Summary {
 		t.Errorf("bundle SVG or text is not the chart's")
@@ -90,6 +87,16 @@ func checkChart(t *testing.T, c Chart, maxSVG int, modelNames []string) {
 	if len(meta) != 1 || !ok || pm["width"] != c.Width || pm["height"] != c.Height {
 		t.Errorf("metadata %v, want image/png width %d height %d", meta, c.Width, c.Height)
 	}
+}
+
+// keys are m's keys, sorted.
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // parseSVG decodes every token of svg, fails on an on* attribute, and
@@ -399,7 +406,7 @@ func TestSpeedup(t *testing.T) {
 	seq := reports[0].Wall
 	for _, r := range reports {
 		s := float64(seq) / float64(r.Wall)
-		label := barLabel(speedupBar{speedup: s, efficiency: s / float64(r.Workers)})
+		label := barLabel(speedupBar{speedup: stats.Interval{Mid: s}, efficiency: s / float64(r.Workers)})
 		if !strings.Contains(string(c.SVG), ">"+label+"<") {
 			t.Errorf("SVG lacks the label %q for %s", label, r.Model)
 		}
@@ -493,7 +500,7 @@ func TestManyTasks(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	for _, draw := range []func([]models.Report) (Chart, error){TaskStream, Speedup} {
+	for _, draw := range []func([]models.Report, ...Option) (Chart, error){TaskStream, Speedup} {
 		a, err := draw(fixedReports())
 		if err != nil {
 			t.Fatal(err)
@@ -505,6 +512,19 @@ func TestDeterministic(t *testing.T) {
 		if !bytes.Equal(a.SVG, b.SVG) || !bytes.Equal(a.PNG, b.PNG) || a.Summary != b.Summary {
 			t.Errorf("two drawings of the same reports differ")
 		}
+		// A draft, as a run redraws while it goes, is the same drawing
+		// without its PNG.
+		d, err := draw(fixedReports(), Draft())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.SVG, d.SVG) || d.PNG != nil || a.Summary != d.Summary {
+			t.Errorf("a draft is not the chart's SVG and summary without a PNG: SVG equal %v, PNG %d bytes", bytes.Equal(a.SVG, d.SVG), len(d.PNG))
+		}
+		data, md := d.Bundle()
+		if _, ok := data["image/png"]; ok || data["image/svg+xml"] != string(a.SVG) || len(md) != 0 {
+			t.Errorf("a draft's bundle has keys %v and metadata %v; want the SVG and the summary only", keys(data), md)
+		}
 	}
 }
 
@@ -515,11 +535,11 @@ func TestWritePNG(t *testing.T) {
 	if *outDir == "" {
 		t.Skip("no -out directory")
 	}
-	for name, draw := range map[string]func([]models.Report) (Chart, error){
+	for name, draw := range map[string]func([]models.Report, ...Option) (Chart, error){
 		"chart-taskstream": TaskStream,
 		"chart-speedup":    Speedup,
-		"chart-many":       func([]models.Report) (Chart, error) { return TaskStream(manyReports()) },
-		"chart-kinds":      func([]models.Report) (Chart, error) { return TaskStream([]models.Report{kindsReport()}) },
+		"chart-many":       func([]models.Report, ...Option) (Chart, error) { return TaskStream(manyReports()) },
+		"chart-kinds":      func([]models.Report, ...Option) (Chart, error) { return TaskStream([]models.Report{kindsReport()}) },
 	} {
 		c, err := draw(fixedReports())
 		if err != nil {
@@ -610,5 +630,95 @@ func TestWorkerStates(t *testing.T) {
 				t.Errorf("summary explains the states: %v, want %v:\n%s", got, tt.states, c.Summary)
 			}
 		})
+	}
+}
+
+// withRounds is a report of model whose rounds took walls (ms).
+func withRounds(model string, workers int, walls ...float64) models.Report {
+	var runs []models.Report
+	for _, w := range walls {
+		d := time.Duration(w * float64(ms))
+		runs = append(runs, models.Report{Model: model, Traits: models.TraitsOf(model), Workers: workers, Wall: d, CPUs: 2})
+	}
+	return models.Combine(runs, nil)
+}
+
+// errorBars returns the SVG's error-bar strokes as line segments
+// (x0, y0, x1, y1), in document order.
+func errorBars(t *testing.T, svg []byte) [][4]float64 {
+	t.Helper()
+	var out [][4]float64
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "path" || !strings.Contains(attr(se, "style"), "stroke:#101010") {
+			continue
+		}
+		var l [4]float64
+		if _, err := fmt.Sscanf(attr(se, "d"), "M%f,%fL%f,%f", &l[0], &l[1], &l[2], &l[3]); err != nil {
+			t.Fatalf("an error bar's path %q is not one line: %v", attr(se, "d"), err)
+		}
+		out = append(out, l)
+	}
+}
+
+// Speedups from rounds carry their intervals as error bars: a vertical
+// line capped at both ends per model but the baseline, as tall as its
+// interval on the axis, and one in the legend; from single runs, none.
+func TestSpeedupErrorBars(t *testing.T) {
+	reports := []models.Report{
+		withRounds("sequential", 1, 100, 100, 100, 100, 100, 100),
+		withRounds("eventloop", 8, 100, 95.2381, 105.2632, 98, 104, 101), // 1.00 [0.95–1.05]
+		withRounds("gil", 4, 100, 90.9091, 111.1111, 98, 105, 101),       // 1.00 [0.90–1.10]
+		withRounds("threads", 2, 50, 52.6316, 51, 50.5, 51.5, 55.5556),   // [1.80–2.00]
+	}
+	c, err := Speedup(reports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChart(t, c, 150_000, names(reports))
+	bars := errorBars(t, c.SVG)
+	if len(bars) != 3*4 {
+		t.Fatalf("the SVG has %d error-bar strokes, want 3 for each of 3 models and 3 for the legend", len(bars))
+	}
+	var heights []float64
+	for i := 0; i < len(bars); i += 3 {
+		v, lo, hi := bars[i], bars[i+1], bars[i+2]
+		if v[0] != v[2] || lo[1] != lo[3] || hi[1] != hi[3] || lo[1] != v[1] || hi[1] != v[3] {
+			t.Errorf("error bar %d is not a vertical line capped at both ends: %v %v %v", i/3, v, lo, hi)
+		}
+		heights = append(heights, math.Abs(v[3]-v[1]))
+	}
+	// heights[0] is the legend's; then eventloop, gil, threads: on one
+	// axis, their lengths are as their intervals' widths, 0.1, 0.2, 0.2.
+	for i, want := range []float64{1, 2, 2} {
+		if got := heights[i+1] / heights[1]; math.Abs(got-want) > 0.02 {
+			t.Errorf("error bar %d is %.3f times eventloop's, want %v (heights %v)", i+1, got, want, heights[1:])
+		}
+	}
+	for _, want := range []string{"95% interval of the speedup", "the median over 6 rounds"} {
+		if !strings.Contains(string(c.SVG), want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+	for _, want := range []string{"eventloop: 1.00x [0.95–1.05]", "no faster than sequential", "threads: 1.95x [1.80–2.00]", "as fast as the 2 cores allow", "sequential: 1.00x on"} {
+		if !strings.Contains(c.Summary, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, c.Summary)
+		}
+	}
+	// From one run each: no interval, no error bar, no legend for one.
+	one, err := Speedup([]models.Report{withRounds("sequential", 1, 100), withRounds("threads", 2, 50)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bars := errorBars(t, one.SVG); len(bars) != 0 || strings.Contains(string(one.SVG), "95% interval") {
+		t.Errorf("a chart of single runs has %d error-bar strokes or the interval's legend", len(bars))
 	}
 }

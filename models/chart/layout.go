@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -357,9 +358,17 @@ func idle(row Row) time.Duration {
 
 // panelTitle is what follows the model's name above its panel.
 func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
-	parts := []string{fmt.Sprintf("%s on %s", plural(len(r.Tasks), "task", "tasks"), workerCount(r)), "wall " + formatDuration(r.Wall)}
+	wall := "wall " + formatDuration(r.Wall)
+	if n := len(r.Rounds); n > 1 {
+		wall += fmt.Sprintf(", the median of %d rounds", n)
+	}
+	parts := []string{fmt.Sprintf("%s on %s", words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r)), wall}
 	if seq > 0 && r.Wall > 0 && !r.Baseline {
-		parts = append(parts, fmt.Sprintf("%.2fx", float64(seq)/float64(r.Wall)))
+		s := float64(seq) / float64(r.Wall)
+		if r.Speedup.N > 0 {
+			s = r.Speedup.Mid // over the rounds, as the table says
+		}
+		parts = append(parts, fmt.Sprintf("%.2fx", s))
 	}
 	if r.Startup > 0 {
 		parts = append(parts, "start-up "+formatDuration(r.Startup))
@@ -375,7 +384,7 @@ func panelTitle(r models.Report, seq time.Duration, untraced bool) string {
 		}
 	}
 	if failed := failedTasks(r); failed > 0 {
-		parts = append(parts, plural(failed, "task failed", "tasks failed"))
+		parts = append(parts, words.Plural(failed, "task failed", "tasks failed"))
 	}
 	if r.Err != "" {
 		parts = append(parts, "stopped: "+shorten(r.Err, 70))
@@ -405,14 +414,23 @@ func workerNoun(r models.Report) (one, many string) {
 // workerCount is e.g. "4 threads" or "1 loop".
 func workerCount(r models.Report) string {
 	one, many := workerNoun(r)
-	return plural(r.Workers, one, many)
+	return words.Plural(r.Workers, one, many)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
+// workerLabel names row k of r's panel.
+func workerLabel(r models.Report, k int) string {
+	one, _ := workerNoun(r)
+	if r.Baseline && max(r.Workers, 1) == 1 {
+		return one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	label := fmt.Sprintf("%s %d", one, k)
+	for _, w := range r.Pool {
+		if w.Worker == k && w.Host != "" && r.Hosts {
+			label += " (" + w.Host + ")"
+			break
+		}
+	}
+	return label
 }
 
 // shorten cuts s to at most n runes, with an ellipsis.

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -55,8 +56,10 @@ var (
 // convention). A last row per panel, when the run collected garbage or
 // stopped the world, shows when (GC · STW).
 //
+// A report whose run took rounds (Report.Rounds) is its median round.
+//
 // It returns an error for no reports.
-func TaskStream(reports []models.Report) (Chart, error) {
+func TaskStream(reports []models.Report, opts ...Option) (Chart, error) {
 	if len(reports) == 0 {
 		return Chart{}, errors.New("no reports to draw a task stream of: run at least one model first")
 	}
@@ -176,7 +179,7 @@ func TaskStream(reports []models.Report) (Chart, error) {
 		}
 		drawLegend(c, legendLines, legendX, c.Min.Y+margin+vg.Length(len(legendLines))*legendLine)
 	}
-	svg, png, err := render(width, height, paint)
+	svg, png, err := render(width, height, settingsOf(opts), paint)
 	if err != nil {
 		return Chart{}, fmt.Errorf("drawing the task stream: %w", err)
 	}
@@ -685,7 +688,7 @@ func streamSummary(reports []models.Report, panels []Panel, end time.Duration, f
 
 // summaryLine is e.g. "threads: 8 tasks on 2 goroutines, 0.91 s, 1.86x".
 func summaryLine(r models.Report, seq time.Duration) string {
-	s := fmt.Sprintf("%s: %s on %s, %s", r.Model, plural(len(r.Tasks), "task", "tasks"), workerCount(r), formatDuration(r.Wall))
+	s := fmt.Sprintf("%s: %s on %s, %s", r.Model, words.Plural(len(r.Tasks), "task", "tasks"), workerCount(r), formatDuration(r.Wall))
 	if seq > 0 && r.Wall > 0 && !r.Baseline {
 		s += fmt.Sprintf(", %.2fx", float64(seq)/float64(r.Wall))
 	}
@@ -693,7 +696,7 @@ func summaryLine(r models.Report, seq time.Duration) string {
 		s += ", start-up " + formatDuration(r.Startup)
 	}
 	if failed := failedTasks(r); failed > 0 {
-		s += ", " + plural(failed, "task failed", "tasks failed")
+		s += ", " + words.Plural(failed, "task failed", "tasks failed")
 	}
 	if r.Err != "" {
 		s += ", stopped: " + shorten(r.Err, 100)
@@ -767,7 +770,7 @@ func runtimeWords(r models.Report) string {
 		parts = append(parts, "GC "+formatDuration(gc))
 	}
 	if stops > 0 {
-		parts = append(parts, fmt.Sprintf("stop-the-world %s (%s)", formatDuration(stw), plural(stops, "time", "times")))
+		parts = append(parts, fmt.Sprintf("stop-the-world %s (%s)", formatDuration(stw), words.Plural(stops, "time", "times")))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"atonce/internal/words"
 	"atonce/models"
 )
 
@@ -296,7 +297,7 @@ func (d *diagnoser) sentences(r models.Report, rows []Row) []string {
 			}
 		}
 		if len(moves) > 0 {
-			clauses = append(clauses, "the baseline: "+joinAnd(moves))
+			clauses = append(clauses, "the baseline: "+words.JoinAnd(moves))
 		}
 	} else {
 		for _, row := range rows {
@@ -342,7 +343,7 @@ func lesson(units []string) string {
 	case 1:
 		return " — " + ops[0] + " is not atomic: don't count on it"
 	}
-	return " — " + joinAnd(ops) + " are not atomic: don't count on it"
+	return " — " + words.JoinAnd(ops) + " are not atomic: don't count on it"
 }
 
 // failure explains a failed run.
@@ -357,7 +358,7 @@ func (d *diagnoser) failure(r models.Report) string {
 		}
 		s := "the run crashed with " + strconv.Quote(firstLine(r.Err))
 		if len(maps) > 0 {
-			s += ": " + joinAnd(maps) + " is a map that several tasks wrote at the same time without a lock, and Go stops the whole program rather than let a map break"
+			s += ": " + words.JoinAnd(maps) + " is a map that several tasks wrote at the same time without a lock, and Go stops the whole program rather than let a map break"
 		} else {
 			s += ": several tasks wrote one map at the same time, and Go stops the whole program rather than let a map break"
 		}
@@ -668,16 +669,6 @@ func orElse(a, b string) string {
 }
 
 func code(s string) string { return "`" + s + "`" }
-
-func joinAnd(xs []string) string {
-	switch len(xs) {
-	case 0:
-		return ""
-	case 1:
-		return xs[0]
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
-}
 
 // Table renders the rows as aligned plain text and as an HTML <table>
 // (no scripts, no styles; values escaped; long values shortened). The

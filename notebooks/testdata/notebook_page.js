@@ -54,6 +54,40 @@ window.atonceProbe = {
 		return {};
 	},
 
+	// watchCharts records every change of what a code cell's chart
+	// outputs hold (a %%models run's task stream and speedup charts, which
+	// it draws while it goes and updates in place), as the page renders
+	// it: which cell and output, the chart's summary, whether the cell's
+	// execute reply had come yet, and whether the chart had its PNG (the
+	// finished chart) or not (a draft).
+	watchCharts() {
+		window.atonceCharts = [];
+		const seen = {};
+		const nb = window.Jupyter.notebook;
+		const look = () => {
+			const replies = window.atonceReplies || {};
+			nb.get_cells().forEach((cell, i) => {
+				if (cell.cell_type !== 'code') return;
+				(cell.output_area.outputs || []).forEach((o, j) => {
+					const plain = o.data ? [].concat(o.data['text/plain'] || []).join('') : '';
+					if (!/^(Task stream:|Speedup)/.test(plain)) return;
+					const key = i + '/' + j;
+					if (seen[key] === plain + !!o.data['image/png']) return;
+					seen[key] = plain + !!o.data['image/png'];
+					window.atonceCharts.push({ cell: i, output: j, summary: plain,
+						running: !(cell.last_msg_id && replies[cell.last_msg_id]), png: !!o.data['image/png'] });
+				});
+			});
+		};
+		new MutationObserver(look).observe(document.querySelector('#notebook-container'), { childList: true, subtree: true, characterData: true });
+		return {};
+	},
+
+	// charts: what watchCharts recorded.
+	charts() {
+		return { log: window.atonceCharts || [] };
+	},
+
 	// finished: every non-empty code cell has its execute reply, the cells
 	// that ran also their IOPub idle (reply and idle travel on different
 	// sockets, so the prompt alone can come first), and the kernel
