@@ -67,7 +67,7 @@ func Task(i int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestStatesInTheNotebook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports, err := modelrun.Run(context.Background(), s, spec, nil, nil)
+	reports, err := modelrun.Run(context.Background(), s, spec, modelrun.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
