@@ -69,9 +69,9 @@ func Compare(ctx context.Context, t Task, names []string, opt CompareOptions) ([
 // among them, the speedup over it with its 95% interval (SpeedupOf:
 // "1.93x [1.88–1.98]", with the interval's real confidence after it when
 // too few rounds allowed 95%), the efficiency (speedup per worker) and
-// what the interval says (Reading); workers, tasks per worker (mean, and
-// min–max over the workers that ran tasks), the MSU and sharing facts,
-// and errors. Below it: how the speedups were computed, the runs' notes
+// what the interval says (Reading; no column when none has one);
+// workers, tasks per worker (mean, and min–max over the workers that ran
+// tasks), the MSU and sharing facts, and errors. Below it: how the speedups were computed, the runs' notes
 // (Report.Notes), and which runs competed for the cores.
 //
 // Reports of several modes (interpreted and native) are each compared
@@ -104,6 +104,15 @@ func Table(reports []Report) (text string, htmlTable string) {
 			r.Sharing,
 			errorsOf(r),
 		})
+	}
+	// A reading needs an interval: from single runs, no column for it,
+	// and the table is as it always was.
+	const readingColumn = 5
+	if !slices.ContainsFunc(rows, func(row []string) bool { return row[readingColumn] != "" }) {
+		header = slices.Delete(header, readingColumn, readingColumn+1)
+		for i := range rows {
+			rows[i] = slices.Delete(rows[i], readingColumn, readingColumn+1)
+		}
 	}
 
 	var notes []string

@@ -229,6 +229,8 @@ func TestTableIntervals(t *testing.T) {
 		{"one round: a bare speedup", textOne, "2.00x ", true},
 		{"one round: no interval", textOne, "[", false},
 		{"one round: no method note", textOne, "note: speedup", false},
+		{"one round: no reading column", textOne, "reading", false},
+		{"rounds: a reading column", textMany, "reading", true},
 		{"the baseline: no interval", textMany, "1.00x [1.00", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
