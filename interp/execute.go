@@ -59,6 +59,10 @@ func (s *Session) execute(ctx context.Context, code string) Result {
 			// redefinitions are the same now.
 			parsed = s.parse(cell, code, nil)
 			p = s.plan(parsed)
+			// The debugger follows the new interpreter.
+			if note := s.debugPrepareLocked(); note != "" {
+				notes = append(notes, note)
+			}
 		}
 	}
 	run := s.edited(cell, parsed, p)
@@ -188,6 +192,7 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 			}
 			return Result{Err: s.compileFailure(run.cell, run.groups, err)}
 		}
+		s.debugCompiled(run.cell, prog)
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
 				return s.interrupted(label)
@@ -415,6 +420,7 @@ func (s *Session) newCell(code string) int {
 	s.cells++
 	slot := s.cells%cellSlots + 1
 	s.sources[slot] = code
+	s.debugNewCell(slot, code)
 	return slot
 }
 
