@@ -37,7 +37,7 @@ import (
 // one before it runs.
 //
 // The debugger is put in place and taken away only between requests
-// (Session.DebugPrepare, DebugSettle): yaegi's bookkeeping assumes every
+// (Session.DebugPrepare): yaegi's bookkeeping assumes every
 // running frame was entered under it, so code that was running when it
 // came in fails at its next call, and a goroutine stopped when it goes
 // would wait for ever.
@@ -189,8 +189,8 @@ func (s *Session) Debugger() *Debugger {
 	return s.dbg
 }
 
-// Attach starts a debugging session; it takes effect before the next
-// request runs (Session.DebugPrepare). Attaching again replaces the
+// Attach starts a debugging session; it takes effect when no request
+// runs (Session.DebugPrepare). Attaching again replaces the
 // options.
 func (d *Debugger) Attach(opt DebugOptions) error {
 	if opt.Source == nil {
@@ -207,8 +207,8 @@ func (d *Debugger) Attach(opt DebugOptions) error {
 }
 
 // Detach ends the debugging session: breakpoints go and stopped
-// goroutines go on. yaegi's debugger leaves between requests
-// (Session.DebugSettle).
+// goroutines go on. yaegi's debugger leaves when no request runs
+// (Session.DebugPrepare).
 func (d *Debugger) Detach() {
 	d.mu.Lock()
 	d.attached = false
@@ -238,29 +238,14 @@ func (d *Debugger) Installed() bool {
 }
 
 // DebugPrepare puts the debugger in place, or takes it away, as the
-// debugging session wants. The engine calls it before each request that
-// runs code, when none runs. It returns a note for the user when the
-// debugger could not be put in place.
+// debugging session wants. The engine calls it when no request runs:
+// before each request that runs code, and after a debug request. It
+// returns a note for the user when the debugger could not be put in
+// place.
 func (s *Session) DebugPrepare() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.debugPrepareLocked()
-}
-
-// DebugSettle takes the debugger away after a detach: the engine calls it
-// when no request runs.
-func (s *Session) DebugSettle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dbg == nil {
-		return
-	}
-	d := s.dbg
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.attached {
-		d.uninstallLocked()
-	}
 }
 
 // debugPrepareLocked is DebugPrepare with s.mu held (a rebuild calls it
@@ -456,21 +441,23 @@ func (d *Debugger) shouldStopLocked(inst *installation, g int, reason interp.Deb
 		return user, run
 	}
 	st, stepping := d.steps[g]
-	if !stepping {
-		if reason == interp.DebugPause && user {
-			return true, run
-		}
-		if reason == interp.DebugPause {
-			return false, resumeHow{step: true, kind: interp.DebugStepOut}
-		}
+	if !stepping && reason != interp.DebugPause {
 		return false, run // a step whose session or request ended
 	}
-	if g == 1 && st.epoch != d.epoch {
+	if stepping && g == 1 && st.epoch != d.epoch {
 		delete(d.steps, g) // the step ended with the request that ran it
 		return false, run
 	}
+	if pos.Line == 0 {
+		// yaegi stops now and then where it cannot tell the node: stop
+		// at the next step instead.
+		return false, resumeHow{step: true, kind: reason}
+	}
 	if !user {
 		return false, resumeHow{step: true, kind: interp.DebugStepOut}
+	}
+	if !stepping { // a pause, in a cell
+		return true, run
 	}
 	depth := frameDepth(e)
 	if pos.Line == st.line && depth == st.depth {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func newDebugRun(t *testing.T) *debugRun {
 	}
 	t.Cleanup(func() {
 		r.d.Detach()
-		s.DebugSettle()
+		s.DebugPrepare()
 	})
 	return r
 }
@@ -376,4 +377,52 @@ func task(i int) int {
 	if got := <-results; got != 0 {
 		t.Errorf("the stopped task returned %d, want 0", got)
 	}
+}
+
+func TestDebugPauseAndLoopSteps(t *testing.T) {
+	r := newDebugRun(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.start(ctx, "// busy\nn := 0\nfor {\n\tn++\n}")
+	time.Sleep(200 * time.Millisecond)
+	if err := r.d.Pause(1); err != nil {
+		t.Fatal(err)
+	}
+	if ev := r.wait("stopped", 1); ev.Reason != "pause" {
+		t.Fatalf("stopped = %+v, want a pause", ev)
+	}
+	if f := r.top(1); f.Line != 3 && f.Line != 4 {
+		t.Errorf("paused at %+v, want line 3 or 4", f)
+	}
+	cancel()
+	if res := r.finish(); !res.Interrupted {
+		t.Fatalf("result %+v, want interrupted", res)
+	}
+
+	def := "// sum\nfunc sum(n int) int {\n\ts := 0\n\tfor i := 0; i < n; i++ {\n\t\ts += i\n\t}\n\treturn s\n}"
+	r.run(def)
+	if _, err := r.d.SetBreakpoints(sourceOf(def), []int{5}); err != nil {
+		t.Fatal(err)
+	}
+	r.start(context.Background(), "// call\nsum(3)")
+	r.wait("stopped", 1)
+	var lines []int
+	for range 6 {
+		lines = append(lines, r.top(1).Line)
+		if err := r.d.Step(1, StepOver); err != nil {
+			t.Fatal(err)
+		}
+		r.wait("stopped", 1)
+	}
+	// The loop's body, then its header (post statement and test), ...
+	if want := []int{5, 4, 5, 4, 5, 4}; !slices.Equal(lines, want) {
+		t.Errorf("stepping over lines %v, want %v", lines, want)
+	}
+	if _, err := r.d.SetBreakpoints(sourceOf(def), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.Continue(1); err != nil {
+		t.Fatal(err)
+	}
+	r.finish()
 }

@@ -79,7 +79,7 @@ func (d *Debugger) Scopes(frame int) ([]Scope, error) {
 	}
 	f := r.frame
 	locals := d.newRefLocked(r.thread, &debugRef{parts: func() []namedValue { return frameLocals(f) }})
-	globals := d.newRefLocked(r.thread, &debugRef{parts: d.globalValues})
+	globals := d.newRefLocked(r.thread, &debugRef{parts: func() []namedValue { return globalValues(d.s.interpreter()) }})
 	return []Scope{{Name: "Locals", Ref: locals}, {Name: "Globals", Ref: globals}}, nil
 }
 
@@ -103,8 +103,7 @@ func frameLocals(f *interp.DebugFrame) []namedValue {
 
 // globalValues lists the notebook's package-level variables and
 // constants, by name.
-func (d *Debugger) globalValues() []namedValue {
-	in := d.s.interpreter()
+func globalValues(in *interp.Interpreter) []namedValue {
 	var out []namedValue
 	for name, v := range globals(in) {
 		if hidden(name) || !v.IsValid() || v.Kind() == reflect.Func {
@@ -172,23 +171,33 @@ func (d *Debugger) Globals() []Variable {
 		}
 	}
 	var out []Variable
-	for _, p := range d.globalValues() {
+	for _, p := range globalValues(d.interpreterLocked()) {
 		out = append(out, d.variableLocked(0, p))
 	}
 	return out
 }
 
-// interpreter returns the session's interpreter; it changes only when a
-// rebuild replaces it, under s.mu, which a stopped cell holds.
+// interpreter returns the session's interpreter, for reading values
+// while a cell may run (holding s.mu): the debugger's, when it is in
+// place; it changes only when a rebuild replaces it, with s.mu held.
 func (s *Session) interpreter() *interp.Interpreter {
 	if s.dbg != nil {
 		s.dbg.mu.Lock()
-		inst := s.dbg.inst
-		s.dbg.mu.Unlock()
-		if inst != nil {
-			return inst.in
-		}
+		defer s.dbg.mu.Unlock()
+		return s.dbg.interpreterLocked()
 	}
+	return s.interpreterIdle()
+}
+
+// interpreterLocked is interpreter with d.mu held.
+func (d *Debugger) interpreterLocked() *interp.Interpreter {
+	if d.inst != nil {
+		return d.inst.in
+	}
+	return d.s.interpreterIdle()
+}
+
+func (s *Session) interpreterIdle() *interp.Interpreter {
 	if s.mu.TryLock() {
 		defer s.mu.Unlock()
 	}
@@ -215,7 +224,7 @@ func (d *Debugger) lookupLocked(frame int) (func(string) (namedValue, bool), int
 			}
 		}
 		if globalVals == nil {
-			globalVals = d.globalValues()
+			globalVals = globalValues(d.interpreterLocked())
 		}
 		for _, v := range globalVals {
 			if v.name == name {

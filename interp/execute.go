@@ -342,6 +342,23 @@ func (s *Session) run(ctx context.Context, label int64, prog *interp.Program) (e
 func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.eval(ctx, expr)
+}
+
+// TryEval is Eval when nothing else runs in the session (no cell, no
+// other evaluation), and ok false at once otherwise: the debugger asks
+// for values while a cell may be running.
+func (s *Session) TryEval(ctx context.Context, expr string) (b enginemsg.Bundle, ok bool, err error) {
+	if !s.mu.TryLock() {
+		return nil, false, nil
+	}
+	defer s.mu.Unlock()
+	b, err = s.eval(ctx, expr)
+	return b, true, err
+}
+
+// eval is Eval with s.mu held.
+func (s *Session) eval(ctx context.Context, expr string) (enginemsg.Bundle, error) {
 	if s.closed {
 		return nil, &enginemsg.Error{Name: "SessionClosed", Value: "the interpreter session is closed"}
 	}

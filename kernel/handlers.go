@@ -17,11 +17,11 @@ func (k *Kernel) shellHandler(msgType string) handler {
 	case "kernel_info_request":
 		return k.kernelInfo
 	case "complete_request":
-		return k.complete
+		return k.completion(false)
 	case "inspect_request":
-		return k.inspect
+		return k.inspection(false)
 	case "is_complete_request":
-		return k.isComplete
+		return k.isCompletion(false)
 	case "history_request":
 		return k.history
 	case "comm_info_request":
@@ -47,6 +47,22 @@ func (k *Kernel) controlHandler(msgType string) handler {
 		return k.interrupt
 	case "kernel_info_request":
 		return k.kernelInfo
+	case "debug_request":
+		return k.debugRequest
+	}
+	return nil
+}
+
+// shellAsideHandler returns the handler of a shell request answered
+// aside, while a cell is stopped at a breakpoint (see asideTypes).
+func (k *Kernel) shellAsideHandler(msgType string) handler {
+	switch msgType {
+	case "complete_request":
+		return k.completion(true)
+	case "inspect_request":
+		return k.inspection(true)
+	case "is_complete_request":
+		return k.isCompletion(true)
 	}
 	return nil
 }
@@ -56,6 +72,10 @@ func (k *Kernel) kernelInfo(ctx context.Context, ch *channel, m *wire.Message) {
 	if links == nil {
 		links = []map[string]string{}
 	}
+	features := []string{}
+	if k.dbg != nil {
+		features = append(features, "debugger")
+	}
 	k.reply(ch, m, "kernel_info_reply", map[string]any{
 		"status":                 "ok",
 		"protocol_version":       wire.ProtocolVersion,
@@ -64,7 +84,10 @@ func (k *Kernel) kernelInfo(ctx context.Context, ch *channel, m *wire.Message) {
 		"language_info":          k.info.LanguageInfo,
 		"banner":                 k.info.Banner,
 		"help_links":             links,
-		"debugger":               false,
+		// Jupyter's debugger: supported_features since protocol 5.5,
+		// debugger before (JupyterLab reads either).
+		"supported_features": features,
+		"debugger":           k.dbg != nil,
 	})
 }
 
@@ -284,53 +307,68 @@ type codeRequest struct {
 	DetailLevel int    `json:"detail_level"`
 }
 
-func (k *Kernel) complete(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}, discard{})
-	content := map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
-	if err != nil {
-		k.log.Warn("completion", "err", err)
-	} else if rep.Err == nil {
-		if rep.Matches != nil {
-			content["matches"] = rep.Matches
-		}
-		content["cursor_start"] = rep.CursorStart
-		content["cursor_end"] = rep.CursorEnd
-		content["metadata"] = orEmpty(rep.Metadata)
+// ask sends a request that runs nothing to the engine: in order, or
+// aside (while a cell is stopped at a breakpoint).
+func (k *Kernel) ask(ctx context.Context, req enginemsg.Request, aside bool) (*enginemsg.Reply, error) {
+	if aside && k.dbg != nil {
+		return k.dbg.Aside(ctx, req)
 	}
-	k.reply(ch, m, "complete_reply", content)
+	return k.engine.Request(ctx, req, discard{})
 }
 
-func (k *Kernel) inspect(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}, discard{})
-	content := map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
-	if err != nil {
-		k.log.Warn("inspection", "err", err)
-	} else if rep.Err == nil && rep.Found {
-		content["found"] = true
-		content["data"] = rep.Data
-		content["metadata"] = orEmpty(rep.Metadata)
+func (k *Kernel) completion(aside bool) handler {
+	return func(ctx context.Context, ch *channel, m *wire.Message) {
+		var req codeRequest
+		_ = m.DecodeContent(&req)
+		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}, aside)
+		content := map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
+		if err != nil {
+			k.log.Warn("completion", "err", err)
+		} else if rep.Err == nil {
+			if rep.Matches != nil {
+				content["matches"] = rep.Matches
+			}
+			content["cursor_start"] = rep.CursorStart
+			content["cursor_end"] = rep.CursorEnd
+			content["metadata"] = orEmpty(rep.Metadata)
+		}
+		k.reply(ch, m, "complete_reply", content)
 	}
-	k.reply(ch, m, "inspect_reply", content)
 }
 
-func (k *Kernel) isComplete(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}, discard{})
-	content := map[string]any{"status": "unknown"}
-	if err != nil {
-		k.log.Warn("is_complete", "err", err)
-	} else if rep.Err == nil && rep.Status != "" {
-		content["status"] = rep.Status
-		if rep.Status == "incomplete" {
-			content["indent"] = rep.Indent
+func (k *Kernel) inspection(aside bool) handler {
+	return func(ctx context.Context, ch *channel, m *wire.Message) {
+		var req codeRequest
+		_ = m.DecodeContent(&req)
+		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}, aside)
+		content := map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
+		if err != nil {
+			k.log.Warn("inspection", "err", err)
+		} else if rep.Err == nil && rep.Found {
+			content["found"] = true
+			content["data"] = rep.Data
+			content["metadata"] = orEmpty(rep.Metadata)
 		}
+		k.reply(ch, m, "inspect_reply", content)
 	}
-	k.reply(ch, m, "is_complete_reply", content)
+}
+
+func (k *Kernel) isCompletion(aside bool) handler {
+	return func(ctx context.Context, ch *channel, m *wire.Message) {
+		var req codeRequest
+		_ = m.DecodeContent(&req)
+		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}, aside)
+		content := map[string]any{"status": "unknown"}
+		if err != nil {
+			k.log.Warn("is_complete", "err", err)
+		} else if rep.Err == nil && rep.Status != "" {
+			content["status"] = rep.Status
+			if rep.Status == "incomplete" {
+				content["indent"] = rep.Indent
+			}
+		}
+		k.reply(ch, m, "is_complete_reply", content)
+	}
 }
 
 func (k *Kernel) history(ctx context.Context, ch *channel, m *wire.Message) {

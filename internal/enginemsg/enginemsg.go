@@ -26,6 +26,11 @@ const (
 	KindReplay     = "replay"      // run Request.Cells silently, to rebuild state
 	KindInterrupt  = "interrupt"   // cancel the running execute or replay
 	KindInputReply = "input_reply" // the user's answer to an input_request event
+	// KindDebug carries a Debug Adapter Protocol request (Request.Debug)
+	// of Jupyter's debugger; the reply's Debug is its response. The
+	// engine answers it at once, also while a request runs or is stopped
+	// at a breakpoint.
+	KindDebug = "debug"
 )
 
 // Event kinds, sent by the engine.
@@ -41,6 +46,9 @@ const (
 	// the engine dies before replying, the supervisor starts a new one and
 	// sends the request again with Request.Resume holding it.
 	EventCheckpoint = "checkpoint"
+	// EventDebug is a Debug Adapter Protocol event of the debugger
+	// (Event.Debug): a goroutine stopped, went on, started or ended.
+	EventDebug = "debug"
 )
 
 // Request is one message from the kernel to the engine.
@@ -62,6 +70,12 @@ type Request struct {
 	// Resume is set when the request is sent again because the engine
 	// died while running it after a checkpoint.
 	Resume *Resume `json:"resume,omitempty"`
+	// Aside asks the engine to answer at once, alongside the running
+	// request: completion, inspection and is_complete while a cell is
+	// stopped at a breakpoint. Debug requests are always aside.
+	Aside bool `json:"aside,omitempty"`
+	// Debug is the Debug Adapter Protocol request of a KindDebug.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Resume tells a re-sent request where its first attempt got to.
@@ -90,6 +104,8 @@ type Event struct {
 	Reply     *Reply         `json:"reply,omitempty"`
 	// Checkpoint is the state an EventCheckpoint saves.
 	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	// Debug is the Debug Adapter Protocol event of an EventDebug.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Reply is the engine's answer to a request. Which fields are set depends
@@ -137,6 +153,9 @@ type Reply struct {
 	// IsComplete: "complete", "incomplete", "invalid" or "unknown".
 	Status string `json:"status,omitempty"`
 	Indent string `json:"indent,omitempty"`
+
+	// Debug: the Debug Adapter Protocol response.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Error is an error the user sees in the cell: Jupyter's ename, evalue and

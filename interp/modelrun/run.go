@@ -28,6 +28,31 @@ type Notebook interface {
 	History() []string
 }
 
+// debugFuncer is a Notebook whose debugger can follow each call of a
+// task as a goroutine of its own, when asked with DebugFunc instead of
+// Func (see interp.Session.DebugFunc).
+type debugFuncer interface {
+	DebugFunc(ctx context.Context, name string) (reflect.Value, error)
+	// Debugging tells whether the debugger is in place.
+	Debugging() bool
+}
+
+// debugging tells whether nb's debugger is in place: the tasks then run
+// under it, which is no time to measure.
+func debugging(nb Notebook) bool {
+	d, ok := nb.(debugFuncer)
+	return ok && d.Debugging()
+}
+
+// taskFunc fetches the task for model m: for a model whose tasks run at
+// the same time in the engine, one the debugger tells apart per task.
+func taskFunc(ctx context.Context, nb Notebook, name string, t models.Traits) (reflect.Value, error) {
+	if d, ok := nb.(debugFuncer); ok && t.Placement == models.InEngine && t.Switching == models.Simultaneous {
+		return d.DebugFunc(ctx, name)
+	}
+	return nb.Func(ctx, name)
+}
+
 // Config is what runs need to know of the program they run in.
 type Config struct {
 	// Version is the kernel's version; workers must match it.
@@ -144,7 +169,9 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	if anyModel(spec.Models, inEngine) {
+	// Under the debugger the warm-up call would stop at the task's
+	// breakpoints before the run, and timings mean little anyway.
+	if anyModel(spec.Models, inEngine) && !debugging(nb) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
@@ -175,7 +202,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 			}
 			// Fetch the function afresh: a value from before an
 			// interrupt silently returns zeros.
-			fn, err := nb.Func(ctx, spec.Func)
+			fn, err := taskFunc(ctx, nb, spec.Func, m.Traits())
 			if err != nil {
 				return medians(i), err
 			}
