@@ -234,6 +234,7 @@ func runKernel(args []string, stderr io.Writer) int {
 		Command:    []string{exe, "engine"},
 		Background: func(ev enginemsg.Event) { k.Background(ev) },
 		Debug:      func(ev json.RawMessage) { k.DebugEvent(ev) },
+		Started:    func() { k.EngineStarted() },
 		Logger:     log,
 	})
 	if err != nil {

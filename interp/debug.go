@@ -123,6 +123,7 @@ type Debugger struct {
 
 	mu       sync.Mutex
 	attached bool
+	quiet    bool // breakpoints off for now (DebugQuiet)
 	opt      DebugOptions
 	inst     *installation        // yaegi's debugger, nil when not in place
 	last     *installation        // the last one put in place, until it ended
@@ -589,7 +590,7 @@ func (d *Debugger) applyLocked(slot int, c *debugCell, progs []cellProgram) map[
 		return found
 	}
 	var lines []int
-	if d.attached && c.code != "" {
+	if d.attached && !d.quiet && c.code != "" {
 		for _, l := range d.bps[d.sourceLocked(c)] {
 			lines = append(lines, slot*lineBase+l)
 		}
@@ -671,6 +672,16 @@ func (d *Debugger) SetBreakpoints(source string, lines []int) ([]Breakpoint, err
 		}
 	}
 	return out, nil
+}
+
+// Quiet turns the breakpoints off (on true) and on again: the engine
+// replays the notebook into a new engine quietly, and the user's
+// breakpoints must not stop the replay.
+func (d *Debugger) Quiet(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.quiet = on
+	d.applyAllLocked()
 }
 
 // Threads returns the goroutines yaegi's debugger follows: goroutine 1,

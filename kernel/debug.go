@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"atonce/internal/cellpath"
 	"atonce/internal/enginemsg"
@@ -181,9 +182,36 @@ func (k *Kernel) attach(ctx context.Context, req dapRequest) json.RawMessage {
 // breakpoints, and asks once more.
 func (k *Kernel) forward(ctx context.Context, req dapRequest) json.RawMessage {
 	resp := k.send(ctx, req)
-	if _, msg := responseOK(resp); msg != notAttached {
+	if _, msg := responseOK(resp); msg != notAttached || req.Command == "attach" || req.Command == "disconnect" {
 		return resp
 	}
+	if !k.debugReattach(ctx) {
+		return resp
+	}
+	return k.send(ctx, req)
+}
+
+// EngineStarted tells the kernel that an engine started. One that
+// replaces another knows nothing of the debugging session: the kernel
+// sends it again (attach, breakpoints) at once, before the notebook's
+// cells are replayed into it and before any cell runs, so that the new
+// engine stops at the breakpoints too. The supervisor calls it before it
+// sends the new engine anything else.
+func (k *Kernel) EngineStarted() {
+	if k.dbg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reattachTimeout)
+	defer cancel()
+	k.debugReattach(ctx)
+}
+
+// reattachTimeout bounds sending the debugging session to a new engine.
+const reattachTimeout = 10 * time.Second
+
+// debugReattach attaches the engine again, with the breakpoints, and
+// tells whether it worked.
+func (k *Kernel) debugReattach(ctx context.Context) bool {
 	st := &k.dbgState
 	st.mu.Lock()
 	attached := st.attached
@@ -193,18 +221,18 @@ func (k *Kernel) forward(ctx context.Context, req dapRequest) json.RawMessage {
 	}
 	st.stopped = map[int]bool{}
 	st.mu.Unlock()
-	if !attached || req.Command == "attach" || req.Command == "disconnect" {
-		return resp
+	if !attached {
+		return false
 	}
-	k.log.Info("the engine's debugger is not attached (a new engine?): attaching again")
+	k.log.Info("the engine is new: sending it the debugging session again")
 	if ok, _ := responseOK(k.attach(ctx, dapRequest{Type: "request", Command: "attach"})); !ok {
-		return resp
+		return false
 	}
 	for _, path := range slices.Sorted(maps.Keys(bps)) {
 		args, _ := json.Marshal(map[string]any{"source": map[string]any{"path": path}, "breakpoints": bps[path]})
 		k.send(ctx, dapRequest{Type: "request", Command: "setBreakpoints", Arguments: args})
 	}
-	return k.send(ctx, req)
+	return true
 }
 
 // send passes a request to the engine and returns its response.

@@ -263,6 +263,11 @@ func (e *engine) handle(ctx context.Context, req enginemsg.Request) *enginemsg.R
 	case enginemsg.KindReplay:
 		ctx = e.begin(ctx, req)
 		defer e.end()
+		// The debugging session may already be here (the kernel sends it
+		// to a new engine first); the replay does not stop.
+		d := e.sess.Debugger()
+		d.Quiet(true)
+		defer d.Quiet(false)
 		return e.replay(ctx, req.Cells)
 	}
 	if rep, ok := e.source(req); ok {

@@ -36,6 +36,11 @@ type Options struct {
 	// Debug receives the debugger's events (Debug Adapter Protocol
 	// events, see enginemsg.EventDebug).
 	Debug func(json.RawMessage)
+	// Started is called each time an engine has started (the first, and
+	// each that replaces one), before the engine is sent a request (the
+	// cells to replay, a cell): a new engine knows nothing of the
+	// debugger's session, which Started may send it with Aside.
+	Started func()
 	// Grace is how long an interrupted request may take to stop before the
 	// engine is killed and replaced. Default 2 s.
 	Grace time.Duration
@@ -134,6 +139,9 @@ func (s *Supervisor) startLocked(ctx context.Context) error {
 		return err
 	}
 	s.setProc(p)
+	if s.opt.Started != nil {
+		s.opt.Started()
+	}
 	return nil
 }
 

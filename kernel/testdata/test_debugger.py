@@ -409,6 +409,29 @@ class DebuggerCase(unittest.TestCase):
         self.assertEqual((info["isStarted"], info["breakpoints"], info["stoppedThreads"]), (False, [], []))
         self.assertEqual(self.run_cell("h(2)")["status"], "ok")
 
+    def test_a_new_engine_keeps_the_session(self):
+        # The engine dies (concurrent map writes kill a Go process); the
+        # kernel replays the notebook into a new one and sends it the
+        # debugging session: the breakpoint still stops.
+        define = "func dbl(v int) int {\n\tw := v * 2\n\treturn w\n}"
+        self.start_debugging()
+        self.assertEqual(self.run_cell(define)["status"], "ok")
+        path = self.dump(define)
+        self.set_breakpoints(path, [2])
+        crash = ('m := map[int]int{}\nvar wg sync.WaitGroup\nfor g := 0; g < 4; g++ {\n\twg.Add(1)\n'
+                 '\tgo func() {\n\t\tdefer wg.Done()\n\t\tfor i := 0; i < 1000000; i++ {\n\t\t\tm[i%100] = i\n\t\t}\n\t}()\n}\nwg.Wait()')
+        msg_id = self.kc.execute(crash, stop_on_error=False)
+        reply = self.shell_reply(msg_id, timeout=60)
+        self.assertEqual((reply["status"], reply["ename"]), ("error", "EngineCrashed"), reply)
+        msg_id = self.kc.execute("fmt.Println(dbl(4))")
+        thread = self.wait_event("stopped", timeout=60, reason="breakpoint")["body"]["threadId"]
+        frame = self.stack(thread)[0]
+        self.assertEqual((frame["source"]["path"], frame["line"]), (path, 2))
+        self.assertEqual(self.scope_vars(frame["id"], "Locals")["v"]["value"], "4")
+        self.debug("continue", {"threadId": thread})
+        self.assertEqual(self.shell_reply(msg_id)["status"], "ok")
+        self.assertIn("8\n", self.stdout_so_far())
+
 
 if __name__ == "__main__":
     unittest.main()
