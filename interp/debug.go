@@ -747,7 +747,35 @@ func (d *Debugger) Stack(thread int) ([]Frame, error) {
 
 // Continue lets a stopped goroutine go on.
 func (d *Debugger) Continue(thread int) error {
+	return d.release(thread, nil, func(yd *interp.Debugger) error { return yd.Continue(thread) })
+}
+
+// Step sends a stopped goroutine to the next line (StepOver), into the
+// function called on its line (StepIn) or back to its caller (StepOut),
+// where it stops again.
+func (d *Debugger) Step(thread int, kind StepKind) error {
+	r := interp.DebugStepOver
+	switch kind {
+	case StepIn:
+		r = interp.DebugStepInto
+	case StepOut:
+		r = interp.DebugStepOut
+	}
+	return d.release(thread, &kind, func(yd *interp.Debugger) error { return yd.Step(thread, r) })
+}
+
+// release lets a stopped goroutine go on, with yaegi's do, once d forgot
+// what it stopped with and said that it goes on; step, when not nil, is
+// the step it goes on with.
+func (d *Debugger) release(thread int, step *StepKind, do func(*interp.Debugger) error) error {
 	d.mu.Lock()
+	if st, ok := d.stopped[thread]; ok && step != nil {
+		line := 0
+		if f := st.ev.Frames(0, 1); len(f) > 0 {
+			line = f[0].Position().Line
+		}
+		d.steps[thread] = stepState{kind: *step, line: line, depth: frameDepth(st.ev), epoch: d.epoch}
+	}
 	yd, err := d.goOnLocked(thread)
 	send := d.opt.Event
 	d.mu.Unlock()
@@ -755,7 +783,7 @@ func (d *Debugger) Continue(thread int) error {
 		return err
 	}
 	emitTo(send, []DebugEvent{{Kind: "continued", Thread: thread}})
-	return yd.Continue(thread)
+	return do(yd)
 }
 
 // goOnLocked forgets what a stopped goroutine stopped with, and the
@@ -773,39 +801,6 @@ func (d *Debugger) goOnLocked(thread int) (*interp.Debugger, error) {
 	}
 	delete(d.stopped, thread)
 	return d.inst.yd, nil
-}
-
-// Step sends a stopped goroutine to the next line (StepOver), into the
-// function called on its line (StepIn) or back to its caller (StepOut),
-// where it stops again.
-func (d *Debugger) Step(thread int, kind StepKind) error {
-	d.mu.Lock()
-	st, ok := d.stopped[thread]
-	if !ok || d.inst == nil {
-		d.mu.Unlock()
-		return ErrNotStopped
-	}
-	e := st.ev
-	line := 0
-	if f := e.Frames(0, 1); len(f) > 0 {
-		line = f[0].Position().Line
-	}
-	d.steps[thread] = stepState{kind: kind, line: line, depth: frameDepth(e), epoch: d.epoch}
-	yd, err := d.goOnLocked(thread)
-	send := d.opt.Event
-	d.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	emitTo(send, []DebugEvent{{Kind: "continued", Thread: thread}})
-	r := interp.DebugStepOver
-	switch kind {
-	case StepIn:
-		r = interp.DebugStepInto
-	case StepOut:
-		r = interp.DebugStepOut
-	}
-	return yd.Step(thread, r)
 }
 
 // Pause asks a goroutine to stop at its next step in a cell. One blocked

@@ -459,44 +459,18 @@ func writePreview(b *strings.Builder, v reflect.Value, depth int) {
 			b.WriteString("nil")
 			return
 		}
-		if depth <= 0 {
-			fmt.Fprintf(b, "[…] (len %d)", v.Len())
-			return
-		}
-		b.WriteString("[")
-		for i := range min(v.Len(), 10) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePreview(b, v.Index(i), depth-1)
-		}
-		if v.Len() > 10 {
-			fmt.Fprintf(b, ", … (len %d)", v.Len())
-		}
-		b.WriteString("]")
+		writeItems(b, "[", "]", v.Len(), depth, func(i int) { writePreview(b, v.Index(i), depth-1) })
 	case reflect.Map:
 		if v.IsNil() {
 			b.WriteString("nil")
 			return
 		}
-		if depth <= 0 {
-			fmt.Fprintf(b, "map[…] (len %d)", v.Len())
-			return
-		}
-		b.WriteString("map[")
-		for i, k := range sortedKeys(v) {
-			if i == 10 {
-				fmt.Fprintf(b, " … (len %d)", v.Len())
-				break
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePreview(b, k, depth-1)
+		keys := sortedKeys(v)
+		writeItems(b, "map[", "]", v.Len(), depth, func(i int) {
+			writePreview(b, keys[i], depth-1)
 			b.WriteString(": ")
-			writePreview(b, v.MapIndex(k), depth-1)
-		}
-		b.WriteString("]")
+			writePreview(b, v.MapIndex(keys[i]), depth-1)
+		})
 	case reflect.Chan:
 		if v.IsNil() {
 			b.WriteString("nil")
@@ -512,6 +486,27 @@ func writePreview(b *strings.Builder, v reflect.Value, depth int) {
 	default:
 		b.WriteString(v.Type().String())
 	}
+}
+
+// writeItems writes the first items of a slice, array or map (item
+// writes item i) between open and close, or only how many there are
+// when depth is spent.
+func writeItems(b *strings.Builder, open, close string, n, depth int, item func(i int)) {
+	if depth <= 0 {
+		fmt.Fprintf(b, "%s…%s (len %d)", open, close, n)
+		return
+	}
+	b.WriteString(open)
+	for i := range min(n, 10) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		item(i)
+	}
+	if n > 10 {
+		fmt.Fprintf(b, ", … (len %d)", n)
+	}
+	b.WriteString(close)
 }
 
 // sortedKeys returns a map's keys in the order of their previews.

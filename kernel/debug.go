@@ -29,12 +29,6 @@ import (
 // computes a cell's path from its text, so breakpoints set in the editor
 // and frames the engine reports meet without the kernel being asked.
 
-// notAttached is the engine's message for a request that needs a
-// debugging session it does not have (a new engine): the kernel attaches
-// again, with the breakpoints, and asks once more. It is
-// atonce/interp/dap.NotAttached, which the kernel does not import.
-const notAttached = "the debugger is not attached"
-
 // debugState is what the kernel keeps of a debugging session.
 type debugState struct {
 	mu          sync.Mutex
@@ -48,25 +42,6 @@ type debugState struct {
 	parent      *wire.Message              // the last debug_request, parent of events
 }
 
-// dapRequest is a Debug Adapter Protocol request.
-type dapRequest struct {
-	Seq       int             `json:"seq"`
-	Type      string          `json:"type"`
-	Command   string          `json:"command"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
-}
-
-// dapResponse is a Debug Adapter Protocol response.
-type dapResponse struct {
-	Seq        int    `json:"seq"`
-	Type       string `json:"type"`
-	RequestSeq int    `json:"request_seq"`
-	Success    bool   `json:"success"`
-	Command    string `json:"command"`
-	Message    string `json:"message,omitempty"`
-	Body       any    `json:"body"`
-}
-
 // naming is how the kernel names cells' sources: tmpFilePrefix, hash,
 // tmpFileSuffix.
 func (k *Kernel) naming() cellpath.Naming {
@@ -75,7 +50,7 @@ func (k *Kernel) naming() cellpath.Naming {
 
 // debugRequest handles debug_request.
 func (k *Kernel) debugRequest(ctx context.Context, ch *channel, m *wire.Message) {
-	var req dapRequest
+	var req enginemsg.DebugRequest
 	if err := m.DecodeContent(&req); err != nil || req.Command == "" {
 		k.reply(ch, m, "debug_reply", k.dapReply(req, nil, fmt.Errorf("the debug request is malformed: %v", err)))
 		return
@@ -87,7 +62,7 @@ func (k *Kernel) debugRequest(ctx context.Context, ch *channel, m *wire.Message)
 }
 
 // debugHandle answers one request, in the kernel or through the engine.
-func (k *Kernel) debugHandle(ctx context.Context, req dapRequest) json.RawMessage {
+func (k *Kernel) debugHandle(ctx context.Context, req enginemsg.DebugRequest) json.RawMessage {
 	st := &k.dbgState
 	if k.dbg == nil {
 		return k.dapReply(req, nil, errors.New("this kernel's engine has no debugger"))
@@ -157,12 +132,14 @@ func (k *Kernel) debugHandle(ctx context.Context, req dapRequest) json.RawMessag
 }
 
 // attach attaches the engine, telling it how cells are named.
-func (k *Kernel) attach(ctx context.Context, req dapRequest) json.RawMessage {
+func (k *Kernel) attach(ctx context.Context, req enginemsg.DebugRequest) json.RawMessage {
 	args := map[string]any{}
 	if len(req.Arguments) > 0 {
 		_ = json.Unmarshal(req.Arguments, &args)
 	}
-	args["atonceCells"] = k.naming()
+	// The frontend's own arguments, and how the kernel names cells.
+	cells, _ := json.Marshal(enginemsg.DebugAttach{Cells: k.naming()})
+	_ = json.Unmarshal(cells, &args)
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return k.dapReply(req, nil, err)
@@ -180,9 +157,9 @@ func (k *Kernel) attach(ctx context.Context, req dapRequest) json.RawMessage {
 // forward passes a request to the engine. A new engine (the last one
 // died) is not attached: the kernel attaches it again, with the
 // breakpoints, and asks once more.
-func (k *Kernel) forward(ctx context.Context, req dapRequest) json.RawMessage {
+func (k *Kernel) forward(ctx context.Context, req enginemsg.DebugRequest) json.RawMessage {
 	resp := k.send(ctx, req)
-	if _, msg := responseOK(resp); msg != notAttached || req.Command == "attach" || req.Command == "disconnect" {
+	if _, msg := responseOK(resp); msg != enginemsg.DebugNotAttached || req.Command == "attach" || req.Command == "disconnect" {
 		return resp
 	}
 	if !k.debugReattach(ctx) {
@@ -225,18 +202,18 @@ func (k *Kernel) debugReattach(ctx context.Context) bool {
 		return false
 	}
 	k.log.Info("the engine is new: sending it the debugging session again")
-	if ok, _ := responseOK(k.attach(ctx, dapRequest{Type: "request", Command: "attach"})); !ok {
+	if ok, _ := responseOK(k.attach(ctx, enginemsg.DebugRequest{Type: "request", Command: "attach"})); !ok {
 		return false
 	}
 	for _, path := range slices.Sorted(maps.Keys(bps)) {
 		args, _ := json.Marshal(map[string]any{"source": map[string]any{"path": path}, "breakpoints": bps[path]})
-		k.send(ctx, dapRequest{Type: "request", Command: "setBreakpoints", Arguments: args})
+		k.send(ctx, enginemsg.DebugRequest{Type: "request", Command: "setBreakpoints", Arguments: args})
 	}
 	return true
 }
 
 // send passes a request to the engine and returns its response.
-func (k *Kernel) send(ctx context.Context, req dapRequest) json.RawMessage {
+func (k *Kernel) send(ctx context.Context, req enginemsg.DebugRequest) json.RawMessage {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return k.dapReply(req, nil, err)
@@ -287,7 +264,7 @@ func responseOK(resp json.RawMessage) (bool, string) {
 }
 
 // dapReply builds the kernel's own response to req.
-func (k *Kernel) dapReply(req dapRequest, body any, err error) json.RawMessage {
+func (k *Kernel) dapReply(req enginemsg.DebugRequest, body any, err error) json.RawMessage {
 	k.dbgState.mu.Lock()
 	k.dbgState.seq++
 	seq := k.dbgState.seq
@@ -295,13 +272,13 @@ func (k *Kernel) dapReply(req dapRequest, body any, err error) json.RawMessage {
 	if body == nil {
 		body = map[string]any{}
 	}
-	r := dapResponse{Seq: seq, Type: "response", RequestSeq: req.Seq, Command: req.Command, Success: err == nil, Body: body}
+	r := enginemsg.DebugResponse{Seq: seq, Type: "response", RequestSeq: req.Seq, Command: req.Command, Success: err == nil, Body: body}
 	if err != nil {
 		r.Message = err.Error()
 	}
 	b, mErr := json.Marshal(r)
 	if mErr != nil {
-		b, _ = json.Marshal(dapResponse{Seq: seq, Type: "response", RequestSeq: req.Seq, Command: req.Command, Message: mErr.Error(), Body: map[string]any{}})
+		b, _ = json.Marshal(enginemsg.DebugResponse{Seq: seq, Type: "response", RequestSeq: req.Seq, Command: req.Command, Message: mErr.Error(), Body: map[string]any{}})
 	}
 	return b
 }
@@ -425,15 +402,17 @@ func (k *Kernel) debugStopped() bool {
 	return len(k.dbgState.stopped) > 0
 }
 
-// asideTypes are the shell requests answered aside while a cell is
-// stopped at a breakpoint: they read the notebook's text and run nothing.
-var asideTypes = []string{"complete_request", "inspect_request", "is_complete_request"}
+// asidable tells the shell requests answered aside while a cell is
+// stopped at a breakpoint: those about code's text, which run nothing.
+func (k *Kernel) asidable(m *wire.Message) bool {
+	return k.dbg != nil && k.sourceHandler(m.Header.MsgType, true) != nil
+}
 
 // serveAside answers a shell request aside, on a goroutine of its own
 // (the shell goroutine waits for the stopped cell).
 func (k *Kernel) serveAside(ctx context.Context, m *wire.Message) {
 	k.asides.Go(func() {
-		k.dispatch(ctx, k.socks.shell, m, k.shellAsideHandler(m.Header.MsgType))
+		k.dispatch(ctx, k.socks.shell, m, k.sourceHandler(m.Header.MsgType, true))
 	})
 }
 
@@ -446,7 +425,7 @@ func (k *Kernel) serveQueuedAside() {
 	}
 }
 
-// asideLoop answers aside the queued requests of asideTypes each time a
+// asideLoop answers aside the queued requests about code's text each time a
 // cell stops at a breakpoint.
 func (k *Kernel) asideLoop(ctx context.Context) {
 	for {
@@ -455,7 +434,7 @@ func (k *Kernel) asideLoop(ctx context.Context) {
 			return
 		case <-k.asideWake:
 		}
-		for _, m := range k.queue.take(func(m *wire.Message) bool { return slices.Contains(asideTypes, m.Header.MsgType) }) {
+		for _, m := range k.queue.take(k.asidable) {
 			k.serveAside(ctx, m)
 		}
 	}

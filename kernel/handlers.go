@@ -11,17 +11,14 @@ import (
 
 // shellHandler returns the handler for a shell message type, or nil.
 func (k *Kernel) shellHandler(msgType string) handler {
+	if h := k.sourceHandler(msgType, false); h != nil {
+		return h
+	}
 	switch msgType {
 	case "execute_request":
 		return k.execute
 	case "kernel_info_request":
 		return k.kernelInfo
-	case "complete_request":
-		return k.completion(false)
-	case "inspect_request":
-		return k.inspection(false)
-	case "is_complete_request":
-		return k.isCompletion(false)
 	case "history_request":
 		return k.history
 	case "comm_info_request":
@@ -53,16 +50,18 @@ func (k *Kernel) controlHandler(msgType string) handler {
 	return nil
 }
 
-// shellAsideHandler returns the handler of a shell request answered
-// aside, while a cell is stopped at a breakpoint (see asideTypes).
-func (k *Kernel) shellAsideHandler(msgType string) handler {
+// sourceHandler returns the handler of a shell request about the text of
+// code, which runs nothing (completion, inspection, is_complete), or nil
+// for another type. aside: the engine answers it alongside the running
+// request, while a cell is stopped at a breakpoint.
+func (k *Kernel) sourceHandler(msgType string, aside bool) handler {
 	switch msgType {
 	case "complete_request":
-		return k.completion(true)
+		return k.completion(aside)
 	case "inspect_request":
-		return k.inspection(true)
+		return k.inspection(aside)
 	case "is_complete_request":
-		return k.isCompletion(true)
+		return k.isCompletion(aside)
 	}
 	return nil
 }
@@ -316,59 +315,73 @@ func (k *Kernel) ask(ctx context.Context, req enginemsg.Request, aside bool) (*e
 	return k.engine.Request(ctx, req, discard{})
 }
 
-func (k *Kernel) completion(aside bool) handler {
+// codeCall is the handler of a request about code's text: it asks the
+// engine (in order, or aside) and replies with content, as empty makes it
+// and fill completes it from the engine's answer.
+func (k *Kernel) codeCall(aside bool, replyType string, ask func(codeRequest) enginemsg.Request, empty func(codeRequest) map[string]any, fill func(map[string]any, *enginemsg.Reply)) handler {
 	return func(ctx context.Context, ch *channel, m *wire.Message) {
 		var req codeRequest
 		_ = m.DecodeContent(&req)
-		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}, aside)
-		content := map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
+		content := empty(req)
+		rep, err := k.ask(ctx, ask(req), aside)
 		if err != nil {
-			k.log.Warn("completion", "err", err)
+			k.log.Warn("asking the engine", "msg_type", m.Header.MsgType, "err", err)
 		} else if rep.Err == nil {
+			fill(content, rep)
+		}
+		k.reply(ch, m, replyType, content)
+	}
+}
+
+func (k *Kernel) completion(aside bool) handler {
+	return k.codeCall(aside, "complete_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}
+		},
+		func(req codeRequest) map[string]any {
+			return map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
+		},
+		func(content map[string]any, rep *enginemsg.Reply) {
 			if rep.Matches != nil {
 				content["matches"] = rep.Matches
 			}
 			content["cursor_start"] = rep.CursorStart
 			content["cursor_end"] = rep.CursorEnd
 			content["metadata"] = orEmpty(rep.Metadata)
-		}
-		k.reply(ch, m, "complete_reply", content)
-	}
+		})
 }
 
 func (k *Kernel) inspection(aside bool) handler {
-	return func(ctx context.Context, ch *channel, m *wire.Message) {
-		var req codeRequest
-		_ = m.DecodeContent(&req)
-		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}, aside)
-		content := map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
-		if err != nil {
-			k.log.Warn("inspection", "err", err)
-		} else if rep.Err == nil && rep.Found {
-			content["found"] = true
-			content["data"] = rep.Data
-			content["metadata"] = orEmpty(rep.Metadata)
-		}
-		k.reply(ch, m, "inspect_reply", content)
-	}
+	return k.codeCall(aside, "inspect_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}
+		},
+		func(codeRequest) map[string]any {
+			return map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
+		},
+		func(content map[string]any, rep *enginemsg.Reply) {
+			if rep.Found {
+				content["found"] = true
+				content["data"] = rep.Data
+				content["metadata"] = orEmpty(rep.Metadata)
+			}
+		})
 }
 
 func (k *Kernel) isCompletion(aside bool) handler {
-	return func(ctx context.Context, ch *channel, m *wire.Message) {
-		var req codeRequest
-		_ = m.DecodeContent(&req)
-		rep, err := k.ask(ctx, enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}, aside)
-		content := map[string]any{"status": "unknown"}
-		if err != nil {
-			k.log.Warn("is_complete", "err", err)
-		} else if rep.Err == nil && rep.Status != "" {
-			content["status"] = rep.Status
-			if rep.Status == "incomplete" {
-				content["indent"] = rep.Indent
+	return k.codeCall(aside, "is_complete_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}
+		},
+		func(codeRequest) map[string]any { return map[string]any{"status": "unknown"} },
+		func(content map[string]any, rep *enginemsg.Reply) {
+			if rep.Status != "" {
+				content["status"] = rep.Status
+				if rep.Status == "incomplete" {
+					content["indent"] = rep.Indent
+				}
 			}
-		}
-		k.reply(ch, m, "is_complete_reply", content)
-	}
+		})
 }
 
 func (k *Kernel) history(ctx context.Context, ch *channel, m *wire.Message) {

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,7 +217,7 @@ func (k *Kernel) shellReadLoop(ctx context.Context) {
 		}
 		// A cell stopped at a breakpoint holds the shell: completion and
 		// inspection, which run nothing, are answered aside.
-		if k.dbg != nil && slices.Contains(asideTypes, m.Header.MsgType) && k.debugStopped() {
+		if k.asidable(m) && k.debugStopped() {
 			k.serveAside(ctx, m)
 			continue
 		}

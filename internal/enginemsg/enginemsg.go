@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"atonce/internal/cellpath"
 )
 
 // Request kinds, sent by the kernel.
@@ -168,6 +170,50 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string { return e.Name + ": " + e.Value }
+
+// The debugger's messages: Debug Adapter Protocol requests, responses
+// and events (https://microsoft.github.io/debug-adapter-protocol/), which
+// KindDebug requests, their replies and EventDebug events carry as JSON.
+// The kernel answers some requests itself and passes the others on.
+
+// DebugRequest is a DAP request.
+type DebugRequest struct {
+	Seq       int             `json:"seq"`
+	Type      string          `json:"type"` // "request"
+	Command   string          `json:"command"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+}
+
+// DebugResponse is a DAP response.
+type DebugResponse struct {
+	Seq        int    `json:"seq"`
+	Type       string `json:"type"` // "response"
+	RequestSeq int    `json:"request_seq"`
+	Success    bool   `json:"success"`
+	Command    string `json:"command"`
+	Message    string `json:"message,omitempty"` // why it failed
+	Body       any    `json:"body"`
+}
+
+// DebugEvent is a DAP event.
+type DebugEvent struct {
+	Seq   int    `json:"seq"`
+	Type  string `json:"type"` // "event"
+	Event string `json:"event"`
+	Body  any    `json:"body"`
+}
+
+// DebugAttach are the arguments of attach as the engine gets them: DAP
+// leaves them to the debugger, and the kernel adds how it names cells.
+type DebugAttach struct {
+	// Cells names the cells' sources, as the kernel's debugInfo
+	// announces it to the frontend.
+	Cells cellpath.Naming `json:"atonceCells"`
+}
+
+// DebugNotAttached is the message of the engine's response to a request
+// that needs a debugging session when it has none (a new engine).
+const DebugNotAttached = "the debugger is not attached"
 
 // Encoder writes messages as JSON lines. It is safe for concurrent use.
 type Encoder struct {

@@ -6,8 +6,9 @@
 //
 // The kernel answers the requests that are about Jupyter rather than Go
 // itself (initialize, debugInfo, dumpCell, source, modules); it adds to
-// attach how cells are named (atonce/internal/cellpath), so that frames
-// carry the path the frontend computes for each cell.
+// attach how cells are named (enginemsg.DebugAttach), so that frames
+// carry the path the frontend computes for each cell. The messages are
+// enginemsg's DebugRequest, DebugResponse and DebugEvent.
 package dap
 
 import (
@@ -19,49 +20,9 @@ import (
 	"path/filepath"
 	"sync"
 
-	"atonce/internal/cellpath"
+	"atonce/internal/enginemsg"
 	"atonce/interp"
 )
-
-// Request is a DAP request.
-type Request struct {
-	Seq       int             `json:"seq"`
-	Type      string          `json:"type"`
-	Command   string          `json:"command"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
-}
-
-// Response is a DAP response.
-type Response struct {
-	Seq        int    `json:"seq"`
-	Type       string `json:"type"`
-	RequestSeq int    `json:"request_seq"`
-	Success    bool   `json:"success"`
-	Command    string `json:"command"`
-	Message    string `json:"message,omitempty"`
-	Body       any    `json:"body"`
-}
-
-// Event is a DAP event.
-type Event struct {
-	Seq   int    `json:"seq"`
-	Type  string `json:"type"`
-	Event string `json:"event"`
-	Body  any    `json:"body"`
-}
-
-// AttachArguments are what attach carries: DAP leaves them to the
-// adapter. The kernel sets Cells.
-type AttachArguments struct {
-	// Cells names the cells' source files, as the kernel's debugInfo
-	// announces it to the frontend.
-	Cells cellpath.Naming `json:"atonceCells"`
-}
-
-// NotAttached is the message of a response to a request that needs a
-// debugging session when none is on (the engine may be new: the kernel
-// attaches again).
-const NotAttached = "the debugger is not attached"
 
 // Adapter answers DAP requests for one session. Handle may be called from
 // any goroutine, one call at a time.
@@ -88,16 +49,16 @@ func (a *Adapter) nextSeq() int {
 
 // Handle answers one request (raw JSON) with its response.
 func (a *Adapter) Handle(ctx context.Context, raw json.RawMessage) json.RawMessage {
-	var req Request
+	var req enginemsg.DebugRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return a.encode(Response{Type: "response", Command: "unknown", Message: fmt.Sprintf("the debug request is not valid JSON: %v", err)})
+		return a.encode(enginemsg.DebugResponse{Type: "response", Command: "unknown", Message: fmt.Sprintf("the debug request is not valid JSON: %v", err)})
 	}
 	body, err := a.handle(ctx, req)
-	resp := Response{Type: "response", RequestSeq: req.Seq, Command: req.Command, Success: err == nil, Body: body}
+	resp := enginemsg.DebugResponse{Type: "response", RequestSeq: req.Seq, Command: req.Command, Success: err == nil, Body: body}
 	if err != nil {
 		resp.Message = err.Error()
 		if errors.Is(err, interp.ErrNotAttached) {
-			resp.Message = NotAttached
+			resp.Message = enginemsg.DebugNotAttached
 		}
 	}
 	if resp.Body == nil {
@@ -106,18 +67,18 @@ func (a *Adapter) Handle(ctx context.Context, raw json.RawMessage) json.RawMessa
 	return a.encode(resp)
 }
 
-func (a *Adapter) encode(resp Response) json.RawMessage {
+func (a *Adapter) encode(resp enginemsg.DebugResponse) json.RawMessage {
 	resp.Seq = a.nextSeq()
 	b, err := json.Marshal(resp)
 	if err != nil {
-		b, _ = json.Marshal(Response{Seq: resp.Seq, Type: "response", RequestSeq: resp.RequestSeq, Command: resp.Command, Message: err.Error(), Body: map[string]any{}})
+		b, _ = json.Marshal(enginemsg.DebugResponse{Seq: resp.Seq, Type: "response", RequestSeq: resp.RequestSeq, Command: resp.Command, Message: err.Error(), Body: map[string]any{}})
 	}
 	return b
 }
 
 // event sends a DAP event.
 func (a *Adapter) event(name string, body any) {
-	b, err := json.Marshal(Event{Seq: a.nextSeq(), Type: "event", Event: name, Body: body})
+	b, err := json.Marshal(enginemsg.DebugEvent{Seq: a.nextSeq(), Type: "event", Event: name, Body: body})
 	if err == nil {
 		a.send(b)
 	}
@@ -150,10 +111,10 @@ type threadArgs struct {
 	ThreadID int `json:"threadId"`
 }
 
-func (a *Adapter) handle(ctx context.Context, req Request) (any, error) {
+func (a *Adapter) handle(ctx context.Context, req enginemsg.DebugRequest) (any, error) {
 	switch req.Command {
 	case "attach":
-		args, err := decode[AttachArguments](req.Arguments)
+		args, err := decode[enginemsg.DebugAttach](req.Arguments)
 		if err != nil {
 			return nil, err
 		}
