@@ -267,8 +267,13 @@ func (s *Session) debugPrepareLocked() string {
 	}
 	last := d.last
 	d.mu.Unlock()
+	// yaegi's debugger fails a goroutine that was running before it came
+	// in at its next call, and so kills the engine: it waits for them.
+	if n := countGoroutines(labelKey, ""); n > 0 {
+		return fmt.Sprintf("atonce: the debugger cannot start while %d goroutine(s) started by earlier cells still run (yaegi's debugger would make them fail); it starts once they end, or after a restart of the kernel", n)
+	}
 	if last != nil && last.in == s.in && !last.waitEnded() {
-		return "atonce: the debugger could not start: goroutines that ran under it before are still running; interrupt the kernel to stop them"
+		return "atonce: the debugger cannot start: goroutines that ran under it before are still running; it starts once they end, or after a restart of the kernel"
 	}
 	if err := s.debugInstall(); err != nil {
 		return "atonce: the debugger could not start: " + err.Error()

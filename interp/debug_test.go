@@ -426,3 +426,42 @@ func TestDebugPauseAndLoopSteps(t *testing.T) {
 	}
 	r.finish()
 }
+
+// TestDebugWaitsForRunningGoroutines checks that the debugger does not
+// come in while a goroutine an earlier cell started runs: yaegi's
+// debugger would fail it at its next call, and kill the process.
+func TestDebugWaitsForRunningGoroutines(t *testing.T) {
+	s, _ := newSession(t, Options{})
+	start := "var ticks int\nvar stop = make(chan bool)\nfunc tick() { ticks++ }\ngo func() {\n\tfor {\n\t\tselect {\n\t\tcase <-stop:\n\t\t\treturn\n\t\tdefault:\n\t\t}\n\t\ttick()\n\t\ttime.Sleep(5 * time.Millisecond)\n\t}\n}()"
+	if r := s.Execute(context.Background(), start); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	d := s.Debugger()
+	if err := d.Attach(DebugOptions{Source: sourceOf}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		d.Detach()
+		s.DebugPrepare()
+	}()
+	if note := s.DebugPrepare(); !strings.Contains(note, "1 goroutine(s) started by earlier cells still run") || d.Installed() {
+		t.Fatalf("DebugPrepare = %q, installed %v; want a note and no debugger", note, d.Installed())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if r := s.Execute(context.Background(), "close(stop)"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.DebugPrepare() != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the debugger did not come in once the goroutine ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !d.Installed() {
+		t.Fatal("not installed once the goroutine ended")
+	}
+	if r := s.Execute(context.Background(), "tick()\nticks > 0"); r.Err != nil || r.Value["text/plain"] != "true" {
+		t.Fatalf("after: %+v", r)
+	}
+}
