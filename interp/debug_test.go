@@ -465,3 +465,40 @@ func TestDebugWaitsForRunningGoroutines(t *testing.T) {
 		t.Fatalf("after: %+v", r)
 	}
 }
+
+// BenchmarkDebuggerInPlace measures a cell of interpreted calls with and
+// without the debugger in place (every step then goes through it).
+func BenchmarkDebuggerInPlace(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := New(Options{Output: newRecorder()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if r := s.Execute(context.Background(), "func sq(i int) int { return i * i }"); r.Err != nil {
+				b.Fatal(r.Err)
+			}
+			if on {
+				d := s.Debugger()
+				if err := d.Attach(DebugOptions{Source: sourceOf}); err != nil {
+					b.Fatal(err)
+				}
+				defer func() { d.Detach(); s.DebugPrepare() }()
+			}
+			if note := s.DebugPrepare(); note != "" {
+				b.Fatal(note)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if r := s.Execute(context.Background(), "t := 0\nfor i := 0; i < 10000; i++ {\n\tt += sq(i)\n}"); r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+		})
+	}
+}

@@ -171,6 +171,11 @@ func Run(ctx context.Context, nb Notebook, spec Spec, progress Progress, before 
 	defer restore()
 	// Under the debugger the warm-up call would stop at the task's
 	// breakpoints before the run, and timings mean little anyway.
+	if debugging(nb) {
+		if p, ok := nb.(interface{ Print(stream, text string) }); ok {
+			p.Print("stderr", "atonce: the debugger is on: interpreted code runs many times slower under it, so the timings say little; each task of a model whose tasks run at the same time is a goroutine of its own in the debugger\n")
+		}
+	}
 	if anyModel(spec.Models, inEngine) && !debugging(nb) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
