@@ -740,12 +740,14 @@ func (d *Debugger) Stack(thread int) ([]Frame, error) {
 			continue
 		}
 		cell, line := cellLine(pos.Line)
-		name := f.Name()
-		if name == "<init>" {
-			name = "cell"
-		}
 		ref := d.newRefLocked(thread, &debugRef{frame: f})
-		out = append(out, Frame{ID: ref, Name: name, Source: d.sourceLocked(d.cells[cell]), Line: line, Column: pos.Column})
+		out = append(out, Frame{ID: ref, Name: f.Name(), Source: d.sourceLocked(d.cells[cell]), Line: line, Column: pos.Column})
+	}
+	// A cell's own code: its top level, or the function literal the
+	// session wraps a top-level loop or if in (rewrite.ScopeCompound),
+	// the outermost frame of goroutine 1.
+	if n := len(out); n > 0 && (out[n-1].Name == "<init>" || thread == 1 && out[n-1].Name == "<anonymous>") {
+		out[n-1].Name = "cell"
 	}
 	return out, nil
 }

@@ -391,8 +391,8 @@ func TestDebugPauseAndLoopSteps(t *testing.T) {
 	if ev := r.wait("stopped", 1); ev.Reason != "pause" {
 		t.Fatalf("stopped = %+v, want a pause", ev)
 	}
-	if f := r.top(1); f.Line != 3 && f.Line != 4 {
-		t.Errorf("paused at %+v, want line 3 or 4", f)
+	if f := r.top(1); f.Line != 3 && f.Line != 4 || f.Name != "cell" {
+		t.Errorf("paused at %+v, want the cell's line 3 or 4", f)
 	}
 	cancel()
 	if res := r.finish(); !res.Interrupted {
