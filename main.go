@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -232,9 +233,12 @@ func runKernel(args []string, stderr io.Writer) int {
 	// What must outlive an engine (the distributed cluster's address,
 	// token and certificate, for the workers that joined it) lives in the
 	// kernel's state directory; engines find it in the environment.
+	debugDir := "" // the kernel makes its own
 	if state, err := statedir.Create(""); err != nil {
 		log.Warn("workers that join will not survive an engine crash", "err", err)
 	} else {
+		// The debugger's dumped cells live with the kernel's state.
+		debugDir = filepath.Join(state.Path(), "cells")
 		defer func() {
 			if err := state.Remove(); err != nil {
 				log.Warn("removing the kernel's state", "err", err)
@@ -247,6 +251,8 @@ func runKernel(args []string, stderr io.Writer) int {
 	sup, err := supervisor.New(supervisor.Options{
 		Command:    []string{exe, "engine"},
 		Background: func(ev enginemsg.Event) { k.Background(ev) },
+		Debug:      func(ev json.RawMessage) { k.DebugEvent(ev) },
+		Started:    func() { k.EngineStarted() },
 		Logger:     log,
 	})
 	if err != nil {
@@ -254,7 +260,7 @@ func runKernel(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer sup.Close() // before the state directory goes
-	k, err = kernel.New(kernel.Options{Connection: conn, Engine: sup, Info: kernelInfo(), Logger: log})
+	k, err = kernel.New(kernel.Options{Connection: conn, Engine: sup, Info: kernelInfo(), Logger: log, DebugDir: debugDir})
 	if err != nil {
 		fmt.Fprintf(stderr, "atonce kernel: %v\n", err)
 		return 2

@@ -100,7 +100,8 @@ func KernelJSON(binary string) ([]byte, error) {
 		DisplayName:   DisplayName,
 		Language:      "go",
 		InterruptMode: "message",
-		Metadata:      map[string]any{"debugger": false},
+		// JupyterLab shows its debugger for a kernelspec that says so.
+		Metadata: map[string]any{"debugger": true},
 	}
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {

@@ -35,7 +35,7 @@ func TestKernelJSON(t *testing.T) {
 		{"display_name", "Go (atonce)"},
 		{"language", "go"},
 		{"interrupt_mode", "message"},
-		{"metadata", map[string]any{"debugger": false}},
+		{"metadata", map[string]any{"debugger": true}},
 	} {
 		t.Run(tt.field, func(t *testing.T) {
 			if got := spec[tt.field]; !reflect.DeepEqual(got, tt.want) {
@@ -310,7 +310,7 @@ func ExampleKernelJSON() {
 	//   "language": "go",
 	//   "interrupt_mode": "message",
 	//   "metadata": {
-	//     "debugger": false
+	//     "debugger": true
 	//   }
 	// }
 }

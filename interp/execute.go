@@ -59,6 +59,10 @@ func (s *Session) execute(ctx context.Context, code string) Result {
 			// redefinitions are the same now.
 			parsed = s.parse(cell, code, nil)
 			p = s.plan(parsed)
+			// The debugger follows the new interpreter.
+			if note := s.debugPrepareLocked(); note != "" {
+				notes = append(notes, note)
+			}
 		}
 	}
 	run := s.edited(cell, parsed, p)
@@ -188,6 +192,7 @@ func (s *Session) runGroups(ctx context.Context, run *cellRun, lenient bool) Res
 			}
 			return Result{Err: s.compileFailure(run.cell, run.groups, err)}
 		}
+		s.debugCompiled(run.cell, prog)
 		if err := s.run(ctx, label, prog); err != nil {
 			if ctx.Err() != nil {
 				return s.interrupted(label)
@@ -337,6 +342,23 @@ func (s *Session) run(ctx context.Context, label int64, prog *interp.Program) (e
 func (s *Session) Eval(ctx context.Context, expr string) (enginemsg.Bundle, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.eval(ctx, expr)
+}
+
+// TryEval is Eval when nothing else runs in the session (no cell, no
+// other evaluation), and ok false at once otherwise: the debugger asks
+// for values while a cell may be running.
+func (s *Session) TryEval(ctx context.Context, expr string) (b enginemsg.Bundle, ok bool, err error) {
+	if !s.mu.TryLock() {
+		return nil, false, nil
+	}
+	defer s.mu.Unlock()
+	b, err = s.eval(ctx, expr)
+	return b, true, err
+}
+
+// eval is Eval with s.mu held.
+func (s *Session) eval(ctx context.Context, expr string) (enginemsg.Bundle, error) {
 	if s.closed {
 		return nil, &enginemsg.Error{Name: "SessionClosed", Value: "the interpreter session is closed"}
 	}
@@ -415,6 +437,7 @@ func (s *Session) newCell(code string) int {
 	s.cells++
 	slot := s.cells%cellSlots + 1
 	s.sources[slot] = code
+	s.debugNewCell(slot, code)
 	return slot
 }
 

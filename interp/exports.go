@@ -33,6 +33,7 @@ func (s *Session) exports() interp.Exports {
 			"Value":       reflect.ValueOf(s.capture),
 			"GoPanic":     reflect.ValueOf(s.goPanic),
 			"Displayable": reflect.ValueOf(s.displayable),
+			"DebugHold":   reflect.ValueOf(s.debugHold),
 		},
 		"atonce/display/display": {
 			"Clear":    reflect.ValueOf(display.Clear),

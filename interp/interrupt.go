@@ -80,6 +80,7 @@ func (s *Session) Resume() {
 // sleepers, gives the run's goroutines stuckWait to stop and reports.
 func (s *Session) interrupted(label int64) Result {
 	s.interrupt()
+	s.debugInterrupted()
 	stuck := true
 	deadline := time.Now().Add(stuckWait)
 	for {
@@ -116,9 +117,13 @@ func labelled(label int64) int {
 }
 
 // countLabelled reads a goroutine profile in its debug=1 text form and
-// counts the goroutines that carry label key=value.
+// counts the goroutines that carry label key=value (key with any value
+// when value is "").
 func countLabelled(profile *bytes.Buffer, key, value string) int {
 	want := strconv.Quote(key) + ":" + strconv.Quote(value)
+	if value == "" {
+		want = strconv.Quote(key) + ":"
+	}
 	total, count := 0, 0
 	sc := bufio.NewScanner(profile)
 	sc.Buffer(nil, 1<<20)
@@ -135,11 +140,13 @@ func countLabelled(profile *bytes.Buffer, key, value string) int {
 	return total
 }
 
-// containsLabel tells whether labels, as {"k":"v", "k2":"v2"}, holds kv.
+// containsLabel tells whether labels, as {"k":"v", "k2":"v2"}, holds kv
+// (any value of the key when kv ends with the colon).
 func containsLabel(labels, kv string) bool {
 	labels = strings.TrimSuffix(strings.TrimPrefix(labels, "{"), "}")
+	anyValue := strings.HasSuffix(kv, ":")
 	for l := range strings.SplitSeq(labels, ", ") {
-		if l == kv {
+		if l == kv || anyValue && strings.HasPrefix(l, kv) {
 			return true
 		}
 	}

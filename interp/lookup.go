@@ -85,4 +85,6 @@ func (s *Session) Stop() {
 	cancel()
 	// A cancelled context makes yaegi stop every run in progress.
 	_, _ = s.in.ExecuteWithContext(ctx, prog)
+	// Goroutines stopped in the debugger return at their next step.
+	s.debugInterrupted()
 }

@@ -107,6 +107,10 @@ type Session struct {
 	intr   chan struct{} // closed by an interrupt; replaced by resume
 	// intrDown tells that intr is closed: sleeps return at once.
 	intrDown bool
+
+	dbgOnce     sync.Once
+	dbg         *Debugger // see Debugger; nil until asked for
+	trampolines int       // DebugFunc's trampolines so far, for their names
 }
 
 // stuckWait is how long an interrupted cell's goroutines get to stop.
@@ -232,6 +236,7 @@ func (s *Session) Close() error {
 	s.closed = true
 	s.stopped.Store(true)
 	s.interrupt()
+	s.debugClose()
 	return s.closeStreams()
 }
 

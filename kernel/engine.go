@@ -41,3 +41,16 @@ type Output interface {
 	// when the client cannot answer or ctx is done.
 	Input(ctx context.Context, prompt string, password bool) (string, error)
 }
+
+// Debugger is an Engine that also serves Jupyter's debugger. The kernel
+// advertises the debugger (kernel_info) only for an Engine that is one.
+type Debugger interface {
+	// Aside sends req and returns the engine's reply, at once, alongside
+	// the request running (Request may be waiting for one stopped at a
+	// breakpoint): a KindDebug request (its Debug is a Debug Adapter
+	// Protocol request, the reply's Debug its response), or a completion,
+	// inspection or is_complete request. It fails at once when no engine
+	// runs. The engine's debug events reach the kernel through
+	// Kernel.DebugEvent.
+	Aside(ctx context.Context, req enginemsg.Request) (*enginemsg.Reply, error)
+}

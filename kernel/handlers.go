@@ -11,17 +11,14 @@ import (
 
 // shellHandler returns the handler for a shell message type, or nil.
 func (k *Kernel) shellHandler(msgType string) handler {
+	if h := k.sourceHandler(msgType, false); h != nil {
+		return h
+	}
 	switch msgType {
 	case "execute_request":
 		return k.execute
 	case "kernel_info_request":
 		return k.kernelInfo
-	case "complete_request":
-		return k.complete
-	case "inspect_request":
-		return k.inspect
-	case "is_complete_request":
-		return k.isComplete
 	case "history_request":
 		return k.history
 	case "comm_info_request":
@@ -47,6 +44,24 @@ func (k *Kernel) controlHandler(msgType string) handler {
 		return k.interrupt
 	case "kernel_info_request":
 		return k.kernelInfo
+	case "debug_request":
+		return k.debugRequest
+	}
+	return nil
+}
+
+// sourceHandler returns the handler of a shell request about the text of
+// code, which runs nothing (completion, inspection, is_complete), or nil
+// for another type. aside: the engine answers it alongside the running
+// request, while a cell is stopped at a breakpoint.
+func (k *Kernel) sourceHandler(msgType string, aside bool) handler {
+	switch msgType {
+	case "complete_request":
+		return k.completion(aside)
+	case "inspect_request":
+		return k.inspection(aside)
+	case "is_complete_request":
+		return k.isCompletion(aside)
 	}
 	return nil
 }
@@ -56,6 +71,10 @@ func (k *Kernel) kernelInfo(ctx context.Context, ch *channel, m *wire.Message) {
 	if links == nil {
 		links = []map[string]string{}
 	}
+	features := []string{}
+	if k.dbg != nil {
+		features = append(features, "debugger")
+	}
 	k.reply(ch, m, "kernel_info_reply", map[string]any{
 		"status":                 "ok",
 		"protocol_version":       wire.ProtocolVersion,
@@ -64,7 +83,10 @@ func (k *Kernel) kernelInfo(ctx context.Context, ch *channel, m *wire.Message) {
 		"language_info":          k.info.LanguageInfo,
 		"banner":                 k.info.Banner,
 		"help_links":             links,
-		"debugger":               false,
+		// Jupyter's debugger: supported_features since protocol 5.5,
+		// debugger before (JupyterLab reads either).
+		"supported_features": features,
+		"debugger":           k.dbg != nil,
 	})
 }
 
@@ -284,53 +306,82 @@ type codeRequest struct {
 	DetailLevel int    `json:"detail_level"`
 }
 
-func (k *Kernel) complete(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}, discard{})
-	content := map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
-	if err != nil {
-		k.log.Warn("completion", "err", err)
-	} else if rep.Err == nil {
-		if rep.Matches != nil {
-			content["matches"] = rep.Matches
-		}
-		content["cursor_start"] = rep.CursorStart
-		content["cursor_end"] = rep.CursorEnd
-		content["metadata"] = orEmpty(rep.Metadata)
+// ask sends a request that runs nothing to the engine: in order, or
+// aside (while a cell is stopped at a breakpoint).
+func (k *Kernel) ask(ctx context.Context, req enginemsg.Request, aside bool) (*enginemsg.Reply, error) {
+	if aside && k.dbg != nil {
+		return k.dbg.Aside(ctx, req)
 	}
-	k.reply(ch, m, "complete_reply", content)
+	return k.engine.Request(ctx, req, discard{})
 }
 
-func (k *Kernel) inspect(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}, discard{})
-	content := map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
-	if err != nil {
-		k.log.Warn("inspection", "err", err)
-	} else if rep.Err == nil && rep.Found {
-		content["found"] = true
-		content["data"] = rep.Data
-		content["metadata"] = orEmpty(rep.Metadata)
+// codeCall is the handler of a request about code's text: it asks the
+// engine (in order, or aside) and replies with content, as empty makes it
+// and fill completes it from the engine's answer.
+func (k *Kernel) codeCall(aside bool, replyType string, ask func(codeRequest) enginemsg.Request, empty func(codeRequest) map[string]any, fill func(map[string]any, *enginemsg.Reply)) handler {
+	return func(ctx context.Context, ch *channel, m *wire.Message) {
+		var req codeRequest
+		_ = m.DecodeContent(&req)
+		content := empty(req)
+		rep, err := k.ask(ctx, ask(req), aside)
+		if err != nil {
+			k.log.Warn("asking the engine", "msg_type", m.Header.MsgType, "err", err)
+		} else if rep.Err == nil {
+			fill(content, rep)
+		}
+		k.reply(ch, m, replyType, content)
 	}
-	k.reply(ch, m, "inspect_reply", content)
 }
 
-func (k *Kernel) isComplete(ctx context.Context, ch *channel, m *wire.Message) {
-	var req codeRequest
-	_ = m.DecodeContent(&req)
-	rep, err := k.engine.Request(ctx, enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}, discard{})
-	content := map[string]any{"status": "unknown"}
-	if err != nil {
-		k.log.Warn("is_complete", "err", err)
-	} else if rep.Err == nil && rep.Status != "" {
-		content["status"] = rep.Status
-		if rep.Status == "incomplete" {
-			content["indent"] = rep.Indent
-		}
-	}
-	k.reply(ch, m, "is_complete_reply", content)
+func (k *Kernel) completion(aside bool) handler {
+	return k.codeCall(aside, "complete_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindComplete, Code: req.Code, Cursor: req.CursorPos}
+		},
+		func(req codeRequest) map[string]any {
+			return map[string]any{"status": "ok", "matches": []string{}, "cursor_start": req.CursorPos, "cursor_end": req.CursorPos, "metadata": map[string]any{}}
+		},
+		func(content map[string]any, rep *enginemsg.Reply) {
+			if rep.Matches != nil {
+				content["matches"] = rep.Matches
+			}
+			content["cursor_start"] = rep.CursorStart
+			content["cursor_end"] = rep.CursorEnd
+			content["metadata"] = orEmpty(rep.Metadata)
+		})
+}
+
+func (k *Kernel) inspection(aside bool) handler {
+	return k.codeCall(aside, "inspect_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindInspect, Code: req.Code, Cursor: req.CursorPos, Detail: req.DetailLevel}
+		},
+		func(codeRequest) map[string]any {
+			return map[string]any{"status": "ok", "found": false, "data": map[string]any{}, "metadata": map[string]any{}}
+		},
+		func(content map[string]any, rep *enginemsg.Reply) {
+			if rep.Found {
+				content["found"] = true
+				content["data"] = rep.Data
+				content["metadata"] = orEmpty(rep.Metadata)
+			}
+		})
+}
+
+func (k *Kernel) isCompletion(aside bool) handler {
+	return k.codeCall(aside, "is_complete_reply",
+		func(req codeRequest) enginemsg.Request {
+			return enginemsg.Request{Kind: enginemsg.KindIsComplete, Code: req.Code}
+		},
+		func(codeRequest) map[string]any { return map[string]any{"status": "unknown"} },
+		func(content map[string]any, rep *enginemsg.Reply) {
+			if rep.Status != "" {
+				content["status"] = rep.Status
+				if rep.Status == "incomplete" {
+					content["indent"] = rep.Indent
+				}
+			}
+		})
 }
 
 func (k *Kernel) history(ctx context.Context, ch *channel, m *wire.Message) {

@@ -10,9 +10,12 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,9 +38,13 @@ type Info struct {
 // Options configure a Kernel. They should not be reused after New.
 type Options struct {
 	Connection *wire.Connection
-	Engine     Engine
+	Engine     Engine // a Debugger too, for Jupyter's debugger
 	Info       Info
 	Logger     *slog.Logger // nil: slog.Default()
+	// DebugDir is where the debugger's dumpCell writes cells' sources
+	// (debugInfo's tmpFilePrefix). "": a directory of the system's
+	// temporary directory, which the kernel removes when it stops.
+	DebugDir string
 }
 
 // Kernel serves one Jupyter connection.
@@ -59,6 +66,11 @@ type Kernel struct {
 
 	inputMu      sync.Mutex
 	inputWaiting chan *wire.Message // set while a cell waits for input_reply
+
+	dbg       Debugger       // the engine, when it serves the debugger
+	dbgState  debugState     // see debug.go
+	asides    sync.WaitGroup // shell requests answered aside (serveAside)
+	asideWake chan struct{}  // a cell stopped: answer queued requests aside
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -83,16 +95,24 @@ func New(opt Options) (*Kernel, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Kernel{
-		conn:    opt.Connection,
-		engine:  opt.Engine,
-		info:    opt.Info,
-		log:     log,
-		signer:  signer,
-		session: uuid.NewString(),
-		queue:   newShellQueue(),
-		stopped: make(chan struct{}),
-	}, nil
+	k := &Kernel{
+		conn:      opt.Connection,
+		engine:    opt.Engine,
+		info:      opt.Info,
+		log:       log,
+		signer:    signer,
+		session:   uuid.NewString(),
+		queue:     newShellQueue(),
+		stopped:   make(chan struct{}),
+		asideWake: make(chan struct{}, 1),
+	}
+	k.dbg, _ = opt.Engine.(Debugger)
+	k.dbgState = debugState{dir: opt.DebugDir, breakpoints: map[string]json.RawMessage{}, stopped: map[int]bool{}}
+	if k.dbgState.dir == "" {
+		k.dbgState.dir = filepath.Join(os.TempDir(), fmt.Sprintf("atonce-cells-%d", os.Getpid()))
+		k.dbgState.madeDir = true
+	}
+	return k, nil
 }
 
 // Run listens on the connection's ports and serves until ctx is done or a
@@ -121,6 +141,7 @@ func (k *Kernel) Run(ctx context.Context) error {
 	run(k.stdinLoop)
 	run(k.shellReadLoop)
 	run(k.shellLoop)
+	run(k.asideLoop)
 
 	select {
 	case <-ctx.Done():
@@ -133,6 +154,8 @@ func (k *Kernel) Run(ctx context.Context) error {
 		k.log.Warn("closing the engine", "err", err)
 	}
 	wg.Wait()
+	k.asides.Wait()
+	k.removeDebugDir()
 	return nil
 }
 
@@ -191,6 +214,12 @@ func (k *Kernel) shellReadLoop(ctx context.Context) {
 		m, err := k.socks.shell.recv()
 		if err != nil {
 			return
+		}
+		// A cell stopped at a breakpoint holds the shell: completion and
+		// inspection, which run nothing, are answered aside.
+		if k.asidable(m) && k.debugStopped() {
+			k.serveAside(ctx, m)
+			continue
 		}
 		k.queue.push(m)
 	}

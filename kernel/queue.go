@@ -52,11 +52,17 @@ func (q *shellQueue) pop() (m *wire.Message, ok bool) {
 // takeExecutes removes and returns the queued execute requests, leaving
 // the other messages in order.
 func (q *shellQueue) takeExecutes() []*wire.Message {
+	return q.take(func(m *wire.Message) bool { return m.Header.MsgType == "execute_request" })
+}
+
+// take removes and returns the queued messages that match, in order,
+// leaving the others in order.
+func (q *shellQueue) take(match func(*wire.Message) bool) []*wire.Message {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var taken, kept []*wire.Message
 	for _, m := range q.items {
-		if m.Header.MsgType == "execute_request" {
+		if match(m) {
 			taken = append(taken, m)
 		} else {
 			kept = append(kept, m)

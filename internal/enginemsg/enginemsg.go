@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"atonce/internal/cellpath"
 )
 
 // Request kinds, sent by the kernel.
@@ -26,6 +28,11 @@ const (
 	KindReplay     = "replay"      // run Request.Cells silently, to rebuild state
 	KindInterrupt  = "interrupt"   // cancel the running execute or replay
 	KindInputReply = "input_reply" // the user's answer to an input_request event
+	// KindDebug carries a Debug Adapter Protocol request (Request.Debug)
+	// of Jupyter's debugger; the reply's Debug is its response. The
+	// engine answers it at once, also while a request runs or is stopped
+	// at a breakpoint.
+	KindDebug = "debug"
 )
 
 // Event kinds, sent by the engine.
@@ -41,6 +48,9 @@ const (
 	// the engine dies before replying, the supervisor starts a new one and
 	// sends the request again with Request.Resume holding it.
 	EventCheckpoint = "checkpoint"
+	// EventDebug is a Debug Adapter Protocol event of the debugger
+	// (Event.Debug): a goroutine stopped, went on, started or ended.
+	EventDebug = "debug"
 )
 
 // Request is one message from the kernel to the engine.
@@ -62,6 +72,12 @@ type Request struct {
 	// Resume is set when the request is sent again because the engine
 	// died while running it after a checkpoint.
 	Resume *Resume `json:"resume,omitempty"`
+	// Aside asks the engine to answer at once, alongside the running
+	// request: completion, inspection and is_complete while a cell is
+	// stopped at a breakpoint. Debug requests are always aside.
+	Aside bool `json:"aside,omitempty"`
+	// Debug is the Debug Adapter Protocol request of a KindDebug.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Resume tells a re-sent request where its first attempt got to.
@@ -90,6 +106,8 @@ type Event struct {
 	Reply     *Reply         `json:"reply,omitempty"`
 	// Checkpoint is the state an EventCheckpoint saves.
 	Checkpoint json.RawMessage `json:"checkpoint,omitempty"`
+	// Debug is the Debug Adapter Protocol event of an EventDebug.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Reply is the engine's answer to a request. Which fields are set depends
@@ -137,6 +155,9 @@ type Reply struct {
 	// IsComplete: "complete", "incomplete", "invalid" or "unknown".
 	Status string `json:"status,omitempty"`
 	Indent string `json:"indent,omitempty"`
+
+	// Debug: the Debug Adapter Protocol response.
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // Error is an error the user sees in the cell: Jupyter's ename, evalue and
@@ -149,6 +170,50 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string { return e.Name + ": " + e.Value }
+
+// The debugger's messages: Debug Adapter Protocol requests, responses
+// and events (https://microsoft.github.io/debug-adapter-protocol/), which
+// KindDebug requests, their replies and EventDebug events carry as JSON.
+// The kernel answers some requests itself and passes the others on.
+
+// DebugRequest is a DAP request.
+type DebugRequest struct {
+	Seq       int             `json:"seq"`
+	Type      string          `json:"type"` // "request"
+	Command   string          `json:"command"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+}
+
+// DebugResponse is a DAP response.
+type DebugResponse struct {
+	Seq        int    `json:"seq"`
+	Type       string `json:"type"` // "response"
+	RequestSeq int    `json:"request_seq"`
+	Success    bool   `json:"success"`
+	Command    string `json:"command"`
+	Message    string `json:"message,omitempty"` // why it failed
+	Body       any    `json:"body"`
+}
+
+// DebugEvent is a DAP event.
+type DebugEvent struct {
+	Seq   int    `json:"seq"`
+	Type  string `json:"type"` // "event"
+	Event string `json:"event"`
+	Body  any    `json:"body"`
+}
+
+// DebugAttach are the arguments of attach as the engine gets them: DAP
+// leaves them to the debugger, and the kernel adds how it names cells.
+type DebugAttach struct {
+	// Cells names the cells' sources, as the kernel's debugInfo
+	// announces it to the frontend.
+	Cells cellpath.Naming `json:"atonceCells"`
+}
+
+// DebugNotAttached is the message of the engine's response to a request
+// that needs a debugging session when it has none (a new engine).
+const DebugNotAttached = "the debugger is not attached"
 
 // Encoder writes messages as JSON lines. It is safe for concurrent use.
 type Encoder struct {

@@ -3,11 +3,14 @@
 // events and replies to another (see atonce/internal/enginemsg).
 //
 // Requests run one at a time, in order. Interrupts and input replies are
-// read while a request runs, so a cell can be stopped or fed.
+// read while a request runs, so a cell can be stopped or fed; debug
+// requests, and requests marked Aside, are answered apart, in order, also
+// while a request runs or is stopped at a breakpoint (package dap).
 package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +21,7 @@ import (
 	"atonce/internal/enginemsg"
 	"atonce/interp"
 	"atonce/interp/complete"
+	"atonce/interp/dap"
 	"atonce/interp/magic"
 	"atonce/interp/modelrun"
 )
@@ -74,14 +78,29 @@ func Serve(ctx context.Context, opt Options) error {
 		}
 	}
 
+	e.dap = dap.New(sess, func(ev json.RawMessage) {
+		if err := e.enc.Encode(enginemsg.Event{Kind: enginemsg.EventDebug, Debug: ev}); err != nil {
+			log.Debug("sending a debug event", "err", err)
+		}
+	})
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan enginemsg.Request, 64)
+	aside := make(chan enginemsg.Request, 64)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // answer debug and aside requests, in order
+		defer wg.Done()
+		for req := range aside {
+			e.reply(req.ID, e.handleAside(ctx, req), cancel)
+		}
+	}()
 	wg.Add(1)
 	go func() { // read requests; interrupts and input replies act at once
 		defer wg.Done()
 		defer close(work)
+		defer close(aside)
 		dec := enginemsg.NewDecoder(opt.Requests)
 		for {
 			var req enginemsg.Request
@@ -102,7 +121,13 @@ func Serve(ctx context.Context, opt Options) error {
 				default:
 					log.Warn("input reply with no reader waiting")
 				}
+			case enginemsg.KindDebug:
+				aside <- req
 			default:
+				if req.Aside {
+					aside <- req
+					continue
+				}
 				select {
 				case work <- req:
 				case <-ctx.Done():
@@ -116,14 +141,43 @@ func Serve(ctx context.Context, opt Options) error {
 		return err
 	}
 	for req := range work {
+		e.running.Lock()
 		rep := e.handle(ctx, req)
-		if err := e.enc.Encode(enginemsg.Event{ID: req.ID, Kind: enginemsg.EventReply, Reply: rep}); err != nil {
-			log.Error("sending a reply", "err", err)
-			cancel()
-		}
+		e.running.Unlock()
+		e.reply(req.ID, rep, cancel)
 	}
 	wg.Wait()
 	return nil
+}
+
+// reply sends the reply to request id; an engine that cannot is of no
+// use (cancel ends it).
+func (e *engine) reply(id uint64, rep *enginemsg.Reply, cancel context.CancelFunc) {
+	if err := e.enc.Encode(enginemsg.Event{ID: id, Kind: enginemsg.EventReply, Reply: rep}); err != nil {
+		e.log.Error("sending a reply", "err", err)
+		cancel()
+	}
+}
+
+// handleAside answers a debug request, or a request marked Aside, while
+// a request may be running.
+func (e *engine) handleAside(ctx context.Context, req enginemsg.Request) *enginemsg.Reply {
+	if req.Kind != enginemsg.KindDebug {
+		if rep, ok := e.source(req); ok {
+			return rep
+		}
+		return unknownRequest(req.Kind + " aside")
+	}
+	rep := &enginemsg.Reply{Debug: e.dap.Handle(ctx, req.Debug)}
+	// The debugger comes in, or goes, when no request runs: at once if
+	// none does, else before the next.
+	if e.running.TryLock() {
+		if note := e.sess.DebugPrepare(); note != "" {
+			e.log.Warn("debugger", "note", note)
+		}
+		e.running.Unlock()
+	}
+	return rep
 }
 
 // engine holds what the running request shares with output and stdin.
@@ -142,6 +196,9 @@ type engine struct {
 	cells      []string           // cells that ran without error, for completion
 
 	inputCh chan enginemsg.Request
+
+	dap     *dap.Adapter
+	running sync.Mutex // held while a request is handled, so the debugger knows when none runs
 }
 
 func (e *engine) begin(ctx context.Context, req enginemsg.Request) context.Context {
@@ -199,27 +256,50 @@ func (e *engine) handle(ctx context.Context, req enginemsg.Request) *enginemsg.R
 	case enginemsg.KindExecute:
 		ctx = e.begin(ctx, req)
 		defer e.end()
+		if note := e.sess.DebugPrepare(); note != "" && !req.Silent {
+			e.Stream("stderr", note+"\n")
+		}
 		return e.execute(ctx, req)
 	case enginemsg.KindReplay:
 		ctx = e.begin(ctx, req)
 		defer e.end()
+		// The debugging session may already be here (the kernel sends it
+		// to a new engine first); the replay does not stop.
+		d := e.sess.Debugger()
+		d.Quiet(true)
+		defer d.Quiet(false)
 		return e.replay(ctx, req.Cells)
+	}
+	if rep, ok := e.source(req); ok {
+		return rep
+	}
+	return unknownRequest(req.Kind)
+}
+
+// source answers the requests about source text (completion, inspection,
+// is_complete), which read the cells that ran and run nothing.
+func (e *engine) source(req enginemsg.Request) (*enginemsg.Reply, bool) {
+	switch req.Kind {
 	case enginemsg.KindComplete:
 		c := complete.Complete(e.scope(), req.Code, req.Cursor)
-		return &enginemsg.Reply{Matches: c.Matches, CursorStart: c.CursorStart, CursorEnd: c.CursorEnd}
+		return &enginemsg.Reply{Matches: c.Matches, CursorStart: c.CursorStart, CursorEnd: c.CursorEnd}, true
 	case enginemsg.KindInspect:
 		text, found := complete.Inspect(e.scope(), req.Code, req.Cursor, req.Detail)
 		if !found {
-			return &enginemsg.Reply{}
+			return &enginemsg.Reply{}, true
 		}
-		return &enginemsg.Reply{Found: true, Data: enginemsg.Bundle{"text/plain": text}}
+		return &enginemsg.Reply{Found: true, Data: enginemsg.Bundle{"text/plain": text}}, true
 	case enginemsg.KindIsComplete:
 		status, indent := complete.IsComplete(req.Code)
-		return &enginemsg.Reply{Status: status, Indent: indent}
+		return &enginemsg.Reply{Status: status, Indent: indent}, true
 	}
+	return nil, false
+}
+
+func unknownRequest(kind string) *enginemsg.Reply {
 	return &enginemsg.Reply{Err: &enginemsg.Error{
 		Name:      "UnknownRequest",
-		Value:     fmt.Sprintf("the engine does not know requests of kind %q", req.Kind),
+		Value:     fmt.Sprintf("the engine does not know requests of kind %q", kind),
 		Traceback: []string{},
 	}}
 }

@@ -36,6 +36,15 @@ func (n *notebook) Func(ctx context.Context, name string) (reflect.Value, error)
 	return n.e.sess.Func(ctx, name)
 }
 
+// DebugFunc is Func for a model whose tasks run at the same time: under
+// the debugger, each task is a goroutine of its own.
+func (n *notebook) DebugFunc(ctx context.Context, name string) (reflect.Value, error) {
+	return n.e.sess.DebugFunc(ctx, name)
+}
+
+// Debugging tells whether the debugger is in place.
+func (n *notebook) Debugging() bool { return n.e.sess.Debugger().Installed() }
+
 func (n *notebook) Vars() map[string]reflect.Value { return n.e.sess.Vars() }
 
 func (n *notebook) Stop() { n.e.sess.Stop() }

@@ -30,6 +30,31 @@ type Notebook interface {
 	History() []string
 }
 
+// debugFuncer is a Notebook whose debugger can follow each call of a
+// task as a goroutine of its own, when asked with DebugFunc instead of
+// Func (see interp.Session.DebugFunc).
+type debugFuncer interface {
+	DebugFunc(ctx context.Context, name string) (reflect.Value, error)
+	// Debugging tells whether the debugger is in place.
+	Debugging() bool
+}
+
+// debugging tells whether nb's debugger is in place: the tasks then run
+// under it, which is no time to measure.
+func debugging(nb Notebook) bool {
+	d, ok := nb.(debugFuncer)
+	return ok && d.Debugging()
+}
+
+// taskFunc fetches the task for model m: for a model whose tasks run at
+// the same time in the engine, one the debugger tells apart per task.
+func taskFunc(ctx context.Context, nb Notebook, name string, t models.Traits) (reflect.Value, error) {
+	if d, ok := nb.(debugFuncer); ok && t.Placement == models.InEngine && t.Switching == models.Simultaneous {
+		return d.DebugFunc(ctx, name)
+	}
+	return nb.Func(ctx, name)
+}
+
 // Config is what runs need to know of the program they run in.
 type Config struct {
 	// Version is the kernel's version; workers must match it.
@@ -145,6 +170,15 @@ func Run(ctx context.Context, nb Notebook, spec Spec, hooks Hooks) ([]models.Rep
 		spec.Modes = []models.Mode{models.Interpreted}
 	}
 	interpreted := spec.has(models.Interpreted)
+	// Under the debugger the warm-up would stop at the task's
+	// breakpoints before the run, every round again after it, and the
+	// timings mean little anyway: one round, no warm-up.
+	if interpreted && debugging(nb) {
+		if p, ok := nb.(interface{ Print(stream, text string) }); ok {
+			p.Print("stderr", "atonce: the debugger is on: interpreted code runs many times slower under it, so the timings say little and the models run one round; each task of a model whose tasks run at the same time is a goroutine of its own in the debugger\n")
+		}
+		spec.Repeat = 1
+	}
 	var fn reflect.Value
 	if interpreted {
 		var err error
@@ -206,7 +240,7 @@ func Run(ctx context.Context, nb Notebook, spec Spec, hooks Hooks) ([]models.Rep
 	// growing heap and every model the faults of one given back.
 	restore := models.Tune()
 	defer restore()
-	if interpreted && anyModel(spec.Models, inEngine) {
+	if interpreted && anyModel(spec.Models, inEngine) && !debugging(nb) {
 		models.Prewarm()
 		warmUp(ctx, fn, spec)
 	}
@@ -385,7 +419,7 @@ func (r *rounds) runOne(ctx context.Context, k int, done []models.Report) (model
 	}
 	// Fetch the function afresh: a value from before an interrupt
 	// silently returns zeros.
-	fn, err := r.nb.Func(ctx, spec.Func)
+	fn, err := taskFunc(ctx, r.nb, spec.Func, m.Traits())
 	if err != nil {
 		return failed(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"atonce/internal/childproc"
@@ -32,6 +33,14 @@ type Options struct {
 	Env []string
 	// Background receives output that no request waits for.
 	Background func(enginemsg.Event)
+	// Debug receives the debugger's events (Debug Adapter Protocol
+	// events, see enginemsg.EventDebug).
+	Debug func(json.RawMessage)
+	// Started is called each time an engine has started (the first, and
+	// each that replaces one), before the engine is sent a request (the
+	// cells to replay, a cell): a new engine knows nothing of the
+	// debugger's session, which Started may send it with Aside.
+	Started func()
 	// Grace is how long an interrupted request may take to stop before the
 	// engine is killed and replaced. Default 2 s.
 	Grace time.Duration
@@ -49,17 +58,25 @@ type Supervisor struct {
 	proc    *process   // nil while there is no live engine
 	replay  []string   // cells that succeeded, in order
 	pending []string   // notes to show at the start of the next request
-	nextID  uint64
+	nextID  atomic.Uint64
+
+	// live is proc, for requests answered aside, which do not wait for
+	// mu (a running request holds it).
+	live atomic.Pointer[process]
 
 	activeMu sync.Mutex
-	active   *call // the request in flight, for Interrupt
+	active   *call                            // the request in flight, for Interrupt
+	asides   map[uint64]chan *enginemsg.Reply // requests answered aside, by id
 
 	wg        sync.WaitGroup // background revivals
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
-var _ kernel.Engine = (*Supervisor)(nil)
+var (
+	_ kernel.Engine   = (*Supervisor)(nil)
+	_ kernel.Debugger = (*Supervisor)(nil)
+)
 
 // New checks the options and returns a Supervisor with no engine yet.
 func New(opt Options) (*Supervisor, error) {
@@ -75,11 +92,14 @@ func New(opt Options) (*Supervisor, error) {
 	if opt.Background == nil {
 		opt.Background = func(enginemsg.Event) {}
 	}
+	if opt.Debug == nil {
+		opt.Debug = func(json.RawMessage) {}
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Supervisor{opt: opt, log: log, closed: make(chan struct{})}, nil
+	return &Supervisor{opt: opt, log: log, closed: make(chan struct{}), asides: map[uint64]chan *enginemsg.Reply{}}, nil
 }
 
 // Start starts the engine and returns when it is ready.
@@ -118,16 +138,39 @@ func (s *Supervisor) startLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.proc = p
+	s.setProc(p)
+	if s.opt.Started != nil {
+		s.opt.Started()
+	}
 	return nil
+}
+
+// setProc sets the live engine (nil: none); called with mu held.
+func (s *Supervisor) setProc(p *process) {
+	s.proc = p
+	s.live.Store(p)
 }
 
 // route receives every event the engine sends and passes it to the call
 // it belongs to, or to Background.
 func (s *Supervisor) route(ev enginemsg.Event) {
+	if ev.Kind == enginemsg.EventDebug {
+		s.opt.Debug(ev.Debug)
+		return
+	}
 	s.activeMu.Lock()
 	c := s.active
+	aside, isAside := s.asides[ev.ID]
 	s.activeMu.Unlock()
+	if isAside {
+		if ev.Kind == enginemsg.EventReply {
+			select {
+			case aside <- ev.Reply:
+			default:
+			}
+		}
+		return
+	}
 	if c != nil && (ev.ID == c.id || ev.ID == 0) {
 		c.deliver(ev)
 		return
@@ -260,8 +303,7 @@ type death struct {
 // roundTrip sends req and waits for its reply, the engine's death, or ctx.
 func (s *Supervisor) roundTrip(ctx context.Context, req enginemsg.Request, out kernel.Output) (*enginemsg.Reply, *death) {
 	p := s.proc
-	s.nextID++
-	req.ID = s.nextID
+	req.ID = s.nextID.Add(1)
 	cctx, cancel := context.WithCancel(ctx)
 	c := &call{id: req.ID, req: req, out: out, replies: make(chan *enginemsg.Reply, 1), ctx: cctx, cancel: cancel, proc: p, interrupted: make(chan struct{})}
 	defer func() {
@@ -324,7 +366,7 @@ func (s *Supervisor) collectDeath(p *process, interrupted bool) *death {
 	d := &death{interrupted: interrupted}
 	d.reason, d.detail = p.child.Explain("the engine")
 	s.log.Warn("the engine died", "reason", d.reason)
-	s.proc = nil
+	s.setProc(nil)
 	return d
 }
 
@@ -414,6 +456,50 @@ func (s *Supervisor) reviveLocked(ctx context.Context) error {
 	return nil
 }
 
+// Aside implements kernel.Debugger: the engine answers req at once,
+// alongside the request running (which may be stopped at a breakpoint):
+// debug requests, and completion, inspection and is_complete marked
+// Aside. With no engine running (it is starting, or being replaced) it
+// fails at once.
+func (s *Supervisor) Aside(ctx context.Context, req enginemsg.Request) (*enginemsg.Reply, error) {
+	p := s.live.Load()
+	if p == nil {
+		return nil, errors.New("the engine is not running (it is starting, or being replaced)")
+	}
+	req.ID = s.nextID.Add(1)
+	if req.Kind != enginemsg.KindDebug {
+		req.Aside = true
+	}
+	replies := make(chan *enginemsg.Reply, 1)
+	s.activeMu.Lock()
+	s.asides[req.ID] = replies
+	s.activeMu.Unlock()
+	defer func() {
+		s.activeMu.Lock()
+		delete(s.asides, req.ID)
+		s.activeMu.Unlock()
+	}()
+	if err := p.send(req); err != nil {
+		return nil, fmt.Errorf("the engine cannot be reached: %w", err)
+	}
+	select {
+	case r := <-replies:
+		if r == nil {
+			r = &enginemsg.Reply{}
+		}
+		return r, nil
+	case <-p.exited:
+		select {
+		case r := <-replies:
+			return r, nil
+		default:
+		}
+		return nil, errors.New("the engine stopped before it answered")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Interrupt implements kernel.Engine: the running request is asked to
 // stop; if it has not stopped within the grace period the engine is killed.
 func (s *Supervisor) Interrupt() error {
@@ -449,7 +535,7 @@ func (s *Supervisor) killLocked() {
 		return
 	}
 	s.proc.close()
-	s.proc = nil
+	s.setProc(nil)
 }
 
 type discardOutput struct{}
