@@ -233,14 +233,22 @@ func browserDeps(t *testing.T) (notebookCmd []string) {
 	} else {
 		missing = append(missing, "Jupyter Notebook (/usr/bin/jupyter-notebook)")
 	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --test (make test does)", strings.Join(missing, ", "))
-		if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
-			t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
-		}
-		t.Skip(msg)
-	}
+	skipWithout(t, missing)
 	return notebookCmd
+}
+
+// skipWithout skips the test when something it needs is missing, or fails
+// it when ATONCE_REQUIRE_BROWSER is set.
+func skipWithout(t *testing.T, missing []string) {
+	t.Helper()
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --test (make test does)", strings.Join(missing, ", "))
+	if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
+		t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
+	}
+	t.Skip(msg)
 }
 
 // copyNotebooks copies every notebook of this directory, and nbPath, into dir.
@@ -274,16 +282,19 @@ func setEnv(env []string, name, value string) []string {
 	return append(out, name+"="+value)
 }
 
-// notebookServer is a running Jupyter Notebook.
-type notebookServer struct {
+// jupyterServer is a running Jupyter server: Jupyter Notebook, or
+// jupyter-server serving JupyterLab.
+type jupyterServer struct {
+	name  string // what it is, for the log: "Jupyter Notebook", "JupyterLab"
 	base  string // http://127.0.0.1:PORT
 	token string
 }
 
-// startNotebookServer starts Jupyter Notebook on a free loopback port with
-// a random token, serving dir and logging into logDir, and stops it, its kernels and everything
-// they started when the test ends.
-func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string, env []string) *notebookServer {
+// startServer starts the server whose command line argv gives for a free
+// loopback port and a random token, in dir, logging into logDir, and stops
+// it, its kernels and everything they started when the test ends. A server
+// that does not answer is tried again on another port, twice.
+func startServer(t *testing.T, name string, argv func(port int, token string) []string, dir, logDir string, env []string) *jupyterServer {
 	t.Helper()
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -297,12 +308,8 @@ func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string,
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := append(append([]string{}, notebookCmd[1:]...),
-			"--no-browser", "--allow-root",
-			"--ip=127.0.0.1", "--port="+strconv.Itoa(port), "--NotebookApp.port_retries=0",
-			"--NotebookApp.token="+token, "--notebook-dir="+dir,
-		)
-		cmd := exec.Command(notebookCmd[0], args...)
+		args := argv(port, token)
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = env
 		cmd.Dir = dir
 		cmd.Stdout = logFile
@@ -310,22 +317,36 @@ func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string,
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			logFile.Close()
-			t.Fatalf("starting %s: %v", strings.Join(notebookCmd, " "), err)
+			t.Fatalf("starting %s (%s): %v", name, strings.Join(args, " "), err)
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); logFile.Close(); close(exited) }()
-		srv := &notebookServer{base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token}
+		srv := &jupyterServer{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token}
 		t.Cleanup(func() { srv.stop(t, cmd.Process.Pid, exited, logPath) })
 		if err := srv.waitReady(exited, 90*time.Second); err != nil {
 			lastErr = fmt.Errorf("%v\n%s", err, tail(logPath, 40))
-			t.Logf("Jupyter Notebook did not start (attempt %d): %v", attempt, lastErr)
+			t.Logf("%s did not start (attempt %d): %v", name, attempt, lastErr)
 			continue
 		}
-		t.Logf("Jupyter Notebook %s on %s serving %s (log: %s)", notebookVersion(notebookCmd, env), srv.base, dir, logPath)
+		t.Logf("%s on %s serving %s (log: %s)", name, srv.base, dir, logPath)
 		return srv
 	}
-	t.Fatalf("Jupyter Notebook would not start: %v", lastErr)
+	t.Fatalf("%s would not start: %v", name, lastErr)
 	return nil
+}
+
+// startNotebookServer starts Jupyter Notebook (notebookCmd) serving dir.
+func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string, env []string) *jupyterServer {
+	t.Helper()
+	srv := startServer(t, "Jupyter Notebook", func(port int, token string) []string {
+		return append(append([]string{}, notebookCmd...),
+			"--no-browser", "--allow-root",
+			"--ip=127.0.0.1", "--port="+strconv.Itoa(port), "--NotebookApp.port_retries=0",
+			"--NotebookApp.token="+token, "--notebook-dir="+dir,
+		)
+	}, dir, logDir, env)
+	t.Logf("Jupyter Notebook %s", notebookVersion(notebookCmd, env))
+	return srv
 }
 
 func notebookVersion(notebookCmd []string, env []string) string {
@@ -337,7 +358,7 @@ func notebookVersion(notebookCmd []string, env []string) string {
 
 // waitReady polls /api/status until the server answers, it exits or the
 // timeout passes.
-func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration) error {
+func (s *jupyterServer) waitReady(exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 5 * time.Second}
 	for {
@@ -351,7 +372,7 @@ func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration
 		}
 		select {
 		case <-exited:
-			return errors.New("jupyter notebook exited")
+			return fmt.Errorf("%s exited", s.name)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -364,7 +385,7 @@ func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration
 // server (SIGTERM to its process group, SIGKILL after a grace period),
 // then kills whatever it had started that is still alive: kernels run in
 // sessions of their own, so the process group does not reach them.
-func (s *notebookServer) stop(t *testing.T, pid int, exited <-chan struct{}, logPath string) {
+func (s *jupyterServer) stop(t *testing.T, pid int, exited <-chan struct{}, logPath string) {
 	procs := descendants(pid)
 	client := &http.Client{Timeout: 30 * time.Second}
 	if resp, err := client.Get(s.base + "/api/kernels?token=" + s.token); err == nil {
@@ -387,13 +408,13 @@ func (s *notebookServer) stop(t *testing.T, pid int, exited <-chan struct{}, log
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
-		t.Logf("Jupyter Notebook did not stop on SIGTERM; killing it")
+		t.Logf("%s did not stop on SIGTERM; killing it", s.name)
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-exited
 	}
 	killAll(t, procs)
 	if t.Failed() {
-		t.Logf("Jupyter Notebook log (%s):\n%s", logPath, tail(logPath, 60))
+		t.Logf("%s log (%s):\n%s", s.name, logPath, tail(logPath, 60))
 	}
 }
 
@@ -410,90 +431,15 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	if u, err := url.Parse(nbURL); err == nil {
 		sum.Notebook, _ = url.PathUnescape(strings.TrimPrefix(u.Path, "/notebooks/"))
 	}
-	probe, err := os.ReadFile(pageScript)
+	tab, browser, err := startChromium(t, logDir, pageScript)
 	if err != nil {
-		t.Fatal(err)
-	}
-	runTimeout := browserRunTimeout
-	// Leave a minute for the screenshot and for closing Chromium, and the
-	// test a minute to clean up, within go test's -timeout.
-	if d, ok := t.Deadline(); ok {
-		if left := time.Until(d) - 2*time.Minute; left < runTimeout {
-			runTimeout = max(left, 30*time.Second)
-		}
-	}
-
-	chromiumLog, err := os.Create(filepath.Join(logDir, "chromium.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chromiumLog.Close()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.WindowSize(windowWidth, windowHeight),
-		chromedp.CombinedOutput(chromiumLog),
-	}
-	for _, f := range chromiumFlags {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	allocCtx, stopAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
-	tab, closeTab := chromedp.NewContext(allocCtx)
-
-	// What the page does on its own: uncaught JavaScript errors, and
-	// native dialogs (a "leave page?" must not hang the run), each read by
-	// a goroutine that ends when the tab does.
-	var (
-		readers                  sync.WaitGroup
-		pageErrors, shownDialogs []string
-	)
-	exceptions := chromedp.Events(tab, runtime.ExceptionThrown)
-	dialogs := chromedp.Events(tab, page.JavascriptDialogOpening)
-	readers.Go(func() {
-		for ev, err := range exceptions {
-			if err != nil {
-				return
-			}
-			msg := ev.ExceptionDetails.Text
-			if e := ev.ExceptionDetails.Exception; e != nil && e.Description != "" {
-				msg += " " + e.Description
-			}
-			pageErrors = append(pageErrors, truncate(msg, 500))
-		}
-	})
-	readers.Go(func() {
-		for ev, err := range dialogs {
-			if err != nil {
-				return
-			}
-			shownDialogs = append(shownDialogs, ev.Message)
-			if _, err := chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}); err != nil {
-				t.Logf("dismissing a dialog: %v", err)
-			}
-		}
-	})
-	defer func() {
-		// Close Chromium gracefully, then free the allocator: it waits for
-		// Chromium to exit, kills what it left and removes its profile.
-		closing, cancel := context.WithTimeout(tab, 30*time.Second)
-		if err := chromedp.Cancel(closing); err != nil {
-			t.Logf("closing Chromium: %v", err)
-		}
-		cancel()
-		closeTab()
-		stopAllocator()
-		readers.Wait()
-		sum.PageErrors, sum.Dialogs = pageErrors, shownDialogs
-	}()
-
-	// The probe is installed in every document before the notebook's own
-	// scripts run, so a reload keeps it.
-	t.Logf("launching %s --%s", chromiumPath, strings.Join(chromiumFlags, " --"))
-	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(probe)}); err != nil {
-		sum.Failure = fmt.Sprintf("starting Chromium: %v (its log: %s)", err, tail(chromiumLog.Name(), 20))
+		sum.Failure = err.Error()
 		return sum
 	}
+	defer func() { sum.PageErrors, sum.Dialogs = browser.close(t, tab) }()
+
 	b := &browserRun{t: t, started: started}
-	run, cancelRun := context.WithTimeout(tab, runTimeout)
+	run, cancelRun := context.WithTimeout(tab, runTimeout(t, browserRunTimeout))
 	err = b.run(run, nbURL, &sum)
 	cancelRun()
 	if err != nil {
@@ -512,6 +458,113 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 		sum.Screenshot = shot
 	}
 	return sum
+}
+
+// runTimeout is want, or less when go test's -timeout leaves less: a
+// minute for the screenshot and for closing Chromium, and the test a minute
+// to clean up.
+func runTimeout(t *testing.T, want time.Duration) time.Duration {
+	if d, ok := t.Deadline(); ok {
+		if left := time.Until(d) - 2*time.Minute; left < want {
+			return max(left, 30*time.Second)
+		}
+	}
+	return want
+}
+
+// chromium is a headless Chromium with one tab, started by startChromium,
+// and what the page did on its own: uncaught JavaScript errors and native
+// dialogs (dismissed, so that a "leave page?" cannot hang the run).
+type chromium struct {
+	log           *os.File
+	closeTab      context.CancelFunc
+	stopAllocator context.CancelFunc
+	readers       sync.WaitGroup // the goroutines reading the tab's events
+	mu            sync.Mutex
+	pageErrors    []string
+	dialogs       []string
+}
+
+// startChromium starts Debian's Chromium, headless, logging into
+// logDir/chromium.log, with the script at probePath installed in every
+// document before the page's own scripts run (so a reload keeps it). It
+// returns the tab's context; close ends Chromium.
+func startChromium(t *testing.T, logDir, probePath string) (context.Context, *chromium, error) {
+	t.Helper()
+	probe, err := os.ReadFile(probePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &chromium{}
+	c.log, err = os.Create(filepath.Join(logDir, "chromium.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.WindowSize(windowWidth, windowHeight),
+		chromedp.CombinedOutput(c.log),
+	}
+	for _, f := range chromiumFlags {
+		opts = append(opts, chromedp.Flag(f, true))
+	}
+	allocCtx, stopAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
+	tab, closeTab := chromedp.NewContext(allocCtx)
+	c.closeTab, c.stopAllocator = closeTab, stopAllocator
+
+	exceptions := chromedp.Events(tab, runtime.ExceptionThrown)
+	dialogs := chromedp.Events(tab, page.JavascriptDialogOpening)
+	c.readers.Go(func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			msg := ev.ExceptionDetails.Text
+			if e := ev.ExceptionDetails.Exception; e != nil && e.Description != "" {
+				msg += " " + e.Description
+			}
+			c.mu.Lock()
+			c.pageErrors = append(c.pageErrors, truncate(msg, 500))
+			c.mu.Unlock()
+		}
+	})
+	c.readers.Go(func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.dialogs = append(c.dialogs, ev.Message)
+			c.mu.Unlock()
+			if _, err := chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}); err != nil {
+				t.Logf("dismissing a dialog: %v", err)
+			}
+		}
+	})
+
+	t.Logf("launching %s --%s", chromiumPath, strings.Join(chromiumFlags, " --"))
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(probe)}); err != nil {
+		err = fmt.Errorf("starting Chromium: %v (its log: %s)", err, tail(c.log.Name(), 20))
+		c.close(t, tab)
+		return tab, c, err
+	}
+	return tab, c, nil
+}
+
+// close closes Chromium gracefully, then frees the allocator (it waits for
+// Chromium to exit, kills what it left and removes its profile), and
+// returns the page's uncaught errors and the dialogs it showed.
+func (c *chromium) close(t *testing.T, tab context.Context) (pageErrors, dialogs []string) {
+	closing, cancel := context.WithTimeout(tab, 30*time.Second)
+	if err := chromedp.Cancel(closing); err != nil {
+		t.Logf("closing Chromium: %v", err)
+	}
+	cancel()
+	c.closeTab()
+	c.stopAllocator()
+	c.readers.Wait()
+	c.log.Close()
+	return c.pageErrors, c.dialogs
 }
 
 // browserRun drives one tab, each step bounded by the context it is given.
@@ -543,7 +596,7 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 
 	// 2. Cell → All Output → Clear, so a notebook saved with outputs and
 	// execution counts cannot pass for one that ran. Then Cell → Run All.
-	if err := b.clickMenu(ctx, "#celllink", "#all_outputs > a", "#clear_all_output > a"); err != nil {
+	if err := b.clickMenuItems(ctx, menuItem{"#celllink", ""}, menuItem{"#all_outputs > a", ""}, menuItem{"#clear_all_output > a", ""}); err != nil {
 		return err
 	}
 	if _, err := waitFor[probeState](ctx, b, "for the outputs to clear", "atonceProbe.cleared()"); err != nil {
@@ -552,7 +605,7 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.recordReplies()")); err != nil {
 		return fmt.Errorf("watching the execute replies: %w", err)
 	}
-	if err := b.clickMenu(ctx, "#celllink", "#run_all_cells > a"); err != nil {
+	if err := b.clickMenuItems(ctx, menuItem{"#celllink", ""}, menuItem{"#run_all_cells > a", ""}); err != nil {
 		return err
 	}
 	sum.RunAll = "menu"
@@ -637,47 +690,43 @@ func waitFor[T interface{ state() probeState }](ctx context.Context, b *browserR
 	}
 }
 
-// clickMenu opens a menu and clicks through its items like a user: the
-// mouse moves onto each item (so a submenu opens on hover) and clicks it.
-func (b *browserRun) clickMenu(ctx context.Context, selectors ...string) error {
-	for _, sel := range selectors {
-		at, err := waitFor[struct {
-			probeState
-			X float64 `json:"x"`
-			Y float64 `json:"y"`
-		}](ctx, b, fmt.Sprintf("for the menu item %s to show", sel), fmt.Sprintf("atonceProbe.target(%q)", sel))
+// screenshot saves the whole notebook as a PNG: the window is made as tall
+// as the notebook first. Cells laid out for the first time in the taller
+// window can change the notebook's height, so it is measured again until
+// the window fits it (a few rounds at most).
+func (b *browserRun) screenshot(ctx context.Context, path string) error {
+	height := windowHeight
+	for round := 1; ; round++ {
+		dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			Header  int `json:"header"`
+			Content int `json:"content"`
+		}]("atonceProbe.height()"))
 		if err != nil {
 			return err
 		}
-		if err := chromedp.Do(ctx,
-			chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y),
-			chromedp.MouseClickXY(at.X, at.Y),
-		); err != nil {
-			return fmt.Errorf("clicking %s: %w", sel, err)
-		}
-	}
-	return nil
-}
-
-// screenshot saves the whole notebook as a PNG: the window is made as tall
-// as the notebook first.
-func (b *browserRun) screenshot(ctx context.Context, path string) error {
-	dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
-		Header  int `json:"header"`
-		Content int `json:"content"`
-	}]("atonceProbe.height()"))
-	if err != nil {
-		return err
-	}
-	height := min(maxShotHeight, max(windowHeight, dims.Header+dims.Content+20))
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
-		return err
-	}
-	if _, err := waitFor[probeState](ctx, b, "for the notebook to grow to the window", "atonceProbe.fitted()"); err != nil {
-		if dims.Header+dims.Content+20 <= maxShotHeight {
+		want := dims.Header + dims.Content + 20
+		height = min(maxShotHeight, max(windowHeight, want))
+		b.log("screenshot: the notebook is %d pixels high under %d of page; window %d high", dims.Content, dims.Header, height)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
 			return err
 		}
-		b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
+		if want > maxShotHeight {
+			b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
+			break
+		}
+		fit, err := waitFor[struct {
+			probeState
+			Fits bool `json:"fits"`
+		}](ctx, b, "for the notebook to grow to the window", fmt.Sprintf("atonceProbe.fitted(%d)", dims.Content))
+		if err != nil {
+			return err
+		}
+		if fit.Fits {
+			break
+		}
+		if round == 5 {
+			return fmt.Errorf("the notebook's height kept changing as the window grew (last %d pixels)", dims.Content)
+		}
 	}
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
