@@ -62,12 +62,13 @@ type browserSummary struct {
 	Kernel     string // the kernel's display name in the page
 	KernelName string // the kernelspec's name
 	RunAll     string // how all cells were run ("menu")
-	CodeCells  int
-	Ran        int
-	NotRun     []int
-	EmptyCells int
-	Replies    map[string]int // execute replies by status
-	pageShown
+	allRan
+	browsed
+}
+
+// browsed is what a browser run (browse) leaves besides what it found:
+// how it ended, the screenshot, what the page did on its own.
+type browsed struct {
 	PageErrors []string
 	Dialogs    []string
 	Screenshot string
@@ -75,7 +76,19 @@ type browserSummary struct {
 	Failure    string // why the run itself could not be completed
 }
 
-// pageShown is what notebook_page.js's shown() reports.
+// allRan is what running all cells of a notebook did: the probes'
+// finished() and shown().
+type allRan struct {
+	CodeCells  int
+	Ran        int
+	NotRun     []int
+	EmptyCells int
+	Replies    map[string]int // execute replies by status
+	pageShown
+}
+
+// pageShown is what the probes' shown() reports (notebook_page.js,
+// lab_page.js).
 type pageShown struct {
 	Images int `json:"images"`
 	Charts []struct {
@@ -135,19 +148,7 @@ func TestBrowserTour(t *testing.T) {
 	nbDir := t.TempDir()
 	copyNotebooks(t, nbPath, nbDir)
 
-	// The screenshot and the logs of Jupyter and Chromium are kept when
-	// the test fails.
-	keepDir, err := os.MkdirTemp("", "atonce-browser-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept the screenshot and the logs of Jupyter and Chromium in %s", keepDir)
-			return
-		}
-		os.RemoveAll(keepDir)
-	})
+	keepDir := keepOnFailure(t, "atonce-browser-*", "Jupyter")
 	shot := filepath.Join(keepDir, "browser-tour.png")
 
 	srv := startNotebookServer(t, notebookCmd, nbDir, keepDir, env)
@@ -157,28 +158,8 @@ func TestBrowserTour(t *testing.T) {
 
 	t.Logf("%s with kernel %q (%s): %d code cells, %d ran, %d empty; %d images, %d task-stream charts, %d errors; run all via %s; %.1fs in the browser",
 		sum.Notebook, sum.Kernel, sum.KernelName, sum.CodeCells, sum.Ran, sum.EmptyCells, sum.Images, len(sum.Charts), len(sum.Errors), sum.RunAll, sum.Seconds)
-	for _, c := range sum.Charts {
-		t.Logf("task-stream chart: cell %d output %d, %s %dx%d, %d text elements: %s", c.Cell, c.Output, c.Kind, c.Width, c.Height, c.Texts, c.Summary)
-	}
-	for _, s := range sum.Stderr {
-		t.Logf("cell %d stderr: %s", s.Cell, s.Text)
-	}
-	for _, e := range sum.PageErrors {
-		t.Logf("JavaScript error in the page: %s", e)
-	}
-	for _, d := range sum.Dialogs {
-		t.Logf("browser dialog dismissed: %s", d)
-	}
-	if sum.Screenshot != "" {
-		t.Logf("screenshot: %s", sum.Screenshot)
-		if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
-			if err := copyFile(sum.Screenshot, repoScreenshot); err != nil {
-				t.Errorf("copying the screenshot to %s: %v", repoScreenshot, err)
-			} else {
-				t.Logf("screenshot copied to notebooks/%s", repoScreenshot)
-			}
-		}
-	}
+	sum.allRan.report(t)
+	sum.browsed.report(t, repoScreenshot)
 
 	if sum.Failure != "" {
 		t.Fatalf("the browser run failed: %s", sum.Failure)
@@ -186,16 +167,84 @@ func TestBrowserTour(t *testing.T) {
 	if sum.KernelName != "atonce" {
 		t.Errorf("the notebook ran on kernel %q (%s), want atonce", sum.KernelName, sum.Kernel)
 	}
-	if sum.Ran == 0 || len(sum.NotRun) > 0 || sum.Ran != sum.CodeCells-sum.EmptyCells {
-		t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", sum.Ran, sum.CodeCells-sum.EmptyCells, sum.Replies, sum.NotRun)
+	sum.allRan.check(t)
+	checkScreenshot(t, sum.Screenshot)
+}
+
+// report logs the charts and the stderr the page shows.
+func (r allRan) report(t *testing.T) {
+	t.Helper()
+	for _, c := range r.Charts {
+		texts := ""
+		if c.Kind == "svg" {
+			texts = fmt.Sprintf(", %d text elements", c.Texts)
+		}
+		t.Logf("task-stream chart: cell %d output %d, %s %dx%d%s: %s", c.Cell, c.Output, c.Kind, c.Width, c.Height, texts, c.Summary)
 	}
-	if len(sum.Charts) == 0 {
-		t.Errorf("no task-stream chart is drawn in the page (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", sum.Images)
+	for _, s := range r.Stderr {
+		t.Logf("cell %d stderr: %s", s.Cell, s.Text)
 	}
-	for _, e := range sum.Errors {
+}
+
+// check fails the test unless every non-empty code cell ran and was
+// answered ok, a task-stream chart shows as an image and no cell shows an
+// error.
+func (r allRan) check(t *testing.T) {
+	t.Helper()
+	if r.Ran == 0 || len(r.NotRun) > 0 || r.Ran != r.CodeCells-r.EmptyCells || r.Replies["ok"] != r.Ran {
+		t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", r.Ran, r.CodeCells-r.EmptyCells, r.Replies, r.NotRun)
+	}
+	if len(r.Charts) == 0 {
+		t.Errorf("no task-stream chart is shown as an image (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", r.Images)
+	}
+	for _, e := range r.Errors {
 		t.Errorf("cell %d shows an error (%s):\n%s", e.Cell, e.Kind, e.Text)
 	}
-	checkScreenshot(t, sum.Screenshot)
+}
+
+// report logs what the page did on its own and where the screenshot is,
+// and copies it to repoCopy (relative to notebooks/) when
+// ATONCE_BROWSER_SCREENSHOT is set. Messages that came many times are
+// logged once, with their count: JupyterLab's debugger sidebar throws the
+// same error at every execute reply of a kernel without a debugger.
+func (r browsed) report(t *testing.T, repoCopy string) {
+	t.Helper()
+	for _, e := range countSame(r.PageErrors) {
+		t.Logf("JavaScript error in the page: %s", e)
+	}
+	for _, d := range countSame(r.Dialogs) {
+		t.Logf("browser dialog dismissed: %s", d)
+	}
+	if r.Screenshot == "" {
+		return
+	}
+	t.Logf("screenshot: %s", r.Screenshot)
+	if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
+		if err := copyFile(r.Screenshot, repoCopy); err != nil {
+			t.Errorf("copying the screenshot to %s: %v", repoCopy, err)
+		} else {
+			t.Logf("screenshot copied to notebooks/%s", repoCopy)
+		}
+	}
+}
+
+// countSame lists each distinct message once, in the order they first
+// came, with how many times it came when more than once.
+func countSame(msgs []string) []string {
+	n := map[string]int{}
+	var order []string
+	for _, m := range msgs {
+		if n[m] == 0 {
+			order = append(order, m)
+		}
+		n[m]++
+	}
+	for i, m := range order {
+		if n[m] > 1 {
+			order[i] = fmt.Sprintf("(%d times) %s", n[m], m)
+		}
+	}
+	return order
 }
 
 // checkScreenshot fails the test unless path holds a PNG of the whole
@@ -249,6 +298,25 @@ func skipWithout(t *testing.T, missing []string) {
 		t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
 	}
 	t.Skip(msg)
+}
+
+// keepOnFailure makes a directory (os.MkdirTemp's pattern) for the
+// screenshot and the logs of the server (named server) and Chromium, kept
+// when the test fails and removed when it passes.
+func keepOnFailure(t *testing.T, pattern, server string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept the screenshot and the logs of %s and Chromium in %s", server, dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
 }
 
 // copyNotebooks copies every notebook of this directory, and nbPath, into dir.
@@ -420,30 +488,41 @@ func (s *jupyterServer) stop(t *testing.T, pid int, exited <-chan struct{}, logP
 
 // runBrowser starts Chromium, opens nbURL, runs all its cells through the
 // Cell menu and reports what the page shows, saving a screenshot of the
-// whole notebook to shot. A step that cannot be completed (the page does
-// not load, the kernel never goes idle, the run's deadline passes) ends
-// the run with Failure set; the screenshot is still taken then. Chromium
-// and everything it started are gone when runBrowser returns.
+// whole notebook to shot (see browse).
 func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	t.Helper()
-	started := time.Now()
-	defer func() { sum.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
 	if u, err := url.Parse(nbURL); err == nil {
 		sum.Notebook, _ = url.PathUnescape(strings.TrimPrefix(u.Path, "/notebooks/"))
 	}
-	tab, browser, err := startChromium(t, logDir, pageScript)
+	sum.browsed = browse(t, logDir, pageScript, shot, browserRunTimeout, func(ctx context.Context, b *browserRun) error {
+		return b.run(ctx, nbURL, &sum)
+	})
+	return sum
+}
+
+// browse starts Chromium with the probe script at probe, calls run with
+// the tab's context bounded by timeout, and then saves a screenshot of the
+// whole notebook to shot. A step that cannot be completed (the page does
+// not load, the kernel never goes idle, the deadline passes) makes run
+// return an error, reported as Failure; the screenshot is still taken
+// then. Chromium and everything it started are gone when browse returns.
+func browse(t *testing.T, logDir, probe, shot string, timeout time.Duration, run func(context.Context, *browserRun) error) (res browsed) {
+	t.Helper()
+	started := time.Now()
+	defer func() { res.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
+	tab, chrome, err := startChromium(t, logDir, probe)
 	if err != nil {
-		sum.Failure = err.Error()
-		return sum
+		res.Failure = err.Error()
+		return res
 	}
-	defer func() { sum.PageErrors, sum.Dialogs = browser.close(t, tab) }()
+	defer func() { res.PageErrors, res.Dialogs = chrome.close(t, tab) }()
 
 	b := &browserRun{t: t, started: started}
-	run, cancelRun := context.WithTimeout(tab, runTimeout(t, browserRunTimeout))
-	err = b.run(run, nbURL, &sum)
+	running, cancelRun := context.WithTimeout(tab, runTimeout(t, timeout))
+	err = run(running, b)
 	cancelRun()
 	if err != nil {
-		sum.Failure = err.Error()
+		res.Failure = err.Error()
 		t.Logf("the browser run failed: %v", err)
 	}
 
@@ -451,13 +530,13 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	defer cancelShot()
 	if err := b.screenshot(shooting, shot); err != nil {
 		t.Logf("screenshot failed: %v", err)
-		if sum.Failure == "" {
-			sum.Failure = fmt.Sprintf("screenshot: %v", err)
+		if res.Failure == "" {
+			res.Failure = fmt.Sprintf("screenshot: %v", err)
 		}
 	} else {
-		sum.Screenshot = shot
+		res.Screenshot = shot
 	}
-	return sum
+	return res
 }
 
 // runTimeout is want, or less when go test's -timeout leaves less: a
@@ -612,7 +691,16 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 	b.log("clicked Cell → Run All")
 
 	// 3. Every non-empty code cell has run (or was aborted) and the kernel
-	// is idle.
+	// is idle; what the page shows then.
+	sum.allRan, err = b.waitAllRan(ctx)
+	return err
+}
+
+// waitAllRan waits until every non-empty code cell has run (or was
+// aborted) and the kernel is idle (the probe's finished()), then reads
+// what the page shows: images, the task-stream chart, errors.
+func (b *browserRun) waitAllRan(ctx context.Context) (allRan, error) {
+	var r allRan
 	finished, err := waitFor[struct {
 		probeState
 		CodeCells int            `json:"codeCells"`
@@ -622,20 +710,18 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 		Statuses  map[string]int `json:"statuses"`
 	}](ctx, b, "for all cells to run", "atonceProbe.finished()")
 	if err != nil {
-		return err
+		return r, err
 	}
-	sum.CodeCells, sum.Ran, sum.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
-	sum.NotRun, sum.Replies = finished.NotRun, finished.Statuses
+	r.CodeCells, r.Ran, r.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
+	r.NotRun, r.Replies = finished.NotRun, finished.Statuses
 	b.log("%d code cells ran, %d did not; execute replies: %v", finished.Ran, len(finished.NotRun), finished.Statuses)
 
-	// 4. What the page shows: images, the task-stream chart, errors.
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
+	r.pageShown, err = chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
 	if err != nil {
-		return fmt.Errorf("reading the page: %w", err)
+		return r, fmt.Errorf("reading the page: %w", err)
 	}
-	sum.pageShown = shown
-	b.log("images: %d, task-stream charts: %d, errors: %d", shown.Images, len(shown.Charts), len(shown.Errors))
-	return nil
+	b.log("images: %d, task-stream charts: %d, errors: %d", r.Images, len(r.Charts), len(r.Errors))
+	return r, nil
 }
 
 // probeState is what every wait of notebook_page.js reports besides its

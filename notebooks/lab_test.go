@@ -50,12 +50,7 @@ type labSummary struct {
 	KernelDisplayName string
 	LanguageInfo      labLanguageInfo
 	Highlight         labHighlight
-	CodeCells         int
-	Ran               int
-	EmptyCells        int
-	NotRun            []int
-	Replies           map[string]int
-	pageShown
+	allRan
 	Completions  []string
 	Tooltip      string
 	Loop         labCellRun // the for {} cell, interrupted
@@ -64,12 +59,8 @@ type labSummary struct {
 	Restarted    []string   // the kernel statuses seen around the restart
 	Export       string     // the file the export downloaded
 	ExportText   string
-	PageErrors   []string
-	Dialogs      []string
-	Screenshot   string
-	Seconds      float64
-	Failure      string // why the run itself could not be completed
-	FailedAtStep string
+	FailedAtStep string // the step that could not be completed
+	browsed
 }
 
 // labLanguageInfo is kernel_info's language_info as JupyterLab got it, the
@@ -163,17 +154,7 @@ func TestLabTour(t *testing.T) {
 	copyNotebooks(t, defaultNotebook, nbDir)
 	stateDir := t.TempDir()
 	downloads := t.TempDir()
-	keepDir, err := os.MkdirTemp("", "atonce-lab-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept the screenshot and the logs of JupyterLab and Chromium in %s", keepDir)
-			return
-		}
-		os.RemoveAll(keepDir)
-	})
+	keepDir := keepOnFailure(t, "atonce-lab-*", "JupyterLab")
 	server, err := filepath.Abs(labServerScript)
 	if err != nil {
 		t.Fatal(err)
@@ -221,41 +202,14 @@ func labDeps(t *testing.T) (buildDir string) {
 }
 
 // runLab starts Chromium, opens labURL and goes through the steps of
-// TestLabTour, reporting what it found; a step that cannot be completed
-// ends the run with Failure set, and the screenshot is still taken.
-// Downloads go to downloads. Chromium and everything it started are gone
-// when runLab returns.
+// TestLabTour, reporting what it found, and saves a screenshot of the whole
+// notebook to shot (see browse). Downloads go to downloads.
 func runLab(t *testing.T, labURL, logDir, downloads, shot string) (sum labSummary) {
 	t.Helper()
-	started := time.Now()
-	defer func() { sum.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
 	sum.Notebook = defaultNotebook
-	tab, chrome, err := startChromium(t, logDir, labPageScript)
-	if err != nil {
-		sum.Failure = err.Error()
-		return sum
-	}
-	defer func() { sum.PageErrors, sum.Dialogs = chrome.close(t, tab) }()
-
-	b := &browserRun{t: t, started: started}
-	run, cancelRun := context.WithTimeout(tab, runTimeout(t, labRunTimeout))
-	err = b.runLab(run, labURL, downloads, &sum)
-	cancelRun()
-	if err != nil {
-		sum.Failure = err.Error()
-		t.Logf("the JupyterLab run failed: %v", err)
-	}
-
-	shooting, cancelShot := context.WithTimeout(tab, time.Minute)
-	defer cancelShot()
-	if err := b.screenshot(shooting, shot); err != nil {
-		t.Logf("screenshot failed: %v", err)
-		if sum.Failure == "" {
-			sum.Failure = fmt.Sprintf("screenshot: %v", err)
-		}
-	} else {
-		sum.Screenshot = shot
-	}
+	sum.browsed = browse(t, logDir, labPageScript, shot, labRunTimeout, func(ctx context.Context, b *browserRun) error {
+		return b.runLab(ctx, labURL, downloads, &sum)
+	})
 	return sum
 }
 
@@ -350,27 +304,9 @@ func (b *browserRun) labRunAll(ctx context.Context, sum *labSummary) error {
 		return err
 	}
 	b.log("clicked Run → Run All Cells")
-	finished, err := waitFor[struct {
-		probeState
-		CodeCells int            `json:"codeCells"`
-		Ran       int            `json:"ran"`
-		Empty     int            `json:"empty"`
-		NotRun    []int          `json:"notRun"`
-		Statuses  map[string]int `json:"statuses"`
-	}](ctx, b, "for all cells to run", "atonceProbe.finished()")
-	if err != nil {
-		return err
-	}
-	sum.CodeCells, sum.Ran, sum.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
-	sum.NotRun, sum.Replies = finished.NotRun, finished.Statuses
-	b.log("%d code cells ran, %d did not; execute replies: %v", finished.Ran, len(finished.NotRun), finished.Statuses)
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
-	if err != nil {
-		return fmt.Errorf("reading the page: %w", err)
-	}
-	sum.pageShown = shown
-	b.log("images: %d, task-stream charts: %d, errors: %d", shown.Images, len(shown.Charts), len(shown.Errors))
-	return nil
+	var err error
+	sum.allRan, err = b.waitAllRan(ctx)
+	return err
 }
 
 // labComplete types fmt.Spr in a new cell and presses Tab.
@@ -424,7 +360,7 @@ func (b *browserRun) labInterrupt(ctx context.Context, sum *labSummary) error {
 	if err := b.eval(ctx, "atonceProbe.recordReplies()"); err != nil {
 		return err
 	}
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
+	if err := chromedp.Do(ctx, runCellKey); err != nil {
 		return err
 	}
 	if _, err := waitFor[probeState](ctx, b, "for the for {} cell to run", fmt.Sprintf("atonceProbe.running(%d)", loop)); err != nil {
@@ -434,20 +370,13 @@ func (b *browserRun) labInterrupt(ctx context.Context, sum *labSummary) error {
 	if err := b.click(ctx, `.jp-NotebookPanel-toolbar [data-jp-item-name="interrupt"]`, ""); err != nil {
 		return err
 	}
-	if sum.Loop, err = b.waitCellRun(ctx, loop, nil); err != nil {
+	if sum.Loop, err = b.waitCellRun(ctx, loop); err != nil {
 		return fmt.Errorf("after the interrupt: %w", err)
 	}
 	sum.Loop.Reply = b.lastReply(ctx)
 	b.log("for {} ended: reply %s, count %v, outputs:\n%s", sum.Loop.Reply, deref(sum.Loop.Count), sum.Loop.text())
 
-	next, err := b.newCell(ctx, labAfterLoopCode)
-	if err != nil {
-		return err
-	}
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
-		return err
-	}
-	if sum.AfterLoop, err = b.waitCellRun(ctx, next, nil); err != nil {
+	if sum.AfterLoop, err = b.runNewCell(ctx, labAfterLoopCode); err != nil {
 		return err
 	}
 	b.log("the next cell ran: count %v, outputs:\n%s", deref(sum.AfterLoop.Count), sum.AfterLoop.text())
@@ -481,14 +410,7 @@ func (b *browserRun) labRestart(ctx context.Context, sum *labSummary) error {
 	if _, err := waitFor[probeState](ctx, b, "for the dialog to close", "atonceProbe.noDialog()"); err != nil {
 		return err
 	}
-	cell, err := b.newCell(ctx, labRestartCode)
-	if err != nil {
-		return err
-	}
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
-		return err
-	}
-	if sum.Restart, err = b.waitCellRun(ctx, cell, nil); err != nil {
+	if sum.Restart, err = b.runNewCell(ctx, labRestartCode); err != nil {
 		return err
 	}
 	b.log("a cell ran after the restart: count %v, outputs:\n%s", deref(sum.Restart.Count), sum.Restart.text())
@@ -581,17 +503,29 @@ func (b *browserRun) newCell(ctx context.Context, code string) (int, error) {
 	return index, nil
 }
 
-// waitCellRun waits for the cell at index to have run since it showed
-// count before, and the kernel to be idle.
-func (b *browserRun) waitCellRun(ctx context.Context, index int, before *int) (labCellRun, error) {
-	prev := "null"
-	if before != nil {
-		prev = strconv.Itoa(*before)
+// runCellKey is Ctrl-Enter, which runs the cell being edited.
+var runCellKey = chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))
+
+// runNewCell adds a cell with code (newCell), runs it with Ctrl-Enter and
+// waits for it to have run.
+func (b *browserRun) runNewCell(ctx context.Context, code string) (labCellRun, error) {
+	index, err := b.newCell(ctx, code)
+	if err != nil {
+		return labCellRun{}, err
 	}
+	if err := chromedp.Do(ctx, runCellKey); err != nil {
+		return labCellRun{}, err
+	}
+	return b.waitCellRun(ctx, index)
+}
+
+// waitCellRun waits for the cell at index, which had no execution count,
+// to have run, and the kernel to be idle.
+func (b *browserRun) waitCellRun(ctx context.Context, index int) (labCellRun, error) {
 	r, err := waitFor[struct {
 		probeState
 		labCellRun
-	}](ctx, b, fmt.Sprintf("for cell %d to run", index), fmt.Sprintf("atonceProbe.cellRun(%d, %s)", index, prev))
+	}](ctx, b, fmt.Sprintf("for cell %d to run", index), fmt.Sprintf("atonceProbe.cellRun(%d, null)", index))
 	return r.labCellRun, err
 }
 
@@ -683,28 +617,8 @@ func reportLab(t *testing.T, sum *labSummary) {
 	t.Helper()
 	t.Logf("%s in JupyterLab with kernel %q (%s): %d code cells, %d ran, %d empty; %d images, %d task-stream charts, %d errors; %.1fs in the browser",
 		sum.Notebook, sum.KernelDisplayName, sum.KernelName, sum.CodeCells, sum.Ran, sum.EmptyCells, sum.Images, len(sum.Charts), len(sum.Errors), sum.Seconds)
-	for _, c := range sum.Charts {
-		t.Logf("task-stream chart: cell %d output %d, %s %dx%d: %s", c.Cell, c.Output, c.Kind, c.Width, c.Height, c.Summary)
-	}
-	for _, s := range sum.Stderr {
-		t.Logf("cell %d stderr: %s", s.Cell, s.Text)
-	}
-	for _, e := range countSame(sum.PageErrors) {
-		t.Logf("JavaScript error in the page: %s", e)
-	}
-	for _, d := range sum.Dialogs {
-		t.Logf("browser dialog dismissed: %s", d)
-	}
-	if sum.Screenshot != "" {
-		t.Logf("screenshot: %s", sum.Screenshot)
-		if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
-			if err := copyFile(sum.Screenshot, labScreenshot); err != nil {
-				t.Errorf("copying the screenshot to %s: %v", labScreenshot, err)
-			} else {
-				t.Logf("screenshot copied to notebooks/%s", labScreenshot)
-			}
-		}
-	}
+	sum.allRan.report(t)
+	sum.browsed.report(t, labScreenshot)
 }
 
 // checkLab fails the test for what the run found wrong.
@@ -728,15 +642,7 @@ func checkLab(t *testing.T, sum *labSummary) {
 		checkLabLanguage(t, sum)
 	}
 	if reached("run all") {
-		if sum.Ran == 0 || len(sum.NotRun) > 0 || sum.Ran != sum.CodeCells-sum.EmptyCells || sum.Replies["ok"] != sum.Ran {
-			t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", sum.Ran, sum.CodeCells-sum.EmptyCells, sum.Replies, sum.NotRun)
-		}
-		if len(sum.Charts) == 0 {
-			t.Errorf("no task-stream chart is shown as an image (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", sum.Images)
-		}
-		for _, e := range sum.Errors {
-			t.Errorf("cell %d shows an error (%s):\n%s", e.Cell, e.Kind, e.Text)
-		}
+		sum.allRan.check(t)
 	}
 	if reached("complete") && !slices.Contains(sum.Completions, labCompleteWant) {
 		t.Errorf("%s + Tab listed %v, want %s among them", labCompleteCode, sum.Completions, labCompleteWant)
@@ -812,27 +718,6 @@ func checkLabLanguage(t *testing.T, sum *labSummary) {
 			t.Errorf("highlighting: %s has the plain text's colour %s", tok.Text, tok.Colour)
 		}
 	}
-}
-
-// countSame lists each distinct message once, in the order they first
-// came, with how many times it came when more than once: JupyterLab's
-// debugger sidebar throws the same error at every execute reply of a kernel
-// that has no debugger.
-func countSame(msgs []string) []string {
-	n := map[string]int{}
-	var order []string
-	for _, m := range msgs {
-		if n[m] == 0 {
-			order = append(order, m)
-		}
-		n[m]++
-	}
-	for i, m := range order {
-		if n[m] > 1 {
-			order[i] = fmt.Sprintf("(%d times) %s", n[m], m)
-		}
-	}
-	return order
 }
 
 // jsonArg is v as a JavaScript literal, for a probe call's argument.
