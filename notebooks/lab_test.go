@@ -34,11 +34,11 @@ const (
 
 // What TestLabTour types into the cells it adds after the tour's own.
 const (
-	labCompleteCode  = "fmt.Spr"     // then Tab: the completer lists Sprintf
-	labCompleteWant  = "Sprintf"     //
-	labInspectCode   = "fmt.Println" // then Shift-Tab: the tooltip shows its documentation
-	labInspectWant   = "Println"     //
-	labLoopCode      = "for {\n}"    // run, then interrupted from the toolbar
+	labCompleteCode  = "fmt.Spr"                // then Tab: the completer lists Sprintf
+	labCompleteWant  = "Sprintf"                //
+	labInspectCode   = "fmt.Println"            // then Shift-Tab: the tooltip shows its documentation
+	labInspectWant   = "func Println(a ...any)" // and the doc comment after it
+	labLoopCode      = "for {\n}"               // run, then interrupted from the toolbar
 	labAfterLoopCode = `fmt.Println("the cell after the interrupt ran")`
 	labRestartCode   = `fmt.Println("the kernel restarted")`
 )
@@ -74,7 +74,6 @@ type labLanguageInfo struct {
 // labHighlight is how the first code cell's editor colours its tokens.
 type labHighlight struct {
 	PlainColour string `json:"plainColour"`
-	Lines       int    `json:"lines"`
 	Tokens      []struct {
 		Text        string `json:"text"`
 		Kind        string `json:"kind"`
@@ -647,8 +646,8 @@ func checkLab(t *testing.T, sum *labSummary) {
 	if reached("complete") && !slices.Contains(sum.Completions, labCompleteWant) {
 		t.Errorf("%s + Tab listed %v, want %s among them", labCompleteCode, sum.Completions, labCompleteWant)
 	}
-	if reached("inspect") && !strings.Contains(sum.Tooltip, labInspectWant) {
-		t.Errorf("%s + Shift-Tab showed %q, want its documentation (naming %s)", labInspectCode, sum.Tooltip, labInspectWant)
+	if reached("inspect") && (!strings.Contains(sum.Tooltip, labInspectWant) || !strings.Contains(sum.Tooltip, "Println formats")) {
+		t.Errorf("%s + Shift-Tab showed %q, want its documentation (%s, then its doc comment: Println formats ...)", labInspectCode, sum.Tooltip, labInspectWant)
 	}
 	if reached("interrupt") {
 		if sum.Loop.Reply != "error" {

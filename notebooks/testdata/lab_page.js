@@ -3,8 +3,9 @@
 // before JupyterLab's own scripts run, as window.atonceProbe, and calls its
 // functions through the DevTools protocol (chromedp). It reads JupyterLab's
 // own objects (window.jupyterapp, which JupyterLab sets when the page config
-// says exposeAppInBrowser) and the DOM; it never runs a command itself: the
-// test clicks and types. Each function returns a plain object; the waits
+// says exposeAppInBrowser) and the DOM; it runs no JupyterLab command and
+// changes nothing but where the notebook is scrolled: the test clicks and
+// types. Each function returns a plain object; the waits
 // return {done: true} when their state holds, or {fail: "..."} when it never
 // will (a dialog, a dead kernel).
 window.atonceProbe = {
@@ -42,11 +43,11 @@ window.atonceProbe = {
 		let fail = '';
 		const startError = document.body.getAttribute('data-atonce-lab-error');
 		if (startError) fail = 'JupyterLab did not start: ' + startError;
-		else if (status === 'dead' || status === 'unknown' && k && k.connectionStatus === 'disconnected') fail = 'kernel ' + status;
+		else if (status === 'dead') fail = 'kernel dead';
 		return { status, idle: status === 'idle', name: k ? k.name : '', displayName: sc ? sc.kernelDisplayName : '', dialogs, fail };
 	},
 
-	// codeCells: the notebook's cells with what each one shows.
+	// cells: the notebook's cells (JupyterLab's Cell widgets).
 	cells() {
 		const p = this.panel();
 		return p ? p.content.widgets : [];
@@ -106,7 +107,7 @@ window.atonceProbe = {
 				themeColour: kind ? colour(rootStyle.getPropertyValue(themeVar).trim()) : '',
 			});
 		}
-		return { done: true, plainColour: getComputedStyle(content).color, tokens: out, lines: content.querySelectorAll('.cm-line').length };
+		return { done: true, plainColour: getComputedStyle(content).color, tokens: out };
 	},
 
 	// cleared: no code cell shows an execution count or an output.
