@@ -1,8 +1,9 @@
 # atonce: a Jupyter kernel for Go.
 #
 #   make run     install what is missing, build, install the kernelspec, start Jupyter Notebook
-#   make test    install what is missing (Chromium and procps too, for the
-#                tests), then gofmt, go vet, staticcheck and go test
+#   make test    install what is missing (Chromium, procps, jupyter-server and
+#                Node.js too, for the tests; JupyterLab is built once), then
+#                gofmt, go vet, staticcheck and go test
 #   make bench   Go benchmarks, then every kernel bench script (see BENCH_SCRIPTS)
 #   make fuzz    fuzz the Jupyter wire decoder for $(FUZZTIME)
 #
@@ -43,8 +44,10 @@ install: build
 deps:
 	@bash install/setup-deps.sh
 
-# The tests also need Chromium (notebooks/browser_test.go drives it from Go
-# with chromedp) and ps; `make run` does not, so it keeps to deps.
+# The tests also need Chromium (notebooks/browser_test.go and lab_test.go
+# drive it from Go with chromedp), ps, and JupyterLab (built once from npm's
+# packages with Debian's Node.js, served by Debian's jupyter-server); `make
+# run` does not, so it keeps to deps.
 deps-test:
 	@bash install/setup-deps.sh --test
 

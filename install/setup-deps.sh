@@ -11,9 +11,14 @@
 #             ca-certificates (the build fetches Go modules over HTTPS; a
 #             minimal Debian has no certificate authorities).
 #   --test    also what only the tests use: Chromium (/usr/bin/chromium,
-#             which notebooks/browser_test.go drives from Go with chromedp)
-#             and procps (the kernel tests look for leftover processes
-#             with ps).
+#             which notebooks/browser_test.go and lab_test.go drive from Go
+#             with chromedp), procps (the kernel tests look for leftover
+#             processes with ps), Debian's jupyter-server and
+#             jupyterlab-server (which serve JupyterLab to lab_test.go), and
+#             Node 18 or later with npm (Debian's nodejs and npm, unless a
+#             node and npm are already on PATH); then it builds that
+#             JupyterLab from npm's packages into the user's cache directory,
+#             once (notebooks/testdata/lab/build.sh).
 #
 # Installing needs root or password-less sudo. Without either, the script
 # prints the exact command to run and exits 1.
@@ -49,7 +54,14 @@ for arg in "$@"; do
 done
 
 if $test; then
-	packages+=(chromium procps)
+	packages+=(chromium procps python3-jupyter-server python3-jupyterlab-server)
+	# Node 18 or later and npm build JupyterLab. Debian's nodejs and npm
+	# packages give them; a node installed otherwise (its own package may
+	# include npm and conflict with Debian's) is used as it is.
+	if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1 ||
+		(($(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0) < 18)); then
+		packages+=(nodejs npm)
+	fi
 fi
 
 missing=()
@@ -92,4 +104,14 @@ if ! printf '#include <stdlib.h>\n#include <stdint.h>\n' | gcc -E -x c - >/dev/n
 	echo "setup-deps: gcc cannot compile against the C library's headers (stdlib.h, stdint.h), which go build -race needs." >&2
 	echo "  Try: sudo apt-get install --reinstall gcc libc6-dev" >&2
 	exit 1
+fi
+
+if $test; then
+	if ! /usr/bin/python3 -c 'import jupyter_server, jupyterlab_server' 2>/dev/null; then
+		echo "setup-deps: /usr/bin/python3 cannot import jupyter_server and jupyterlab_server although their packages are installed." >&2
+		echo "  Try: sudo apt-get install --reinstall python3-jupyter-server python3-jupyterlab-server" >&2
+		exit 1
+	fi
+	# JupyterLab for notebooks/lab_test.go: built once, then found in the cache.
+	bash "$(dirname "${BASH_SOURCE[0]}")/../notebooks/testdata/lab/build.sh"
 fi

@@ -62,23 +62,36 @@ type browserSummary struct {
 	Kernel     string // the kernel's display name in the page
 	KernelName string // the kernelspec's name
 	RunAll     string // how all cells were run ("menu")
+	// ChartChanges are the changes of chart outputs the page showed, in
+	// order (notebook_page.js's watchCharts).
+	ChartChanges []chartShown
+	allRan
+	browsed
+}
+
+// browsed is what a browser run (browse) leaves besides what it found:
+// how it ended, the screenshot, what the page did on its own.
+type browsed struct {
+	PageErrors []string
+	Dialogs    []string
+	Screenshot string
+	Seconds    float64
+	Failure    string // why the run itself could not be completed
+}
+
+// allRan is what running all cells of a notebook did: the probes'
+// finished() and shown().
+type allRan struct {
 	CodeCells  int
 	Ran        int
 	NotRun     []int
 	EmptyCells int
 	Replies    map[string]int // execute replies by status
 	pageShown
-	PageErrors []string
-	Dialogs    []string
-	Screenshot string
-	Seconds    float64
-	Failure    string // why the run itself could not be completed
-	// ChartChanges are the changes of chart outputs the page showed, in
-	// order (notebook_page.js's watchCharts).
-	ChartChanges []chartShown
 }
 
-// pageShown is what notebook_page.js's shown() reports.
+// pageShown is what the probes' shown() reports (notebook_page.js,
+// lab_page.js).
 type pageShown struct {
 	Images int `json:"images"`
 	Charts []struct {
@@ -139,19 +152,7 @@ func TestBrowserTour(t *testing.T) {
 	nbDir := t.TempDir()
 	copyNotebooks(t, nbPath, nbDir)
 
-	// The screenshot and the logs of Jupyter and Chromium are kept when
-	// the test fails.
-	keepDir, err := os.MkdirTemp("", "atonce-browser-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept the screenshot and the logs of Jupyter and Chromium in %s", keepDir)
-			return
-		}
-		os.RemoveAll(keepDir)
-	})
+	keepDir := keepOnFailure(t, "atonce-browser-*", "Jupyter")
 	shot := filepath.Join(keepDir, "browser-tour.png")
 
 	srv := startNotebookServer(t, notebookCmd, nbDir, keepDir, env)
@@ -161,28 +162,8 @@ func TestBrowserTour(t *testing.T) {
 
 	t.Logf("%s with kernel %q (%s): %d code cells, %d ran, %d empty; %d images, %d task-stream charts, %d errors; run all via %s; %.1fs in the browser",
 		sum.Notebook, sum.Kernel, sum.KernelName, sum.CodeCells, sum.Ran, sum.EmptyCells, sum.Images, len(sum.Charts), len(sum.Errors), sum.RunAll, sum.Seconds)
-	for _, c := range sum.Charts {
-		t.Logf("task-stream chart: cell %d output %d, %s %dx%d, %d text elements: %s", c.Cell, c.Output, c.Kind, c.Width, c.Height, c.Texts, c.Summary)
-	}
-	for _, s := range sum.Stderr {
-		t.Logf("cell %d stderr: %s", s.Cell, s.Text)
-	}
-	for _, e := range sum.PageErrors {
-		t.Logf("JavaScript error in the page: %s", e)
-	}
-	for _, d := range sum.Dialogs {
-		t.Logf("browser dialog dismissed: %s", d)
-	}
-	if sum.Screenshot != "" {
-		t.Logf("screenshot: %s", sum.Screenshot)
-		if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
-			if err := copyFile(sum.Screenshot, repoScreenshot); err != nil {
-				t.Errorf("copying the screenshot to %s: %v", repoScreenshot, err)
-			} else {
-				t.Logf("screenshot copied to notebooks/%s", repoScreenshot)
-			}
-		}
-	}
+	sum.allRan.report(t)
+	sum.browsed.report(t, repoScreenshot)
 
 	if sum.Failure != "" {
 		t.Fatalf("the browser run failed: %s", sum.Failure)
@@ -190,12 +171,7 @@ func TestBrowserTour(t *testing.T) {
 	if sum.KernelName != "atonce" {
 		t.Errorf("the notebook ran on kernel %q (%s), want atonce", sum.KernelName, sum.Kernel)
 	}
-	if sum.Ran == 0 || len(sum.NotRun) > 0 || sum.Ran != sum.CodeCells-sum.EmptyCells {
-		t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", sum.Ran, sum.CodeCells-sum.EmptyCells, sum.Replies, sum.NotRun)
-	}
-	if len(sum.Charts) == 0 {
-		t.Errorf("no task-stream chart is drawn in the page (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", sum.Images)
-	}
+	sum.allRan.check(t)
 	// A %%models run's charts show while it goes and change in place.
 	live := liveCharts(sum.ChartChanges)
 	for _, l := range live {
@@ -204,10 +180,83 @@ func TestBrowserTour(t *testing.T) {
 	if len(sum.Charts) > 0 && len(live) == 0 {
 		t.Errorf("no chart was shown while its cell ran and changed after (%d chart changes seen): want a %%%%models run's charts drawn as drafts while it goes, then finished in place", len(sum.ChartChanges))
 	}
-	for _, e := range sum.Errors {
+	checkScreenshot(t, sum.Screenshot)
+}
+
+// report logs the charts and the stderr the page shows.
+func (r allRan) report(t *testing.T) {
+	t.Helper()
+	for _, c := range r.Charts {
+		texts := ""
+		if c.Kind == "svg" {
+			texts = fmt.Sprintf(", %d text elements", c.Texts)
+		}
+		t.Logf("task-stream chart: cell %d output %d, %s %dx%d%s: %s", c.Cell, c.Output, c.Kind, c.Width, c.Height, texts, c.Summary)
+	}
+	for _, s := range r.Stderr {
+		t.Logf("cell %d stderr: %s", s.Cell, s.Text)
+	}
+}
+
+// check fails the test unless every non-empty code cell ran and was
+// answered ok, a task-stream chart shows as an image and no cell shows an
+// error.
+func (r allRan) check(t *testing.T) {
+	t.Helper()
+	if r.Ran == 0 || len(r.NotRun) > 0 || r.Ran != r.CodeCells-r.EmptyCells || r.Replies["ok"] != r.Ran {
+		t.Errorf("%d of %d non-empty code cells ran (execute replies: %v); cells that did not run (index among all cells): %v", r.Ran, r.CodeCells-r.EmptyCells, r.Replies, r.NotRun)
+	}
+	if len(r.Charts) == 0 {
+		t.Errorf("no task-stream chart is shown as an image (%d images in all): want an output whose text/plain starts with \"Task stream:\" shown as an image", r.Images)
+	}
+	for _, e := range r.Errors {
 		t.Errorf("cell %d shows an error (%s):\n%s", e.Cell, e.Kind, e.Text)
 	}
-	checkScreenshot(t, sum.Screenshot)
+}
+
+// report logs what the page did on its own and where the screenshot is,
+// and copies it to repoCopy (relative to notebooks/) when
+// ATONCE_BROWSER_SCREENSHOT is set. Messages that came many times are
+// logged once, with their count: JupyterLab's debugger sidebar throws the
+// same error at every execute reply of a kernel without a debugger.
+func (r browsed) report(t *testing.T, repoCopy string) {
+	t.Helper()
+	for _, e := range countSame(r.PageErrors) {
+		t.Logf("JavaScript error in the page: %s", e)
+	}
+	for _, d := range countSame(r.Dialogs) {
+		t.Logf("browser dialog dismissed: %s", d)
+	}
+	if r.Screenshot == "" {
+		return
+	}
+	t.Logf("screenshot: %s", r.Screenshot)
+	if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
+		if err := copyFile(r.Screenshot, repoCopy); err != nil {
+			t.Errorf("copying the screenshot to %s: %v", repoCopy, err)
+		} else {
+			t.Logf("screenshot copied to notebooks/%s", repoCopy)
+		}
+	}
+}
+
+// countSame lists each distinct message once, in the order they first
+// came, with how many times it came when more than once.
+func countSame(msgs []string) []string {
+	n := map[string]int{}
+	var order []string
+	for _, m := range msgs {
+		if n[m] == 0 {
+			order = append(order, m)
+		}
+		n[m]++
+	}
+	for i, m := range order {
+		if n[m] > 1 {
+			order[i] = fmt.Sprintf("(%d times) %s", n[m], m)
+		}
+	}
+	return order
 }
 
 // checkScreenshot fails the test unless path holds a PNG of the whole
@@ -245,14 +294,41 @@ func browserDeps(t *testing.T) (notebookCmd []string) {
 	} else {
 		missing = append(missing, "Jupyter Notebook (/usr/bin/jupyter-notebook)")
 	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --test (make test does)", strings.Join(missing, ", "))
-		if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
-			t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
-		}
-		t.Skip(msg)
-	}
+	skipWithout(t, missing)
 	return notebookCmd
+}
+
+// skipWithout skips the test when something it needs is missing, or fails
+// it when ATONCE_REQUIRE_BROWSER is set.
+func skipWithout(t *testing.T, missing []string) {
+	t.Helper()
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("the browser test needs %s; install with: bash install/setup-deps.sh --test (make test does)", strings.Join(missing, ", "))
+	if os.Getenv("ATONCE_REQUIRE_BROWSER") != "" {
+		t.Fatalf("%s (ATONCE_REQUIRE_BROWSER is set, so this fails instead of skipping)", msg)
+	}
+	t.Skip(msg)
+}
+
+// keepOnFailure makes a directory (os.MkdirTemp's pattern) for the
+// screenshot and the logs of the server (named server) and Chromium, kept
+// when the test fails and removed when it passes.
+func keepOnFailure(t *testing.T, pattern, server string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept the screenshot and the logs of %s and Chromium in %s", server, dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
 }
 
 // copyNotebooks copies every notebook of this directory, and nbPath, into dir.
@@ -286,16 +362,19 @@ func setEnv(env []string, name, value string) []string {
 	return append(out, name+"="+value)
 }
 
-// notebookServer is a running Jupyter Notebook.
-type notebookServer struct {
+// jupyterServer is a running Jupyter server: Jupyter Notebook, or
+// jupyter-server serving JupyterLab.
+type jupyterServer struct {
+	name  string // what it is, for the log: "Jupyter Notebook", "JupyterLab"
 	base  string // http://127.0.0.1:PORT
 	token string
 }
 
-// startNotebookServer starts Jupyter Notebook on a free loopback port with
-// a random token, serving dir and logging into logDir, and stops it, its kernels and everything
-// they started when the test ends.
-func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string, env []string) *notebookServer {
+// startServer starts the server whose command line argv gives for a free
+// loopback port and a random token, in dir, logging into logDir, and stops
+// it, its kernels and everything they started when the test ends. A server
+// that does not answer is tried again on another port, twice.
+func startServer(t *testing.T, name string, argv func(port int, token string) []string, dir, logDir string, env []string) *jupyterServer {
 	t.Helper()
 	var lastErr error
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -309,12 +388,8 @@ func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string,
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := append(append([]string{}, notebookCmd[1:]...),
-			"--no-browser", "--allow-root",
-			"--ip=127.0.0.1", "--port="+strconv.Itoa(port), "--NotebookApp.port_retries=0",
-			"--NotebookApp.token="+token, "--notebook-dir="+dir,
-		)
-		cmd := exec.Command(notebookCmd[0], args...)
+		args := argv(port, token)
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = env
 		cmd.Dir = dir
 		cmd.Stdout = logFile
@@ -322,22 +397,36 @@ func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string,
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			logFile.Close()
-			t.Fatalf("starting %s: %v", strings.Join(notebookCmd, " "), err)
+			t.Fatalf("starting %s (%s): %v", name, strings.Join(args, " "), err)
 		}
 		exited := make(chan struct{})
 		go func() { cmd.Wait(); logFile.Close(); close(exited) }()
-		srv := &notebookServer{base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token}
+		srv := &jupyterServer{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token}
 		t.Cleanup(func() { srv.stop(t, cmd.Process.Pid, exited, logPath) })
 		if err := srv.waitReady(exited, 90*time.Second); err != nil {
 			lastErr = fmt.Errorf("%v\n%s", err, tail(logPath, 40))
-			t.Logf("Jupyter Notebook did not start (attempt %d): %v", attempt, lastErr)
+			t.Logf("%s did not start (attempt %d): %v", name, attempt, lastErr)
 			continue
 		}
-		t.Logf("Jupyter Notebook %s on %s serving %s (log: %s)", notebookVersion(notebookCmd, env), srv.base, dir, logPath)
+		t.Logf("%s on %s serving %s (log: %s)", name, srv.base, dir, logPath)
 		return srv
 	}
-	t.Fatalf("Jupyter Notebook would not start: %v", lastErr)
+	t.Fatalf("%s would not start: %v", name, lastErr)
 	return nil
+}
+
+// startNotebookServer starts Jupyter Notebook (notebookCmd) serving dir.
+func startNotebookServer(t *testing.T, notebookCmd []string, dir, logDir string, env []string) *jupyterServer {
+	t.Helper()
+	srv := startServer(t, "Jupyter Notebook", func(port int, token string) []string {
+		return append(append([]string{}, notebookCmd...),
+			"--no-browser", "--allow-root",
+			"--ip=127.0.0.1", "--port="+strconv.Itoa(port), "--NotebookApp.port_retries=0",
+			"--NotebookApp.token="+token, "--notebook-dir="+dir,
+		)
+	}, dir, logDir, env)
+	t.Logf("Jupyter Notebook %s", notebookVersion(notebookCmd, env))
+	return srv
 }
 
 func notebookVersion(notebookCmd []string, env []string) string {
@@ -349,7 +438,7 @@ func notebookVersion(notebookCmd []string, env []string) string {
 
 // waitReady polls /api/status until the server answers, it exits or the
 // timeout passes.
-func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration) error {
+func (s *jupyterServer) waitReady(exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 5 * time.Second}
 	for {
@@ -363,7 +452,7 @@ func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration
 		}
 		select {
 		case <-exited:
-			return errors.New("jupyter notebook exited")
+			return fmt.Errorf("%s exited", s.name)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -376,7 +465,7 @@ func (s *notebookServer) waitReady(exited <-chan struct{}, timeout time.Duration
 // server (SIGTERM to its process group, SIGKILL after a grace period),
 // then kills whatever it had started that is still alive: kernels run in
 // sessions of their own, so the process group does not reach them.
-func (s *notebookServer) stop(t *testing.T, pid int, exited <-chan struct{}, logPath string) {
+func (s *jupyterServer) stop(t *testing.T, pid int, exited <-chan struct{}, logPath string) {
 	procs := descendants(pid)
 	client := &http.Client{Timeout: 30 * time.Second}
 	if resp, err := client.Get(s.base + "/api/kernels?token=" + s.token); err == nil {
@@ -399,68 +488,124 @@ func (s *notebookServer) stop(t *testing.T, pid int, exited <-chan struct{}, log
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
-		t.Logf("Jupyter Notebook did not stop on SIGTERM; killing it")
+		t.Logf("%s did not stop on SIGTERM; killing it", s.name)
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-exited
 	}
 	killAll(t, procs)
 	if t.Failed() {
-		t.Logf("Jupyter Notebook log (%s):\n%s", logPath, tail(logPath, 60))
+		t.Logf("%s log (%s):\n%s", s.name, logPath, tail(logPath, 60))
 	}
 }
 
 // runBrowser starts Chromium, opens nbURL, runs all its cells through the
 // Cell menu and reports what the page shows, saving a screenshot of the
-// whole notebook to shot. A step that cannot be completed (the page does
-// not load, the kernel never goes idle, the run's deadline passes) ends
-// the run with Failure set; the screenshot is still taken then. Chromium
-// and everything it started are gone when runBrowser returns.
+// whole notebook to shot (see browse).
 func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 	t.Helper()
-	started := time.Now()
-	defer func() { sum.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
 	if u, err := url.Parse(nbURL); err == nil {
 		sum.Notebook, _ = url.PathUnescape(strings.TrimPrefix(u.Path, "/notebooks/"))
 	}
-	probe, err := os.ReadFile(pageScript)
+	sum.browsed = browse(t, logDir, pageScript, shot, browserRunTimeout, func(ctx context.Context, b *browserRun) error {
+		return b.run(ctx, nbURL, &sum)
+	})
+	return sum
+}
+
+// browse starts Chromium with the probe script at probe, calls run with
+// the tab's context bounded by timeout, and then saves a screenshot of the
+// whole notebook to shot. A step that cannot be completed (the page does
+// not load, the kernel never goes idle, the deadline passes) makes run
+// return an error, reported as Failure; the screenshot is still taken
+// then. Chromium and everything it started are gone when browse returns.
+func browse(t *testing.T, logDir, probe, shot string, timeout time.Duration, run func(context.Context, *browserRun) error) (res browsed) {
+	t.Helper()
+	started := time.Now()
+	defer func() { res.Seconds = time.Since(started).Round(100 * time.Millisecond).Seconds() }()
+	tab, chrome, err := startChromium(t, logDir, probe)
 	if err != nil {
-		t.Fatal(err)
+		res.Failure = err.Error()
+		return res
 	}
-	runTimeout := browserRunTimeout
-	// Leave a minute for the screenshot and for closing Chromium, and the
-	// test a minute to clean up, within go test's -timeout.
-	if d, ok := t.Deadline(); ok {
-		if left := time.Until(d) - 2*time.Minute; left < runTimeout {
-			runTimeout = max(left, 30*time.Second)
-		}
+	defer func() { res.PageErrors, res.Dialogs = chrome.close(t, tab) }()
+
+	b := &browserRun{t: t, started: started}
+	running, cancelRun := context.WithTimeout(tab, runTimeout(t, timeout))
+	err = run(running, b)
+	cancelRun()
+	if err != nil {
+		res.Failure = err.Error()
+		t.Logf("the browser run failed: %v", err)
 	}
 
-	chromiumLog, err := os.Create(filepath.Join(logDir, "chromium.log"))
+	shooting, cancelShot := context.WithTimeout(tab, time.Minute)
+	defer cancelShot()
+	if err := b.screenshot(shooting, shot); err != nil {
+		t.Logf("screenshot failed: %v", err)
+		if res.Failure == "" {
+			res.Failure = fmt.Sprintf("screenshot: %v", err)
+		}
+	} else {
+		res.Screenshot = shot
+	}
+	return res
+}
+
+// runTimeout is want, or less when go test's -timeout leaves less: a
+// minute for the screenshot and for closing Chromium, and the test a minute
+// to clean up.
+func runTimeout(t *testing.T, want time.Duration) time.Duration {
+	if d, ok := t.Deadline(); ok {
+		if left := time.Until(d) - 2*time.Minute; left < want {
+			return max(left, 30*time.Second)
+		}
+	}
+	return want
+}
+
+// chromium is a headless Chromium with one tab, started by startChromium,
+// and what the page did on its own: uncaught JavaScript errors and native
+// dialogs (dismissed, so that a "leave page?" cannot hang the run).
+type chromium struct {
+	log           *os.File
+	closeTab      context.CancelFunc
+	stopAllocator context.CancelFunc
+	readers       sync.WaitGroup // the goroutines reading the tab's events
+	mu            sync.Mutex
+	pageErrors    []string
+	dialogs       []string
+}
+
+// startChromium starts Debian's Chromium, headless, logging into
+// logDir/chromium.log, with the script at probePath installed in every
+// document before the page's own scripts run (so a reload keeps it). It
+// returns the tab's context; close ends Chromium.
+func startChromium(t *testing.T, logDir, probePath string) (context.Context, *chromium, error) {
+	t.Helper()
+	probe, err := os.ReadFile(probePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chromiumLog.Close()
+	c := &chromium{}
+	c.log, err = os.Create(filepath.Join(logDir, "chromium.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.WindowSize(windowWidth, windowHeight),
-		chromedp.CombinedOutput(chromiumLog),
+		chromedp.CombinedOutput(c.log),
 	}
 	for _, f := range chromiumFlags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
 	allocCtx, stopAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
 	tab, closeTab := chromedp.NewContext(allocCtx)
+	c.closeTab, c.stopAllocator = closeTab, stopAllocator
 
-	// What the page does on its own: uncaught JavaScript errors, and
-	// native dialogs (a "leave page?" must not hang the run), each read by
-	// a goroutine that ends when the tab does.
-	var (
-		readers                  sync.WaitGroup
-		pageErrors, shownDialogs []string
-	)
 	exceptions := chromedp.Events(tab, runtime.ExceptionThrown)
 	dialogs := chromedp.Events(tab, page.JavascriptDialogOpening)
-	readers.Go(func() {
+	c.readers.Go(func() {
 		for ev, err := range exceptions {
 			if err != nil {
 				return
@@ -469,61 +614,48 @@ func runBrowser(t *testing.T, nbURL, logDir, shot string) (sum browserSummary) {
 			if e := ev.ExceptionDetails.Exception; e != nil && e.Description != "" {
 				msg += " " + e.Description
 			}
-			pageErrors = append(pageErrors, truncate(msg, 500))
+			c.mu.Lock()
+			c.pageErrors = append(c.pageErrors, truncate(msg, 500))
+			c.mu.Unlock()
 		}
 	})
-	readers.Go(func() {
+	c.readers.Go(func() {
 		for ev, err := range dialogs {
 			if err != nil {
 				return
 			}
-			shownDialogs = append(shownDialogs, ev.Message)
+			c.mu.Lock()
+			c.dialogs = append(c.dialogs, ev.Message)
+			c.mu.Unlock()
 			if _, err := chromedp.Call(tab, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}); err != nil {
 				t.Logf("dismissing a dialog: %v", err)
 			}
 		}
 	})
-	defer func() {
-		// Close Chromium gracefully, then free the allocator: it waits for
-		// Chromium to exit, kills what it left and removes its profile.
-		closing, cancel := context.WithTimeout(tab, 30*time.Second)
-		if err := chromedp.Cancel(closing); err != nil {
-			t.Logf("closing Chromium: %v", err)
-		}
-		cancel()
-		closeTab()
-		stopAllocator()
-		readers.Wait()
-		sum.PageErrors, sum.Dialogs = pageErrors, shownDialogs
-	}()
 
-	// The probe is installed in every document before the notebook's own
-	// scripts run, so a reload keeps it.
 	t.Logf("launching %s --%s", chromiumPath, strings.Join(chromiumFlags, " --"))
 	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(probe)}); err != nil {
-		sum.Failure = fmt.Sprintf("starting Chromium: %v (its log: %s)", err, tail(chromiumLog.Name(), 20))
-		return sum
+		err = fmt.Errorf("starting Chromium: %v (its log: %s)", err, tail(c.log.Name(), 20))
+		c.close(t, tab)
+		return tab, c, err
 	}
-	b := &browserRun{t: t, started: started}
-	run, cancelRun := context.WithTimeout(tab, runTimeout)
-	err = b.run(run, nbURL, &sum)
-	cancelRun()
-	if err != nil {
-		sum.Failure = err.Error()
-		t.Logf("the browser run failed: %v", err)
-	}
+	return tab, c, nil
+}
 
-	shooting, cancelShot := context.WithTimeout(tab, time.Minute)
-	defer cancelShot()
-	if err := b.screenshot(shooting, shot); err != nil {
-		t.Logf("screenshot failed: %v", err)
-		if sum.Failure == "" {
-			sum.Failure = fmt.Sprintf("screenshot: %v", err)
-		}
-	} else {
-		sum.Screenshot = shot
+// close closes Chromium gracefully, then frees the allocator (it waits for
+// Chromium to exit, kills what it left and removes its profile), and
+// returns the page's uncaught errors and the dialogs it showed.
+func (c *chromium) close(t *testing.T, tab context.Context) (pageErrors, dialogs []string) {
+	closing, cancel := context.WithTimeout(tab, 30*time.Second)
+	if err := chromedp.Cancel(closing); err != nil {
+		t.Logf("closing Chromium: %v", err)
 	}
-	return sum
+	cancel()
+	c.closeTab()
+	c.stopAllocator()
+	c.readers.Wait()
+	c.log.Close()
+	return c.pageErrors, c.dialogs
 }
 
 // browserRun drives one tab, each step bounded by the context it is given.
@@ -556,7 +688,7 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 
 	// 2. Cell → All Output → Clear, so a notebook saved with outputs and
 	// execution counts cannot pass for one that ran. Then Cell → Run All.
-	if err := b.clickMenu(ctx, "#celllink", "#all_outputs > a", "#clear_all_output > a"); err != nil {
+	if err := b.clickMenuItems(ctx, menuItem{"#celllink", ""}, menuItem{"#all_outputs > a", ""}, menuItem{"#clear_all_output > a", ""}); err != nil {
 		return err
 	}
 	if _, err := waitFor[probeState](ctx, b, "for the outputs to clear", "atonceProbe.cleared()"); err != nil {
@@ -568,14 +700,32 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void]("atonceProbe.watchCharts()")); err != nil {
 		return fmt.Errorf("watching the charts: %w", err)
 	}
-	if err := b.clickMenu(ctx, "#celllink", "#run_all_cells > a"); err != nil {
+	if err := b.clickMenuItems(ctx, menuItem{"#celllink", ""}, menuItem{"#run_all_cells > a", ""}); err != nil {
 		return err
 	}
 	sum.RunAll = "menu"
 	b.log("clicked Cell → Run All")
 
 	// 3. Every non-empty code cell has run (or was aborted) and the kernel
-	// is idle.
+	// is idle; what the page shows then.
+	if sum.allRan, err = b.waitAllRan(ctx); err != nil {
+		return err
+	}
+	charts, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Log []chartShown `json:"log"`
+	}]("atonceProbe.charts()"))
+	if err != nil {
+		return fmt.Errorf("reading the charts' changes: %w", err)
+	}
+	sum.ChartChanges = charts.Log
+	return nil
+}
+
+// waitAllRan waits until every non-empty code cell has run (or was
+// aborted) and the kernel is idle (the probe's finished()), then reads
+// what the page shows: images, the task-stream chart, errors.
+func (b *browserRun) waitAllRan(ctx context.Context) (allRan, error) {
+	var r allRan
 	finished, err := waitFor[struct {
 		probeState
 		CodeCells int            `json:"codeCells"`
@@ -585,27 +735,18 @@ func (b *browserRun) run(ctx context.Context, nbURL string, sum *browserSummary)
 		Statuses  map[string]int `json:"statuses"`
 	}](ctx, b, "for all cells to run", "atonceProbe.finished()")
 	if err != nil {
-		return err
+		return r, err
 	}
-	sum.CodeCells, sum.Ran, sum.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
-	sum.NotRun, sum.Replies = finished.NotRun, finished.Statuses
+	r.CodeCells, r.Ran, r.EmptyCells = finished.CodeCells, finished.Ran, finished.Empty
+	r.NotRun, r.Replies = finished.NotRun, finished.Statuses
 	b.log("%d code cells ran, %d did not; execute replies: %v", finished.Ran, len(finished.NotRun), finished.Statuses)
 
-	// 4. What the page shows: images, the task-stream chart, errors.
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
+	r.pageShown, err = chromedp.Run(ctx, chromedp.Evaluate[pageShown]("atonceProbe.shown()"))
 	if err != nil {
-		return fmt.Errorf("reading the page: %w", err)
+		return r, fmt.Errorf("reading the page: %w", err)
 	}
-	sum.pageShown = shown
-	b.log("images: %d, task-stream charts: %d, errors: %d", shown.Images, len(shown.Charts), len(shown.Errors))
-	charts, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
-		Log []chartShown `json:"log"`
-	}]("atonceProbe.charts()"))
-	if err != nil {
-		return fmt.Errorf("reading the charts' changes: %w", err)
-	}
-	sum.ChartChanges = charts.Log
-	return nil
+	b.log("images: %d, task-stream charts: %d, errors: %d", r.Images, len(r.Charts), len(r.Errors))
+	return r, nil
 }
 
 // chartShown is one change of a chart output that notebook_page.js's
@@ -697,47 +838,43 @@ func waitFor[T interface{ state() probeState }](ctx context.Context, b *browserR
 	}
 }
 
-// clickMenu opens a menu and clicks through its items like a user: the
-// mouse moves onto each item (so a submenu opens on hover) and clicks it.
-func (b *browserRun) clickMenu(ctx context.Context, selectors ...string) error {
-	for _, sel := range selectors {
-		at, err := waitFor[struct {
-			probeState
-			X float64 `json:"x"`
-			Y float64 `json:"y"`
-		}](ctx, b, fmt.Sprintf("for the menu item %s to show", sel), fmt.Sprintf("atonceProbe.target(%q)", sel))
+// screenshot saves the whole notebook as a PNG: the window is made as tall
+// as the notebook first. Cells laid out for the first time in the taller
+// window can change the notebook's height, so it is measured again until
+// the window fits it (a few rounds at most).
+func (b *browserRun) screenshot(ctx context.Context, path string) error {
+	height := windowHeight
+	for round := 1; ; round++ {
+		dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			Header  int `json:"header"`
+			Content int `json:"content"`
+		}]("atonceProbe.height()"))
 		if err != nil {
 			return err
 		}
-		if err := chromedp.Do(ctx,
-			chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y),
-			chromedp.MouseClickXY(at.X, at.Y),
-		); err != nil {
-			return fmt.Errorf("clicking %s: %w", sel, err)
-		}
-	}
-	return nil
-}
-
-// screenshot saves the whole notebook as a PNG: the window is made as tall
-// as the notebook first.
-func (b *browserRun) screenshot(ctx context.Context, path string) error {
-	dims, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
-		Header  int `json:"header"`
-		Content int `json:"content"`
-	}]("atonceProbe.height()"))
-	if err != nil {
-		return err
-	}
-	height := min(maxShotHeight, max(windowHeight, dims.Header+dims.Content+20))
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
-		return err
-	}
-	if _, err := waitFor[probeState](ctx, b, "for the notebook to grow to the window", "atonceProbe.fitted()"); err != nil {
-		if dims.Header+dims.Content+20 <= maxShotHeight {
+		want := dims.Header + dims.Content + 20
+		height = min(maxShotHeight, max(windowHeight, want))
+		b.log("screenshot: the notebook is %d pixels high under %d of page; window %d high", dims.Content, dims.Header, height)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(windowWidth, int64(height))); err != nil {
 			return err
 		}
-		b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
+		if want > maxShotHeight {
+			b.log("the notebook is taller than %d pixels; the screenshot shows its top", maxShotHeight)
+			break
+		}
+		fit, err := waitFor[struct {
+			probeState
+			Fits bool `json:"fits"`
+		}](ctx, b, "for the notebook to grow to the window", fmt.Sprintf("atonceProbe.fitted(%d)", dims.Content))
+		if err != nil {
+			return err
+		}
+		if fit.Fits {
+			break
+		}
+		if round == 5 {
+			return fmt.Errorf("the notebook's height kept changing as the window grew (last %d pixels)", dims.Content)
+		}
 	}
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {

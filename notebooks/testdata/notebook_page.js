@@ -193,10 +193,12 @@ window.atonceProbe = {
 		};
 	},
 
-	// fitted: div#site shows the whole notebook without scrolling.
-	fitted() {
+	// fitted: div#site shows the whole notebook without scrolling; or its
+	// height is no longer content, so the window must be sized again.
+	fitted(content) {
 		const site = document.querySelector('#site');
-		return { done: !site || site.clientHeight >= site.scrollHeight - 2,
+		const fits = !site || site.clientHeight >= site.scrollHeight - 2;
+		return { done: fits || site.scrollHeight !== content, fits,
 			client: site ? site.clientHeight : 0, scroll: site ? site.scrollHeight : 0 };
 	},
 };

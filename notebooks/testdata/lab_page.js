@@ -1,0 +1,360 @@
+// lab_page.js: what TestLabTour (notebooks/lab_test.go) asks a JupyterLab 4
+// page (the application of testdata/lab). The test installs it in the page
+// before JupyterLab's own scripts run, as window.atonceProbe, and calls its
+// functions through the DevTools protocol (chromedp). It reads JupyterLab's
+// own objects (window.jupyterapp, which JupyterLab sets when the page config
+// says exposeAppInBrowser) and the DOM; it runs no JupyterLab command and
+// changes nothing but where the notebook is scrolled: the test clicks and
+// types. Each function returns a plain object; the waits
+// return {done: true} when their state holds, or {fail: "..."} when it never
+// will (a dialog, a dead kernel).
+window.atonceProbe = {
+	// path is the notebook the test opened (set by open()).
+	path: '',
+
+	open(path) {
+		this.path = path;
+		return {};
+	},
+
+	// panel: the notebook's panel in JupyterLab's main area.
+	panel() {
+		const app = window.jupyterapp;
+		if (!app || !app.shell) return null;
+		for (const w of Array.from(app.shell.widgets('main'))) {
+			if (w.context && w.context.path === this.path && w.content && w.sessionContext) return w;
+		}
+		return null;
+	},
+
+	// dialogs: the text of every JupyterLab dialog shown.
+	dialogs() {
+		return [...document.querySelectorAll('.jp-Dialog')]
+			.map((d) => d.innerText.trim().replace(/\s+/g, ' ').slice(0, 500));
+	},
+
+	// kernel: the notebook's kernel status as JupyterLab shows it.
+	kernel() {
+		const p = this.panel();
+		const sc = p && p.sessionContext;
+		const k = sc && sc.session && sc.session.kernel;
+		const status = sc ? sc.kernelDisplayStatus : '';
+		const dialogs = this.dialogs();
+		let fail = '';
+		const startError = document.body.getAttribute('data-atonce-lab-error');
+		if (startError) fail = 'JupyterLab did not start: ' + startError;
+		else if (status === 'dead') fail = 'kernel dead';
+		return { status, idle: status === 'idle', name: k ? k.name : '', displayName: sc ? sc.kernelDisplayName : '', dialogs, fail };
+	},
+
+	// cells: the notebook's cells (JupyterLab's Cell widgets).
+	cells() {
+		const p = this.panel();
+		return p ? p.content.widgets : [];
+	},
+
+	// ready: JupyterLab has started and restored, the notebook is open with
+	// all its cells, and its kernel started and idle. No dialog is shown.
+	ready() {
+		const app = window.jupyterapp;
+		const p = this.panel();
+		const k = this.kernel();
+		const cellsShown = p ? p.content.widgets.length : 0;
+		const cellsInModel = p && p.content.model ? p.content.model.cells.length : -1;
+		let fail = k.fail;
+		if (!fail && k.dialogs.length) fail = 'dialog shown: ' + k.dialogs.join(' | ');
+		const done = !!(app && p && p.context.isReady && p.sessionContext.isReady && cellsShown === cellsInModel && k.idle);
+		return { done, fail, started: !!app, panel: !!p, cellsShown, cellsInModel, kernelStatus: k.status, kernelName: k.name, kernelDisplayName: k.displayName };
+	},
+
+	// languageInfo: the kernel's kernel_info language_info and the notebook's
+	// metadata.language_info as JupyterLab keeps them, and the editor's MIME
+	// type of each code cell.
+	async languageInfo() {
+		const p = this.panel();
+		const kernel = p.sessionContext.session.kernel;
+		const info = await kernel.info;
+		const meta = p.content.model.getMetadata('language_info') || {};
+		const mimeTypes = [...new Set(p.content.widgets.filter((c) => c.model.type === 'code').map((c) => c.model.mimeType))];
+		return { kernel: info.language_info, metadata: meta, mimeTypes };
+	},
+
+	// highlight: how the editor of the first code cell colours its tokens:
+	// for each wanted token, the colour of the span that holds exactly that
+	// text, and the colour JupyterLab's theme gives its token kind.
+	highlight(tokens) {
+		const cell = this.cells().find((c) => c.model.type === 'code');
+		const content = cell && cell.node.querySelector('.cm-content');
+		if (!content) return { done: false };
+		cell.node.scrollIntoView({ block: 'center' });
+		const colour = (value) => {
+			const probe = document.createElement('span');
+			probe.style.color = value;
+			document.body.appendChild(probe);
+			const c = getComputedStyle(probe).color;
+			probe.remove();
+			return c;
+		};
+		const rootStyle = getComputedStyle(document.body);
+		const out = [];
+		for (const { text, kind } of tokens) {
+			const span = [...content.querySelectorAll('span')].find((s) => s.textContent === text && s.children.length === 0);
+			const themeVar = kind ? '--jp-mirror-editor-' + kind + '-color' : '';
+			out.push({
+				text, kind,
+				found: !!span,
+				colour: span ? getComputedStyle(span).color : getComputedStyle(content).color,
+				themeColour: kind ? colour(rootStyle.getPropertyValue(themeVar).trim()) : '',
+			});
+		}
+		return { done: true, plainColour: getComputedStyle(content).color, tokens: out };
+	},
+
+	// cleared: no code cell shows an execution count or an output.
+	cleared() {
+		const code = this.cells().filter((c) => c.model.type === 'code');
+		const numbered = code.filter((c) => c.model.executionCount !== null).length;
+		const outputs = code.reduce((n, c) => n + c.model.outputs.length, 0);
+		return { done: numbered === 0 && outputs === 0, numbered, outputs };
+	},
+
+	// recordReplies records the status of every execute reply and every
+	// kernel status the kernel reports, from now on; JupyterLab shows an
+	// aborted cell much like one that did not run.
+	recordReplies() {
+		const kernel = this.panel().sessionContext.session.kernel;
+		window.atonceReplies = {};
+		window.atonceStatuses = [];
+		if (!window.atonceHooked) {
+			window.atonceHooked = true;
+			kernel.anyMessage.connect((_, args) => {
+				const m = args.msg;
+				if (args.direction !== 'recv' || !m || !m.header) return;
+				if (m.header.msg_type === 'execute_reply') {
+					const c = m.content || {};
+					window.atonceReplies[m.parent_header.msg_id] =
+						c.status === 'error' && /abort/i.test(c.ename || '') ? 'aborted' : c.status;
+				}
+			});
+			kernel.statusChanged.connect((_, status) => window.atonceStatuses.push(status));
+		}
+		return {};
+	},
+
+	// replies counts the execute replies recorded, by status.
+	replies() {
+		const counts = {};
+		for (const s of Object.values(window.atonceReplies || {})) counts[s] = (counts[s] || 0) + 1;
+		return counts;
+	},
+
+	// finished: every non-empty code cell has run (its execution count is
+	// set and it is no longer running), as many execute replies arrived, and
+	// the kernel is idle. A cell left without a count after an error earlier
+	// in the run was aborted: reported as not run, once the rest is done.
+	finished() {
+		const k = this.kernel();
+		let codeCells = 0, ran = 0, empty = 0, running = 0;
+		const notRun = [];
+		this.cells().forEach((c, i) => {
+			if (c.model.type !== 'code') return;
+			codeCells++;
+			if (c.model.sharedModel.getSource().trim() === '') { empty++; return; }
+			if (c.model.executionState === 'running') { running++; return; }
+			if (c.model.executionCount !== null) ran++; else notRun.push(i);
+		});
+		const statuses = this.replies();
+		const replied = Object.values(statuses).reduce((a, b) => a + b, 0);
+		const done = running === 0 && replied >= codeCells - empty && k.idle;
+		return { done, fail: k.fail, codeCells, ran, empty, running, notRun, statuses, replied, kernelStatus: k.status };
+	},
+
+	// shown: what the page shows in the code cells' outputs: the images the
+	// browser laid out (each output is scrolled into view first, since
+	// JupyterLab leaves cells out of view unrendered), the task-stream charts
+	// among them, errors and stderr.
+	shown() {
+		const out = { images: 0, charts: [], errors: [], stderr: [] };
+		this.cells().forEach((cell, i) => {
+			if (cell.model.type !== 'code') return;
+			const models = cell.model.outputs;
+			const children = [...cell.node.querySelectorAll('.jp-OutputArea-child')];
+			children.forEach((child, j) => {
+				const model = j < models.length ? models.get(j) : null;
+				child.scrollIntoView({ block: 'nearest' });
+				const imgs = [];
+				for (const el of child.querySelectorAll('.jp-RenderedImage img, .jp-RenderedSVG img, .jp-RenderedSVG svg, img')) {
+					if (imgs.some((x) => x.el === el || x.el.contains(el))) continue;
+					let kind = el.tagName.toLowerCase() === 'svg' ? 'svg' : 'img';
+					if (kind === 'img') {
+						const src = el.getAttribute('src') || '';
+						if (src.startsWith('data:image/png')) kind = 'png';
+						else if (src.startsWith('data:image/svg') || src.startsWith('blob:')) kind = 'svg-img';
+						if (!el.complete || el.naturalWidth === 0) continue;
+					}
+					const r = el.getBoundingClientRect();
+					if (r.width < 10 || r.height < 10) continue;
+					imgs.push({ el, kind, width: Math.round(r.width), height: Math.round(r.height),
+						mime: (el.closest('[data-mime-type]') || { dataset: {} }).dataset.mimeType || '' });
+				}
+				out.images += imgs.length;
+				const plain = model && model.data ? [].concat(model.data['text/plain'] || []).join('') : '';
+				if (plain.startsWith('Task stream:') && imgs.length > 0) {
+					const { el, ...info } = imgs[0];
+					out.charts.push({ cell: i, output: j, ...info, summary: plain.split('\n')[0].slice(0, 200) });
+				}
+				const text = (el) => el.innerText.trim().slice(0, 2000);
+				for (const el of child.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')) {
+					const t = text(el);
+					out.stderr.push({ cell: i, text: t });
+					if (/\b(error|panic|fatal)\b/i.test(t)) out.errors.push({ cell: i, kind: 'stderr', text: t });
+				}
+				if (model && model.type === 'error') {
+					out.errors.push({ cell: i, kind: 'error', text: text(child) || JSON.stringify(model.toJSON()).slice(0, 2000) });
+				}
+			});
+		});
+		return out;
+	},
+
+	// active: the active cell: its index, its text, whether its editor has
+	// the focus (edit mode), and the notebook's mode.
+	active() {
+		const p = this.panel();
+		const nb = p.content;
+		const c = nb.activeCell;
+		return {
+			index: nb.activeCellIndex,
+			count: nb.widgets.length,
+			mode: nb.mode,
+			text: c ? c.model.sharedModel.getSource() : '',
+			focused: !!(c && c.editor && c.editor.hasFocus()),
+		};
+	},
+
+	// editing: the cell at index is active, in edit mode with its editor
+	// focused, and holds text.
+	editing(index, text) {
+		const a = this.active();
+		return { done: a.index === index && a.mode === 'edit' && a.focused && a.text === text, ...a };
+	},
+
+	// cellRun: the cell at index has run since it showed count before
+	// (its execution count changed and it is no longer running), and the
+	// kernel is idle; with its outputs' text and types.
+	cellRun(index, before) {
+		const k = this.kernel();
+		const c = this.cells()[index];
+		if (!c) return { done: false, fail: 'no cell ' + index };
+		const count = c.model.executionCount;
+		const outputs = [];
+		for (let j = 0; j < c.model.outputs.length; j++) {
+			const o = c.model.outputs.get(j).toJSON();
+			let text = '';
+			if (o.output_type === 'stream') text = [].concat(o.text).join('');
+			else if (o.output_type === 'error') text = o.ename + ': ' + o.evalue;
+			else if (o.data) text = [].concat(o.data['text/plain'] || []).join('');
+			outputs.push({ type: o.output_type, name: o.name || '', text: text.slice(0, 2000) });
+		}
+		const state = c.model.executionState;
+		const done = state !== 'running' && count !== null && count !== before && k.idle;
+		return { done, fail: k.fail, count, state, outputs, kernelStatus: k.status };
+	},
+
+	// running: the cell at index is running and the kernel busy.
+	running(index) {
+		const k = this.kernel();
+		const c = this.cells()[index];
+		const state = c ? c.model.executionState : '';
+		return { done: state === 'running' && k.status === 'busy', fail: k.fail, state, kernelStatus: k.status };
+	},
+
+	// shownPopup: the first element sel matches that is shown (not hidden,
+	// laid out); JupyterLab's pop-ups are fixed-position boxes in the body.
+	shownPopup(sel) {
+		return [...document.querySelectorAll(sel)].find((e) => {
+			const r = e.getBoundingClientRect();
+			return !e.classList.contains('lm-mod-hidden') && r.width > 0 && r.height > 0;
+		});
+	},
+
+	// completer: the completer's list as shown: its items' text.
+	completer() {
+		const w = this.shownPopup('.jp-Completer');
+		const items = w ? [...w.querySelectorAll('.jp-Completer-item')].map((li) => (li.querySelector('.jp-Completer-match') || li).innerText.trim()) : [];
+		return { done: items.length > 0, items: items.slice(0, 50), shown: !!w };
+	},
+
+	// tooltip: the tooltip JupyterLab shows (Shift-Tab): its text.
+	tooltip() {
+		const w = this.shownPopup('.jp-Tooltip');
+		const text = w ? w.innerText.trim() : '';
+		return { done: text !== '', text: text.slice(0, 2000) };
+	},
+
+	// restarted: the kernel went through 'restarting' (or 'autorestarting')
+	// since recordReplies, and is idle now.
+	restarted() {
+		const k = this.kernel();
+		const seen = window.atonceStatuses || [];
+		const restarted = seen.some((s) => /restarting/.test(s));
+		return { done: restarted && k.idle, fail: k.fail, statuses: seen.slice(-20), kernelStatus: k.status };
+	},
+
+	// dialog: a JupyterLab dialog whose text contains want is shown.
+	dialog(want) {
+		const shown = this.dialogs();
+		return { done: shown.some((d) => d.includes(want)), shown };
+	},
+
+	// noDialog: no JupyterLab dialog is shown.
+	noDialog() {
+		const shown = this.dialogs();
+		return { done: shown.length === 0, shown };
+	},
+
+	// target: the first element sel matches (and, with text, whose text is
+	// text), scrolled into view, with its centre in the viewport's
+	// coordinates, for the mouse to move to and click; done when it is laid
+	// out and visible.
+	target(sel, text) {
+		const el = [...document.querySelectorAll(sel)].find((e) => text === undefined || e.innerText.trim() === text);
+		if (!el) return { done: false, found: false };
+		el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+		const r = el.getBoundingClientRect();
+		const visible = r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+		return { done: visible, found: true, visible, x: r.left + r.width / 2, y: r.top + r.height / 2 };
+	},
+
+	// notebookBottom: where the notebook's last cell (and the "add a cell"
+	// footer under it) ends, in pixels from the top of the notebook.
+	// JupyterLab leaves room to scroll past the end, so the scroll height
+	// is not the notebook's.
+	notebookBottom(outer) {
+		const top = outer.getBoundingClientRect().top - outer.scrollTop;
+		const bottoms = [...outer.querySelectorAll('.jp-Cell, .jp-Notebook-footer')].map((e) => e.getBoundingClientRect().bottom);
+		return Math.ceil(Math.max(0, ...bottoms) - top);
+	},
+
+	// height: how tall the window must be to show the whole notebook:
+	// JupyterLab scrolls the notebook inside its panel, not the document.
+	// The notebook is scrolled to its top, as the screenshot shows it.
+	height() {
+		const outer = this.panel().content.outerNode;
+		outer.scrollTop = 0;
+		return {
+			header: window.innerHeight - outer.clientHeight,
+			content: this.notebookBottom(outer),
+		};
+	},
+
+	// fitted: the notebook shows whole without scrolling; or its height is
+	// no longer content (cells laid out for the first time changed it), so
+	// the window must be sized again.
+	fitted(content) {
+		const outer = this.panel().content.outerNode;
+		const bottom = this.notebookBottom(outer);
+		const fits = outer.scrollTop === 0 && outer.clientHeight >= bottom;
+		return { done: fits || bottom !== content, fits, client: outer.clientHeight, bottom };
+	},
+};
