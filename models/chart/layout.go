@@ -417,22 +417,6 @@ func workerCount(r models.Report) string {
 	return words.Plural(r.Workers, one, many)
 }
 
-// workerLabel names row k of r's panel.
-func workerLabel(r models.Report, k int) string {
-	one, _ := workerNoun(r)
-	if r.Baseline && max(r.Workers, 1) == 1 {
-		return one
-	}
-	label := fmt.Sprintf("%s %d", one, k)
-	for _, w := range r.Pool {
-		if w.Worker == k && w.Host != "" && r.Hosts {
-			label += " (" + w.Host + ")"
-			break
-		}
-	}
-	return label
-}
-
 // shorten cuts s to at most n runes, with an ellipsis.
 func shorten(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
