@@ -215,8 +215,8 @@ func (r allRan) check(t *testing.T) {
 }
 
 // report logs what the page did on its own and where the screenshot is,
-// and copies it to repoCopy (relative to notebooks/) when
-// ATONCE_BROWSER_SCREENSHOT is set. Messages that came many times are
+// and copies it to repoCopy (see copyScreenshot) unless repoCopy is "".
+// Messages that came many times are
 // logged once, with their count: JupyterLab's debugger sidebar throws the
 // same error at every execute reply of a kernel without a debugger.
 func (r browsed) report(t *testing.T, repoCopy string) {
@@ -231,12 +231,22 @@ func (r browsed) report(t *testing.T, repoCopy string) {
 		return
 	}
 	t.Logf("screenshot: %s", r.Screenshot)
-	if os.Getenv("ATONCE_BROWSER_SCREENSHOT") != "" {
-		if err := copyFile(r.Screenshot, repoCopy); err != nil {
-			t.Errorf("copying the screenshot to %s: %v", repoCopy, err)
-		} else {
-			t.Logf("screenshot copied to notebooks/%s", repoCopy)
-		}
+	if repoCopy != "" {
+		copyScreenshot(t, r.Screenshot, repoCopy)
+	}
+}
+
+// copyScreenshot copies the screenshot at path to repoCopy (relative to
+// notebooks/) when ATONCE_BROWSER_SCREENSHOT is set.
+func copyScreenshot(t *testing.T, path, repoCopy string) {
+	t.Helper()
+	if os.Getenv("ATONCE_BROWSER_SCREENSHOT") == "" {
+		return
+	}
+	if err := copyFile(path, repoCopy); err != nil {
+		t.Errorf("copying the screenshot to %s: %v", repoCopy, err)
+	} else {
+		t.Logf("screenshot copied to notebooks/%s", repoCopy)
 	}
 }
 

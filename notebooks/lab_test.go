@@ -142,6 +142,27 @@ func (r labCellRun) text() string {
 //	ATONCE_BROWSER_SCREENSHOT when set, the screenshot is also copied to
 //	                          notebooks/testdata/lab-tour.png
 func TestLabTour(t *testing.T) {
+	lab := startLab(t, defaultNotebook, "atonce-lab-*")
+	downloads := t.TempDir()
+	sum := runLab(t, lab.url, lab.keepDir, downloads, filepath.Join(lab.keepDir, "lab-tour.png"))
+	reportLab(t, &sum)
+	checkLab(t, &sum)
+}
+
+// labRun is a JupyterLab server started for one test (startLab).
+type labRun struct {
+	url     string // the notebook's page, with the token
+	home    string // JupyterLab's page with no document open, with the token
+	keepDir string // screenshots and logs, kept when the test fails
+}
+
+// startLab starts JupyterLab (testdata/lab's build, served by
+// lab_server.py) on a copy of the notebooks and of nbPath, logging into a
+// directory made from keepPattern (keepOnFailure), and returns the URL
+// that opens nbPath in it. It skips the test with -short, and without
+// what JupyterLab needs (labDeps).
+func startLab(t *testing.T, nbPath, keepPattern string) labRun {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts JupyterLab and Chromium: skipped with -short")
 	}
@@ -150,10 +171,9 @@ func TestLabTour(t *testing.T) {
 	env = setEnv(env, "PATH", "/usr/bin:"+os.Getenv("PATH"))
 
 	nbDir := t.TempDir()
-	copyNotebooks(t, defaultNotebook, nbDir)
+	copyNotebooks(t, nbPath, nbDir)
 	stateDir := t.TempDir()
-	downloads := t.TempDir()
-	keepDir := keepOnFailure(t, "atonce-lab-*", "JupyterLab")
+	keepDir := keepOnFailure(t, keepPattern, "JupyterLab")
 	server, err := filepath.Abs(labServerScript)
 	if err != nil {
 		t.Fatal(err)
@@ -166,11 +186,11 @@ func TestLabTour(t *testing.T) {
 			"--ServerApp.open_browser=False", "--ServerApp.allow_root=True",
 		}
 	}, nbDir, keepDir, env)
-
-	labURL := fmt.Sprintf("%s/lab/tree/%s?token=%s", srv.base, url.PathEscape(defaultNotebook), srv.token)
-	sum := runLab(t, labURL, keepDir, downloads, filepath.Join(keepDir, "lab-tour.png"))
-	reportLab(t, &sum)
-	checkLab(t, &sum)
+	return labRun{
+		url:     fmt.Sprintf("%s/lab/tree/%s?token=%s", srv.base, url.PathEscape(filepath.Base(nbPath)), srv.token),
+		home:    fmt.Sprintf("%s/lab?token=%s", srv.base, srv.token),
+		keepDir: keepDir,
+	}
 }
 
 // labDeps checks for Chromium, Debian's jupyter-server and
@@ -219,7 +239,10 @@ func (b *browserRun) runLab(ctx context.Context, labURL, downloads string, sum *
 		name string
 		do   func() error
 	}{
-		{"open", func() error { return b.labOpen(ctx, labURL, sum) }},
+		{"open", func() (err error) {
+			sum.KernelName, sum.KernelDisplayName, err = b.labOpen(ctx, labURL, sum.Notebook)
+			return err
+		}},
 		{"language", func() error { return b.labLanguage(ctx, sum) }},
 		{"run all", func() error { return b.labRunAll(ctx, sum) }},
 		{"complete", func() error { return b.labComplete(ctx, sum) }},
@@ -237,15 +260,33 @@ func (b *browserRun) runLab(ctx context.Context, labURL, downloads string, sum *
 	return nil
 }
 
-// labOpen opens the notebook and waits for JupyterLab to show it with its
-// kernel started and idle.
-func (b *browserRun) labOpen(ctx context.Context, labURL string, sum *labSummary) error {
+// labOpen opens notebook (a path in JupyterLab's root) and waits for
+// JupyterLab to show it with its kernel started and idle; it returns the
+// kernel's name and display name. A labURL that names the notebook
+// (labRun.url) opens it; at JupyterLab's page with nothing open
+// (labRun.home) the notebook is opened as a user does, with a double click
+// on it in the file browser.
+func (b *browserRun) labOpen(ctx context.Context, labURL, notebook string) (name, displayName string, err error) {
 	b.log("opening %s", strings.SplitN(labURL, "?", 2)[0])
 	if err := chromedp.Do(ctx, chromedp.Navigate(labURL)); err != nil {
-		return fmt.Errorf("opening JupyterLab: %w", err)
+		return "", "", fmt.Errorf("opening JupyterLab: %w", err)
 	}
-	if err := b.eval(ctx, fmt.Sprintf("atonceProbe.open(%q)", sum.Notebook)); err != nil {
-		return err
+	if err := b.eval(ctx, fmt.Sprintf("atonceProbe.open(%q)", notebook)); err != nil {
+		return "", "", err
+	}
+	if !strings.Contains(labURL, "/lab/tree/") {
+		at, err := waitFor[struct {
+			probeState
+			X float64 `json:"x"`
+			Y float64 `json:"y"`
+		}](ctx, b, "for "+notebook+" in the file browser", fmt.Sprintf("atonceProbe.target(%q, %q)", ".jp-DirListing-item .jp-DirListing-itemText", notebook))
+		if err != nil {
+			return "", "", err
+		}
+		if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y), chromedp.MouseClickXY(at.X, at.Y), chromedp.MouseClickXY(at.X, at.Y, chromedp.ClickCount(2))); err != nil {
+			return "", "", fmt.Errorf("double-clicking %s in the file browser: %w", notebook, err)
+		}
+		b.log("double-clicked %s in the file browser", notebook)
 	}
 	ready, err := waitFor[struct {
 		probeState
@@ -253,11 +294,10 @@ func (b *browserRun) labOpen(ctx context.Context, labURL string, sum *labSummary
 		KernelDisplayName string `json:"kernelDisplayName"`
 	}](ctx, b, "for JupyterLab, the notebook and an idle kernel", "atonceProbe.ready()")
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	sum.KernelName, sum.KernelDisplayName = ready.KernelName, ready.KernelDisplayName
-	b.log("kernel idle: %s (%s)", sum.KernelDisplayName, sum.KernelName)
-	return nil
+	b.log("kernel idle: %s (%s)", ready.KernelDisplayName, ready.KernelName)
+	return ready.KernelName, ready.KernelDisplayName, nil
 }
 
 // labLanguage reads the language_info JupyterLab got and how the first code
@@ -579,6 +619,7 @@ func (b *browserRun) click(ctx context.Context, sel, text string) error {
 	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y), chromedp.MouseClickXY(at.X, at.Y)); err != nil {
 		return fmt.Errorf("clicking %s: %w", what, err)
 	}
+	b.log("clicked %s at (%.0f, %.0f)", what, at.X, at.Y)
 	return nil
 }
 

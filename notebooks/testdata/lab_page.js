@@ -357,4 +357,118 @@ window.atonceProbe = {
 		const fits = outer.scrollTop === 0 && outer.clientHeight >= bottom;
 		return { done: fits || bottom !== content, fits, client: outer.clientHeight, bottom };
 	},
+
+	// --- the debugger (TestLabDebugger, notebooks/labdebug_test.go) ---
+
+	// shownEl: el is laid out and not hidden.
+	shownEl(el) {
+		if (!el) return false;
+		const r = el.getBoundingClientRect();
+		return r.width > 0 && r.height > 0 && !el.closest('.lm-mod-hidden') && getComputedStyle(el).visibility !== 'hidden';
+	},
+
+	// debuggerOn: the notebook toolbar's bug button is pressed, the
+	// debugger sidebar is shown, and the cell at index has the breakpoint
+	// gutter. With enabled only, done when the button can be clicked (the
+	// kernel said it has a debugger).
+	debuggerOn(index, enabledOnly) {
+		const p = this.panel();
+		const button = p && p.node.querySelector('.jp-NotebookPanel-toolbar .jp-DebuggerBugButton');
+		const enabled = !!button && button.getAttribute('aria-disabled') !== 'true';
+		const pressed = !!button && button.getAttribute('aria-pressed') === 'true';
+		const sidebar = this.shownEl(document.querySelector('.jp-DebuggerSidebar'));
+		const c = this.cells()[index];
+		const gutter = !!(c && c.node.querySelector('.cm-gutter.cm-breakpoint-gutter'));
+		const done = enabledOnly ? enabled : enabled && pressed && sidebar && gutter;
+		const app = window.jupyterapp;
+		const plugin = '@jupyterlab/debugger-extension:notebooks';
+		const activated = !!(app && app.isPluginActivated && app.isPluginActivated(plugin));
+		const r = button ? button.getBoundingClientRect() : null;
+		const at = r ? [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)] : null;
+		const current = app && app.shell.currentWidget === p;
+		return { done, fail: this.kernel().fail, button: !!button, enabled, pressed, sidebar, gutter, handlerActivated: activated, at, current };
+	},
+
+	// editorLines: the rectangles of the lines of the cell at index's editor.
+	editorLines(c) {
+		return [...c.node.querySelectorAll('.cm-content .cm-line')].map((l) => l.getBoundingClientRect());
+	},
+
+	// lineAt: the 1-based line of the editor whose rectangle holds y.
+	lineAt(rects, y) {
+		const i = rects.findIndex((r) => y >= r.top && y < r.bottom);
+		return i < 0 ? 0 : i + 1;
+	},
+
+	// gutterAt: where to click in the breakpoint gutter of the cell at index
+	// to toggle a breakpoint on line: the gutter's centre across, the line's
+	// centre down.
+	gutterAt(index, line) {
+		const c = this.cells()[index];
+		const gutter = c && c.node.querySelector('.cm-gutter.cm-breakpoint-gutter');
+		if (!gutter) return { done: false, gutter: false };
+		c.node.scrollIntoView({ block: 'nearest' });
+		const lines = this.editorLines(c);
+		if (line > lines.length) return { done: false, fail: `the cell has ${lines.length} lines, no line ${line}` };
+		const g = gutter.getBoundingClientRect(), l = lines[line - 1];
+		return { done: g.width > 0 && l.height > 0, x: g.left + g.width / 2, y: l.top + l.height / 2 };
+	},
+
+	// debugView: what the debugger shows for the cell at index: the lines
+	// its gutter marks with a breakpoint, the line it highlights as the
+	// current one, the Breakpoints panel's entries, the Callstack panel's
+	// frames, the Variables panel's variables (its tree view: name and the
+	// detail shown after it) and the scopes its switcher offers; and the
+	// cell's execution state.
+	debugView(index) {
+		const c = this.cells()[index];
+		if (!c) return { fail: 'no cell ' + index };
+		const rects = this.editorLines(c);
+		const middle = (el) => { const r = el.getBoundingClientRect(); return r.top + r.height / 2; };
+		const marked = [...c.node.querySelectorAll('.cm-breakpoint-gutter .cm-gutterElement')]
+			.filter((el) => el.querySelector('.cm-breakpoint-icon, .cm-selected-breakpoint-icon'))
+			.map((el) => this.lineAt(rects, middle(el)))
+			.filter((n) => n > 0); // not the gutter's spacer, which holds a marker too
+		const current = [...c.node.querySelectorAll('.cm-content .cm-line')]
+			.map((l, i) => (l.classList.contains('jp-DebuggerEditor-highlight') ? i + 1 : 0)).filter((n) => n > 0);
+		const text = (el, sel) => { const e = el.querySelector(sel); return e ? e.innerText.trim() : ''; };
+		const breakpoints = [...document.querySelectorAll('.jp-DebuggerBreakpoints .jp-DebuggerBreakpoint')]
+			.map((b) => ({ source: text(b, '.jp-DebuggerBreakpoint-source'), line: text(b, '.jp-DebuggerBreakpoint-line') }));
+		const frames = [...document.querySelectorAll('.jp-DebuggerCallstack .jp-DebuggerCallstackFrame')]
+			.map((f) => ({ name: text(f, '.jp-DebuggerCallstackFrame-name'), location: text(f, '.jp-DebuggerCallstackFrame-location'), selected: f.classList.contains('selected') }));
+		const tree = [...document.querySelectorAll('.jp-DebuggerVariables .jp-DebuggerVariables-body')].find((b) => this.shownEl(b));
+		const variables = tree ? [...tree.querySelectorAll('.jp-DebuggerVariables-name')].map((n) => {
+			const d = n.nextElementSibling;
+			return { name: n.innerText.trim(), detail: d && d.classList.contains('jp-DebuggerVariables-detail') ? d.innerText.trim() : '' };
+		}) : [];
+		const select = document.querySelector('.jp-DebuggerVariables-toolbar select');
+		const scopes = select ? [...select.options].map((o) => o.textContent.trim()) : [];
+		return { fail: this.kernel().fail, marked, current, breakpoints, frames, variables, scopes, state: c.model.executionState, kernelStatus: this.kernel().status };
+	},
+
+	// breakpointSet: the cell at index marks line with a breakpoint and the
+	// Breakpoints panel lists it (the kernel has answered setBreakpoints).
+	breakpointSet(index, line) {
+		const v = this.debugView(index);
+		const listed = v.breakpoints.some((b) => b.line === String(line) || b.line.endsWith(':' + line));
+		return { ...v, done: v.marked.includes(line) && listed };
+	},
+
+	// debugStopped: the debugger shows the cell at index stopped: a line
+	// highlighted, frames in the Callstack panel, variables in the
+	// Variables panel; and, after a step, not the line nor the variables
+	// shown before (notLine, notVariables: the earlier view's).
+	debugStopped(index, notLine, notVariables) {
+		const v = this.debugView(index);
+		const moved = v.current[0] !== notLine && JSON.stringify(v.variables) !== JSON.stringify(notVariables);
+		return { ...v, done: v.current.length === 1 && v.frames.length > 0 && v.variables.length > 0 && moved };
+	},
+
+	// debugResumed: the debugger shows nothing stopped (no frame, no line
+	// highlighted) and the cell at index has run.
+	debugResumed(index) {
+		const v = this.debugView(index);
+		const run = this.cellRun(index, null);
+		return { ...v, fail: v.fail || run.fail, count: run.count, done: run.done && v.frames.length === 0 && v.current.length === 0 };
+	},
 };
