@@ -437,6 +437,12 @@ func (r *rounds) runOne(ctx context.Context, k int, done []models.Report) (model
 	rep, err := m.Run(ctx, task, opt)
 	took := time.Since(began)
 	rep.Mode = models.Interpreted
+	if err == nil && ctx.Err() != nil {
+		// Every task returned, but an interrupt came first: a task the
+		// interrupt cut short returns zeros (yaegi's cancel, or a task
+		// stopped in the debugger, which is let go), not its results.
+		err = fmt.Errorf("%s: interrupted: %w", name, ctx.Err())
+	}
 	if len(spec.Watch) > 0 {
 		rep.Globals = models.JSONGlobals(r.nb.Vars(), spec.Watch)
 	}
