@@ -173,6 +173,9 @@ class DebuggerCase(unittest.TestCase):
         self.assertEqual(info["hashMethod"], "Murmur2")
         self.assertEqual(info["tmpFileSuffix"], ".go")
         self.assertTrue(info["tmpFilePrefix"].endswith(os.sep), info)
+        # JupyterLab shows a source path with ipykernel's marker in it as
+        # the cell it is ("Cell [3]"), any other as a file's path.
+        self.assertIn("ipykernel_", info["tmpFilePrefix"])
         self.assertEqual(info["stoppedThreads"], [])
         # The path of a dumped cell is prefix + hash + suffix, with the
         # hash JupyterLab computes for the cell's text (UTF-8 included),
@@ -386,6 +389,59 @@ class DebuggerCase(unittest.TestCase):
         self.assertEqual(self.scope_vars(frame["id"], "Locals")["i"]["value"], "0")
         self.debug("continue", {"threadId": thread})
         self.assertEqual(self.shell_reply(msg_id, timeout=60)["status"], "ok")
+
+    def test_threads_list_every_goroutine(self):
+        # Task 1 waits for task 0 to pass its breakpoint: while task 0 is
+        # stopped, task 1's goroutine is alive and running, and threads
+        # lists it with task 0's and the cells' own goroutine 1.
+        define = ("var released atomic.Bool\n"
+                  "func work(i int) int {\n"
+                  "\tif i == 0 {\n"
+                  "\t\treleased.Store(true)\n"
+                  "\t\treturn 100\n"
+                  "\t}\n"
+                  "\tfmt.Println(\"task\", i, \"waiting\")\n"
+                  "\tfor !released.Load() {\n"
+                  "\t\ttime.Sleep(time.Millisecond)\n"
+                  "\t}\n"
+                  "\treturn i\n"
+                  "}")
+        _, msg_id, stopped = self.stop_at(define, 4, "%%models -models threads -n 2 -workers 2 -no-charts work")
+        thread = stopped["body"]["threadId"]
+        deadline = time.monotonic() + TIMEOUT
+        while "task 1 waiting" not in self.stdout_so_far():
+            self.assertLess(time.monotonic(), deadline, "task 1 did not start while task 0 was stopped")
+        threads = {t["id"]: t["name"] for t in self.debug("threads")["body"]["threads"]}
+        self.assertIn(1, threads)
+        self.assertIn(thread, threads)
+        running = [t for t in threads if t not in (1, thread)]
+        self.assertEqual(len(running), 1, f"want task 1's goroutine among the threads too: {threads}")
+        # Only task 0 is stopped: task 1 has no stack to show.
+        self.assertEqual(self.debug("debugInfo")["body"]["stoppedThreads"], [thread])
+        self.debug("stackTrace", {"threadId": running[0]}, success=False)
+        self.debug("continue", {"threadId": thread})
+        self.assertEqual(self.shell_reply(msg_id, timeout=60)["status"], "ok")
+        self.assertNotIn("task 0", self.stdout_so_far())
+
+    def test_interrupt_while_a_task_is_stopped(self):
+        # A task stopped under %%models: completion is answered, then an
+        # interrupt ends the run; the kernel goes on, and the same run
+        # goes to its end once the breakpoint is gone.
+        define = "func job(i int) int {\n\tv := i * 10\n\treturn v\n}"
+        path, msg_id, stopped = self.stop_at(define, 2, "%%models -models threads -n 2 -workers 2 -no-charts job")
+        thread = stopped["body"]["threadId"]
+        complete_id = self.kc.complete("fmt.Spr", 7)
+        self.assertIn("Sprintf", self.shell_reply(complete_id, timeout=10)["matches"])
+        self.km.interrupt_kernel()
+        reply = self.shell_reply(msg_id, timeout=60)
+        # Not a table of the zeros the let-go tasks returned.
+        self.assertEqual((reply["status"], reply.get("ename")), ("error", "Interrupted"), reply)
+        self.assertEqual(self.debug("debugInfo")["body"]["stoppedThreads"], [])
+        self.set_breakpoints(path, [])
+        reply = self.run_cell("%%models -models threads -n 2 -workers 2 -no-charts job")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(self.run_cell("fmt.Println(job(4))")["status"], "ok")
+        self.assertIn("40\n", self.stdout_so_far())
 
     def test_pause_a_busy_cell(self):
         self.start_debugging()
