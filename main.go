@@ -32,6 +32,7 @@ import (
 	"syscall"
 
 	"atonce/install"
+	"atonce/internal/cellpath"
 	"atonce/internal/childproc"
 	"atonce/internal/enginemsg"
 	"atonce/internal/scratch"
@@ -238,7 +239,7 @@ func runKernel(args []string, stderr io.Writer) int {
 		log.Warn("workers that join will not survive an engine crash", "err", err)
 	} else {
 		// The debugger's dumped cells live with the kernel's state.
-		debugDir = filepath.Join(state.Path(), "cells")
+		debugDir = filepath.Join(state.Path(), cellpath.DirMarker+"cells")
 		defer func() {
 			if err := state.Remove(); err != nil {
 				log.Warn("removing the kernel's state", "err", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"atonce/internal/cellpath"
 	"atonce/internal/enginemsg"
 	"atonce/kernel/wire"
 )
@@ -109,7 +110,7 @@ func New(opt Options) (*Kernel, error) {
 	k.dbg, _ = opt.Engine.(Debugger)
 	k.dbgState = debugState{dir: opt.DebugDir, breakpoints: map[string]json.RawMessage{}, stopped: map[int]bool{}}
 	if k.dbgState.dir == "" {
-		k.dbgState.dir = filepath.Join(os.TempDir(), fmt.Sprintf("atonce-cells-%d", os.Getpid()))
+		k.dbgState.dir = filepath.Join(os.TempDir(), fmt.Sprintf("%satonce-cells-%d", cellpath.DirMarker, os.Getpid()))
 		k.dbgState.madeDir = true
 	}
 	return k, nil

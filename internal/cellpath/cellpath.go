@@ -27,6 +27,13 @@ const Seed uint32 = 0xC70F6907
 // Suffix ends every cell's path (tmpFileSuffix).
 const Suffix = ".go"
 
+// DirMarker is part of the name of the directory that holds the cells'
+// sources. JupyterLab's debugger shows a source whose path contains it as
+// the notebook cell it is ("Cell [3]" in the Callstack and Breakpoints
+// panels, "Cell [*]" while it runs) and any other path as it is: the
+// marker is ipykernel's, the only one JupyterLab knows.
+const DirMarker = "ipykernel_"
+
 // Naming makes cells' paths. Its fields are what debugInfo announces.
 type Naming struct {
 	Prefix string `json:"prefix"` // tmpFilePrefix: a directory and its separator
