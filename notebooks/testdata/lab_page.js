@@ -367,26 +367,91 @@ window.atonceProbe = {
 		return r.width > 0 && r.height > 0 && !el.closest('.lm-mod-hidden') && getComputedStyle(el).visibility !== 'hidden';
 	},
 
-	// debuggerOn: the notebook toolbar's bug button is pressed, the
-	// debugger sidebar is shown, and the cell at index has the breakpoint
-	// gutter. With enabled only, done when the button can be clicked (the
-	// kernel said it has a debugger).
-	debuggerOn(index, enabledOnly) {
+	// watchDebug records the debug messages between JupyterLab and the
+	// kernel from now on (debugLog: the request's command, the reply's
+	// success, the event's name), and counts the requests not yet
+	// answered and the initialize requests since the last markClick.
+	watchDebug() {
+		const kernel = this.panel().sessionContext.session.kernel;
+		window.atonceDebugLog = [];
+		window.atonceDebug = { pending: new Set(), initialize: 0, pressedSeen: false };
+		kernel.anyMessage.connect((_, args) => {
+			const m = args.msg;
+			const type = m && m.header && m.header.msg_type;
+			if (!type || !type.startsWith('debug_')) return;
+			const c = m.content || {};
+			const what = c.command || c.event || '';
+			const ok = type === 'debug_reply' ? (c.success ? ' ok' : ' failed: ' + (c.message || '')) : '';
+			this.debugNote(`${args.direction} ${type} ${what}${ok}`);
+			// By id: a reply to a request sent before the watch began is
+			// not counted.
+			if (type === 'debug_request') window.atonceDebug.pending.add(m.header.msg_id);
+			if (type === 'debug_reply') window.atonceDebug.pending.delete(m.parent_header.msg_id);
+			if (type === 'debug_request' && what === 'initialize') window.atonceDebug.initialize++;
+		});
+		return {};
+	},
+
+	debugNote(text) {
+		window.atonceDebugLog.push(`${Math.round(performance.now())} ${text}`);
+	},
+
+	// debugLog: the last debug messages watchDebug recorded.
+	debugLog() {
+		return (window.atonceDebugLog || []).slice(-40);
+	},
+
+	// markClick notes that the test clicks the bug button now.
+	markClick() {
+		window.atonceDebug.initialize = 0;
+		window.atonceDebug.pressedSeen = false;
+		this.debugNote('the test clicks the bug button');
+		return {};
+	},
+
+	// bugButton: the notebook toolbar's bug button; its presses are
+	// recorded from the first call on.
+	bugButton() {
 		const p = this.panel();
 		const button = p && p.node.querySelector('.jp-NotebookPanel-toolbar .jp-DebuggerBugButton');
+		if (button && !button.atonceWatched) {
+			button.atonceWatched = true;
+			new MutationObserver(() => {
+				const pressed = button.getAttribute('aria-pressed') === 'true';
+				if (pressed && window.atonceDebug) window.atonceDebug.pressedSeen = true;
+				this.debugNote(`bug button pressed=${pressed} disabled=${button.getAttribute('aria-disabled')}`);
+			}).observe(button, { attributes: true, attributeFilter: ['aria-disabled', 'aria-pressed'] });
+		}
+		return button;
+	},
+
+	// debuggerOn: the notebook toolbar's bug button is pressed, the
+	// debugger sidebar is shown, and the cell at index has the breakpoint
+	// gutter. With enabledOnly, done when the button can be clicked: the
+	// kernel said it has a debugger, and the notebook is JupyterLab's
+	// current widget (the button keeps the focus where it is, and
+	// JupyterLab ignores it for a notebook that is not current).
+	//
+	// dropped: JupyterLab let the click go. Its debugger handler updates
+	// a notebook in steps (the kernelspec, two debugInfo requests), on
+	// opening it and again when its kernel connects; a click while one is
+	// under way starts the debugger, and the update then ends by showing
+	// it off. Seen as: the button was pressed since the click and is not
+	// now, no initialize request went out and none is awaited.
+	debuggerOn(index, enabledOnly) {
+		const p = this.panel();
+		const button = this.bugButton();
 		const enabled = !!button && button.getAttribute('aria-disabled') !== 'true';
 		const pressed = !!button && button.getAttribute('aria-pressed') === 'true';
 		const sidebar = this.shownEl(document.querySelector('.jp-DebuggerSidebar'));
 		const c = this.cells()[index];
 		const gutter = !!(c && c.node.querySelector('.cm-gutter.cm-breakpoint-gutter'));
-		const done = enabledOnly ? enabled : enabled && pressed && sidebar && gutter;
 		const app = window.jupyterapp;
-		const plugin = '@jupyterlab/debugger-extension:notebooks';
-		const activated = !!(app && app.isPluginActivated && app.isPluginActivated(plugin));
-		const r = button ? button.getBoundingClientRect() : null;
-		const at = r ? [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)] : null;
-		const current = app && app.shell.currentWidget === p;
-		return { done, fail: this.kernel().fail, button: !!button, enabled, pressed, sidebar, gutter, handlerActivated: activated, at, current };
+		const current = !!(app && p && app.shell.currentWidget === p);
+		const st = window.atonceDebug || {};
+		const dropped = !enabledOnly && !!st.pressedSeen && !pressed && st.initialize === 0 && st.pending.size === 0;
+		const done = enabledOnly ? enabled && current : (enabled && pressed && sidebar && gutter) || dropped;
+		return { done, fail: this.kernel().fail, button: !!button, enabled, current, pressed, sidebar, gutter, dropped, messages: this.debugLog() };
 	},
 
 	// editorLines: the rectangles of the lines of the cell at index's editor.
