@@ -369,12 +369,12 @@ window.atonceProbe = {
 
 	// watchDebug records the debug messages between JupyterLab and the
 	// kernel from now on (debugLog: the request's command, the reply's
-	// success, the event's name), and counts the requests not yet
-	// answered and the initialize requests since the last markClick.
+	// success, the event's name), and which requests are not yet
+	// answered.
 	watchDebug() {
 		const kernel = this.panel().sessionContext.session.kernel;
 		window.atonceDebugLog = [];
-		window.atonceDebug = { pending: new Set(), initialize: 0, pressedSeen: false };
+		window.atonceDebug = { pending: new Set(), pressedSeen: false };
 		kernel.anyMessage.connect((_, args) => {
 			const m = args.msg;
 			const type = m && m.header && m.header.msg_type;
@@ -387,7 +387,6 @@ window.atonceProbe = {
 			// not counted.
 			if (type === 'debug_request') window.atonceDebug.pending.add(m.header.msg_id);
 			if (type === 'debug_reply') window.atonceDebug.pending.delete(m.parent_header.msg_id);
-			if (type === 'debug_request' && what === 'initialize') window.atonceDebug.initialize++;
 		});
 		return {};
 	},
@@ -403,7 +402,6 @@ window.atonceProbe = {
 
 	// markClick notes that the test clicks the bug button now.
 	markClick() {
-		window.atonceDebug.initialize = 0;
 		window.atonceDebug.pressedSeen = false;
 		this.debugNote('the test clicks the bug button');
 		return {};
@@ -425,33 +423,47 @@ window.atonceProbe = {
 		return button;
 	},
 
-	// debuggerOn: the notebook toolbar's bug button is pressed, the
-	// debugger sidebar is shown, and the cell at index has the breakpoint
-	// gutter. With enabledOnly, done when the button can be clicked: the
-	// kernel said it has a debugger, and the notebook is JupyterLab's
-	// current widget (the button keeps the focus where it is, and
-	// JupyterLab ignores it for a notebook that is not current).
+	// debuggerOn: the debugger runs for the notebook: the toolbar's bug
+	// button is pressed, the debugger sidebar is shown with the session's
+	// name in its header ('-' when none is started), and the cell at index
+	// has the breakpoint gutter. With enabledOnly, done when the button can
+	// be clicked: the kernel said it has a debugger, and the notebook is
+	// JupyterLab's current widget (the button keeps the focus where it is,
+	// and JupyterLab ignores it for a notebook that is not current).
 	//
 	// dropped: JupyterLab let the click go. Its debugger handler updates
-	// a notebook in steps (the kernelspec, two debugInfo requests), on
-	// opening it and again when its kernel connects; a click while one is
-	// under way starts the debugger, and the update then ends by showing
-	// it off. Seen as: the button was pressed since the click and is not
-	// now, no initialize request went out and none is awaited.
+	// a notebook in steps (the kernelspec, debugInfo requests, a new
+	// connection for the session), on opening it and again when its kernel
+	// connects; a click while one is under way starts the debugger, and
+	// the update then resets the session: the button shows it off, or on
+	// with no session started. Seen as: the button was pressed since the
+	// click, every debug request is answered, the debugger does not run,
+	// and so it was at the last look too, with no message since.
 	debuggerOn(index, enabledOnly) {
 		const p = this.panel();
 		const button = this.bugButton();
 		const enabled = !!button && button.getAttribute('aria-disabled') !== 'true';
 		const pressed = !!button && button.getAttribute('aria-pressed') === 'true';
-		const sidebar = this.shownEl(document.querySelector('.jp-DebuggerSidebar'));
+		const bar = document.querySelector('.jp-DebuggerSidebar');
+		const sidebar = this.shownEl(bar);
+		const h = bar && bar.querySelector('h2');
+		const header = h ? h.textContent.trim() : '';
 		const c = this.cells()[index];
 		const gutter = !!(c && c.node.querySelector('.cm-gutter.cm-breakpoint-gutter'));
 		const app = window.jupyterapp;
 		const current = !!(app && p && app.shell.currentWidget === p);
+		const running = pressed && header !== '' && header !== '-';
+		const on = enabled && running && sidebar && gutter;
 		const st = window.atonceDebug || {};
-		const dropped = !enabledOnly && !!st.pressedSeen && !pressed && st.initialize === 0 && st.pending.size === 0;
-		const done = enabledOnly ? enabled && current : (enabled && pressed && sidebar && gutter) || dropped;
-		return { done, fail: this.kernel().fail, button: !!button, enabled, current, pressed, sidebar, gutter, dropped, messages: this.debugLog() };
+		// Twice in a row, with no message between: JupyterLab answers each
+		// debug reply's continuation with its next request at once, but
+		// not always in the same task.
+		const n = (window.atonceDebugLog || []).length;
+		const settled = !enabledOnly && !running && !!st.pressedSeen && st.pending.size === 0;
+		const dropped = settled && st.settledAt === n;
+		st.settledAt = settled ? n : -1;
+		const done = enabledOnly ? enabled && current : on || dropped;
+		return { done, fail: this.kernel().fail, button: !!button, enabled, current, pressed, sidebar, header, gutter, dropped, messages: this.debugLog() };
 	},
 
 	// editorLines: the rectangles of the lines of the cell at index's editor.
