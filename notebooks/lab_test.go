@@ -608,6 +608,12 @@ func (b *browserRun) click(ctx context.Context, sel, text string) error {
 		expr = fmt.Sprintf("atonceProbe.target(%q, %q)", sel, text)
 		what = fmt.Sprintf("%s %q", sel, text)
 	}
+	return b.clickAt(ctx, expr, what)
+}
+
+// clickAt clicks where the probe call expr (a wait answering x and y)
+// says, once it is done: the mouse moves there and clicks.
+func (b *browserRun) clickAt(ctx context.Context, expr, what string) error {
 	at, err := waitFor[struct {
 		probeState
 		X float64 `json:"x"`

@@ -245,23 +245,6 @@ func (b *browserRun) runLabDebug(ctx context.Context, labURL string, sum *labDeb
 	return nil
 }
 
-// clickAt clicks where the probe call expr (a wait answering x and y)
-// says, once it is done: the mouse moves there and clicks.
-func (b *browserRun) clickAt(ctx context.Context, expr, what string) error {
-	at, err := waitFor[struct {
-		probeState
-		X float64 `json:"x"`
-		Y float64 `json:"y"`
-	}](ctx, b, "for "+what+" to show", expr)
-	if err != nil {
-		return err
-	}
-	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y), chromedp.MouseClickXY(at.X, at.Y)); err != nil {
-		return fmt.Errorf("clicking %s: %w", what, err)
-	}
-	return nil
-}
-
 // checkLabDebug fails the test for what the debugging run showed wrong.
 func checkLabDebug(t *testing.T, sum *labDebugSummary) {
 	t.Helper()

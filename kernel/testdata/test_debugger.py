@@ -158,6 +158,32 @@ class DebuggerCase(unittest.TestCase):
         stopped = self.wait_event("stopped", reason="breakpoint")
         return path, msg_id, stopped
 
+    def stop_task(self, define, line, task):
+        """stop_at for a %%models -models threads run of task on two
+        goroutines (tasks 0 and 1), each a thread of the debugger's."""
+        return self.stop_at(define, line, f"%%models -models threads -n 2 -workers 2 -no-charts {task}")
+
+    def wait_stdout(self, text, why):
+        """Waits for a cell to print text; fails with why if it does not."""
+        deadline = time.monotonic() + TIMEOUT
+        while text not in self.stdout_so_far():
+            self.assertLess(time.monotonic(), deadline, why)
+
+    def complete_while_stopped(self):
+        """Asks for completion of fmt.Spr while a cell is stopped."""
+        complete_id = self.kc.complete("fmt.Spr", 7)
+        self.assertIn("Sprintf", self.shell_reply(complete_id, timeout=10)["matches"])
+
+    def interrupt_stopped(self, msg_id, thread=None):
+        """Interrupts the kernel while the cell msg_id is stopped: the cell
+        ends as Interrupted and nothing stays stopped."""
+        self.km.interrupt_kernel()
+        reply = self.shell_reply(msg_id, timeout=60)
+        self.assertEqual((reply["status"], reply.get("ename")), ("error", "Interrupted"), reply)
+        if thread is not None:
+            self.wait_event("continued", threadId=thread)
+        self.assertEqual(self.debug("debugInfo")["body"]["stoppedThreads"], [])
+
     # --- the tests ---
 
     def test_kernel_info_advertises_the_debugger(self):
@@ -337,12 +363,7 @@ class DebuggerCase(unittest.TestCase):
     def test_interrupt_while_stopped(self):
         define = "var after int\nfunc slow(n int) int {\n\tm := n + 1\n\treturn m\n}"
         _, msg_id, stopped = self.stop_at(define, 3, "slow(1)\nafter = 1")
-        thread = stopped["body"]["threadId"]
-        self.km.interrupt_kernel()
-        reply = self.shell_reply(msg_id)
-        self.assertEqual((reply["status"], reply["ename"]), ("error", "Interrupted"), reply)
-        self.wait_event("continued", threadId=thread)
-        self.assertEqual(self.debug("debugInfo")["body"]["stoppedThreads"], [])
+        self.interrupt_stopped(msg_id, stopped["body"]["threadId"])
         # The cell ended where it stopped, and the kernel goes on.
         self.set_breakpoints(self.dump(define), [])
         self.assertEqual(self.run_cell("fmt.Println(after, slow(41))")["status"], "ok")
@@ -353,9 +374,7 @@ class DebuggerCase(unittest.TestCase):
         _, msg_id, stopped = self.stop_at(define, 2, "g(1)")
         thread = stopped["body"]["threadId"]
         # The shell waits for the stopped cell; completion is answered.
-        complete_id = self.kc.complete("fmt.Spr", 7)
-        reply = self.shell_reply(complete_id, timeout=10)
-        self.assertIn("Sprintf", reply["matches"])
+        self.complete_while_stopped()
         inspect_id = self.kc.inspect("fmt.Println", 11)
         self.assertTrue(self.shell_reply(inspect_id, timeout=10)["found"])
         # Control requests too.
@@ -374,12 +393,10 @@ class DebuggerCase(unittest.TestCase):
                   "\tfmt.Println(\"task\", i, \"done\")\n"
                   "\treturn i\n"
                   "}")
-        _, msg_id, stopped = self.stop_at(define, 3, "%%models -models threads -n 2 -workers 2 -no-charts work")
+        _, msg_id, stopped = self.stop_task(define, 3, "work")
         thread = stopped["body"]["threadId"]
         self.assertNotEqual(thread, 1, "a task stopped as goroutine 1, the cells' own")
-        deadline = time.monotonic() + TIMEOUT
-        while "task 1 done" not in self.stdout_so_far():
-            self.assertLess(time.monotonic(), deadline, "task 1 did not run while task 0 was stopped")
+        self.wait_stdout("task 1 done", "task 1 did not run while task 0 was stopped")
         threads = self.debug("threads")["body"]["threads"]
         ids = [t["id"] for t in threads]
         self.assertIn(thread, ids)
@@ -406,11 +423,9 @@ class DebuggerCase(unittest.TestCase):
                   "\t}\n"
                   "\treturn i\n"
                   "}")
-        _, msg_id, stopped = self.stop_at(define, 4, "%%models -models threads -n 2 -workers 2 -no-charts work")
+        _, msg_id, stopped = self.stop_task(define, 4, "work")
         thread = stopped["body"]["threadId"]
-        deadline = time.monotonic() + TIMEOUT
-        while "task 1 waiting" not in self.stdout_so_far():
-            self.assertLess(time.monotonic(), deadline, "task 1 did not start while task 0 was stopped")
+        self.wait_stdout("task 1 waiting", "task 1 did not start while task 0 was stopped")
         threads = {t["id"]: t["name"] for t in self.debug("threads")["body"]["threads"]}
         self.assertIn(1, threads)
         self.assertIn(thread, threads)
@@ -428,15 +443,10 @@ class DebuggerCase(unittest.TestCase):
         # interrupt ends the run; the kernel goes on, and the same run
         # goes to its end once the breakpoint is gone.
         define = "func job(i int) int {\n\tv := i * 10\n\treturn v\n}"
-        path, msg_id, stopped = self.stop_at(define, 2, "%%models -models threads -n 2 -workers 2 -no-charts job")
-        thread = stopped["body"]["threadId"]
-        complete_id = self.kc.complete("fmt.Spr", 7)
-        self.assertIn("Sprintf", self.shell_reply(complete_id, timeout=10)["matches"])
-        self.km.interrupt_kernel()
-        reply = self.shell_reply(msg_id, timeout=60)
-        # Not a table of the zeros the let-go tasks returned.
-        self.assertEqual((reply["status"], reply.get("ename")), ("error", "Interrupted"), reply)
-        self.assertEqual(self.debug("debugInfo")["body"]["stoppedThreads"], [])
+        path, msg_id, _ = self.stop_task(define, 2, "job")
+        self.complete_while_stopped()
+        # Interrupted, not a table of the zeros the let-go tasks returned.
+        self.interrupt_stopped(msg_id)
         self.set_breakpoints(path, [])
         reply = self.run_cell("%%models -models threads -n 2 -workers 2 -no-charts job")
         self.assertEqual(reply["status"], "ok", reply)
