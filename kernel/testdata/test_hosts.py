@@ -196,6 +196,17 @@ class Hosts(KernelCase):
         m = re.fullmatch(r"atonce worker -nats nats://([0-9a-f]{32,})@([0-9.]+):4222 -tls-fingerprint ([0-9a-f]{64})", join)
         self.assertIsNotNone(m, f"the join command: {join}")
         self.assertEqual(m.group(2), SPEC["kernel"]["addr"], "the join command names the kernel host's address")
+        # Across the link the server speaks TLS only, with the pinned
+        # certificate: a worker host without the fingerprint, or with
+        # another, does not join.
+        host = SPEC["workers"][0]
+        for name, cmd in [("plain", join.split(" -tls-fingerprint ")[0]),
+                          ("another fingerprint", join[:-64] + "0" * 64)]:
+            with self.subTest(name):
+                refused = subprocess.run(["ip", "netns", "exec", host["netns"], "sh", "-c", "exec " + cmd],
+                                         capture_output=True, text=True, timeout=60)
+                self.assertNotEqual(refused.returncode, 0, f"a worker joined with {cmd}")
+                self.assertIn("could not set up TLS with the NATS server", refused.stderr)
         self.ensure_joined()
         listing = self.listing()
         for host in SPEC["workers"]:
@@ -261,7 +272,7 @@ class Hosts(KernelCase):
         self.restore_link(cut)
         listing = wait_listed(self, pid)
         self.assertRegex(listing, rf"\b{cut['hostname']}\s+{pid}\b.*\bjoined\b")
-        self.run_on_both()
+        self.run_on_both({h["hostname"]: self.worker(h).pid for h in SPEC["workers"]})
 
     def test_3_worker_killed(self):
         """A worker process killed (SIGKILL) mid-run: its task goes to the
