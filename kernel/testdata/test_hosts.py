@@ -177,6 +177,16 @@ class Hosts(KernelCase):
             self.assertEqual(t.get("err", ""), "", t)
         return dist, outs
 
+    def start_run(self, n):
+        """Defines Where against fresh gates and starts a distributed run
+        of n tasks on the two joined workers; returns the gates and the
+        request's id."""
+        gates, task = self.gates()
+        self.assertOK(self.run_cell(task)[0])
+        msg_id = self.kc.execute(f"%models -repeat 1 -n {n} -workers 2 -models distributed -no-charts Where",
+                                 stop_on_error=False)
+        return gates, msg_id
+
     def host_of(self, dist, t):
         """The host the report names for task t's worker."""
         return {w["worker"]: w.get("host") for w in dist["pool"]}[t["worker"]]
@@ -240,10 +250,8 @@ class Hosts(KernelCase):
         it."""
         self.ensure_joined()
         cut, other = SPEC["workers"]
-        gates, task = self.gates()
-        self.run_cell(task)
         n = 8
-        msg_id = self.kc.execute(f"%models -repeat 1 -n {n} -workers 2 -models distributed -no-charts Where")
+        gates, msg_id = self.start_run(n)
         first = self.started_on(gates, cut)[0]
         self.started_on(gates, other)
         # The worker publishes a result (stored on the kernel's server,
@@ -279,10 +287,8 @@ class Hosts(KernelCase):
         other host; %workers lists it no more."""
         self.ensure_joined()
         victim_host, other = SPEC["workers"]
-        gates, task = self.gates()
-        self.run_cell(task)
         n = 6
-        msg_id = self.kc.execute(f"%models -repeat 1 -n {n} -workers 2 -models distributed -no-charts Where")
+        gates, msg_id = self.start_run(n)
         held = self.started_on(gates, victim_host)[0]
         self.started_on(gates, other)
         victim = self.worker(victim_host)
@@ -327,9 +333,7 @@ class Hosts(KernelCase):
 	}}
 }}()''')
         self.assertOK(content)
-        gates, task = self.gates()
-        self.run_cell(task)
-        msg_id = self.kc.execute("%models -repeat 1 -n 6 -workers 2 -models distributed -no-charts Where", stop_on_error=False)
+        gates, msg_id = self.start_run(6)
         for host in SPEC["workers"]:
             self.started_on(gates, host)
         open(crash_file, "w").close()
@@ -357,9 +361,7 @@ class Hosts(KernelCase):
     def run_on_both(self, pids=None):
         """A run whose tasks land on both worker hosts (each holds one
         until both have one), every result once."""
-        gates, task = self.gates()
-        self.run_cell(task)
-        msg_id = self.kc.execute("%models -repeat 1 -n 4 -workers 2 -models distributed -no-charts Where")
+        gates, msg_id = self.start_run(4)
         for host in SPEC["workers"]:
             self.started_on(gates, host)
         for host in SPEC["workers"]:
