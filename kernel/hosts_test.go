@@ -62,8 +62,12 @@ func TestHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The join command names `atonce`: the worker hosts find the build
-	// under test on PATH, as the README asks of another machine.
-	env = append(env, "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"), "ATONCE_TEST_HOSTS="+string(spec))
+	// under test on PATH, as the README asks of another machine. What the
+	// kernel and the workers keep in temporary directories (the kernel's
+	// state, the workers' scratch) goes in the test's own, which goes
+	// with it even when the processes are killed.
+	env = append(env, "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"TMPDIR="+t.TempDir(), "ATONCE_TEST_HOSTS="+string(spec))
 	cmd := n.host(ctx, n.hosts[0], py, "-m", "unittest", "-v", "test_hosts")
 	cmd.Dir = "testdata"
 	cmd.Env = env

@@ -82,7 +82,9 @@ class Hosts(KernelCase):
             proc.kill()
             proc.wait(timeout=10)
             log.close()
-        super().tearDownClass()
+        # A shutdown, not a kill: the kernel removes its state directory.
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=False)
 
     # --- helpers ---
 
