@@ -49,13 +49,13 @@ func TestHosts(t *testing.T) {
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
 	t.Cleanup(func() { signal.Stop(interrupted) })
 
+	n := newNetwork(t) // first: it skips where namespaces are forbidden
 	py := installtest.Python(t)
 	env := installtest.KernelEnv(t)
 	bin := installtest.Binary(t)
 	if filepath.Base(bin) != "atonce" {
 		t.Fatalf("the binary under test is %s; the join command runs `atonce`, so it must be named atonce", bin)
 	}
-	n := newNetwork(t)
 
 	spec, err := json.Marshal(n.spec(t.TempDir()))
 	if err != nil {
