@@ -341,16 +341,18 @@ class Hosts(KernelCase):
         open(crash_file, "w").close()
         # The kernel resumes a %%models run whose engine died in a new
         # engine: the cell ends, the model that was running is reported
-        # with the crash (in the words the kernel uses for a model that
-        # killed the engine, although here a goroutine of another cell
-        # did), and no task of it is reported.
+        # with the crash — not blamed for it: its tasks run on the
+        # worker hosts, and a goroutine of another cell killed the
+        # engine — and no task of it is reported.
         content = self.reply(msg_id, timeout=60)["content"]
         outs = self.outputs(msg_id)
         open(disarm, "w").close()
         self.assertOK(content)
         self.assertIn("fatal error: concurrent map writes", texts(outs))
         dist = reports_of(outs)["distributed"]
-        self.assertIn("the engine", dist.get("err", ""))
+        self.assertIn("the engine crashed while it ran", dist.get("err", ""))
+        self.assertIn("the engine crashed while the distributed model ran", texts(outs))
+        self.assertNotIn("model killed the engine", texts(outs))
         self.assertIn("fatal error: concurrent map writes", dist.get("err", ""))
         self.assertEqual(dist.get("tasks") or [], [], "no result of the run the crash stopped")
         for host in SPEC["workers"]:  # the tasks of the run that died end now
