@@ -248,7 +248,13 @@ func connectError(addr string, err error) error {
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return fmt.Errorf("TLS was asked for but the NATS server at %s does not offer it: %w", addr, err)
 	case strings.Contains(msg, "x509") || strings.Contains(msg, "tls:") || strings.Contains(msg, "fingerprint"):
-		return fmt.Errorf("could not set up TLS with the NATS server at %s: %w", addr, err)
+		var hint string
+		if strings.Contains(msg, "x509") {
+			// The kernel's server has a self-signed certificate: only its
+			// pinned fingerprint makes it trusted.
+			hint = " (a kernel's own server has a self-signed certificate: run the command %workers join prints, with its -tls-fingerprint, as it is)"
+		}
+		return fmt.Errorf("could not set up TLS with the NATS server at %s%s: %w", addr, hint, err)
 	case errors.Is(err, nats.ErrNoServers):
 		return fmt.Errorf("could not reach the NATS server at %s (is it running, and are the host and port right?): %w", addr, err)
 	}
