@@ -198,7 +198,13 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		if !ok {
 			k = len(pool)
 			workerIndex[id] = k
-			w := info[id]
+			w, ok := info[id]
+			if !ok { // a worker that joined during the run (a replacement)
+				for _, r := range f.ready() {
+					info[r.ID] = r
+				}
+				w = info[id]
+			}
 			rec := &models.WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned}
 			clock, ok := clocks[id]
 			if !ok { // a worker that joined during the run
