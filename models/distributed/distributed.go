@@ -182,9 +182,14 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		}
 		ids[task.ID] = i
 		queued[i], sizes[i] = time.Since(start), len(payload)
-		if err := q.Publish(ctx, task.ID, payload); err != nil {
+		if err := q.PublishAsync(task.ID, payload); err != nil {
 			return fail(fmt.Errorf("%s: %w", name, err))
 		}
+	}
+	// The tasks went out in one stream; the server has taken them all
+	// (workers are already running the first ones).
+	if err := q.Flush(ctx); err != nil {
+		return fail(fmt.Errorf("%s: %w", name, err))
 	}
 
 	info := map[string]broker.WorkerInfo{}
