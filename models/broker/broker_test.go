@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,13 +105,13 @@ type workerRun struct {
 }
 
 // startWorker runs Consume on conn until the test ends.
-func startWorker(t testing.TB, conn *Conn, name, id string, h Handler) *workerRun {
+func startWorker(t testing.TB, conn *Conn, name, id string, h Handler, opts ...ConsumeOption) *workerRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workerRun{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = Consume(ctx, conn, name, h, WithWorkerID(id))
+		w.err = Consume(ctx, conn, name, h, append([]ConsumeOption{WithWorkerID(id)}, opts...)...)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -339,6 +340,70 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 	expectNoMore(t, results, 2*ackWait)
 	if st := q.Stats(); st.Duplicates != 0 || st.Results != 2 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestKilledWorkerHoldingBatch kills a worker while it holds a batch of
+// tasks: two it finished, the one it runs and one it has not started.
+// Every task's result arrives exactly once: the finished ones' from the
+// dying worker (they are not run again), the two it held from the next
+// worker.
+func TestKilledWorkerHoldingBatch(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	const ackWait = time.Second
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
+	tasks := ids("t", 10)
+	// The tasks are queued before the worker starts, so that its first
+	// fetch takes the first four of them.
+	publish(t, q, tasks...)
+	c := connect(t, s.URL(), s.Token())
+	var ran []string
+	dying := startWorker(t, c, q.Name(), "dying", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		ran = append(ran, task)
+		if len(ran) == 3 {
+			c.Close() // the worker dies holding the rest of its batch
+			return []byte("never seen"), nil
+		}
+		return p, nil
+	}, withFixedBatch(4))
+	select {
+	case <-dying.done:
+		if err := dying.err; err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("the dead worker's Consume returned %v, want a closed connection", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dying worker's Consume did not return")
+	}
+	if want := tasks[:3]; !slices.Equal(ran, want) {
+		t.Fatalf("the dying worker ran %v, want %v", ran, want)
+	}
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "survivor", echo)
+	got := collect(t, results, len(tasks), 10*time.Second)
+	for _, id := range tasks {
+		r := got[id]
+		if err := r.Err(); err != nil {
+			t.Errorf("task %s: %v", id, err)
+			continue
+		}
+		switch id {
+		case tasks[0], tasks[1]: // finished and acked before the worker died
+			if r.Worker != "dying" || r.Delivery != 1 || string(r.Payload) != "payload of "+id {
+				t.Errorf("task %s: worker %s, delivery %d, payload %q; want the dying worker's, delivery 1", id, r.Worker, r.Delivery, r.Payload)
+			}
+		case tasks[2], tasks[3]: // held without a result
+			if r.Worker != "survivor" || r.Delivery != 2 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 2", id, r.Worker, r.Delivery)
+			}
+		default: // never taken by the dying worker
+			if r.Worker != "survivor" || r.Delivery != 1 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 1", id, r.Worker, r.Delivery)
+			}
+		}
+	}
+	expectNoMore(t, results, 2*ackWait)
+	if st := q.Stats(); st.Results != len(tasks) {
+		t.Errorf("stats %+v, want %d results", st, len(tasks))
 	}
 }
 
