@@ -130,7 +130,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	if opt.Trace {
 		c.traceAhead(ctx, there, opt.KeepTrace)
 	}
-	cpu0, local0 := cputime.Self(), c.localCPU()
+	cpu0, local0, localPIDs := cputime.Self(), c.localCPU(), c.LocalPIDs()
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
@@ -223,6 +223,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return pool[k]
 	}
 	answered, traced := 0, 0 // results from workers, and of those traced
+	reported := reportedCPU{}
 	recs := make([]models.TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
@@ -284,6 +285,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			w := workerOf(res.Worker)
 			rec = models.RemoteRecord(wr, *w, start)
 			rep.AddWorkerResult(wr, *w, start)
+			reported.add(res.Worker, wr)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
 				w.Spawn = w.OnRunClock(wr.LoadStart, start)
@@ -306,9 +308,10 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	}
 	rep.Wall = time.Since(start)
 	rep.Traced = opt.Trace && traced > 0 && traced == answered
-	// The kernel's own CPU and its local workers'; workers on other
-	// machines are not counted.
-	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
+	// The kernel's own CPU, its local workers' (read here), and what the
+	// others said with their results.
+	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0) +
+		c.remoteCPU(reported, info, append(localPIDs, c.LocalPIDs()...))
 	if ctx.Err() != nil {
 		c.cancelRun(f.queue, run)
 	}
