@@ -15,12 +15,14 @@ import (
 	"atonce/models/workermsg"
 )
 
-// TestReportCountsJoinedWorkersCPU runs tasks that each use
+// TestJoinedWorkersCPUAndClock runs tasks that each use
 // modeltest.BurnCPU of CPU on a worker that joined the cluster as one on
-// another machine does (the kernel did not start it, so it cannot read
-// the worker's CPU itself): the report's CPU counts what the worker says
-// it used, and no more than the kernel and the worker used.
-func TestReportCountsJoinedWorkersCPU(t *testing.T) {
+// another machine does, its clock 5 s ahead of the kernel's. The kernel
+// did not start it, so it cannot read the worker's CPU itself: the
+// report's CPU counts what the worker says it used, and no more than the
+// kernel and the worker used. The worker's clock offset was measured,
+// and its tasks' bars are on the run's clock, within the run.
+func TestJoinedWorkersCPUAndClock(t *testing.T) {
 	c, err := StartCluster(t.Context(), ClusterOptions{
 		Version: modeltest.Version,
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -34,7 +36,8 @@ func TestReportCountsJoinedWorkersCPU(t *testing.T) {
 		args = append(args, "-tls-fingerprint", c.fp)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "ATONCE_NATS_TOKEN="+c.token)
+	const skew = 5 * time.Second
+	cmd.Env = append(os.Environ(), "ATONCE_NATS_TOKEN="+c.token, modeltest.ClockSkewEnv+"="+skew.String())
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the joined worker: %v", err)
@@ -74,5 +77,17 @@ func TestReportCountsJoinedWorkersCPU(t *testing.T) {
 	// Linux counts a process's CPU in ticks of 10 ms.
 	if most := kernel + worker + 10*time.Millisecond; rep.CPU > most {
 		t.Errorf("Report.CPU %v, more than the kernel's %v and the worker process's %v", rep.CPU, kernel, worker)
+	}
+
+	if len(rep.Pool) != 1 {
+		t.Fatalf("Report.Pool has %d workers, want the joined one", len(rep.Pool))
+	}
+	if w := rep.Pool[0]; w.ClockUncertainty <= 0 || (w.ClockOffset-skew).Abs() > w.ClockUncertainty {
+		t.Errorf("the joined worker's clock offset %v ± %v, want %v within its uncertainty", w.ClockOffset, w.ClockUncertainty, skew)
+	}
+	for _, r := range rep.Tasks {
+		if r.Start < 0 || r.End < r.Start || r.End > rep.Wall {
+			t.Errorf("task %d ran from %v to %v on the run's clock, want within the run's 0 to %v", r.Index, r.Start, r.End, rep.Wall)
+		}
 	}
 }
