@@ -343,19 +343,20 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 	}
 }
 
-// TestKilledWorkerHoldingBatch kills a worker while it holds a batch of
-// tasks: two it finished, the one it runs and one it has not started.
-// Every task's result arrives exactly once: the finished ones' from the
-// dying worker (they are not run again), the two it held from the next
-// worker.
+// TestKilledWorkerHoldingBatch kills a worker, which takes two tasks at
+// a time, while it holds its second batch: the one it runs and one it
+// has not started. Every task's result arrives exactly once: the first
+// batch's from the dying worker (they are not run again, neither the
+// first, whose ack the worker waited for, nor the last, whose ack went
+// with the next fetch), the two it held from the next worker.
 func TestKilledWorkerHoldingBatch(t *testing.T) {
 	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())
 	const ackWait = time.Second
 	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
 	tasks := ids("t", 10)
-	// The tasks are queued before the worker starts, so that its first
-	// fetch takes the first four of them.
+	// The tasks are queued before the worker starts, so that its
+	// fetches take them two by two.
 	publish(t, q, tasks...)
 	c := connect(t, s.URL(), s.Token())
 	var ran []string
@@ -366,7 +367,7 @@ func TestKilledWorkerHoldingBatch(t *testing.T) {
 			return []byte("never seen"), nil
 		}
 		return p, nil
-	}, withFixedBatch(4))
+	}, withFixedBatch(2))
 	select {
 	case <-dying.done:
 		if err := dying.err; err == nil || !strings.Contains(err.Error(), "closed") {
@@ -387,11 +388,11 @@ func TestKilledWorkerHoldingBatch(t *testing.T) {
 			continue
 		}
 		switch id {
-		case tasks[0], tasks[1]: // finished and acked before the worker died
+		case tasks[0], tasks[1]: // the first batch, finished
 			if r.Worker != "dying" || r.Delivery != 1 || string(r.Payload) != "payload of "+id {
 				t.Errorf("task %s: worker %s, delivery %d, payload %q; want the dying worker's, delivery 1", id, r.Worker, r.Delivery, r.Payload)
 			}
-		case tasks[2], tasks[3]: // held without a result
+		case tasks[2], tasks[3]: // the second batch, held without a result
 			if r.Worker != "survivor" || r.Delivery != 2 {
 				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 2", id, r.Worker, r.Delivery)
 			}

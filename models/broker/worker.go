@@ -204,7 +204,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 				w.handBack(msgs[k:])
 				break
 			}
-			if err := w.run(ctx, msg); err != nil {
+			if err := w.run(ctx, msg, k == len(msgs)-1); err != nil {
 				w.handBack(msgs[k+1:])
 				return err
 			}
@@ -456,13 +456,15 @@ func queueGone(err error) bool {
 }
 
 // run handles one task of the worker's hands: the handler, then its
-// result published and the task acked, waiting only for the server to
-// confirm the ack. The result goes ahead of the ack on the same
-// connection, so the server has it when the ack is confirmed, and a
-// worker that dies later has not left a finished task behind to be run
-// again; settle checks the server's answer to the result in the
-// background. It returns an error only when the worker must stop.
-func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
+// result published and the task acked. The result goes ahead of the ack
+// on the same connection, so the server has it when it has the ack; the
+// next task starts only once the server has the ack, so a worker that
+// dies later has not left a finished task behind to be run again: run
+// waits for the server to confirm the ack, unless the task is the last
+// of its batch (last), whose ack the next fetch's answer confirms. settle
+// checks the server's answer to the result in the background. It returns
+// an error only when the worker must stop.
+func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 	delivery := 1
 	if meta, err := msg.Metadata(); err == nil {
 		delivery = int(meta.NumDelivered)
@@ -506,9 +508,15 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 		log.Warn("could not publish a task's result; the task goes back to the queue", "err", err)
 		return nil
 	}
-	actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	err = msg.DoubleAck(actx)
-	cancel()
+	if last {
+		// No task starts before the next fetch is answered, which the
+		// server does after reading this ack: no need to wait for it.
+		err = msg.Ack()
+	} else {
+		actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = msg.DoubleAck(actx)
+		cancel()
+	}
 	w.release(msg)
 	w.results <- pendingResult{res: res, future: f, log: log}
 	if err != nil {

@@ -192,8 +192,11 @@ func BenchmarkLoadEmpty(b *testing.B) {
 // BenchmarkLoadSleep measures 1,000 tasks sleeping 20 ms on 32 workers:
 // speedup is 1,000 x 20 ms (what one worker would take at best) over the
 // run's wall time, busy/wall the tasks' summed time over it (how many
-// ran at once, on average), MB/worker the workers' median resident
-// memory after the runs.
+// ran at once, on average), gap-p50-µs the median time between one
+// task's end and the next task's start on a worker, first-start-ms when
+// the first task started and after-last-ms how long the run took after
+// the last task ended (medians over the runs), MB/worker the workers'
+// median resident memory after the runs.
 func BenchmarkLoadSleep(b *testing.B) {
 	bin, version := atonceBin(b)
 	st := workermsg.NewState(version, loadCells, nil)
@@ -201,6 +204,7 @@ func BenchmarkLoadSleep(b *testing.B) {
 	c := loadCluster(b, bin, version)
 	loadRun(b, c, st, "Nap", workers, workers) // workers start and load the state
 	var speedup, parallel, loads, rss []float64
+	var heads, tails, p50 []time.Duration
 	for b.Loop() {
 		loads = append(loads, load1())
 		rep := loadRun(b, c, st, "Nap", n, workers)
@@ -210,12 +214,23 @@ func BenchmarkLoadSleep(b *testing.B) {
 		}
 		speedup = append(speedup, (n*20*time.Millisecond).Seconds()/rep.Wall.Seconds())
 		parallel = append(parallel, busy.Seconds()/rep.Wall.Seconds())
+		first, last := rep.Wall, time.Duration(0)
+		for _, r := range rep.Tasks {
+			first, last = min(first, r.Start), max(last, r.End)
+		}
+		heads = append(heads, first)
+		tails = append(tails, rep.Wall-last)
+		g := gaps(rep)
+		p50 = append(p50, quantile(g, 0.5))
 	}
 	for _, pid := range c.LocalPIDs() {
 		rss = append(rss, rssMB(pid))
 	}
 	b.ReportMetric(quantile(speedup, 0.5), "speedup")
 	b.ReportMetric(quantile(parallel, 0.5), "busy/wall")
+	b.ReportMetric(float64(quantile(p50, 0.5).Microseconds()), "gap-p50-µs")
+	b.ReportMetric(float64(quantile(heads, 0.5).Milliseconds()), "first-start-ms")
+	b.ReportMetric(float64(quantile(tails, 0.5).Milliseconds()), "after-last-ms")
 	b.ReportMetric(quantile(rss, 0.5), "MB/worker")
 	b.ReportMetric(quantile(loads, 0.5), "load1")
 }
