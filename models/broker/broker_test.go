@@ -408,6 +408,45 @@ func TestKilledWorkerHoldingBatch(t *testing.T) {
 	}
 }
 
+// TestRefusedResult has the server refuse a task's result (larger than
+// the results stream takes): the task is acked already, so an error
+// result saying why takes its place, once, and the task is not run again.
+func TestRefusedResult(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: time.Second})
+	ctx := t.Context()
+	st, err := kernel.JetStream().Stream(ctx, ResultsStream(q.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgSize = 1024
+	if _, err := kernel.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "w", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		runs.Add(1)
+		if task == "big" {
+			return bytes.Repeat([]byte("x"), 4096), nil
+		}
+		return p, nil
+	})
+	publish(t, q, "big", "small")
+	got := collect(t, results, 2, 10*time.Second)
+	if r := got["big"]; r.Error == "" || !strings.Contains(r.Error, "refused the task's result") || r.Delivery != 1 {
+		t.Errorf("the big task's result: Error %q, Delivery %d; want the server's refusal, delivery 1", r.Error, r.Delivery)
+	}
+	if r := got["small"]; r.Err() != nil || string(r.Payload) != "payload of small" {
+		t.Errorf("the small task's result %+v, want its payload", r)
+	}
+	expectNoMore(t, results, 2*time.Second)
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the handler ran %d times, want 2 (no task run again)", n)
+	}
+}
+
 // TestPoisonTask runs a task that kills every worker that takes it, among
 // tasks that succeed; workers are restarted as they die, like a
 // supervisor would.

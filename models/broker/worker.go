@@ -422,8 +422,9 @@ func (w *worker) confirmed(f jetstream.PubAckFuture) error {
 
 // settle waits for the server's answer to a published result whose task
 // is acked already. A result the server refused (not for a closed
-// connection or a queue that is gone) is published again, waiting for the
-// answer: the task will not come back.
+// connection or a queue that is gone) is published again, and if the
+// server refuses it again, an error result saying why takes its place:
+// the task will not come back, and the kernel must not wait for it.
 func (w *worker) settle(p pendingResult) {
 	err := w.confirmed(p.future)
 	switch {
@@ -438,13 +439,21 @@ func (w *worker) settle(p pendingResult) {
 		return
 	}
 	p.log.Warn("the server refused a task's result; publishing it again", "err", err)
+	instead := &nats.Msg{Subject: p.res.Subject, Header: p.res.Header, Data: p.res.Data}
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = w.conn.js.PublishMsg(ctx, &nats.Msg{Subject: p.res.Subject, Header: p.res.Header, Data: p.res.Data}, jetstream.WithExpectStream(ResultsStream(w.name)))
+		_, perr := w.conn.js.PublishMsg(ctx, instead, jetstream.WithExpectStream(ResultsStream(w.name)))
 		cancel()
-		if err == nil || w.conn.closedError(err) != nil || queueGone(err) {
+		if perr == nil || w.conn.closedError(perr) != nil || queueGone(perr) {
 			return
 		}
+		failed := nats.Header{}
+		for k, v := range p.res.Header {
+			failed[k] = v
+		}
+		failed.Set(HeaderStatus, statusError)
+		instead = &nats.Msg{Subject: p.res.Subject, Header: failed,
+			Data: fmt.Appendf(nil, "the NATS server refused the task's result: %v", perr)}
 	}
 	p.log.Error("could not publish a task's result; the kernel will not see it", "err", err)
 }
