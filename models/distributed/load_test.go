@@ -53,10 +53,12 @@ func atonceBin(b *testing.B) (string, string) {
 	return bin, f[1]
 }
 
-// loadCluster starts an embedded server whose local workers are bin's,
-// closed when b ends.
+// loadCluster starts a cluster whose local workers are bin's, closed
+// when b ends: on an embedded server, or on the NATS server or cluster
+// ATONCE_BENCH_NATS_URL names (nats://TOKEN@HOST:PORT,...).
 func loadCluster(b *testing.B, bin, version string) *distributed.Cluster {
 	c, err := distributed.StartCluster(context.Background(), distributed.ClusterOptions{
+		URL:           os.Getenv("ATONCE_BENCH_NATS_URL"),
 		Version:       version,
 		WorkerCommand: []string{bin, "worker"},
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
