@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,13 +105,13 @@ type workerRun struct {
 }
 
 // startWorker runs Consume on conn until the test ends.
-func startWorker(t testing.TB, conn *Conn, name, id string, h Handler) *workerRun {
+func startWorker(t testing.TB, conn *Conn, name, id string, h Handler, opts ...ConsumeOption) *workerRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workerRun{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = Consume(ctx, conn, name, h, WithWorkerID(id))
+		w.err = Consume(ctx, conn, name, h, append([]ConsumeOption{WithWorkerID(id)}, opts...)...)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -339,6 +340,110 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 	expectNoMore(t, results, 2*ackWait)
 	if st := q.Stats(); st.Duplicates != 0 || st.Results != 2 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestKilledWorkerHoldingBatch kills a worker, which takes two tasks at
+// a time, while it holds its second batch: the one it runs and one it
+// has not started. Every task's result arrives exactly once: the first
+// batch's from the dying worker (they are not run again, neither the
+// first, whose ack the worker waited for, nor the last, whose ack went
+// with the next fetch), the two it held from the next worker.
+func TestKilledWorkerHoldingBatch(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	const ackWait = time.Second
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
+	tasks := ids("t", 10)
+	// The tasks are queued before the worker starts, so that its
+	// fetches take them two by two.
+	publish(t, q, tasks...)
+	c := connect(t, s.URL(), s.Token())
+	var ran []string
+	dying := startWorker(t, c, q.Name(), "dying", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		ran = append(ran, task)
+		if len(ran) == 3 {
+			c.Close() // the worker dies holding the rest of its batch
+			return []byte("never seen"), nil
+		}
+		return p, nil
+	}, withFixedBatch(2))
+	select {
+	case <-dying.done:
+		if err := dying.err; err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("the dead worker's Consume returned %v, want a closed connection", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dying worker's Consume did not return")
+	}
+	if want := tasks[:3]; !slices.Equal(ran, want) {
+		t.Fatalf("the dying worker ran %v, want %v", ran, want)
+	}
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "survivor", echo)
+	got := collect(t, results, len(tasks), 10*time.Second)
+	for _, id := range tasks {
+		r := got[id]
+		if err := r.Err(); err != nil {
+			t.Errorf("task %s: %v", id, err)
+			continue
+		}
+		switch id {
+		case tasks[0], tasks[1]: // the first batch, finished
+			if r.Worker != "dying" || r.Delivery != 1 || string(r.Payload) != "payload of "+id {
+				t.Errorf("task %s: worker %s, delivery %d, payload %q; want the dying worker's, delivery 1", id, r.Worker, r.Delivery, r.Payload)
+			}
+		case tasks[2], tasks[3]: // the second batch, held without a result
+			if r.Worker != "survivor" || r.Delivery != 2 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 2", id, r.Worker, r.Delivery)
+			}
+		default: // never taken by the dying worker
+			if r.Worker != "survivor" || r.Delivery != 1 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 1", id, r.Worker, r.Delivery)
+			}
+		}
+	}
+	expectNoMore(t, results, 2*ackWait)
+	if st := q.Stats(); st.Results != len(tasks) {
+		t.Errorf("stats %+v, want %d results", st, len(tasks))
+	}
+}
+
+// TestRefusedResult has the server refuse a task's result (larger than
+// the results stream takes): the task is acked already, so an error
+// result saying why takes its place, once, and the task is not run again.
+func TestRefusedResult(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: time.Second})
+	ctx := t.Context()
+	st, err := kernel.JetStream().Stream(ctx, ResultsStream(q.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgSize = 1024
+	if _, err := kernel.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "w", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		runs.Add(1)
+		if task == "big" {
+			return bytes.Repeat([]byte("x"), 4096), nil
+		}
+		return p, nil
+	})
+	publish(t, q, "big", "small")
+	got := collect(t, results, 2, 10*time.Second)
+	if r := got["big"]; r.Error == "" || !strings.Contains(r.Error, "refused the task's result") || r.Delivery != 1 {
+		t.Errorf("the big task's result: Error %q, Delivery %d; want the server's refusal, delivery 1", r.Error, r.Delivery)
+	}
+	if r := got["small"]; r.Err() != nil || string(r.Payload) != "payload of small" {
+		t.Errorf("the small task's result %+v, want its payload", r)
+	}
+	expectNoMore(t, results, 2*time.Second)
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the handler ran %d times, want 2 (no task run again)", n)
 	}
 }
 

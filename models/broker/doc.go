@@ -15,10 +15,14 @@
 //     that JetStream is there, and pins a TLS certificate when asked
 //     ([WithTLSFingerprint]); every other function takes the returned [*Conn].
 //   - [NewQueue] is the kernel side of a run: it publishes tasks
-//     ([Queue.Publish]) and hands back each task's result exactly once
-//     ([Queue.Results]), including tasks no worker could finish.
-//   - [Consume] is the worker side: one task at a time, with keep-alives
-//     while the task runs, the result published before the task is acked.
+//     ([Queue.Publish], or [Queue.PublishAsync] and [Queue.Flush] for a
+//     run's many tasks in one stream) and hands back each task's result
+//     exactly once ([Queue.Results]), including tasks no worker could
+//     finish.
+//   - [Consume] is the worker side: it runs one task at a time, taking
+//     short tasks from the server in batches ([WithMaxBatch]), with
+//     keep-alives for every task it holds, each result published before
+//     its task is acked.
 //   - [ServeWorkerInfo] and [ListWorkers] let the kernel see who is there.
 //   - [PutState] and [GetState] carry notebook state by key.
 //
@@ -58,7 +62,8 @@
 // # Delivery guarantees
 //
 // A task is delivered at least once: a worker that dies or stalls without
-// acking has its task redelivered after the queue's AckWait, up to
+// acking has its task redelivered after the queue's AckWait — every task
+// it held, the one it ran and those of its batch it had not started — up to
 // MaxDeliver attempts, after which [Queue.Results] reports it as failed. A
 // worker publishes the result before it acks, so a result is never lost;
 // the price is that a task can occasionally run twice, and [Queue] keeps

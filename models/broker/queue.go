@@ -184,7 +184,10 @@ type Queue struct {
 	seen    map[string]bool   // task ids that have a result
 	pending []Result
 	stats   QueueStats
-	taken   bool // Results was called
+	reading bool // Results was called
+	// onTheirWay are the tasks published with PublishAsync that Flush has
+	// not waited for yet.
+	onTheirWay []asyncTask
 
 	notify    chan struct{}
 	closed    chan struct{}
@@ -300,30 +303,109 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// Publish adds a task to the queue. The task id is the message's
-// Nats-Msg-Id, so publishing the same id again within two minutes (a retry
-// after a timeout, say) does not queue the task twice; ids must be unique
-// within a run and hold no line breaks.
+// Publish adds a task to the queue and waits for the server to take it.
+// The task id is the message's Nats-Msg-Id, so publishing the same id
+// again within two minutes (a retry after a timeout, say) does not queue
+// the task twice; ids must be unique within a run and hold no line
+// breaks.
 func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) error {
+	msg, err := q.taskMsg(taskID, payload)
+	if err != nil {
+		return err
+	}
+	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
+	if err != nil {
+		return q.publishError(taskID, err)
+	}
+	q.taken(taskID, ack)
+	return nil
+}
+
+// PublishAsync adds a task to the queue as Publish does, but returns as
+// soon as the task is on its way, without waiting for the server to take
+// it: a run publishes its tasks in one stream instead of a round trip
+// each. [Queue.Flush] waits for the server's answers and reports a task
+// it did not take.
+func (q *Queue) PublishAsync(taskID string, payload []byte) error {
+	msg, err := q.taskMsg(taskID, payload)
+	if err != nil {
+		return err
+	}
+	// A full window of tasks on their way waits for the server's answers
+	// rather than failing.
+	f, err := q.conn.js.PublishMsgAsync(msg, jetstream.WithExpectStream(TasksStream(q.name)), jetstream.WithStallWait(30*time.Second))
+	if err != nil {
+		return q.publishError(taskID, err)
+	}
+	q.mu.Lock()
+	q.onTheirWay = append(q.onTheirWay, asyncTask{id: taskID, future: f})
+	q.mu.Unlock()
+	return nil
+}
+
+// Flush waits until the server has taken every task published with
+// PublishAsync, or ctx is done; it returns an error naming the first task
+// the server did not take.
+func (q *Queue) Flush(ctx context.Context) error {
+	q.mu.Lock()
+	tasks := q.onTheirWay
+	q.onTheirWay = nil
+	q.mu.Unlock()
+	var first error
+	for _, t := range tasks {
+		select {
+		case ack := <-t.future.Ok():
+			q.taken(t.id, ack)
+		case err := <-t.future.Err():
+			if first == nil {
+				first = q.publishError(t.id, err)
+			}
+		case <-ctx.Done():
+			if first == nil {
+				first = fmt.Errorf("gave up waiting for the NATS server to take task %s: %w", t.id, ctx.Err())
+			}
+			return first
+		}
+	}
+	return first
+}
+
+// asyncTask is a task published with PublishAsync that the server has
+// not answered for yet.
+type asyncTask struct {
+	id     string
+	future jetstream.PubAckFuture
+}
+
+// taskMsg is the message that carries a task.
+func (q *Queue) taskMsg(taskID string, payload []byte) (*nats.Msg, error) {
 	if taskID == "" || strings.ContainsAny(taskID, "\r\n") {
-		return fmt.Errorf("task id %q must be non-empty and on one line", taskID)
+		return nil, fmt.Errorf("task id %q must be non-empty and on one line", taskID)
 	}
 	if n := int64(len(payload)) + int64(2*len(taskID)) + 64; n > q.maxPayload {
-		return fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)
+		return nil, fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)
 	}
 	msg := nats.NewMsg(TasksSubject(q.name))
 	msg.Header.Set(jetstream.MsgIDHeader, taskID)
 	msg.Header.Set(HeaderTask, taskID)
 	msg.Header.Set(HeaderAckWait, q.ackWait)
 	msg.Data = payload
-	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
-	if err != nil {
-		if cerr := q.conn.closedError(err); cerr != nil {
-			return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
-		}
-		return fmt.Errorf("the NATS server did not take task %s of queue %q: %w", taskID, q.name, err)
+	return msg, nil
+}
+
+// publishError says why task taskID could not be published.
+func (q *Queue) publishError(taskID string, err error) error {
+	if cerr := q.conn.closedError(err); cerr != nil {
+		return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
 	}
+	return fmt.Errorf("the NATS server did not take task %s of queue %q: %w", taskID, q.name, err)
+}
+
+// taken records that the server took task taskID: its stream sequence,
+// by which a max-deliveries advisory names it.
+func (q *Queue) taken(taskID string, ack *jetstream.PubAck) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if !q.seen[taskID] {
 		q.seqTask[ack.Sequence] = taskID
 		q.taskSeq[taskID] = ack.Sequence
@@ -331,8 +413,6 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	if !ack.Duplicate {
 		q.stats.Published++
 	}
-	q.mu.Unlock()
-	return nil
 }
 
 // Results returns the channel the queue's results arrive on, one per task
@@ -342,11 +422,11 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 // Results may be called only once per queue.
 func (q *Queue) Results(ctx context.Context) (<-chan Result, error) {
 	q.mu.Lock()
-	if q.taken {
+	if q.reading {
 		q.mu.Unlock()
 		return nil, fmt.Errorf("the results of queue %q are already being read: Results may be called only once", q.name)
 	}
-	q.taken = true
+	q.reading = true
 	q.mu.Unlock()
 	out := make(chan Result, 64)
 	go func() {

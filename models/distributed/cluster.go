@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -454,6 +455,37 @@ func (c *Cluster) localCPU() time.Duration {
 	var sum time.Duration
 	for _, pid := range c.LocalPIDs() {
 		sum += cputime.Process(pid)
+	}
+	return sum
+}
+
+// reportedCPU is the CPU time workers say they used, by worker ID: from
+// their first task's start to their last task's end, as their results
+// tell (workermsg.Result.CPUStart and CPUEnd).
+type reportedCPU map[string][2]int64
+
+// add counts result res of worker id.
+func (r reportedCPU) add(id string, res workermsg.Result) {
+	if res.CPUEnd <= 0 {
+		return // the worker does not say
+	}
+	span, ok := r[id]
+	if !ok {
+		span = [2]int64{res.CPUStart, res.CPUEnd}
+	}
+	r[id] = [2]int64{min(span[0], res.CPUStart), max(span[1], res.CPUEnd)}
+}
+
+// remoteCPU returns the CPU time reported by the workers the cluster
+// cannot read itself: all but those in info running on this machine
+// with a process id in local (localCPU counts those).
+func (c *Cluster) remoteCPU(r reportedCPU, info map[string]broker.WorkerInfo, local []int) time.Duration {
+	var sum time.Duration
+	for id, span := range r {
+		if w, ok := info[id]; ok && w.Host == c.host && slices.Contains(local, w.PID) {
+			continue
+		}
+		sum += time.Duration(max(span[1]-span[0], 0))
 	}
 	return sum
 }
