@@ -646,19 +646,7 @@ func TestTLS(t *testing.T) {
 // TestExternalServer runs the queue round trip through Debian's
 // nats-server binary instead of the embedded server.
 func TestExternalServer(t *testing.T) {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
-			t.Skip("nats-server is not installed; install it with `sudo apt-get install -y nats-server` (or run install/setup-deps.sh)")
-		}
-		bin = "/usr/sbin/nats-server"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	bin, port := natsServerBin(t), freePort(t)
 	token, err := natsserver.NewToken()
 	if err != nil {
 		t.Fatal(err)
@@ -843,7 +831,10 @@ func TestSplitToken(t *testing.T) {
 		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
 		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
 		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
-		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
+		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://h1:4222,nats://h2:4222", "a"},
+		{"nats://a@h1:4222, nats://h2:4222,nats://h3:4222", "", "nats://h1:4222,nats://h2:4222,nats://h3:4222", "a"},
+		{"nats://h1:4222,nats://a@h2:4222", "given", "nats://h1:4222,nats://h2:4222", "given"},
+		{"nats://a@h1:4222,nats://u:pw@h2:4222", "", "nats://a@h1:4222,nats://u:pw@h2:4222", ""},
 	} {
 		t.Run(tt.url, func(t *testing.T) {
 			u, tok := SplitToken(tt.url, tt.token)

@@ -176,7 +176,13 @@ type Queue struct {
 	ackWait    string // the AckWait tasks carry in HeaderAckWait
 
 	adv *nats.Subscription
-	cc  jetstream.ConsumeContext
+
+	// ccMu guards cc, the reading of the results stream, which
+	// watchResults starts again when it stalls; watching waits for
+	// watchResults.
+	ccMu     sync.Mutex
+	cc       jetstream.ConsumeContext
+	watching sync.WaitGroup
 
 	mu      sync.Mutex
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
@@ -184,7 +190,11 @@ type Queue struct {
 	seen    map[string]bool   // task ids that have a result
 	pending []Result
 	stats   QueueStats
-	taken   bool // Results was called
+	// lastSeq is the results stream's sequence of the latest result read,
+	// and lastRead when it was read (or when the queue was created).
+	lastSeq  uint64
+	lastRead time.Time
+	taken    bool // Results was called
 
 	notify    chan struct{}
 	closed    chan struct{}
@@ -228,10 +238,10 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
 		Duplicates:  dupWindow,
-		Replicas:    1,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the task queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the task queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	q.results, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        ResultsStream(name),
@@ -240,10 +250,11 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
-		Replicas:    1,
+		Duplicates:  dupWindow,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	// A queue belongs to one run: drop what an earlier run left behind.
 	for _, s := range []jetstream.Stream{q.tasks, q.results} {
@@ -277,24 +288,86 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("could not listen for failed tasks of queue %q: %w", name, err)
 	}
-	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
+	q.lastRead = time.Now()
+	if q.cc, err = q.readResults(ctx, 1); err != nil {
 		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
-	}
-	q.cc, err = oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		q.log.Debug("results consumer", "err", err)
-	}))
-	if err != nil {
-		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
+		return nil, err
 	}
 	if err := conn.flush(ctx); err != nil {
 		q.cc.Stop()
 		q.adv.Unsubscribe()
 		return nil, fmt.Errorf("the NATS server did not confirm the subscriptions of queue %q: %w", name, err)
 	}
+	q.watching.Go(q.watchResults)
 	return q, nil
+}
+
+// readResults starts reading the results stream from sequence from on,
+// each result to onResult.
+func (q *Queue) readResults(ctx context.Context, from uint64) (jetstream.ConsumeContext, error) {
+	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	cc, err := oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		q.log.Debug("results consumer", "err", err)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	return cc, nil
+}
+
+// resultsStall is how long the queue waits without a result before it
+// asks the results stream whether it holds results not read.
+const resultsStall = 3 * time.Second
+
+// watchResults starts reading the results stream again, from the first
+// result not read, when the stream holds results the reading has not
+// delivered for resultsStall: on a NATS cluster whose server that led
+// the stream went away, nats.go's ordered consumer can stay stuck after
+// the stream moved to another. Results read twice are dropped by task id
+// (deliver).
+func (q *Queue) watchResults() {
+	t := time.NewTicker(resultsStall)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.closed:
+			return
+		case <-t.C:
+		}
+		q.mu.Lock()
+		idle, from := time.Since(q.lastRead) >= resultsStall, q.lastSeq+1
+		q.mu.Unlock()
+		if !idle {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
+		info, err := q.results.Info(ctx)
+		if err != nil || info.State.LastSeq < from {
+			cancel()
+			continue
+		}
+		q.log.Info("the results stream holds results not read; reading it again", "from", from, "last", info.State.LastSeq)
+		q.ccMu.Lock()
+		select {
+		case <-q.closed:
+		default:
+			if cc, err := q.readResults(ctx, from); err != nil {
+				q.log.Warn("could not read the results stream again", "err", err)
+			} else {
+				q.cc.Stop()
+				q.cc = cc
+				q.mu.Lock()
+				q.lastRead = time.Now()
+				q.mu.Unlock()
+			}
+		}
+		q.ccMu.Unlock()
+		cancel()
+	}
 }
 
 // Name is the queue's name.
@@ -401,7 +474,10 @@ func (q *Queue) Release() error { return q.shut(false) }
 func (q *Queue) shut(deleteStreams bool) error {
 	q.closeOnce.Do(func() {
 		close(q.closed)
+		q.ccMu.Lock()
 		q.cc.Stop()
+		q.ccMu.Unlock()
+		q.watching.Wait()
 		q.adv.Unsubscribe()
 		if !deleteStreams || q.conn.nc.IsClosed() {
 			return
@@ -461,6 +537,11 @@ func (q *Queue) deliver(r Result) {
 
 // onResult turns a message of the results stream into a Result.
 func (q *Queue) onResult(m jetstream.Msg) {
+	if meta, err := m.Metadata(); err == nil {
+		q.mu.Lock()
+		q.lastSeq, q.lastRead = max(q.lastSeq, meta.Sequence.Stream), time.Now()
+		q.mu.Unlock()
+	}
 	h := m.Headers()
 	r := Result{TaskID: h.Get(HeaderTask), Worker: h.Get(HeaderWorker)}
 	if r.TaskID == "" {

@@ -111,6 +111,7 @@ func (c *Conn) stateKV(ctx context.Context, create bool) (jetstream.KeyValue, er
 			Description: "atonce notebook state for workers",
 			Storage:     jetstream.MemoryStorage,
 			History:     1,
+			Replicas:    c.replicas,
 		})
 	} else {
 		kv, err = c.js.KeyValue(ctx, StateBucket)
@@ -119,7 +120,7 @@ func (c *Conn) stateKV(ctx context.Context, create bool) (jetstream.KeyValue, er
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
 			return nil, ErrStateNotFound
 		}
-		return nil, fmt.Errorf("could not open the notebook state bucket on the NATS server: %w", err)
+		return nil, fmt.Errorf("could not open the notebook state bucket on the NATS server%s: %w", c.ReplicasSaid(), err)
 	}
 	c.kv = kv
 	return kv, nil
@@ -139,6 +140,7 @@ func (c *Conn) stateObjects(ctx context.Context, create bool) (jetstream.ObjectS
 			Bucket:      LargeStateBucket,
 			Description: "atonce large notebook state for workers",
 			Storage:     jetstream.MemoryStorage,
+			Replicas:    c.replicas,
 		})
 	} else {
 		obs, err = c.js.ObjectStore(ctx, LargeStateBucket)
@@ -147,7 +149,7 @@ func (c *Conn) stateObjects(ctx context.Context, create bool) (jetstream.ObjectS
 		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			return nil, ErrStateNotFound
 		}
-		return nil, fmt.Errorf("could not open the large notebook state store on the NATS server: %w", err)
+		return nil, fmt.Errorf("could not open the large notebook state store on the NATS server%s: %w", c.ReplicasSaid(), err)
 	}
 	c.obs = obs
 	return obs, nil

@@ -209,6 +209,10 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 
 	res := nats.NewMsg(ResultsSubject(w.name))
 	res.Header.Set(HeaderTask, taskID)
+	// One result per task on the server: a task handed to another worker
+	// after this one published its result but died before acking stores
+	// no second result (the results stream drops a repeated id).
+	res.Header.Set(jetstream.MsgIDHeader, taskID)
 	res.Header.Set(HeaderDelivery, strconv.Itoa(delivery))
 	res.Header.Set(HeaderWorker, w.id)
 	if herr != nil {
@@ -222,14 +226,11 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 		res.Header.Set(HeaderStatus, statusError)
 		res.Data = fmt.Appendf(nil, "the task's result is %d bytes; NATS carries at most %d bytes per message", len(res.Data), max)
 	}
-	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_, err := w.conn.js.PublishMsg(pctx, res, jetstream.WithExpectStream(ResultsStream(w.name)))
-	pcancel()
-	if err != nil {
+	if err := w.publishResult(msg, res, log); err != nil {
 		if cerr := w.conn.closedError(err); cerr != nil {
 			return cerr
 		}
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if errors.Is(err, errQueueGone) {
 			// The run ended (its queue was closed) while the task ran.
 			log.Debug("the queue is gone; dropping the task's result", "err", err)
 			return nil
