@@ -528,16 +528,16 @@ func TestState(t *testing.T) {
 	a := connect(t, s.URL(), s.Token())
 	b := connect(t, s.URL(), s.Token())
 	ctx := t.Context()
-	if _, err := GetState(ctx, b, "nothing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "nothing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state before any put: %v", err)
 	}
 	small := []byte("package main\n\nvar x = 1\n")
 	large := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MB
 	for key, data := range map[string][]byte{"sha256.abc123": small, "big": large} {
-		if err := PutState(ctx, a, key, data); err != nil {
+		if err := PutState(ctx, a, "q", key, data); err != nil {
 			t.Fatal(err)
 		}
-		got, err := GetState(ctx, b, key)
+		got, err := GetState(ctx, b, "q", key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,13 +545,30 @@ func TestState(t *testing.T) {
 			t.Errorf("state %s: got %d bytes, want %d", key, len(got), len(data))
 		}
 	}
-	if _, err := GetState(ctx, b, "missing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "missing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state: %v", err)
 	}
-	if err := PutState(ctx, a, "no spaces", small); err == nil {
+	// Each queue (each kernel's) has buckets of its own.
+	for _, key := range []string{"sha256.abc123", "big"} {
+		if _, err := GetState(ctx, b, "other", key); !errors.Is(err, ErrStateNotFound) {
+			t.Errorf("queue q's state %s through queue other: got %v, want ErrStateNotFound", key, err)
+		}
+	}
+	if err := PutState(ctx, a, "other", "sha256.abc123", []byte("other's")); err != nil {
+		t.Fatal(err)
+	}
+	for queue, want := range map[string]string{"q": string(small), "other": "other's"} {
+		if got, err := GetState(ctx, b, queue, "sha256.abc123"); err != nil || string(got) != want {
+			t.Errorf("queue %s's state: got %q, %v; want %q", queue, got, err, want)
+		}
+	}
+	if _, err := GetState(ctx, b, "no spaces", "k"); err == nil {
+		t.Error("a bad queue name was accepted")
+	}
+	if err := PutState(ctx, a, "q", "no spaces", small); err == nil {
 		t.Error("a bad key was accepted")
 	}
-	err := PutState(ctx, a, "huge", make([]byte, MaxStateSize+1))
+	err := PutState(ctx, a, "q", "huge", make([]byte, MaxStateSize+1))
 	if err == nil || !strings.Contains(err.Error(), "at most 64 MB") {
 		t.Errorf("too large state: %v", err)
 	}
@@ -690,10 +707,10 @@ func TestExternalServer(t *testing.T) {
 	t.Logf("external nats-server %s", c.NATS().ConnectedServerVersion())
 	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, url, token) })
 	t.Run("Poison", func(t *testing.T) { poison(t, url, token) })
-	if err := PutState(t.Context(), c, "k", []byte("v")); err != nil {
+	if err := PutState(t.Context(), c, "q", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := GetState(t.Context(), connect(t, url, token), "k"); err != nil || string(v) != "v" {
+	if v, err := GetState(t.Context(), connect(t, url, token), "q", "k"); err != nil || string(v) != "v" {
 		t.Errorf("state through the external server: %q, %v", v, err)
 	}
 }
@@ -771,10 +788,10 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 				kernel := connect(t, s.URL(), s.Token(), copts...)
 				// The worker's state handles, made on the first server,
 				// serve on the second.
-				if err := PutState(ctx, kernel, "state-"+run, []byte(run)); err != nil {
+				if err := PutState(ctx, kernel, "q", "state-"+run, []byte(run)); err != nil {
 					t.Fatal(err)
 				}
-				if got, err := GetState(ctx, worker, "state-"+run); err != nil || string(got) != run {
+				if got, err := GetState(ctx, worker, "q", "state-"+run); err != nil || string(got) != run {
 					t.Errorf("GetState got %q, %v; want %q", got, err, run)
 				}
 				q, err := NewQueue(ctx, kernel, name, QueueOptions{})

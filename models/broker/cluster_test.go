@@ -270,11 +270,11 @@ func TestCluster(t *testing.T) {
 	defer cancel()
 	large := bytes.Repeat([]byte("x"), int(kernel.NATS().MaxPayload())+1)
 	for key, data := range map[string][]byte{"small": []byte("v"), "large": large} {
-		if err := PutState(ctx, kernel, key, data); err != nil {
+		if err := PutState(ctx, kernel, q.Name(), key, data); err != nil {
 			t.Fatalf("PutState(%s): %v", key, err)
 		}
 	}
-	for _, name := range []string{TasksStream(q.Name()), ResultsStream(q.Name()), "KV_" + StateBucket, "OBJ_" + LargeStateBucket} {
+	for _, name := range []string{TasksStream(q.Name()), ResultsStream(q.Name()), "KV_" + StateBucket(q.Name()), "OBJ_" + LargeStateBucket(q.Name())} {
 		s, err := kernel.js.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)

@@ -29,9 +29,10 @@ type Conn struct {
 	// creates (see Replicas).
 	replicas int
 
+	// The state buckets opened, by queue.
 	stateMu sync.Mutex
-	kv      jetstream.KeyValue
-	obs     jetstream.ObjectStore
+	kv      map[string]jetstream.KeyValue
+	obs     map[string]jetstream.ObjectStore
 
 	hooks *reconnectHooks
 }

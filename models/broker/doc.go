@@ -47,8 +47,8 @@
 // a server tell their own workers apart), their platform, and whether they
 // launch the native programs a kernel ships (package nativeship, whose
 // object store and announcements are named after the kernel's queue). Notebook state lives in the key-value bucket
-// atonce_state, or in the object store atonce_state_large when it does not
-// fit in one message.
+// atonce_state_NAME, or in the object store atonce_state_large_NAME when
+// it does not fit in one message.
 //
 // # A server that comes back
 //

@@ -389,7 +389,7 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	msg.Header.Set(HeaderTask, taskID)
 	msg.Header.Set(HeaderAckWait, q.ackWait)
 	msg.Data = payload
-	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
+	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
 	if err != nil {
 		if cerr := q.conn.closedError(err); cerr != nil {
 			return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
