@@ -256,6 +256,9 @@ func current(ctx context.Context, conn *Conn, stream string, replicas int) error
 // node that leads the task stream. Each kill happens mid-run: the tasks
 // after it wait until it is done.
 func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three nats-server processes and two elections: skipped with -short")
+	}
 	cl := startNATSCluster(t, 3)
 	kernel := connect(t, cl.URL(), "")
 	if got := kernel.Replicas(); got != 3 {

@@ -3,7 +3,6 @@ package distributed_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -48,15 +47,7 @@ func TestChaos(t *testing.T) {
 	t.Logf("seed %d: %s=%d replays these runs' choices", seed, ChaosSeedEnv, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
-	c, err := distributed.StartCluster(t.Context(), distributed.ClusterOptions{
-		Version:       modeltest.Version,
-		WorkerCommand: []string{os.Args[0], modeltest.WorkerArg},
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	if err != nil {
-		t.Fatalf("starting a cluster: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := testCluster(t)
 	// The suite's "sleep-index" task: a millisecond's sleep, then i (each
 	// start written in the ledger), so a worker spends most of its time
 	// in a task and the one killed most often holds one.
