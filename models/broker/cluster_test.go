@@ -144,9 +144,7 @@ func startNATSCluster(t *testing.T, n int) *natsCluster {
 		}
 		c.nodes = append(c.nodes, node)
 	}
-	for _, node := range c.nodes {
-		node.start(t)
-	}
+	// Registered first: the nodes started go also when a later one fails.
 	t.Cleanup(func() {
 		for _, node := range c.nodes {
 			node.kill()
@@ -157,6 +155,9 @@ func startNATSCluster(t *testing.T, n int) *natsCluster {
 			}
 		}
 	})
+	for _, node := range c.nodes {
+		node.start(t)
+	}
 	c.waitPlaces(t, n)
 	return c
 }
