@@ -346,11 +346,14 @@ func (q *Queue) watchResults() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
 		info, err := q.results.Info(ctx)
+		cancel()
 		if err != nil || info.State.LastSeq < from {
-			cancel()
 			continue
 		}
 		q.log.Info("the results stream holds results not read; reading it again", "from", from, "last", info.State.LastSeq)
+		// A stream just given a new leader may take seconds to create
+		// the new reading's consumer.
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 		q.ccMu.Lock()
 		select {
 		case <-q.closed:
