@@ -633,16 +633,16 @@ func TestState(t *testing.T) {
 	a := connect(t, s.URL(), s.Token())
 	b := connect(t, s.URL(), s.Token())
 	ctx := t.Context()
-	if _, err := GetState(ctx, b, "nothing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "nothing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state before any put: %v", err)
 	}
 	small := []byte("package main\n\nvar x = 1\n")
 	large := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MB
 	for key, data := range map[string][]byte{"sha256.abc123": small, "big": large} {
-		if err := PutState(ctx, a, key, data); err != nil {
+		if err := PutState(ctx, a, "q", key, data); err != nil {
 			t.Fatal(err)
 		}
-		got, err := GetState(ctx, b, key)
+		got, err := GetState(ctx, b, "q", key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -650,13 +650,30 @@ func TestState(t *testing.T) {
 			t.Errorf("state %s: got %d bytes, want %d", key, len(got), len(data))
 		}
 	}
-	if _, err := GetState(ctx, b, "missing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "missing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state: %v", err)
 	}
-	if err := PutState(ctx, a, "no spaces", small); err == nil {
+	// Each queue (each kernel's) has buckets of its own.
+	for _, key := range []string{"sha256.abc123", "big"} {
+		if _, err := GetState(ctx, b, "other", key); !errors.Is(err, ErrStateNotFound) {
+			t.Errorf("queue q's state %s through queue other: got %v, want ErrStateNotFound", key, err)
+		}
+	}
+	if err := PutState(ctx, a, "other", "sha256.abc123", []byte("other's")); err != nil {
+		t.Fatal(err)
+	}
+	for queue, want := range map[string]string{"q": string(small), "other": "other's"} {
+		if got, err := GetState(ctx, b, queue, "sha256.abc123"); err != nil || string(got) != want {
+			t.Errorf("queue %s's state: got %q, %v; want %q", queue, got, err, want)
+		}
+	}
+	if _, err := GetState(ctx, b, "no spaces", "k"); err == nil {
+		t.Error("a bad queue name was accepted")
+	}
+	if err := PutState(ctx, a, "q", "no spaces", small); err == nil {
 		t.Error("a bad key was accepted")
 	}
-	err := PutState(ctx, a, "huge", make([]byte, MaxStateSize+1))
+	err := PutState(ctx, a, "q", "huge", make([]byte, MaxStateSize+1))
 	if err == nil || !strings.Contains(err.Error(), "at most 64 MB") {
 		t.Errorf("too large state: %v", err)
 	}
@@ -751,19 +768,7 @@ func TestTLS(t *testing.T) {
 // TestExternalServer runs the queue round trip through Debian's
 // nats-server binary instead of the embedded server.
 func TestExternalServer(t *testing.T) {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
-			t.Skip("nats-server is not installed; install it with `sudo apt-get install -y nats-server` (or run install/setup-deps.sh)")
-		}
-		bin = "/usr/sbin/nats-server"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	bin, port := natsServerBin(t), freePort(t)
 	token, err := natsserver.NewToken()
 	if err != nil {
 		t.Fatal(err)
@@ -807,10 +812,10 @@ func TestExternalServer(t *testing.T) {
 	t.Logf("external nats-server %s", c.NATS().ConnectedServerVersion())
 	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, url, token) })
 	t.Run("Poison", func(t *testing.T) { poison(t, url, token) })
-	if err := PutState(t.Context(), c, "k", []byte("v")); err != nil {
+	if err := PutState(t.Context(), c, "q", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := GetState(t.Context(), connect(t, url, token), "k"); err != nil || string(v) != "v" {
+	if v, err := GetState(t.Context(), connect(t, url, token), "q", "k"); err != nil || string(v) != "v" {
 		t.Errorf("state through the external server: %q, %v", v, err)
 	}
 }
@@ -888,10 +893,10 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 				kernel := connect(t, s.URL(), s.Token(), copts...)
 				// The worker's state handles, made on the first server,
 				// serve on the second.
-				if err := PutState(ctx, kernel, "state-"+run, []byte(run)); err != nil {
+				if err := PutState(ctx, kernel, "q", "state-"+run, []byte(run)); err != nil {
 					t.Fatal(err)
 				}
-				if got, err := GetState(ctx, worker, "state-"+run); err != nil || string(got) != run {
+				if got, err := GetState(ctx, worker, "q", "state-"+run); err != nil || string(got) != run {
 					t.Errorf("GetState got %q, %v; want %q", got, err, run)
 				}
 				q, err := NewQueue(ctx, kernel, name, QueueOptions{})
@@ -948,7 +953,10 @@ func TestSplitToken(t *testing.T) {
 		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
 		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
 		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
-		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
+		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://h1:4222,nats://h2:4222", "a"},
+		{"nats://a@h1:4222, nats://h2:4222,nats://h3:4222", "", "nats://h1:4222,nats://h2:4222,nats://h3:4222", "a"},
+		{"nats://h1:4222,nats://a@h2:4222", "given", "nats://h1:4222,nats://h2:4222", "given"},
+		{"nats://a@h1:4222,nats://u:pw@h2:4222", "", "nats://a@h1:4222,nats://u:pw@h2:4222", ""},
 	} {
 		t.Run(tt.url, func(t *testing.T) {
 			u, tok := SplitToken(tt.url, tt.token)

@@ -176,7 +176,13 @@ type Queue struct {
 	ackWait    string // the AckWait tasks carry in HeaderAckWait
 
 	adv *nats.Subscription
-	cc  jetstream.ConsumeContext
+
+	// ccMu guards cc, the reading of the results stream, which
+	// watchResults starts again when it stalls; watching waits for
+	// watchResults.
+	ccMu     sync.Mutex
+	cc       jetstream.ConsumeContext
+	watching sync.WaitGroup
 
 	mu      sync.Mutex
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
@@ -188,6 +194,10 @@ type Queue struct {
 	// onTheirWay are the tasks published with PublishAsync that Flush has
 	// not waited for yet.
 	onTheirWay []asyncTask
+	// lastSeq is the results stream's sequence of the latest result read,
+	// and lastRead when it was read (or when the queue was created).
+	lastSeq  uint64
+	lastRead time.Time
 
 	notify    chan struct{}
 	closed    chan struct{}
@@ -231,10 +241,10 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
 		Duplicates:  dupWindow,
-		Replicas:    1,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the task queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the task queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	q.results, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        ResultsStream(name),
@@ -243,10 +253,11 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
-		Replicas:    1,
+		Duplicates:  dupWindow,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	// A queue belongs to one run: drop what an earlier run left behind.
 	for _, s := range []jetstream.Stream{q.tasks, q.results} {
@@ -280,24 +291,89 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("could not listen for failed tasks of queue %q: %w", name, err)
 	}
-	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
+	q.lastRead = time.Now()
+	if q.cc, err = q.readResults(ctx, 1); err != nil {
 		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
-	}
-	q.cc, err = oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		q.log.Debug("results consumer", "err", err)
-	}))
-	if err != nil {
-		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
+		return nil, err
 	}
 	if err := conn.flush(ctx); err != nil {
 		q.cc.Stop()
 		q.adv.Unsubscribe()
 		return nil, fmt.Errorf("the NATS server did not confirm the subscriptions of queue %q: %w", name, err)
 	}
+	q.watching.Go(q.watchResults)
 	return q, nil
+}
+
+// readResults starts reading the results stream from sequence from on,
+// each result to onResult.
+func (q *Queue) readResults(ctx context.Context, from uint64) (jetstream.ConsumeContext, error) {
+	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	cc, err := oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		q.log.Debug("results consumer", "err", err)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	return cc, nil
+}
+
+// resultsStall is how long the queue waits without a result before it
+// asks the results stream whether it holds results not read.
+const resultsStall = 3 * time.Second
+
+// watchResults starts reading the results stream again, from the first
+// result not read, when the stream holds results the reading has not
+// delivered for resultsStall: on a NATS cluster whose server that led
+// the stream went away, nats.go's ordered consumer can stay stuck after
+// the stream moved to another. Results read twice are dropped by task id
+// (deliver).
+func (q *Queue) watchResults() {
+	t := time.NewTicker(resultsStall)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.closed:
+			return
+		case <-t.C:
+		}
+		q.mu.Lock()
+		idle, from := time.Since(q.lastRead) >= resultsStall, q.lastSeq+1
+		q.mu.Unlock()
+		if !idle {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
+		info, err := q.results.Info(ctx)
+		cancel()
+		if err != nil || info.State.LastSeq < from {
+			continue
+		}
+		q.log.Info("the results stream holds results not read; reading it again", "from", from, "last", info.State.LastSeq)
+		// A stream just given a new leader may take seconds to create
+		// the new reading's consumer.
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		q.ccMu.Lock()
+		select {
+		case <-q.closed:
+		default:
+			if cc, err := q.readResults(ctx, from); err != nil {
+				q.log.Warn("could not read the results stream again", "err", err)
+			} else {
+				q.cc.Stop()
+				q.cc = cc
+				q.mu.Lock()
+				q.lastRead = time.Now()
+				q.mu.Unlock()
+			}
+		}
+		q.ccMu.Unlock()
+		cancel()
+	}
 }
 
 // Name is the queue's name.
@@ -313,7 +389,7 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	if err != nil {
 		return err
 	}
-	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
+	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
 	if err != nil {
 		return q.publishError(taskID, err)
 	}
@@ -338,7 +414,7 @@ func (q *Queue) PublishAsync(taskID string, payload []byte) error {
 		return q.publishError(taskID, err)
 	}
 	q.mu.Lock()
-	q.onTheirWay = append(q.onTheirWay, asyncTask{id: taskID, future: f})
+	q.onTheirWay = append(q.onTheirWay, asyncTask{id: taskID, msg: msg, future: f})
 	q.mu.Unlock()
 	return nil
 }
@@ -357,6 +433,16 @@ func (q *Queue) Flush(ctx context.Context) error {
 		case ack := <-t.future.Ok():
 			q.taken(t.id, ack)
 		case err := <-t.future.Err():
+			if q.conn.closedError(err) == nil {
+				// On a cluster the stream may be between two leaders:
+				// publish it again until one takes it (the task's
+				// Nats-Msg-Id keeps it from being stored twice).
+				var ack *jetstream.PubAck
+				if ack, err = q.conn.publishStored(ctx, t.msg, TasksStream(q.name), nil, q.log); err == nil {
+					q.taken(t.id, ack)
+					continue
+				}
+			}
 			if first == nil {
 				first = q.publishError(t.id, err)
 			}
@@ -374,6 +460,7 @@ func (q *Queue) Flush(ctx context.Context) error {
 // not answered for yet.
 type asyncTask struct {
 	id     string
+	msg    *nats.Msg
 	future jetstream.PubAckFuture
 }
 
@@ -481,7 +568,10 @@ func (q *Queue) Release() error { return q.shut(false) }
 func (q *Queue) shut(deleteStreams bool) error {
 	q.closeOnce.Do(func() {
 		close(q.closed)
+		q.ccMu.Lock()
 		q.cc.Stop()
+		q.ccMu.Unlock()
+		q.watching.Wait()
 		q.adv.Unsubscribe()
 		if !deleteStreams || q.conn.nc.IsClosed() {
 			return
@@ -541,6 +631,11 @@ func (q *Queue) deliver(r Result) {
 
 // onResult turns a message of the results stream into a Result.
 func (q *Queue) onResult(m jetstream.Msg) {
+	if meta, err := m.Metadata(); err == nil {
+		q.mu.Lock()
+		q.lastSeq, q.lastRead = max(q.lastSeq, meta.Sequence.Stream), time.Now()
+		q.mu.Unlock()
+	}
 	h := m.Headers()
 	r := Result{TaskID: h.Get(HeaderTask), Worker: h.Get(HeaderWorker)}
 	if r.TaskID == "" {

@@ -439,21 +439,22 @@ func (w *worker) settle(p pendingResult) {
 		return
 	}
 	p.log.Warn("the server refused a task's result; publishing it again", "err", err)
-	instead := &nats.Msg{Subject: p.res.Subject, Header: p.res.Header, Data: p.res.Data}
-	for range 3 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, perr := w.conn.js.PublishMsg(ctx, instead, jetstream.WithExpectStream(ResultsStream(w.name)))
-		cancel()
-		if perr == nil || w.conn.closedError(perr) != nil || queueGone(perr) {
-			return
-		}
-		failed := nats.Header{}
-		for k, v := range p.res.Header {
-			failed[k] = v
-		}
-		failed.Set(HeaderStatus, statusError)
-		instead = &nats.Msg{Subject: p.res.Subject, Header: failed,
-			Data: fmt.Appendf(nil, "the NATS server refused the task's result: %v", perr)}
+	// On a cluster the results stream may be between two leaders:
+	// publishStored tries again until one takes it. The task is acked
+	// already, so it needs no keep-alive meanwhile.
+	_, perr := w.conn.publishStored(context.Background(), p.res, ResultsStream(w.name), nil, p.log)
+	if perr == nil || w.conn.closedError(perr) != nil || errors.Is(perr, errQueueGone) {
+		return
+	}
+	failed := nats.Header{}
+	for k, v := range p.res.Header {
+		failed[k] = v
+	}
+	failed.Set(HeaderStatus, statusError)
+	instead := &nats.Msg{Subject: p.res.Subject, Header: failed,
+		Data: fmt.Appendf(nil, "the NATS server refused the task's result: %v", perr)}
+	if _, perr = w.conn.publishStored(context.Background(), instead, ResultsStream(w.name), nil, p.log); perr == nil || w.conn.closedError(perr) != nil || errors.Is(perr, errQueueGone) {
+		return
 	}
 	p.log.Error("could not publish a task's result; the kernel will not see it", "err", err)
 }
@@ -495,6 +496,10 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 
 	res := nats.NewMsg(ResultsSubject(w.name))
 	res.Header.Set(HeaderTask, taskID)
+	// One result per task on the server: a task handed to another worker
+	// after this one published its result but died before acking stores
+	// no second result (the results stream drops a repeated id).
+	res.Header.Set(jetstream.MsgIDHeader, taskID)
 	res.Header.Set(HeaderDelivery, strconv.Itoa(delivery))
 	res.Header.Set(HeaderWorker, w.id)
 	if herr != nil {

@@ -88,7 +88,7 @@ type Cluster struct {
 	announced map[int]broker.WorkerInfo
 	changed   chan struct{}
 	started   map[int]bool    // process ids of the local workers started
-	states    map[string]bool // state keys stored on the server
+	states    map[string]bool // queue and state key (NUL between) of states stored on the server
 	closed    bool
 
 	// clocks are the workers' clock offsets (clock.go), and stopClocks
@@ -490,19 +490,20 @@ func (c *Cluster) remoteCPU(r reportedCPU, info map[string]broker.WorkerInfo, lo
 	return sum
 }
 
-// putState stores the state's JSON under its key on the server, once.
-func (c *Cluster) putState(ctx context.Context, key string, data []byte) error {
+// putState stores the state's JSON under its key on the server for the
+// workers of queue, once.
+func (c *Cluster) putState(ctx context.Context, queue, key string, data []byte) error {
 	c.mu.Lock()
-	done := c.states[key]
+	done := c.states[queue+"\x00"+key]
 	c.mu.Unlock()
 	if done {
 		return nil
 	}
-	if err := broker.PutState(ctx, c.conn, key, data); err != nil {
+	if err := broker.PutState(ctx, c.conn, queue, key, data); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.states[key] = true
+	c.states[queue+"\x00"+key] = true
 	c.mu.Unlock()
 	return nil
 }

@@ -156,7 +156,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	if err != nil {
 		return fail(fmt.Errorf("%s: encoding the notebook state: %w", name, err))
 	}
-	if err := c.putState(ctx, r.State.Key, state); err != nil {
+	if err := c.putState(ctx, f.queue, r.State.Key, state); err != nil {
 		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", name, err))
 	}
 

@@ -257,7 +257,7 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 		var loadStart, loadEnd int64
 		if r.Loaded() != t.StateKey {
 			loadStart = time.Now().UnixNano() // stamped with the result
-			data, err := broker.GetState(ctx, conn, t.StateKey)
+			data, err := broker.GetState(ctx, conn, opt.Queue, t.StateKey)
 			if err != nil {
 				return nil, fmt.Errorf("fetching the notebook state: %w", err)
 			}
