@@ -38,6 +38,9 @@ func (c *Conn) publishStored(ctx context.Context, msg *nats.Msg, stream string, 
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			return nil, fmt.Errorf("%w: %w", errQueueGone, err)
 		}
+		if permanent(err) {
+			return nil, err // e.g. a message larger than the stream takes
+		}
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			// Deleted, or between two leaders: ask JetStream which.
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -56,4 +59,12 @@ func (c *Conn) publishStored(ctx context.Context, msg *nats.Msg, stream string, 
 		}
 		sleep(ctx, wait)
 	}
+}
+
+// permanent reports whether err is the stream's answer that it will not
+// take the message, whoever leads it (a message too large, say): trying
+// again cannot help. JetStream answers 503 while it has no leader.
+func permanent(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.Code != 0 && api.Code != 503
 }
