@@ -18,7 +18,9 @@
 #             Node 18 or later with npm (Debian's nodejs and npm, unless a
 #             node and npm are already on PATH); then it builds that
 #             JupyterLab from npm's packages into the user's cache directory,
-#             once (notebooks/testdata/lab/build.sh).
+#             once (notebooks/testdata/lab/build.sh); and iproute2 (the ip
+#             command: kernel/hosts_test.go makes hosts of network
+#             namespaces; a Debian container image has no ip).
 #
 # Installing needs root or password-less sudo. Without either, the script
 # prints the exact command to run and exits 1.
@@ -54,7 +56,7 @@ for arg in "$@"; do
 done
 
 if $test; then
-	packages+=(chromium procps python3-jupyter-server python3-jupyterlab-server)
+	packages+=(chromium procps python3-jupyter-server python3-jupyterlab-server iproute2)
 	# Node 18 or later and npm build JupyterLab. Debian's nodejs and npm
 	# packages give them; a node installed otherwise (its own package may
 	# include npm and conflict with Debian's) is used as it is.

@@ -19,7 +19,7 @@ func TestJupyterClient(t *testing.T) {
 	}
 	py := installtest.Python(t)
 	env := installtest.KernelEnv(t)
-	for _, suite := range []string{"test_conformance", "test_behaviour", "test_magics", "test_processes", "test_distributed", "test_native", "test_verdict", "test_debugger"} {
+	for _, suite := range []string{"test_conformance", "test_behaviour", "test_magics", "test_processes", "test_distributed", "test_natscluster", "test_native", "test_verdict", "test_debugger"} {
 		t.Run(suite, func(t *testing.T) {
 			cmd := exec.Command(py, "-m", "unittest", "-v", suite)
 			cmd.Dir = "testdata"

@@ -103,9 +103,21 @@ func runMagic(ctx context.Context, env magic.Env, c magic.Call, defaults []strin
 		var cp checkpoint
 		if err := json.Unmarshal(r.Checkpoint, &cp); err == nil {
 			done = cp.Done
-			done = append(done, models.Report{Model: cp.Running, Mode: cp.Mode, Traits: models.TraitsOf(cp.Running), Err: "crashed the engine: " + r.Crash + " (the kernel restarted it and replayed the notebook)"})
+			traits := models.TraitsOf(cp.Running)
+			// A model whose tasks run in worker processes (or natively,
+			// in a program of their own) runs no code of the notebook in
+			// the engine: the engine died of something else while it ran,
+			// e.g. a goroutine an earlier cell started.
+			culprit := cp.Mode != models.Native && traits.Placement == models.InEngine
+			what := "crashed the engine: "
+			said := fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash)
+			if !culprit {
+				what = "the engine crashed while it ran: "
+				said = fmt.Sprintf("atonce: the engine crashed while the %s model ran (%s), not by the model's tasks, which run outside it; the other models go on in a new engine.\n", cp.Running, r.Crash)
+			}
+			done = append(done, models.Report{Model: cp.Running, Mode: cp.Mode, Traits: traits, Err: what + r.Crash + " (the kernel restarted it and replayed the notebook)"})
 			spec.Models = remaining(spec, cp.Done, cp.Running)
-			env.Print("stderr", fmt.Sprintf("atonce: the %s model killed the engine (%s); the other models go on in a new engine.\n", cp.Running, r.Crash))
+			env.Print("stderr", said)
 		}
 	}
 

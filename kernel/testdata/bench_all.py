@@ -17,6 +17,7 @@ import subprocess
 import bench_kernel
 import bench_models
 import bench_native
+import bench_stats
 
 
 def machine():
@@ -41,13 +42,16 @@ def main():
         margs = argparse.Namespace(fib=22, n=8, sleep_n=20, repeat=1, empty_n=200, remote_n=100)
         nargs = argparse.Namespace(repeat=1, runs=3, cold=False)
         kruns, kstarts = 10, 3
+        sruns, sfibs = 1, [18]
     else:
         margs = argparse.Namespace(fib=29, n=8, sleep_n=100, repeat=3, empty_n=2000, remote_n=500)
         nargs = argparse.Namespace(repeat=5, runs=10, cold=False)
         kruns, kstarts = 40, 10
+        sruns, sfibs = 10, [22, 27]
     k = bench_kernel.measure(kruns, kstarts)
     m = bench_models.measure(margs.fib, margs.n, margs.sleep_n, margs.repeat, margs.empty_n, margs.remote_n)
     nat = bench_native.measure(nargs.repeat, nargs.runs, nargs.cold)
+    st = bench_stats.measure(sruns, sfibs, ["interpreted", "native"])
     a, p = k["atonce"], k["python3"]
     rows = [
         (f"trivial cell round trip (median of {kruns})", f"{a['round_trip_ms']:.2f} ms", f"{p['round_trip_ms']:.2f} ms (ipykernel)", "1.5 ms", f"{a['round_trip_ms'] / p['round_trip_ms']:.2f}x ipykernel"),
@@ -67,6 +71,15 @@ def main():
     print("|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
+    print()
+    print("## Speedups with their intervals (the default rounds)")
+    print()
+    print(f"`%%models -n 8` (sequential, eventloop, gil, threads) on fib(n) tasks, {sruns} runs per task and mode, as a new user")
+    print("runs it (bench_stats.py). Targets: eventloop's and gil's 95% intervals inside 0.85–1.15 and containing 1 in at least")
+    print("9 of 10 runs; threads' above 1.5 (interpreted) and 1.8 (native). An interval of less than 95% confidence")
+    print("(too few rounds) shows its confidence.")
+    print()
+    bench_stats.report(st)
 
 
 if __name__ == "__main__":

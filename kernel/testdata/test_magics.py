@@ -280,8 +280,10 @@ class Models(KernelCase):
             self.assertOK(content)
             out = texts(outs)
             # The time in each state, as a table and in the chart's summary.
-            states = [m["content"]["data"]["text/plain"] for m in outs
-                      if m["msg_type"] == "display_data" and m["content"]["data"].get("text/plain", "").startswith("Time in each state")]
+            # (read as a front end holds the displays: the table is drawn
+            # while the rounds go and updated in place)
+            states = [c["data"]["text/plain"] for c in final_displays(outs)
+                      if c["data"].get("text/plain", "").startswith("Time in each state")]
             self.assertEqual(len(states), 1, "one table of the time in each state")
             for label in ("running", "blocked at an await (sleep, I/O)", "waiting for the GIL"):
                 self.assertIn(label, states[0])

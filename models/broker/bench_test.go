@@ -47,3 +47,44 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	}
 }
+
+// BenchmarkQueueThroughput measures empty tasks through the embedded
+// server with 1, 2, 4 and 8 workers in this process, each on its own
+// connection: a run publishes 2,000 tasks in one stream (PublishAsync)
+// and waits for every result. It reports tasks/s, the median over the
+// runs.
+func BenchmarkQueueThroughput(b *testing.B) {
+	const n = 2000
+	for _, workers := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			s := startServer(b, natsserver.Options{})
+			kernel := connect(b, s.URL(), s.Token())
+			q, results := newQueue(b, kernel, QueueOptions{})
+			for k := range workers {
+				startWorker(b, connect(b, s.URL(), s.Token()), q.Name(), fmt.Sprint("w", k),
+					func(context.Context, string, []byte, int) ([]byte, error) { return nil, nil })
+			}
+			ctx := context.Background()
+			var rates []float64
+			for run := 0; b.Loop(); run++ {
+				t0 := time.Now()
+				for i := range n {
+					if err := q.PublishAsync(fmt.Sprintf("r%d.%d", run, i), nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := q.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				for range n {
+					if r := <-results; r.Err() != nil {
+						b.Fatal(r.Err())
+					}
+				}
+				rates = append(rates, n/time.Since(t0).Seconds())
+			}
+			slices.Sort(rates)
+			b.ReportMetric(rates[len(rates)/2], "tasks/s")
+		})
+	}
+}

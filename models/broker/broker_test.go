@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,13 +105,13 @@ type workerRun struct {
 }
 
 // startWorker runs Consume on conn until the test ends.
-func startWorker(t testing.TB, conn *Conn, name, id string, h Handler) *workerRun {
+func startWorker(t testing.TB, conn *Conn, name, id string, h Handler, opts ...ConsumeOption) *workerRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workerRun{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = Consume(ctx, conn, name, h, WithWorkerID(id))
+		w.err = Consume(ctx, conn, name, h, append([]ConsumeOption{WithWorkerID(id)}, opts...)...)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -342,6 +343,110 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 	}
 }
 
+// TestKilledWorkerHoldingBatch kills a worker, which takes two tasks at
+// a time, while it holds its second batch: the one it runs and one it
+// has not started. Every task's result arrives exactly once: the first
+// batch's from the dying worker (they are not run again, neither the
+// first, whose ack the worker waited for, nor the last, whose ack went
+// with the next fetch), the two it held from the next worker.
+func TestKilledWorkerHoldingBatch(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	const ackWait = time.Second
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
+	tasks := ids("t", 10)
+	// The tasks are queued before the worker starts, so that its
+	// fetches take them two by two.
+	publish(t, q, tasks...)
+	c := connect(t, s.URL(), s.Token())
+	var ran []string
+	dying := startWorker(t, c, q.Name(), "dying", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		ran = append(ran, task)
+		if len(ran) == 3 {
+			c.Close() // the worker dies holding the rest of its batch
+			return []byte("never seen"), nil
+		}
+		return p, nil
+	}, withFixedBatch(2))
+	select {
+	case <-dying.done:
+		if err := dying.err; err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("the dead worker's Consume returned %v, want a closed connection", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dying worker's Consume did not return")
+	}
+	if want := tasks[:3]; !slices.Equal(ran, want) {
+		t.Fatalf("the dying worker ran %v, want %v", ran, want)
+	}
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "survivor", echo)
+	got := collect(t, results, len(tasks), 10*time.Second)
+	for _, id := range tasks {
+		r := got[id]
+		if err := r.Err(); err != nil {
+			t.Errorf("task %s: %v", id, err)
+			continue
+		}
+		switch id {
+		case tasks[0], tasks[1]: // the first batch, finished
+			if r.Worker != "dying" || r.Delivery != 1 || string(r.Payload) != "payload of "+id {
+				t.Errorf("task %s: worker %s, delivery %d, payload %q; want the dying worker's, delivery 1", id, r.Worker, r.Delivery, r.Payload)
+			}
+		case tasks[2], tasks[3]: // the second batch, held without a result
+			if r.Worker != "survivor" || r.Delivery != 2 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 2", id, r.Worker, r.Delivery)
+			}
+		default: // never taken by the dying worker
+			if r.Worker != "survivor" || r.Delivery != 1 {
+				t.Errorf("task %s: worker %s, delivery %d; want the survivor, delivery 1", id, r.Worker, r.Delivery)
+			}
+		}
+	}
+	expectNoMore(t, results, 2*ackWait)
+	if st := q.Stats(); st.Results != len(tasks) {
+		t.Errorf("stats %+v, want %d results", st, len(tasks))
+	}
+}
+
+// TestRefusedResult has the server refuse a task's result (larger than
+// the results stream takes): the task is acked already, so an error
+// result saying why takes its place, once, and the task is not run again.
+func TestRefusedResult(t *testing.T) {
+	s := startServer(t, natsserver.Options{})
+	kernel := connect(t, s.URL(), s.Token())
+	q, results := newQueue(t, kernel, QueueOptions{AckWait: time.Second})
+	ctx := t.Context()
+	st, err := kernel.JetStream().Stream(ctx, ResultsStream(q.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgSize = 1024
+	if _, err := kernel.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "w", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+		runs.Add(1)
+		if task == "big" {
+			return bytes.Repeat([]byte("x"), 4096), nil
+		}
+		return p, nil
+	})
+	publish(t, q, "big", "small")
+	got := collect(t, results, 2, 10*time.Second)
+	if r := got["big"]; r.Error == "" || !strings.Contains(r.Error, "refused the task's result") || r.Delivery != 1 {
+		t.Errorf("the big task's result: Error %q, Delivery %d; want the server's refusal, delivery 1", r.Error, r.Delivery)
+	}
+	if r := got["small"]; r.Err() != nil || string(r.Payload) != "payload of small" {
+		t.Errorf("the small task's result %+v, want its payload", r)
+	}
+	expectNoMore(t, results, 2*time.Second)
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the handler ran %d times, want 2 (no task run again)", n)
+	}
+}
+
 // TestPoisonTask runs a task that kills every worker that takes it, among
 // tasks that succeed; workers are restarted as they die, like a
 // supervisor would.
@@ -528,16 +633,16 @@ func TestState(t *testing.T) {
 	a := connect(t, s.URL(), s.Token())
 	b := connect(t, s.URL(), s.Token())
 	ctx := t.Context()
-	if _, err := GetState(ctx, b, "nothing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "nothing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state before any put: %v", err)
 	}
 	small := []byte("package main\n\nvar x = 1\n")
 	large := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MB
 	for key, data := range map[string][]byte{"sha256.abc123": small, "big": large} {
-		if err := PutState(ctx, a, key, data); err != nil {
+		if err := PutState(ctx, a, "q", key, data); err != nil {
 			t.Fatal(err)
 		}
-		got, err := GetState(ctx, b, key)
+		got, err := GetState(ctx, b, "q", key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,13 +650,30 @@ func TestState(t *testing.T) {
 			t.Errorf("state %s: got %d bytes, want %d", key, len(got), len(data))
 		}
 	}
-	if _, err := GetState(ctx, b, "missing"); !errors.Is(err, ErrStateNotFound) {
+	if _, err := GetState(ctx, b, "q", "missing"); !errors.Is(err, ErrStateNotFound) {
 		t.Errorf("missing state: %v", err)
 	}
-	if err := PutState(ctx, a, "no spaces", small); err == nil {
+	// Each queue (each kernel's) has buckets of its own.
+	for _, key := range []string{"sha256.abc123", "big"} {
+		if _, err := GetState(ctx, b, "other", key); !errors.Is(err, ErrStateNotFound) {
+			t.Errorf("queue q's state %s through queue other: got %v, want ErrStateNotFound", key, err)
+		}
+	}
+	if err := PutState(ctx, a, "other", "sha256.abc123", []byte("other's")); err != nil {
+		t.Fatal(err)
+	}
+	for queue, want := range map[string]string{"q": string(small), "other": "other's"} {
+		if got, err := GetState(ctx, b, queue, "sha256.abc123"); err != nil || string(got) != want {
+			t.Errorf("queue %s's state: got %q, %v; want %q", queue, got, err, want)
+		}
+	}
+	if _, err := GetState(ctx, b, "no spaces", "k"); err == nil {
+		t.Error("a bad queue name was accepted")
+	}
+	if err := PutState(ctx, a, "q", "no spaces", small); err == nil {
 		t.Error("a bad key was accepted")
 	}
-	err := PutState(ctx, a, "huge", make([]byte, MaxStateSize+1))
+	err := PutState(ctx, a, "q", "huge", make([]byte, MaxStateSize+1))
 	if err == nil || !strings.Contains(err.Error(), "at most 64 MB") {
 		t.Errorf("too large state: %v", err)
 	}
@@ -646,19 +768,7 @@ func TestTLS(t *testing.T) {
 // TestExternalServer runs the queue round trip through Debian's
 // nats-server binary instead of the embedded server.
 func TestExternalServer(t *testing.T) {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/nats-server"); serr != nil {
-			t.Skip("nats-server is not installed; install it with `sudo apt-get install -y nats-server` (or run install/setup-deps.sh)")
-		}
-		bin = "/usr/sbin/nats-server"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	bin, port := natsServerBin(t), freePort(t)
 	token, err := natsserver.NewToken()
 	if err != nil {
 		t.Fatal(err)
@@ -702,10 +812,10 @@ func TestExternalServer(t *testing.T) {
 	t.Logf("external nats-server %s", c.NATS().ConnectedServerVersion())
 	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, url, token) })
 	t.Run("Poison", func(t *testing.T) { poison(t, url, token) })
-	if err := PutState(t.Context(), c, "k", []byte("v")); err != nil {
+	if err := PutState(t.Context(), c, "q", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := GetState(t.Context(), connect(t, url, token), "k"); err != nil || string(v) != "v" {
+	if v, err := GetState(t.Context(), connect(t, url, token), "q", "k"); err != nil || string(v) != "v" {
 		t.Errorf("state through the external server: %q, %v", v, err)
 	}
 }
@@ -783,10 +893,10 @@ func TestWorkerRejoinsRestartedServer(t *testing.T) {
 				kernel := connect(t, s.URL(), s.Token(), copts...)
 				// The worker's state handles, made on the first server,
 				// serve on the second.
-				if err := PutState(ctx, kernel, "state-"+run, []byte(run)); err != nil {
+				if err := PutState(ctx, kernel, "q", "state-"+run, []byte(run)); err != nil {
 					t.Fatal(err)
 				}
-				if got, err := GetState(ctx, worker, "state-"+run); err != nil || string(got) != run {
+				if got, err := GetState(ctx, worker, "q", "state-"+run); err != nil || string(got) != run {
 					t.Errorf("GetState got %q, %v; want %q", got, err, run)
 				}
 				q, err := NewQueue(ctx, kernel, name, QueueOptions{})
@@ -843,7 +953,10 @@ func TestSplitToken(t *testing.T) {
 		{"nats://10.0.0.1:4222", "given", "nats://10.0.0.1:4222", "given"},
 		{"tls://s3cret@host:4222", "", "tls://host:4222", "s3cret"},
 		{"nats://user:pw@host:4222", "", "nats://user:pw@host:4222", ""},
-		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://a@h1:4222,nats://a@h2:4222", ""},
+		{"nats://a@h1:4222,nats://a@h2:4222", "", "nats://h1:4222,nats://h2:4222", "a"},
+		{"nats://a@h1:4222, nats://h2:4222,nats://h3:4222", "", "nats://h1:4222,nats://h2:4222,nats://h3:4222", "a"},
+		{"nats://h1:4222,nats://a@h2:4222", "given", "nats://h1:4222,nats://h2:4222", "given"},
+		{"nats://a@h1:4222,nats://u:pw@h2:4222", "", "nats://a@h1:4222,nats://u:pw@h2:4222", ""},
 	} {
 		t.Run(tt.url, func(t *testing.T) {
 			u, tok := SplitToken(tt.url, tt.token)

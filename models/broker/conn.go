@@ -25,10 +25,14 @@ type Conn struct {
 	js   jetstream.JetStream
 	log  *slog.Logger
 	addr string // the server URL without credentials, for messages
+	// replicas is how many servers keep each stream the connection
+	// creates (see Replicas).
+	replicas int
 
+	// The state buckets opened, by queue.
 	stateMu sync.Mutex
-	kv      jetstream.KeyValue
-	obs     jetstream.ObjectStore
+	kv      map[string]jetstream.KeyValue
+	obs     map[string]jetstream.ObjectStore
 
 	hooks *reconnectHooks
 }
@@ -136,7 +140,9 @@ const ReconnectWait = 250 * time.Millisecond
 
 // Connect dials the NATS server at url with token (if token is empty, the
 // one embedded in url as nats://TOKEN@host:port is used) and checks that
-// the server has JetStream. Once connected, the connection reconnects by
+// the server has JetStream. url may list the servers of a cluster,
+// comma-separated (nats://TOKEN@h1:4222,nats://h2:4222): the connection
+// goes to one of them, and to another when that one goes away. Once connected, the connection reconnects by
 // itself if the server goes away for a while (see [WithMaxReconnects]).
 func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Conn, error) {
 	cfg := connectConfig{timeout: 5 * time.Second, reconnects: -1}
@@ -148,6 +154,9 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 		log = discardLogger
 	}
 	addr := redactURL(url)
+	// One token for every server: those of the URL and those a cluster
+	// tells of later.
+	url, token = SplitToken(url, token)
 	if token != "" {
 		url = redactURL(url)
 	}
@@ -222,7 +231,7 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 		d.nc.Close()
 		return nil, fmt.Errorf("could not use JetStream on the NATS server at %s: %w", addr, err)
 	}
-	c := &Conn{nc: d.nc, js: js, log: log, addr: addr, hooks: hooks}
+	c := &Conn{nc: d.nc, js: js, log: log, addr: addr, hooks: hooks, replicas: replicasOf(d.nc)}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := js.AccountInfo(actx); err != nil {
@@ -232,8 +241,24 @@ func Connect(ctx context.Context, url, token string, opts ...ConnectOption) (*Co
 		}
 		return nil, fmt.Errorf("the NATS server at %s did not answer a JetStream request: %w", addr, err)
 	}
-	log.Debug("connected to the NATS server", "server", addr, "version", d.nc.ConnectedServerVersion())
+	log.Debug("connected to the NATS server", "server", addr, "version", d.nc.ConnectedServerVersion(), "replicas", c.replicas)
 	return c, nil
+}
+
+// MaxReplicas is the most servers of a NATS cluster that keep a copy of
+// each stream a connection creates: three, which a cluster needs to go on
+// when any one of its servers goes away (a stream lives while a majority
+// of its copies does).
+const MaxReplicas = 3
+
+// replicasOf is the Replicas of a connection just made: 1 on a server
+// alone; on a cluster, one per server the connection knows of (those its
+// URL lists and those the cluster told it of), at most MaxReplicas.
+func replicasOf(nc *nats.Conn) int {
+	if nc.ConnectedClusterName() == "" {
+		return 1
+	}
+	return max(1, min(len(nc.Servers()), MaxReplicas))
 }
 
 // connectError explains why nats.Connect failed, in a notebook user's
@@ -248,7 +273,13 @@ func connectError(addr string, err error) error {
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return fmt.Errorf("TLS was asked for but the NATS server at %s does not offer it: %w", addr, err)
 	case strings.Contains(msg, "x509") || strings.Contains(msg, "tls:") || strings.Contains(msg, "fingerprint"):
-		return fmt.Errorf("could not set up TLS with the NATS server at %s: %w", addr, err)
+		var hint string
+		if strings.Contains(msg, "x509") {
+			// The kernel's server has a self-signed certificate: only its
+			// pinned fingerprint makes it trusted.
+			hint = " (a kernel's own server has a self-signed certificate: run the command %workers join prints, with its -tls-fingerprint, as it is)"
+		}
+		return fmt.Errorf("could not set up TLS with the NATS server at %s%s: %w", addr, hint, err)
 	case errors.Is(err, nats.ErrNoServers):
 		return fmt.Errorf("could not reach the NATS server at %s (is it running, and are the host and port right?): %w", addr, err)
 	}
@@ -289,6 +320,25 @@ func (c *Conn) NATS() *nats.Conn { return c.nc }
 // JetStream is the connection's JetStream context.
 func (c *Conn) JetStream() jetstream.JetStream { return c.js }
 
+// Replicas is how many servers keep a copy of each stream the connection
+// creates: the work queues ([NewQueue]) and the notebook state
+// ([PutState]). It is 1 on a server alone; on a cluster, one per server
+// the connection knew of when it connected (those its URL lists and those
+// the cluster told it of), at most [MaxReplicas], so that a queue lives
+// on when one server of three goes away.
+func (c *Conn) Replicas() int { return c.replicas }
+
+// ReplicasSaid is what error messages about a stream the connection
+// creates add on a cluster: how many servers were to keep it, which a
+// cluster with fewer servers running JetStream cannot do; "" on a
+// server alone.
+func (c *Conn) ReplicasSaid() string {
+	if c.replicas <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (kept on %d of the cluster's servers, which need JetStream enabled)", c.replicas)
+}
+
 // Server is the server's URL, without credentials.
 func (c *Conn) Server() string { return c.addr }
 
@@ -317,22 +367,30 @@ func (c *Conn) flush(ctx context.Context) error {
 }
 
 // SplitToken takes the token out of a server URL
-// (nats://TOKEN@HOST:PORT), so the URL can be shown: it returns the URL
-// without it, and token, or if token is empty the one the URL held. A URL
-// with a user and password, or a list of URLs, is kept as it is.
+// (nats://TOKEN@HOST:PORT), or out of each of a comma-separated list of
+// URLs (the servers of a cluster, the token given once or with each), so
+// the URL can be shown: it returns the URL without it, and token, or if
+// token is empty the first one the URL held. A URL with a user and
+// password is kept as it is, and so is a list holding one.
 func SplitToken(serverURL, token string) (string, string) {
-	u, err := url.Parse(serverURL)
-	if err != nil || u.User == nil || strings.Contains(serverURL, ",") {
-		return serverURL, token
+	parts, found := strings.Split(serverURL, ","), token
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		u, err := url.Parse(p)
+		if err != nil || u.User == nil {
+			parts[i] = p
+			continue
+		}
+		if _, hasPassword := u.User.Password(); hasPassword {
+			return serverURL, token
+		}
+		if found == "" {
+			found = u.User.Username()
+		}
+		u.User = nil
+		parts[i] = u.String()
 	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return serverURL, token
-	}
-	if token == "" {
-		token = u.User.Username()
-	}
-	u.User = nil
-	return u.String(), token
+	return strings.Join(parts, ","), found
 }
 
 // redactURL drops credentials (user:password@ or token@) from a server URL

@@ -11,14 +11,19 @@
 // # Pieces
 //
 //   - [Connect] dials a server (the kernel's embedded one, see
-//     [atonce/models/broker/natsserver.Start], or an external one), checks
+//     [atonce/models/broker/natsserver.Start], or an external one, or one
+//     of a cluster's, given as a comma-separated list of URLs), checks
 //     that JetStream is there, and pins a TLS certificate when asked
 //     ([WithTLSFingerprint]); every other function takes the returned [*Conn].
 //   - [NewQueue] is the kernel side of a run: it publishes tasks
-//     ([Queue.Publish]) and hands back each task's result exactly once
-//     ([Queue.Results]), including tasks no worker could finish.
-//   - [Consume] is the worker side: one task at a time, with keep-alives
-//     while the task runs, the result published before the task is acked.
+//     ([Queue.Publish], or [Queue.PublishAsync] and [Queue.Flush] for a
+//     run's many tasks in one stream) and hands back each task's result
+//     exactly once ([Queue.Results]), including tasks no worker could
+//     finish.
+//   - [Consume] is the worker side: it runs one task at a time, taking
+//     short tasks from the server in batches ([WithMaxBatch]), with
+//     keep-alives for every task it holds, each result published before
+//     its task is acked.
 //   - [ServeWorkerInfo] and [ListWorkers] let the kernel see who is there.
 //   - [PutState] and [GetState] carry notebook state by key.
 //
@@ -35,15 +40,19 @@
 // Nats-Msg-Id and Atonce-Task set to the task id, and Atonce-Ack-Wait (the
 // queue's AckWait, which paces the workers' keep-alives). Results carry the headers
 // Atonce-Task, Atonce-Delivery, Atonce-Worker and Atonce-Status ("ok" or
-// "error"; for "error" the payload is the error text).
+// "error"; for "error" the payload is the error text), and Nats-Msg-Id set
+// to the task id, so the results stream stores one result per task.
+//
+// On a NATS cluster every stream is kept on three servers ([Conn.Replicas]):
+// a queue lives on while two of its three copies do.
 //
 // Workers announce themselves on atonce.workers.hello and answer requests
 // on atonce.workers.ping, saying which queue they serve (so kernels sharing
 // a server tell their own workers apart), their platform, and whether they
 // launch the native programs a kernel ships (package nativeship, whose
 // object store and announcements are named after the kernel's queue). Notebook state lives in the key-value bucket
-// atonce_state, or in the object store atonce_state_large when it does not
-// fit in one message.
+// atonce_state_NAME, or in the object store atonce_state_large_NAME when
+// it does not fit in one message.
 //
 // # A server that comes back
 //
@@ -58,9 +67,16 @@
 // # Delivery guarantees
 //
 // A task is delivered at least once: a worker that dies or stalls without
-// acking has its task redelivered after the queue's AckWait, up to
+// acking has its task redelivered after the queue's AckWait — every task
+// it held, the one it ran and those of its batch it had not started — up to
 // MaxDeliver attempts, after which [Queue.Results] reports it as failed. A
 // worker publishes the result before it acks, so a result is never lost;
-// the price is that a task can occasionally run twice, and [Queue] keeps
-// only the first result for each task id (see [QueueStats.Duplicates]).
+// the price is that a task can occasionally run twice (a worker that died
+// after publishing its result, before acking): the results stream drops
+// the second result (its Nats-Msg-Id repeats the first's), and [Queue]
+// keeps only the first result for each task id it reads (see
+// [QueueStats.Duplicates]). On a cluster whose server that led the
+// results stream went away, a worker tries its result again until another
+// leads it, and the queue reads the stream again from the first result it
+// missed if its reading stalls.
 package broker

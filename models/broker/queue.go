@@ -176,7 +176,13 @@ type Queue struct {
 	ackWait    string // the AckWait tasks carry in HeaderAckWait
 
 	adv *nats.Subscription
-	cc  jetstream.ConsumeContext
+
+	// ccMu guards cc, the reading of the results stream, which
+	// watchResults starts again when it stalls; watching waits for
+	// watchResults.
+	ccMu     sync.Mutex
+	cc       jetstream.ConsumeContext
+	watching sync.WaitGroup
 
 	mu      sync.Mutex
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
@@ -184,7 +190,14 @@ type Queue struct {
 	seen    map[string]bool   // task ids that have a result
 	pending []Result
 	stats   QueueStats
-	taken   bool // Results was called
+	reading bool // Results was called
+	// onTheirWay are the tasks published with PublishAsync that Flush has
+	// not waited for yet.
+	onTheirWay []asyncTask
+	// lastSeq is the results stream's sequence of the latest result read,
+	// and lastRead when it was read (or when the queue was created).
+	lastSeq  uint64
+	lastRead time.Time
 
 	notify    chan struct{}
 	closed    chan struct{}
@@ -228,10 +241,10 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
 		Duplicates:  dupWindow,
-		Replicas:    1,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the task queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the task queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	q.results, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        ResultsStream(name),
@@ -240,10 +253,11 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.MemoryStorage,
 		MaxAge:      opt.MaxAge,
-		Replicas:    1,
+		Duplicates:  dupWindow,
+		Replicas:    conn.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server: %w", name, err)
+		return nil, fmt.Errorf("could not create the results stream of queue %q on the NATS server%s: %w", name, conn.ReplicasSaid(), err)
 	}
 	// A queue belongs to one run: drop what an earlier run left behind.
 	for _, s := range []jetstream.Stream{q.tasks, q.results} {
@@ -277,53 +291,208 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 	if err != nil {
 		return nil, fmt.Errorf("could not listen for failed tasks of queue %q: %w", name, err)
 	}
-	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
+	q.lastRead = time.Now()
+	if q.cc, err = q.readResults(ctx, 1); err != nil {
 		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
-	}
-	q.cc, err = oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		q.log.Debug("results consumer", "err", err)
-	}))
-	if err != nil {
-		q.adv.Unsubscribe()
-		return nil, fmt.Errorf("could not read the results of queue %q: %w", name, err)
+		return nil, err
 	}
 	if err := conn.flush(ctx); err != nil {
 		q.cc.Stop()
 		q.adv.Unsubscribe()
 		return nil, fmt.Errorf("the NATS server did not confirm the subscriptions of queue %q: %w", name, err)
 	}
+	q.watching.Go(q.watchResults)
 	return q, nil
+}
+
+// readResults starts reading the results stream from sequence from on,
+// each result to onResult.
+func (q *Queue) readResults(ctx context.Context, from uint64) (jetstream.ConsumeContext, error) {
+	oc, err := q.results.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	cc, err := oc.Consume(q.onResult, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		q.log.Debug("results consumer", "err", err)
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("could not read the results of queue %q: %w", q.name, err)
+	}
+	return cc, nil
+}
+
+// resultsStall is how long the queue waits without a result before it
+// asks the results stream whether it holds results not read.
+const resultsStall = 3 * time.Second
+
+// watchResults starts reading the results stream again, from the first
+// result not read, when the stream holds results the reading has not
+// delivered for resultsStall: on a NATS cluster whose server that led
+// the stream went away, nats.go's ordered consumer can stay stuck after
+// the stream moved to another. Results read twice are dropped by task id
+// (deliver).
+func (q *Queue) watchResults() {
+	t := time.NewTicker(resultsStall)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.closed:
+			return
+		case <-t.C:
+		}
+		q.mu.Lock()
+		idle, from := time.Since(q.lastRead) >= resultsStall, q.lastSeq+1
+		q.mu.Unlock()
+		if !idle {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
+		info, err := q.results.Info(ctx)
+		cancel()
+		if err != nil || info.State.LastSeq < from {
+			continue
+		}
+		q.log.Info("the results stream holds results not read; reading it again", "from", from, "last", info.State.LastSeq)
+		// A stream just given a new leader may take seconds to create
+		// the new reading's consumer.
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		q.ccMu.Lock()
+		select {
+		case <-q.closed:
+		default:
+			if cc, err := q.readResults(ctx, from); err != nil {
+				q.log.Warn("could not read the results stream again", "err", err)
+			} else {
+				q.cc.Stop()
+				q.cc = cc
+				q.mu.Lock()
+				q.lastRead = time.Now()
+				q.mu.Unlock()
+			}
+		}
+		q.ccMu.Unlock()
+		cancel()
+	}
 }
 
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// Publish adds a task to the queue. The task id is the message's
-// Nats-Msg-Id, so publishing the same id again within two minutes (a retry
-// after a timeout, say) does not queue the task twice; ids must be unique
-// within a run and hold no line breaks.
+// Publish adds a task to the queue and waits for the server to take it.
+// The task id is the message's Nats-Msg-Id, so publishing the same id
+// again within two minutes (a retry after a timeout, say) does not queue
+// the task twice; ids must be unique within a run and hold no line
+// breaks.
 func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) error {
+	msg, err := q.taskMsg(taskID, payload)
+	if err != nil {
+		return err
+	}
+	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
+	if err != nil {
+		return q.publishError(taskID, err)
+	}
+	q.taken(taskID, ack)
+	return nil
+}
+
+// PublishAsync adds a task to the queue as Publish does, but returns as
+// soon as the task is on its way, without waiting for the server to take
+// it: a run publishes its tasks in one stream instead of a round trip
+// each. [Queue.Flush] waits for the server's answers and reports a task
+// it did not take.
+func (q *Queue) PublishAsync(taskID string, payload []byte) error {
+	msg, err := q.taskMsg(taskID, payload)
+	if err != nil {
+		return err
+	}
+	// A full window of tasks on their way waits for the server's answers
+	// rather than failing.
+	f, err := q.conn.js.PublishMsgAsync(msg, jetstream.WithExpectStream(TasksStream(q.name)), jetstream.WithStallWait(30*time.Second))
+	if err != nil {
+		return q.publishError(taskID, err)
+	}
+	q.mu.Lock()
+	q.onTheirWay = append(q.onTheirWay, asyncTask{id: taskID, msg: msg, future: f})
+	q.mu.Unlock()
+	return nil
+}
+
+// Flush waits until the server has taken every task published with
+// PublishAsync, or ctx is done; it returns an error naming the first task
+// the server did not take.
+func (q *Queue) Flush(ctx context.Context) error {
+	q.mu.Lock()
+	tasks := q.onTheirWay
+	q.onTheirWay = nil
+	q.mu.Unlock()
+	var first error
+	for _, t := range tasks {
+		select {
+		case ack := <-t.future.Ok():
+			q.taken(t.id, ack)
+		case err := <-t.future.Err():
+			if q.conn.closedError(err) == nil {
+				// On a cluster the stream may be between two leaders:
+				// publish it again until one takes it (the task's
+				// Nats-Msg-Id keeps it from being stored twice).
+				var ack *jetstream.PubAck
+				if ack, err = q.conn.publishStored(ctx, t.msg, TasksStream(q.name), nil, q.log); err == nil {
+					q.taken(t.id, ack)
+					continue
+				}
+			}
+			if first == nil {
+				first = q.publishError(t.id, err)
+			}
+		case <-ctx.Done():
+			if first == nil {
+				first = fmt.Errorf("gave up waiting for the NATS server to take task %s: %w", t.id, ctx.Err())
+			}
+			return first
+		}
+	}
+	return first
+}
+
+// asyncTask is a task published with PublishAsync that the server has
+// not answered for yet.
+type asyncTask struct {
+	id     string
+	msg    *nats.Msg
+	future jetstream.PubAckFuture
+}
+
+// taskMsg is the message that carries a task.
+func (q *Queue) taskMsg(taskID string, payload []byte) (*nats.Msg, error) {
 	if taskID == "" || strings.ContainsAny(taskID, "\r\n") {
-		return fmt.Errorf("task id %q must be non-empty and on one line", taskID)
+		return nil, fmt.Errorf("task id %q must be non-empty and on one line", taskID)
 	}
 	if n := int64(len(payload)) + int64(2*len(taskID)) + 64; n > q.maxPayload {
-		return fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)
+		return nil, fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)
 	}
 	msg := nats.NewMsg(TasksSubject(q.name))
 	msg.Header.Set(jetstream.MsgIDHeader, taskID)
 	msg.Header.Set(HeaderTask, taskID)
 	msg.Header.Set(HeaderAckWait, q.ackWait)
 	msg.Data = payload
-	ack, err := q.conn.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(TasksStream(q.name)))
-	if err != nil {
-		if cerr := q.conn.closedError(err); cerr != nil {
-			return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
-		}
-		return fmt.Errorf("the NATS server did not take task %s of queue %q: %w", taskID, q.name, err)
+	return msg, nil
+}
+
+// publishError says why task taskID could not be published.
+func (q *Queue) publishError(taskID string, err error) error {
+	if cerr := q.conn.closedError(err); cerr != nil {
+		return fmt.Errorf("could not publish task %s: %w", taskID, cerr)
 	}
+	return fmt.Errorf("the NATS server did not take task %s of queue %q: %w", taskID, q.name, err)
+}
+
+// taken records that the server took task taskID: its stream sequence,
+// by which a max-deliveries advisory names it.
+func (q *Queue) taken(taskID string, ack *jetstream.PubAck) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if !q.seen[taskID] {
 		q.seqTask[ack.Sequence] = taskID
 		q.taskSeq[taskID] = ack.Sequence
@@ -331,8 +500,6 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	if !ack.Duplicate {
 		q.stats.Published++
 	}
-	q.mu.Unlock()
-	return nil
 }
 
 // Results returns the channel the queue's results arrive on, one per task
@@ -342,11 +509,11 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 // Results may be called only once per queue.
 func (q *Queue) Results(ctx context.Context) (<-chan Result, error) {
 	q.mu.Lock()
-	if q.taken {
+	if q.reading {
 		q.mu.Unlock()
 		return nil, fmt.Errorf("the results of queue %q are already being read: Results may be called only once", q.name)
 	}
-	q.taken = true
+	q.reading = true
 	q.mu.Unlock()
 	out := make(chan Result, 64)
 	go func() {
@@ -401,7 +568,10 @@ func (q *Queue) Release() error { return q.shut(false) }
 func (q *Queue) shut(deleteStreams bool) error {
 	q.closeOnce.Do(func() {
 		close(q.closed)
+		q.ccMu.Lock()
 		q.cc.Stop()
+		q.ccMu.Unlock()
+		q.watching.Wait()
 		q.adv.Unsubscribe()
 		if !deleteStreams || q.conn.nc.IsClosed() {
 			return
@@ -461,6 +631,11 @@ func (q *Queue) deliver(r Result) {
 
 // onResult turns a message of the results stream into a Result.
 func (q *Queue) onResult(m jetstream.Msg) {
+	if meta, err := m.Metadata(); err == nil {
+		q.mu.Lock()
+		q.lastSeq, q.lastRead = max(q.lastSeq, meta.Sequence.Stream), time.Now()
+		q.mu.Unlock()
+	}
 	h := m.Headers()
 	r := Result{TaskID: h.Get(HeaderTask), Worker: h.Get(HeaderWorker)}
 	if r.TaskID == "" {

@@ -25,7 +25,12 @@ type Handler func(ctx context.Context, taskID string, payload []byte, delivery i
 type ConsumeOption func(*consumeConfig)
 
 type consumeConfig struct {
-	worker string
+	worker   string
+	maxBatch int
+	// fixedBatch, when above 0, is the size of every fetch instead of
+	// one judged from the tasks' times: tests take batches they can
+	// count on.
+	fixedBatch int
 }
 
 // WithWorkerID sets the worker id results carry ([Result.Worker]); the
@@ -33,6 +38,25 @@ type consumeConfig struct {
 func WithWorkerID(id string) ConsumeOption {
 	return func(c *consumeConfig) { c.worker = id }
 }
+
+// WithMaxBatch bounds how many tasks a worker takes from the queue at
+// once (see [Consume]); the default is [DefaultMaxBatch], and 1 takes
+// one task at a time.
+func WithMaxBatch(n int) ConsumeOption {
+	return func(c *consumeConfig) { c.maxBatch = n }
+}
+
+// DefaultMaxBatch is how many tasks a worker takes at once at most: short
+// tasks come in batches, so that the trips to the server are shared
+// among them.
+const DefaultMaxBatch = 32
+
+// batchBudget is about how much work a worker takes at once beyond the
+// task it is about to run, judged by how long its recent tasks took: a
+// batch of short tasks shares one trip to the server, while tasks of a
+// few milliseconds or more come one at a time and stay in the queue for
+// whichever worker is free first.
+const batchBudget = 2 * time.Millisecond
 
 // DefaultWorkerID names this process: "HOST-PID".
 func DefaultWorkerID() string {
@@ -43,32 +67,62 @@ func DefaultWorkerID() string {
 	return host + "-" + strconv.Itoa(os.Getpid())
 }
 
-// Consume is a worker's loop: it takes the tasks of queue name one at a
-// time and runs handle on each. While handle runs it tells the server the
-// task is in progress every AckWait/3, so a long task is not handed to
-// another worker; when handle returns it publishes the result and only
-// then acks the task, so a worker killed mid-task has its task redelivered
-// to another worker after AckWait, and no result is ever lost.
+// Consume is a worker's loop: it takes the tasks of queue name and runs
+// handle on each, one at a time. Short tasks are taken in batches (up to
+// [DefaultMaxBatch], about [batchBudget] of work judged by the worker's
+// recent tasks, starting from one task again whenever the queue ran
+// dry), so that one trip to the server fetches many; longer ones one at
+// a time. While it holds tasks (the one running and those of its batch
+// not started yet) it tells the server they are in progress every
+// AckWait/3, so they are not handed to another worker. When handle
+// returns, the result is published and the task acked behind it, and
+// the next task starts once the server confirmed the ack: a worker
+// killed with tasks in hand has them all redelivered to other workers
+// after AckWait, no result is ever lost, and no finished task runs
+// again.
 //
 // If the queue does not exist yet, or is deleted and created again
 // between runs, Consume waits for it; the same when the server went away
 // and came back (a kernel's engine restarted after a crash) without the
 // queue, which the kernel creates there again. Consume returns nil when
-// ctx is done (a task running then is handed back to the queue at once),
-// and an error when the connection is closed.
+// ctx is done (the task running then and the batch's tasks not started
+// are handed back to the queue at once), and an error when the
+// connection is closed.
 func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts ...ConsumeOption) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	cfg := consumeConfig{}
+	cfg := consumeConfig{maxBatch: DefaultMaxBatch}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.worker == "" {
 		cfg.worker = DefaultWorkerID()
 	}
+	cfg.maxBatch = max(cfg.maxBatch, 1)
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
-		log: conn.log.With("queue", name, "worker", cfg.worker)}
+		log:  conn.log.With("queue", name, "worker", cfg.worker),
+		held: map[jetstream.Msg]*heldTask{}, wake: make(chan struct{}, 1),
+		results: make(chan pendingResult, 2*cfg.maxBatch), stopping: make(chan struct{})}
+
+	// The keep-alives and the check of the results' answers run beside
+	// the loop, which stops them and waits for them when it returns; what
+	// is still held then goes back to the queue.
+	var bg sync.WaitGroup
+	kctx, stopKeepAlives := context.WithCancel(context.Background())
+	bg.Go(func() { w.keepAlives(kctx) })
+	bg.Go(func() {
+		for p := range w.results {
+			w.settle(p)
+		}
+	})
+	defer func() {
+		close(w.stopping)
+		close(w.results)
+		stopKeepAlives()
+		bg.Wait()
+		w.handBack(w.heldTasks())
+	}()
 
 	// A request waiting when the connection gets back to a server (that
 	// restarted) waits for an answer the new server will never give (a
@@ -93,6 +147,10 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 
 	var cons jetstream.Consumer
 	waiting := false
+	batch := 1
+	if cfg.fixedBatch > 0 {
+		batch = cfg.fixedBatch
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -120,9 +178,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			w.keepAlive = c.CachedInfo().Config.AckWait / 3
 			w.log.Debug("consuming tasks")
 		}
-		fctx, cancel := op()
-		msg, err := cons.Next(jetstream.FetchContext(fctx))
-		cancel()
+		msgs, dry, err := w.fetch(cons, batch, op)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -131,6 +187,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 				return cerr
 			}
 			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoMessages) {
+				batch = 1
 				continue
 			}
 			// The consumer was deleted (the run ended) or the server is
@@ -140,10 +197,68 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			sleep(ctx, 50*time.Millisecond)
 			continue
 		}
-		if err := w.run(ctx, msg); err != nil {
-			return err
+		w.hold(msgs)
+		started := time.Now()
+		for k, msg := range msgs {
+			if ctx.Err() != nil {
+				w.handBack(msgs[k:])
+				break
+			}
+			if err := w.run(ctx, msg, k == len(msgs)-1); err != nil {
+				w.handBack(msgs[k+1:])
+				return err
+			}
+		}
+		batch = nextBatch(batch, len(msgs), time.Since(started), dry, cfg.maxBatch)
+		if cfg.fixedBatch > 0 {
+			batch = cfg.fixedBatch
 		}
 	}
+}
+
+// nextBatch is how many tasks to take next, after n took d: one when the
+// queue ran dry (a new run's tasks may be long), else double while the
+// tasks are short, or as many as fit in batchBudget, at most most.
+func nextBatch(batch, n int, d time.Duration, dry bool, most int) int {
+	if dry || n == 0 {
+		return 1
+	}
+	per := d / time.Duration(n)
+	switch {
+	case per <= 0:
+		return min(2*batch, most)
+	case per*time.Duration(2*batch) <= batchBudget:
+		return min(2*batch, most)
+	}
+	return max(1, min(int(batchBudget/per), most))
+}
+
+// fetch takes up to batch tasks that are in the queue now; when there
+// are none, it waits for one (dry is then true: the queue ran dry).
+func (w *worker) fetch(cons jetstream.Consumer, batch int, op func() (context.Context, context.CancelFunc)) (msgs []jetstream.Msg, dry bool, err error) {
+	if batch > 1 {
+		b, err := cons.FetchNoWait(batch)
+		if err != nil {
+			return nil, false, err
+		}
+		for m := range b.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := b.Error(); err != nil && len(msgs) == 0 {
+			return nil, false, err
+		}
+		if len(msgs) > 0 {
+			return msgs, false, nil
+		}
+		dry = true
+	}
+	fctx, cancel := op()
+	defer cancel()
+	msg, err := cons.Next(jetstream.FetchContext(fctx))
+	if err != nil {
+		return nil, dry, err
+	}
+	return []jetstream.Msg{msg}, dry, nil
 }
 
 type worker struct {
@@ -153,12 +268,213 @@ type worker struct {
 	handle    Handler
 	log       *slog.Logger
 	keepAlive time.Duration
+
+	// results carries the results published, in order, to the
+	// goroutine that checks the server's answers (settle).
+	results chan pendingResult
+	// stopping is closed when the loop returns.
+	stopping chan struct{}
+
+	mu   sync.Mutex
+	held map[jetstream.Msg]*heldTask // tasks taken and not yet acked or handed back
+	wake chan struct{}               // the keep-alives have a new earliest due
 }
 
-// run handles one task: keep-alives while the handler runs, then the
-// result, then the ack. It returns an error only when the worker must
-// stop.
-func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
+// heldTask is a task in a worker's hands: when it is next due a
+// keep-alive, and how often.
+type heldTask struct {
+	every time.Duration
+	due   time.Time
+}
+
+// pendingResult is a result on its way to the server, its task acked.
+type pendingResult struct {
+	res    *nats.Msg
+	future jetstream.PubAckFuture
+	log    *slog.Logger
+}
+
+// keepAliveOf returns how often msg needs a keep-alive: a third of the
+// AckWait it carries, else of the consumer's.
+func (w *worker) keepAliveOf(msg jetstream.Msg) time.Duration {
+	if d, err := time.ParseDuration(msg.Headers().Get(HeaderAckWait)); err == nil && d > 0 {
+		return d / 3
+	}
+	return w.keepAlive
+}
+
+// hold records msgs as in the worker's hands.
+func (w *worker) hold(msgs []jetstream.Msg) {
+	now := time.Now()
+	w.mu.Lock()
+	first := len(w.held) == 0
+	for _, m := range msgs {
+		if every := w.keepAliveOf(m); every > 0 {
+			w.held[m] = &heldTask{every: every, due: now.Add(every)}
+		} else {
+			w.held[m] = &heldTask{}
+		}
+	}
+	w.mu.Unlock()
+	if first {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// release forgets msg: it was acked or handed back.
+func (w *worker) release(msg jetstream.Msg) {
+	w.mu.Lock()
+	delete(w.held, msg)
+	w.mu.Unlock()
+}
+
+// heldTasks returns the tasks in the worker's hands.
+func (w *worker) heldTasks() []jetstream.Msg {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]jetstream.Msg, 0, len(w.held))
+	for m := range w.held {
+		out = append(out, m)
+	}
+	return out
+}
+
+// handBack returns msgs to the queue at once, for other workers.
+func (w *worker) handBack(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		if err := m.Nak(); err != nil {
+			w.log.Debug("could not hand a task back", "err", err)
+		}
+		w.release(m)
+	}
+}
+
+// keepAlives tells the server, for each task in the worker's hands, that
+// it is in progress, each when due, until ctx is done.
+func (w *worker) keepAlives(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		var next time.Time
+		for _, h := range w.held {
+			if h.every > 0 && (next.IsZero() || h.due.Before(next)) {
+				next = h.due
+			}
+		}
+		w.mu.Unlock()
+		var tick <-chan time.Time
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+			continue
+		case <-tick:
+		}
+		now := time.Now()
+		var due []jetstream.Msg
+		w.mu.Lock()
+		for m, h := range w.held {
+			if h.every > 0 && !h.due.After(now) {
+				due = append(due, m)
+				h.due = now.Add(h.every)
+			}
+		}
+		w.mu.Unlock()
+		for _, m := range due {
+			if err := m.InProgress(); err != nil {
+				w.log.Debug("could not send a keep-alive", "err", err)
+			}
+		}
+	}
+}
+
+// confirmed waits for the server's answer to a published result: nil
+// when it stored the result. A closed connection never answers: once the
+// loop stops, a closed connection is the answer.
+func (w *worker) confirmed(f jetstream.PubAckFuture) error {
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	stopping := w.stopping
+	for {
+		select {
+		case <-f.Ok():
+			return nil
+		case err := <-f.Err():
+			return err
+		case <-timeout.C:
+			return errors.New("the server did not confirm the result within 10 s")
+		case <-stopping:
+			if w.conn.nc.IsClosed() {
+				return nats.ErrConnectionClosed
+			}
+			stopping = nil // the server still answers: wait for it
+		}
+	}
+}
+
+// settle waits for the server's answer to a published result whose task
+// is acked already. A result the server refused (not for a closed
+// connection or a queue that is gone) is published again, and if the
+// server refuses it again, an error result saying why takes its place:
+// the task will not come back, and the kernel must not wait for it.
+func (w *worker) settle(p pendingResult) {
+	err := w.confirmed(p.future)
+	switch {
+	case err == nil:
+		return
+	case w.conn.closedError(err) != nil:
+		// The result went to the server ahead of the ack it confirmed.
+		p.log.Debug("the connection closed before the server confirmed a result", "err", err)
+		return
+	case queueGone(err):
+		p.log.Debug("the queue is gone; dropping the task's result", "err", err)
+		return
+	}
+	p.log.Warn("the server refused a task's result; publishing it again", "err", err)
+	// On a cluster the results stream may be between two leaders:
+	// publishStored tries again until one takes it. The task is acked
+	// already, so it needs no keep-alive meanwhile.
+	_, perr := w.conn.publishStored(context.Background(), p.res, ResultsStream(w.name), nil, p.log)
+	if perr == nil || w.conn.closedError(perr) != nil || errors.Is(perr, errQueueGone) {
+		return
+	}
+	failed := nats.Header{}
+	for k, v := range p.res.Header {
+		failed[k] = v
+	}
+	failed.Set(HeaderStatus, statusError)
+	instead := &nats.Msg{Subject: p.res.Subject, Header: failed,
+		Data: fmt.Appendf(nil, "the NATS server refused the task's result: %v", perr)}
+	if _, perr = w.conn.publishStored(context.Background(), instead, ResultsStream(w.name), nil, p.log); perr == nil || w.conn.closedError(perr) != nil || errors.Is(perr, errQueueGone) {
+		return
+	}
+	p.log.Error("could not publish a task's result; the kernel will not see it", "err", err)
+}
+
+// queueGone reports whether err says the queue's streams are gone: the
+// run ended (its queue was closed) while the task ran.
+func queueGone(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// run handles one task of the worker's hands: the handler, then its
+// result published and the task acked. The result goes ahead of the ack
+// on the same connection, so the server has it when it has the ack; the
+// next task starts only once the server has the ack, so a worker that
+// dies later has not left a finished task behind to be run again: run
+// waits for the server to confirm the ack, unless the task is the last
+// of its batch (last), whose ack the next fetch's answer confirms. settle
+// checks the server's answer to the result in the background. It returns
+// an error only when the worker must stop.
+func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 	delivery := 1
 	if meta, err := msg.Metadata(); err == nil {
 		delivery = int(meta.NumDelivered)
@@ -168,47 +484,22 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 	if taskID == "" {
 		taskID = h.Get(jetstream.MsgIDHeader)
 	}
-	keepAlive := w.keepAlive
-	if d, err := time.ParseDuration(h.Get(HeaderAckWait)); err == nil && d > 0 {
-		keepAlive = d / 3
-	}
 	log := w.log.With("task", taskID, "delivery", delivery)
 	log.Debug("task started")
 
-	hctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	if keepAlive > 0 {
-		wg.Go(func() {
-			t := time.NewTicker(keepAlive)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					if err := msg.InProgress(); err != nil {
-						log.Debug("could not send a keep-alive", "err", err)
-					}
-				}
-			}
-		})
-	}
-	out, herr := callHandler(hctx, w.handle, taskID, msg.Data(), delivery)
-	close(done)
-	wg.Wait()
-	cancel()
-
+	out, herr := callHandler(ctx, w.handle, taskID, msg.Data(), delivery)
 	if ctx.Err() != nil {
 		// The worker is stopping: hand the task back at once.
-		if err := msg.Nak(); err != nil {
-			log.Debug("could not hand the task back", "err", err)
-		}
+		w.handBack([]jetstream.Msg{msg})
 		return nil
 	}
 
 	res := nats.NewMsg(ResultsSubject(w.name))
 	res.Header.Set(HeaderTask, taskID)
+	// One result per task on the server: a task handed to another worker
+	// after this one published its result but died before acking stores
+	// no second result (the results stream drops a repeated id).
+	res.Header.Set(jetstream.MsgIDHeader, taskID)
 	res.Header.Set(HeaderDelivery, strconv.Itoa(delivery))
 	res.Header.Set(HeaderWorker, w.id)
 	if herr != nil {
@@ -222,31 +513,36 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 		res.Header.Set(HeaderStatus, statusError)
 		res.Data = fmt.Appendf(nil, "the task's result is %d bytes; NATS carries at most %d bytes per message", len(res.Data), max)
 	}
-	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_, err := w.conn.js.PublishMsg(pctx, res, jetstream.WithExpectStream(ResultsStream(w.name)))
-	pcancel()
+	f, err := w.conn.js.PublishMsgAsync(res, jetstream.WithExpectStream(ResultsStream(w.name)), jetstream.WithStallWait(10*time.Second))
+	if err != nil {
+		w.handBack([]jetstream.Msg{msg})
+		if cerr := w.conn.closedError(err); cerr != nil {
+			return cerr
+		}
+		log.Warn("could not publish a task's result; the task goes back to the queue", "err", err)
+		return nil
+	}
+	if last {
+		// No task starts before the next fetch is answered, which the
+		// server does after reading this ack: no need to wait for it.
+		err = msg.Ack()
+	} else {
+		actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = msg.DoubleAck(actx)
+		cancel()
+	}
+	w.release(msg)
+	w.results <- pendingResult{res: res, future: f, log: log}
 	if err != nil {
 		if cerr := w.conn.closedError(err); cerr != nil {
 			return cerr
 		}
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
-			// The run ended (its queue was closed) while the task ran.
-			log.Debug("the queue is gone; dropping the task's result", "err", err)
-			return nil
-		}
-		log.Warn("could not publish a task's result; the task goes back to the queue", "err", err)
-		if err := msg.Nak(); err != nil {
-			log.Debug("could not hand the task back", "err", err)
-		}
+		// The queue is gone (the run ended), or the server is away: the
+		// task comes back to a worker if the run still wants it.
+		log.Debug("could not ack the task", "err", err)
 		return nil
 	}
-	if err := msg.Ack(); err != nil {
-		if cerr := w.conn.closedError(err); cerr != nil {
-			return cerr
-		}
-		log.Debug("could not ack the task", "err", err)
-	}
-	log.Debug("task done", "error", herr != nil)
+	log.Debug("task done")
 	return nil
 }
 
@@ -268,4 +564,10 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// withFixedBatch makes every fetch take up to n tasks, whatever their
+// times (for tests).
+func withFixedBatch(n int) ConsumeOption {
+	return func(c *consumeConfig) { c.fixedBatch = n }
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ type Cluster struct {
 	announced map[int]broker.WorkerInfo
 	changed   chan struct{}
 	started   map[int]bool    // process ids of the local workers started
-	states    map[string]bool // state keys stored on the server
+	states    map[string]bool // queue and state key (NUL between) of states stored on the server
 	closed    bool
 
 	// clocks are the workers' clock offsets (clock.go), and stopClocks
@@ -458,19 +459,51 @@ func (c *Cluster) localCPU() time.Duration {
 	return sum
 }
 
-// putState stores the state's JSON under its key on the server, once.
-func (c *Cluster) putState(ctx context.Context, key string, data []byte) error {
+// reportedCPU is the CPU time workers say they used, by worker ID: from
+// their first task's start to their last task's end, as their results
+// tell (workermsg.Result.CPUStart and CPUEnd).
+type reportedCPU map[string][2]int64
+
+// add counts result res of worker id.
+func (r reportedCPU) add(id string, res workermsg.Result) {
+	if res.CPUEnd <= 0 {
+		return // the worker does not say
+	}
+	span, ok := r[id]
+	if !ok {
+		span = [2]int64{res.CPUStart, res.CPUEnd}
+	}
+	r[id] = [2]int64{min(span[0], res.CPUStart), max(span[1], res.CPUEnd)}
+}
+
+// remoteCPU returns the CPU time reported by the workers the cluster
+// cannot read itself: all but those in info running on this machine
+// with a process id in local (localCPU counts those).
+func (c *Cluster) remoteCPU(r reportedCPU, info map[string]broker.WorkerInfo, local []int) time.Duration {
+	var sum time.Duration
+	for id, span := range r {
+		if w, ok := info[id]; ok && w.Host == c.host && slices.Contains(local, w.PID) {
+			continue
+		}
+		sum += time.Duration(max(span[1]-span[0], 0))
+	}
+	return sum
+}
+
+// putState stores the state's JSON under its key on the server for the
+// workers of queue, once.
+func (c *Cluster) putState(ctx context.Context, queue, key string, data []byte) error {
 	c.mu.Lock()
-	done := c.states[key]
+	done := c.states[queue+"\x00"+key]
 	c.mu.Unlock()
 	if done {
 		return nil
 	}
-	if err := broker.PutState(ctx, c.conn, key, data); err != nil {
+	if err := broker.PutState(ctx, c.conn, queue, key, data); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.states[key] = true
+	c.states[queue+"\x00"+key] = true
 	c.mu.Unlock()
 	return nil
 }

@@ -234,10 +234,15 @@ func TestJoinCommandOfExternalServer(t *testing.T) {
 		name       string
 		opt        ClusterOptions
 		wantInJoin string
+		wantURL    string // default srv.URL()
 	}{
-		{"token in the URL", ClusterOptions{URL: srv.ClientURL()}, srv.ClientURL()},
-		{"token apart", ClusterOptions{URL: srv.URL(), Token: srv.Token()}, srv.ClientURL()},
-		{"another queue", ClusterOptions{URL: srv.ClientURL(), Queue: "other"}, srv.ClientURL() + " -queue other"},
+		{"token in the URL", ClusterOptions{URL: srv.ClientURL()}, srv.ClientURL(), ""},
+		{"token apart", ClusterOptions{URL: srv.URL(), Token: srv.Token()}, srv.ClientURL(), ""},
+		{"another queue", ClusterOptions{URL: srv.ClientURL(), Queue: "other"}, srv.ClientURL() + " -queue other", ""},
+		// A cluster's servers (here the one server twice): the token once,
+		// which the worker uses for each.
+		{"a list of servers", ClusterOptions{URL: srv.URL() + "," + srv.URL(), Token: srv.Token()},
+			srv.ClientURL() + "," + srv.URL(), srv.URL() + "," + srv.URL()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opt.Version = "test"
@@ -249,7 +254,11 @@ func TestJoinCommandOfExternalServer(t *testing.T) {
 			if got, want := c.JoinCommand(), "atonce worker -nats "+tt.wantInJoin; got != want {
 				t.Errorf("JoinCommand got %q, want %q", got, want)
 			}
-			if got, want := c.URL(), srv.URL(); got != want {
+			want := srv.URL()
+			if tt.wantURL != "" {
+				want = tt.wantURL
+			}
+			if got := c.URL(); got != want {
 				t.Errorf("URL got %q, want %q", got, want)
 			}
 		})

@@ -130,7 +130,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	if opt.Trace {
 		c.traceAhead(ctx, there, opt.KeepTrace)
 	}
-	cpu0, local0 := cputime.Self(), c.localCPU()
+	cpu0, local0, localPIDs := cputime.Self(), c.localCPU(), c.LocalPIDs()
 	start := time.Now()
 	run := uuid.NewString()
 	// Enough workers, and the notebook's state where they can fetch it.
@@ -156,7 +156,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	if err != nil {
 		return fail(fmt.Errorf("%s: encoding the notebook state: %w", name, err))
 	}
-	if err := c.putState(ctx, r.State.Key, state); err != nil {
+	if err := c.putState(ctx, f.queue, r.State.Key, state); err != nil {
 		return fail(fmt.Errorf("%s: sending the notebook's cells to the NATS server: %w", name, err))
 	}
 
@@ -182,9 +182,14 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		}
 		ids[task.ID] = i
 		queued[i], sizes[i] = time.Since(start), len(payload)
-		if err := q.Publish(ctx, task.ID, payload); err != nil {
+		if err := q.PublishAsync(task.ID, payload); err != nil {
 			return fail(fmt.Errorf("%s: %w", name, err))
 		}
+	}
+	// The tasks went out in one stream; the server has taken them all
+	// (workers are already running the first ones).
+	if err := q.Flush(ctx); err != nil {
+		return fail(fmt.Errorf("%s: %w", name, err))
 	}
 
 	info := map[string]broker.WorkerInfo{}
@@ -198,7 +203,13 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		if !ok {
 			k = len(pool)
 			workerIndex[id] = k
-			w := info[id]
+			w, ok := info[id]
+			if !ok { // a worker that joined during the run (a replacement)
+				for _, r := range f.ready() {
+					info[r.ID] = r
+				}
+				w = info[id]
+			}
 			rec := &models.WorkerRecord{Worker: k, Host: w.Host, PID: w.PID, CPUs: w.CPUs, Spawn: spawned, Ready: spawned}
 			clock, ok := clocks[id]
 			if !ok { // a worker that joined during the run
@@ -212,6 +223,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 		return pool[k]
 	}
 	answered, traced := 0, 0 // results from workers, and of those traced
+	reported := reportedCPU{}
 	recs := make([]models.TaskRecord, t.N)
 	got := make([]bool, t.N)
 	finished := 0
@@ -273,6 +285,7 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 			w := workerOf(res.Worker)
 			rec = models.RemoteRecord(wr, *w, start)
 			rep.AddWorkerResult(wr, *w, start)
+			reported.add(res.Worker, wr)
 			rec.Queued, rec.BytesIn, rec.BytesOut, rec.Attempts = queued[i], sizes[i], len(res.Payload), res.Delivery
 			if wr.LoadEnd > 0 {
 				w.Spawn = w.OnRunClock(wr.LoadStart, start)
@@ -295,9 +308,10 @@ func (Model) Run(ctx context.Context, t models.Task, opt models.Options) (models
 	}
 	rep.Wall = time.Since(start)
 	rep.Traced = opt.Trace && traced > 0 && traced == answered
-	// The kernel's own CPU and its local workers'; workers on other
-	// machines are not counted.
-	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0)
+	// The kernel's own CPU, its local workers' (read here), and what the
+	// others said with their results.
+	rep.CPU = cputime.Self() - cpu0 + max(c.localCPU()-local0, 0) +
+		c.remoteCPU(reported, info, append(localPIDs, c.LocalPIDs()...))
 	if ctx.Err() != nil {
 		c.cancelRun(f.queue, run)
 	}

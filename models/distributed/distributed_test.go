@@ -21,9 +21,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// clusterWorkers gives a cluster of its own to each check of the suite:
-// an embedded NATS server whose local workers are the test binary.
-func clusterWorkers(t *testing.T) modeltest.Remote {
+// testCluster starts a cluster for t: an embedded NATS server whose
+// local workers are the test binary, closed when t ends.
+func testCluster(t *testing.T) *distributed.Cluster {
+	t.Helper()
 	c, err := distributed.StartCluster(context.Background(), distributed.ClusterOptions{
 		Version:       modeltest.Version,
 		WorkerCommand: []string{os.Args[0], modeltest.WorkerArg},
@@ -33,6 +34,12 @@ func clusterWorkers(t *testing.T) modeltest.Remote {
 		t.Fatalf("starting a cluster: %v", err)
 	}
 	t.Cleanup(c.Close)
+	return c
+}
+
+// clusterWorkers gives a cluster of its own to each check of the suite.
+func clusterWorkers(t *testing.T) modeltest.Remote {
+	c := testCluster(t)
 	return func(fn string, st workermsg.State) *models.Remote {
 		return &models.Remote{Func: fn, State: st, Cluster: c}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"atonce/internal/childproc"
+	"atonce/internal/cputime"
 	"atonce/models"
 	"atonce/models/broker"
 	"atonce/models/workermsg"
@@ -101,6 +102,9 @@ func PipeWorkers(*testing.T) Remote {
 	}
 }
 
+// BurnCPU is the CPU time each task of the suite's function "burn" uses.
+const BurnCPU = 50 * time.Millisecond
+
 // taskFunc is one of the suite's task functions: attempt counts the
 // times task i was started, this one included, and order the starts of
 // any task before this one (the first task to start sees 0).
@@ -148,6 +152,13 @@ var funcs = map[string]taskFunc{
 			return nil, err
 		}
 		for end := time.Now().Add(SpinSleep); time.Now().Before(end); {
+		}
+		return nil, nil
+	},
+	// burn computes until its process has used BurnCPU more CPU time,
+	// however busy the machine.
+	"burn": func(context.Context, int, int, int) (any, error) {
+		for start := cputime.Self(); cputime.Self()-start < BurnCPU; {
 		}
 		return nil, nil
 	},

@@ -155,9 +155,10 @@ func bucket(ctx context.Context, conn *broker.Conn, queue string, create bool) (
 		Bucket:      Bucket(queue),
 		Description: "atonce native programs for workers without a Go toolchain",
 		Storage:     jetstream.MemoryStorage,
+		Replicas:    conn.Replicas(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("opening the store of native programs on the NATS server: %w", err)
+		return nil, fmt.Errorf("opening the store of native programs on the NATS server%s: %w", conn.ReplicasSaid(), err)
 	}
 	return obs, nil
 }

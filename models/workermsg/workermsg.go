@@ -246,6 +246,14 @@ type Result struct {
 	// the load began and ended, in Unix nanoseconds; 0 otherwise.
 	LoadStart int64 `json:"load_start,omitempty"`
 	LoadEnd   int64 `json:"load_end,omitempty"`
+	// CPUStart and CPUEnd are the CPU time (user and system, in
+	// nanoseconds) the worker's process had used when it took the task
+	// (before loading a state) and when the result was ready: a kernel
+	// that cannot read the process's figures (a worker on another
+	// machine) counts a worker's CPU from its first task's CPUStart to
+	// its last task's CPUEnd. 0 when the worker does not say.
+	CPUStart int64 `json:"cpu_start,omitempty"`
+	CPUEnd   int64 `json:"cpu_end,omitempty"`
 	// Globals are the watched variables whose values differ from the
 	// state's, in this worker's copy, after the task.
 	Globals map[string]json.RawMessage `json:"globals,omitempty"`

@@ -86,6 +86,7 @@ func (s *server) run(ctx context.Context, t workermsg.Task) workermsg.Result {
 		for _, sp := range tr.States {
 			res.States = append(res.States, workermsg.Span{State: sp.State, Kind: sp.Kind, Start: res.Start + int64(sp.Start), End: res.Start + int64(sp.End)})
 		}
+		res.States = coarsen(res.States, maxStateSpans)
 		for _, sp := range tr.Runtime {
 			res.Runtime = append(res.Runtime, workermsg.RuntimeSpan{Kind: sp.Kind, Reason: sp.Reason, Start: res.Start + int64(sp.Start), End: res.Start + int64(sp.End)})
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
+	"atonce/internal/cputime"
 	"atonce/models/broker"
 	"atonce/models/nativeship"
 	"atonce/models/workermsg"
@@ -252,10 +253,11 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 		if interrupted {
 			return nil, fmt.Errorf("task %d was not started: its run was interrupted", t.Index)
 		}
+		cpuStart := cputime.Self()
 		var loadStart, loadEnd int64
 		if r.Loaded() != t.StateKey {
 			loadStart = time.Now().UnixNano() // stamped with the result
-			data, err := broker.GetState(ctx, conn, t.StateKey)
+			data, err := broker.GetState(ctx, conn, opt.Queue, t.StateKey)
 			if err != nil {
 				return nil, fmt.Errorf("fetching the notebook state: %w", err)
 			}
@@ -276,6 +278,7 @@ func NATS(ctx context.Context, opt NATSOptions, r Runner, opts ...Option) error 
 		}
 		res := s.run(ctx, t)
 		res.LoadStart, res.LoadEnd = s.stampLoad(loadStart, loadEnd)
+		res.CPUStart, res.CPUEnd = cpuStart.Nanoseconds(), cputime.Self().Nanoseconds()
 		return json.Marshal(res)
 	}
 	err = broker.Consume(consumeCtx, conn, opt.Queue, handle, broker.WithWorkerID(info.ID))
