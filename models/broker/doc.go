@@ -77,6 +77,9 @@
 // keeps only the first result for each task id it reads (see
 // [QueueStats.Duplicates]). On a cluster whose server that led the
 // results stream went away, a worker tries its result again until another
-// leads it, and the queue reads the stream again from the first result it
-// missed if its reading stalls.
+// leads it (a worker that dies meanwhile takes that result with it: its
+// task is acked already), and the queue reads the stream again from the
+// first result it missed if its reading stalls. A result read twice that
+// way counts once, and so does a task the server gives up on after its
+// result came in (its ack lost while the consumer changed leaders).
 package broker

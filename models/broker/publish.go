@@ -35,20 +35,11 @@ func (c *Conn) publishStored(ctx context.Context, msg *nats.Msg, stream string, 
 		if err == nil || c.closedError(err) != nil || ctx.Err() != nil {
 			return ack, err
 		}
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if c.streamGone(ctx, stream, err) {
 			return nil, fmt.Errorf("%w: %w", errQueueGone, err)
 		}
 		if permanent(err) {
 			return nil, err // e.g. a message larger than the stream takes
-		}
-		if errors.Is(err, jetstream.ErrNoStreamResponse) {
-			// Deleted, or between two leaders: ask JetStream which.
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_, serr := c.js.Stream(sctx, stream)
-			cancel()
-			if errors.Is(serr, jetstream.ErrStreamNotFound) {
-				return nil, fmt.Errorf("%w: %w", errQueueGone, err)
-			}
 		}
 		if time.Now().After(deadline) {
 			return nil, err
@@ -67,4 +58,21 @@ func (c *Conn) publishStored(ctx context.Context, msg *nats.Msg, stream string, 
 func permanent(err error) bool {
 	var api *jetstream.APIError
 	return errors.As(err, &api) && api.Code != 0 && api.Code != 503
+}
+
+// streamGone reports whether err, the answer to a message published to
+// stream, says the stream is not there: it was deleted (its run ended).
+// No answer at all is ambiguous, since a stream between two leaders on a
+// cluster answers nobody either: then it asks JetStream which.
+func (c *Conn) streamGone(ctx context.Context, stream string, err error) bool {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return true
+	}
+	if !errors.Is(err, jetstream.ErrNoStreamResponse) && !errors.Is(err, nats.ErrNoResponders) {
+		return false
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, serr := c.js.Stream(sctx, stream)
+	return errors.Is(serr, jetstream.ErrStreamNotFound)
 }

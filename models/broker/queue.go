@@ -188,6 +188,9 @@ type Queue struct {
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
 	taskSeq map[string]uint64 // the reverse, to forget a task's sequence
 	seen    map[string]bool   // task ids that have a result
+	// readSeq is the results stream's sequence of each task's result
+	// read: a reading started again may bring the same message twice.
+	readSeq map[string]uint64
 	pending []Result
 	stats   QueueStats
 	reading bool // Results was called
@@ -225,6 +228,7 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		seqTask:    make(map[uint64]string),
 		taskSeq:    make(map[string]uint64),
 		seen:       make(map[string]bool),
+		readSeq:    make(map[string]uint64),
 		notify:     make(chan struct{}, 1),
 		closed:     make(chan struct{}),
 	}
@@ -600,9 +604,27 @@ func DeleteQueue(ctx context.Context, conn *Conn, name string) error {
 	return errors.Join(errs...)
 }
 
-// deliver records a result unless its task already has one.
-func (q *Queue) deliver(r Result) {
+// deliver records a result unless its task already has one; seq is the
+// results stream's sequence of the message it came in, 0 for a task the
+// server gave up on.
+func (q *Queue) deliver(r Result, seq uint64) {
 	q.mu.Lock()
+	if seq != 0 && q.readSeq[r.TaskID] == seq {
+		// The same message read again: a reading of the results
+		// stream started again after its stream changed leaders may
+		// start over from the beginning of the stream.
+		q.mu.Unlock()
+		q.log.Debug("ignored a result read again", "task", r.TaskID, "seq", seq)
+		return
+	}
+	if q.seen[r.TaskID] && r.Failed != "" {
+		// The server gave up on a task whose result is in: its worker's
+		// ack did not reach it (a consumer between two leaders), and the
+		// task's later deliveries reached no worker. It did not run twice.
+		q.mu.Unlock()
+		q.log.Debug("ignored a give-up for a task that has its result", "task", r.TaskID, "deliveries", r.Delivery)
+		return
+	}
 	if q.seen[r.TaskID] {
 		q.stats.Duplicates++
 		q.mu.Unlock()
@@ -610,9 +632,12 @@ func (q *Queue) deliver(r Result) {
 		return
 	}
 	q.seen[r.TaskID] = true
-	if seq, ok := q.taskSeq[r.TaskID]; ok {
+	if seq != 0 {
+		q.readSeq[r.TaskID] = seq
+	}
+	if taskSeq, ok := q.taskSeq[r.TaskID]; ok {
 		delete(q.taskSeq, r.TaskID)
-		delete(q.seqTask, seq)
+		delete(q.seqTask, taskSeq)
 	}
 	q.stats.Results++
 	switch {
@@ -631,9 +656,11 @@ func (q *Queue) deliver(r Result) {
 
 // onResult turns a message of the results stream into a Result.
 func (q *Queue) onResult(m jetstream.Msg) {
+	var seq uint64
 	if meta, err := m.Metadata(); err == nil {
+		seq = meta.Sequence.Stream
 		q.mu.Lock()
-		q.lastSeq, q.lastRead = max(q.lastSeq, meta.Sequence.Stream), time.Now()
+		q.lastSeq, q.lastRead = max(q.lastSeq, seq), time.Now()
 		q.mu.Unlock()
 	}
 	h := m.Headers()
@@ -651,7 +678,7 @@ func (q *Queue) onResult(m jetstream.Msg) {
 	} else {
 		r.Payload = m.Data()
 	}
-	q.deliver(r)
+	q.deliver(r, seq)
 }
 
 // maxDeliveriesAdvisory is the part of the server's
@@ -699,5 +726,5 @@ func (q *Queue) onAdvisory(m *nats.Msg) {
 		TaskID:   id,
 		Delivery: n,
 		Failed:   fmt.Sprintf("no worker could finish this task in %d attempts (each worker that took it died or timed out)", n),
-	})
+	}, 0)
 }

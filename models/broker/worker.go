@@ -434,7 +434,10 @@ func (w *worker) settle(p pendingResult) {
 		// The result went to the server ahead of the ack it confirmed.
 		p.log.Debug("the connection closed before the server confirmed a result", "err", err)
 		return
-	case queueGone(err):
+	case w.conn.streamGone(context.Background(), ResultsStream(w.name), err):
+		// No answer is not enough to say so: a results stream between
+		// two leaders answers nobody either, and its result must not be
+		// dropped (the task is acked).
 		p.log.Debug("the queue is gone; dropping the task's result", "err", err)
 		return
 	}
@@ -457,12 +460,6 @@ func (w *worker) settle(p pendingResult) {
 		return
 	}
 	p.log.Error("could not publish a task's result; the kernel will not see it", "err", err)
-}
-
-// queueGone reports whether err says the queue's streams are gone: the
-// run ended (its queue was closed) while the task ran.
-func queueGone(err error) bool {
-	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // run handles one task of the worker's hands: the handler, then its
