@@ -169,29 +169,64 @@ func TestRunRefusesBadShapes(t *testing.T) {
 	}
 }
 
+// interruptedAtFunc is a notebook whose Func calls interrupt once it
+// has fetched the function: the interrupt comes after the run has its
+// task and before any of its code runs.
+type interruptedAtFunc struct {
+	*interp.Session
+	interrupt func()
+}
+
+func (n interruptedAtFunc) Func(ctx context.Context, name string) (reflect.Value, error) {
+	fn, err := n.Session.Func(ctx, name)
+	n.interrupt()
+	return fn, err
+}
+
+// TestInterruptStopsBusyTasks interrupts a run of tasks that never
+// return: right after it fetched its task, before any of its code ran
+// (a Stop then has nothing to stop, and what starts later must not
+// spin), and while it runs. Either way the run ends with an error and the
+// session still works.
 func TestInterruptStopsBusyTasks(t *testing.T) {
-	s := session(t, "func Spin(i int) {\n\tfor {\n\t}\n}\nkept := 3")
-	spec, _ := modelrun.ParseSpec("-n 4 -models threads Spin", []string{"threads"})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		cancel()
-	}()
-	done := make(chan error, 1)
-	go func() {
-		_, err := modelrun.Run(ctx, s, spec, modelrun.Hooks{})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("an interrupted run got nil error, want one")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("busy tasks did not stop within 5 s of the interrupt")
-	}
-	if r := s.Execute(context.Background(), "kept"); r.Err != nil || r.Value["text/plain"] != "3" {
-		t.Errorf("after the interrupt got %v %v, want 3: the session must still work", r.Value, r.Err)
+	for _, tt := range []struct {
+		name  string
+		after time.Duration // the interrupt, after Run was called; < 0: at Func
+	}{
+		{"before its code runs", -1},
+		{"while it runs", 200 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := session(t, "func Spin(i int) {\n\tfor {\n\t}\n}\nkept := 3")
+			spec, _ := modelrun.ParseSpec("-n 4 -models threads Spin", []string{"threads"})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var nb modelrun.Notebook = s
+			if tt.after < 0 {
+				nb = interruptedAtFunc{s, cancel}
+			} else {
+				go func() {
+					time.Sleep(tt.after)
+					cancel()
+				}()
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := modelrun.Run(ctx, nb, spec, modelrun.Hooks{})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("an interrupted run got nil error, want one")
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("busy tasks did not stop within 30 s of the interrupt")
+			}
+			if r := s.Execute(context.Background(), "kept"); r.Err != nil || r.Value["text/plain"] != "3" {
+				t.Errorf("after the interrupt got %v %v, want 3: the session must still work", r.Value, r.Err)
+			}
+		})
 	}
 }
 

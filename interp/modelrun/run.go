@@ -227,8 +227,22 @@ func Run(ctx context.Context, nb Notebook, spec Spec, hooks Hooks) ([]models.Rep
 		defer stopper.Done()
 		select {
 		case <-ctx.Done():
-			nb.Stop()
 		case <-stopped:
+			return
+		}
+		// Stop what runs now, and again until the run returns: Stop ends
+		// only the code running when it is called, and a task that
+		// starts after the interrupt came (the interrupt came while the
+		// run was being prepared, or between two models) would spin on.
+		again := time.NewTicker(100 * time.Millisecond)
+		defer again.Stop()
+		for {
+			nb.Stop()
+			select {
+			case <-stopped:
+				return
+			case <-again.C:
+			}
 		}
 	}()
 	defer func() {
@@ -468,6 +482,11 @@ func Summary(reports []models.Report, took time.Duration) string {
 // measured later (a fresh heap, cold caches), which skewed every speedup.
 // The caller restores the notebook's variables afterwards.
 func warmUp(ctx context.Context, fn reflect.Value, spec Spec) {
+	if ctx.Err() != nil {
+		// Interrupted already: fn was fetched before the interrupt, and
+		// the interpreter's stop does not reach a call of it begun after.
+		return
+	}
 	task, err := models.TaskOf(spec.Func, fn, 1)
 	if err != nil {
 		return
