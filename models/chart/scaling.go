@@ -93,20 +93,7 @@ func Scaling(scales []models.Scaling, opts ...Option) (Chart, error) {
 
 	width, height := vg.Length(scalingWidth), vg.Length(scalingHeight)
 	items := scalingLegend(lines, cores)
-	paint := func(c draw.Canvas) {
-		c.SetColor(gray(0xff))
-		c.Fill(c.Rectangle.Path())
-		y := c.Max.Y - margin - titleHeight/2
-		drawTitle(c, vg.Point{X: margin, Y: y}, 0, "scaling", fmt.Sprintf("speedup against workers · %s", roundsWords(lines)))
-		y -= titleHeight/2 + 2
-		ll := layoutLegend(items, width-2*margin)
-		drawLegend(c, ll, margin, y)
-		y -= vg.Length(len(ll))*legendLine + 6
-		p.Draw(draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: margin, Y: c.Min.Y + margin},
-			Max: vg.Point{X: c.Max.X - margin, Y: y},
-		}})
-	}
+	paint := titledPlot("scaling", fmt.Sprintf("speedup against workers · %s", roundsWords(lines)), items, p, width)
 	svg, png, err := render(width, height, settingsOf(opts), paint)
 	if err != nil {
 		return Chart{}, fmt.Errorf("drawing the scaling chart: %w", err)

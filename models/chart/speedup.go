@@ -111,20 +111,7 @@ func Speedup(reports []models.Report, opts ...Option) (Chart, error) {
 		title = fmt.Sprintf("the median over %d rounds of %s's wall ÷ the model's, in the same round", rounds, base.Model)
 	}
 	items := speedupLegend(base.Model, rounds > 1)
-	paint := func(c draw.Canvas) {
-		c.SetColor(gray(0xff))
-		c.Fill(c.Rectangle.Path())
-		y := c.Max.Y - margin - titleHeight/2
-		drawTitle(c, vg.Point{X: margin, Y: y}, 0, "speedup", title)
-		y -= titleHeight/2 + 2
-		lines := layoutLegend(items, width-2*margin)
-		drawLegend(c, lines, margin, y)
-		y -= vg.Length(len(lines))*legendLine + 6
-		p.Draw(draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: margin, Y: c.Min.Y + margin},
-			Max: vg.Point{X: c.Max.X - margin, Y: y},
-		}})
-	}
+	paint := titledPlot("speedup", title, items, p, width)
 	svg, png, err := render(width, height, settingsOf(opts), paint)
 	if err != nil {
 		return Chart{}, fmt.Errorf("drawing the speedup chart: %w", err)
@@ -249,4 +236,25 @@ func speedupSummary(reports []models.Report, base models.Report, bars []speedupB
 		fmt.Fprintf(&b, "Left out (no wall time): %s.\n", strings.Join(skipped, ", "))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// titledPlot paints a chart of one plot: a white page, the chart's name
+// and title on top, its legend under them (as many lines as the width
+// needs) and the plot p in the rest. The speedup and scaling charts are
+// laid out so.
+func titledPlot(name, title string, items []legendItem, p *plot.Plot, width vg.Length) func(draw.Canvas) {
+	return func(c draw.Canvas) {
+		c.SetColor(gray(0xff))
+		c.Fill(c.Rectangle.Path())
+		y := c.Max.Y - margin - titleHeight/2
+		drawTitle(c, vg.Point{X: margin, Y: y}, 0, name, title)
+		y -= titleHeight/2 + 2
+		lines := layoutLegend(items, width-2*margin)
+		drawLegend(c, lines, margin, y)
+		y -= vg.Length(len(lines))*legendLine + 6
+		p.Draw(draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: margin, Y: c.Min.Y + margin},
+			Max: vg.Point{X: c.Max.X - margin, Y: y},
+		}})
+	}
 }
