@@ -174,8 +174,8 @@ func Run(ctx context.Context, nb Notebook, spec Spec, hooks Hooks) ([]models.Rep
 	// breakpoints before the run, every round again after it, and the
 	// timings mean little anyway: one round, no warm-up.
 	if interpreted && debugging(nb) {
-		if p, ok := nb.(interface{ Print(stream, text string) }); ok {
-			p.Print("stderr", "atonce: the debugger is on: interpreted code runs many times slower under it, so the timings say little and the models run one round; each task of a model whose tasks run at the same time is a goroutine of its own in the debugger\n")
+		if out := printer(nb); out != nil {
+			out(workermsg.Output{Stream: "stderr", Text: "atonce: the debugger is on: interpreted code runs many times slower under it, so the timings say little and the models run one round; each task of a model whose tasks run at the same time is a goroutine of its own in the debugger\n"})
 		}
 		spec.Repeat = 1
 	}
