@@ -14,6 +14,7 @@ temporary JUPYTER_PATH.
 import collections
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -244,6 +245,17 @@ class Cluster:
             return next(n for n in self.nodes if n.name == name)
         return self.until(lead, f"{stream} has a leader")
 
+    def lead_on(self, stream, node, tries=30):
+        """Asks stream's leader to step down until node leads it (each
+        step-down hands the lead to a random other node)."""
+        for _ in range(tries):
+            if self.leader(stream) is node:
+                self.current(stream)
+                return
+            self.until(lambda: self.api("STREAM.LEADER.STEPDOWN." + stream), f"{stream}'s leader stepped down")
+            time.sleep(0.2)
+        self.case.fail(f"{node.name} did not come to lead {stream} in {tries} step-downs\n{self.logs()}")
+
     def current(self, stream):
         """Waits until stream has a leader and two followers up to date."""
         def check():
@@ -386,9 +398,13 @@ class NATSCluster(unittest.TestCase):
         self.assertEqual(reply["content"]["status"], "ok", reply["content"])
         return outs
 
-    def finish(self, kc, msg_id):
-        """The reply to msg_id and its outputs up to idle."""
-        reply = kc.get_shell_msg(timeout=TIMEOUT)
+    def finish(self, kc, msg_id, diagnose=lambda: ""):
+        """The reply to msg_id and its outputs up to idle; when it does not
+        come, the test fails with what diagnose() says."""
+        try:
+            reply = kc.get_shell_msg(timeout=TIMEOUT)
+        except queue.Empty:
+            self.fail(f"the run did not end within {TIMEOUT}s\n{diagnose()}")
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         outs = []
         while True:
@@ -399,14 +415,6 @@ class NATSCluster(unittest.TestCase):
                 return reply["content"], outs
             outs.append(msg)
 
-    # A known bug, left open in issue 15: since the workers fetch tasks in
-    # batches and publish results ahead of their acks, this run sometimes
-    # never ends after the leader's death (2 of 4 full make test runs on
-    # 2026-12-03; the suite alone passed). The broker-level TestCluster
-    # kills a node and the leader too and passes; this stays off until the
-    # hang is found, so that it does not make every run of make test a coin
-    # toss.
-    @unittest.skip("known bug (issue 15): a distributed run through the kernel can hang after the work queue's leader dies")
     def test_node_and_leader_killed_mid_run(self):
         """Kill a node that does not lead the work queue (then bring it
         back: a stream lives while two of its three copies do), then the
@@ -438,12 +446,17 @@ class NATSCluster(unittest.TestCase):
         results.wait(second, self)
         self.assertEqual(len(results.seen), second, "the tasks after the second gate wait for it")
         lead = self.cluster.leader(tasks)
+        # The results stream is led by the same node, so that the results
+        # of the tasks the second gate releases are published while both
+        # streams elect new leaders (a worker's result then gets no answer
+        # and must be published again).
+        self.cluster.lead_on(outcomes, lead)
         if results.node is lead:
             results.move(avoid=[lead])
         killed = time.monotonic()
         lead.kill()
         open(os.path.join(self.gates, "second"), "w").close()
-        content, outs = self.finish(kc, msg_id)
+        content, outs = self.finish(kc, msg_id, lambda: self.stuck(results, n, tasks, outcomes))
         print(f"{self.id()}: killed {follower.name}, then the leader {lead.name}; the run ended "
               f"{time.monotonic() - killed:.1f}s after the leader's death", file=sys.stderr)
         self.assertEqual(content["status"], "ok", content)
@@ -457,6 +470,24 @@ class NATSCluster(unittest.TestCase):
         again = sum(k - 1 for k in results.seen.values())
         print(f"{self.id()}: {n} results; {again} seen again on the subject (a result published again, or a task "
               f"run again, while a stream elected its leader: the results stream stores one per task)", file=sys.stderr)
+
+    def stuck(self, results, n, *streams):
+        """What a run that does not end left on the cluster: the tasks
+        whose result the test did not see, each stream's state and the
+        workers' consumer's."""
+        out = [f"the test saw {len(results.seen)} of {n} results; none for tasks "
+               f"{sorted(set(range(n)) - {int(t.rsplit('.', 1)[-1]) for t in results.seen if t and t.rsplit('.', 1)[-1].isdigit()})}"]
+        for stream in streams:
+            try:
+                info = self.cluster.stream(stream)
+                out.append(f"{stream}: state {info.get('state')}, cluster {info.get('cluster')}")
+            except (OSError, RuntimeError, ValueError) as e:
+                out.append(f"{stream}: {e}")
+        try:
+            out.append(f"consumer: {self.cluster.api(f'CONSUMER.INFO.{streams[0]}.workers')}")
+        except (OSError, RuntimeError, ValueError) as e:
+            out.append(f"consumer: {e}")
+        return "\n".join(out) + "\n" + self.cluster.logs()
 
     def test_two_kernels_at_once(self):
         """Two kernels on the cluster, no queue named, each running at the

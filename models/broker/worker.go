@@ -291,6 +291,7 @@ type heldTask struct {
 type pendingResult struct {
 	res    *nats.Msg
 	future jetstream.PubAckFuture
+	sent   time.Time // when it was published
 	log    *slog.Logger
 }
 
@@ -396,11 +397,20 @@ func (w *worker) keepAlives(ctx context.Context) {
 	}
 }
 
-// confirmed waits for the server's answer to a published result: nil
-// when it stored the result. A closed connection never answers: once the
-// loop stops, a closed connection is the answer.
-func (w *worker) confirmed(f jetstream.PubAckFuture) error {
-	timeout := time.NewTimer(10 * time.Second)
+// confirmWait is how long after publishing a result a worker waits for
+// the server to confirm it before it publishes the result again (the
+// Nats-Msg-Id keeps a result stored once): on a cluster, a results
+// stream whose leader died answers nothing for what it had not stored.
+const confirmWait = 5 * time.Second
+
+// confirmed waits for the server's answer to a result published at
+// sent: nil when it stored the result. It waits until confirmWait after
+// sent, not after the call: results lost together (their stream's
+// leader died) are all tried again about confirmWait after they were
+// published, not one confirmWait after another. A closed connection
+// never answers: once the loop stops, a closed connection is the answer.
+func (w *worker) confirmed(f jetstream.PubAckFuture, sent time.Time) error {
+	timeout := time.NewTimer(time.Until(sent.Add(confirmWait)))
 	defer timeout.Stop()
 	stopping := w.stopping
 	for {
@@ -410,7 +420,7 @@ func (w *worker) confirmed(f jetstream.PubAckFuture) error {
 		case err := <-f.Err():
 			return err
 		case <-timeout.C:
-			return errors.New("the server did not confirm the result within 10 s")
+			return fmt.Errorf("the server did not confirm the result within %s", confirmWait)
 		case <-stopping:
 			if w.conn.nc.IsClosed() {
 				return nats.ErrConnectionClosed
@@ -426,7 +436,7 @@ func (w *worker) confirmed(f jetstream.PubAckFuture) error {
 // server refuses it again, an error result saying why takes its place:
 // the task will not come back, and the kernel must not wait for it.
 func (w *worker) settle(p pendingResult) {
-	err := w.confirmed(p.future)
+	err := w.confirmed(p.future, p.sent)
 	switch {
 	case err == nil:
 		return
@@ -441,7 +451,7 @@ func (w *worker) settle(p pendingResult) {
 		p.log.Debug("the queue is gone; dropping the task's result", "err", err)
 		return
 	}
-	p.log.Warn("the server refused a task's result; publishing it again", "err", err)
+	p.log.Warn("the server did not store a task's result; publishing it again", "err", err)
 	// On a cluster the results stream may be between two leaders:
 	// publishStored tries again until one takes it. The task is acked
 	// already, so it needs no keep-alive meanwhile.
@@ -510,6 +520,7 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 		res.Header.Set(HeaderStatus, statusError)
 		res.Data = fmt.Appendf(nil, "the task's result is %d bytes; NATS carries at most %d bytes per message", len(res.Data), max)
 	}
+	sent := time.Now()
 	f, err := w.conn.js.PublishMsgAsync(res, jetstream.WithExpectStream(ResultsStream(w.name)), jetstream.WithStallWait(10*time.Second))
 	if err != nil {
 		w.handBack([]jetstream.Msg{msg})
@@ -529,7 +540,7 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 		cancel()
 	}
 	w.release(msg)
-	w.results <- pendingResult{res: res, future: f, log: log}
+	w.results <- pendingResult{res: res, future: f, sent: sent, log: log}
 	if err != nil {
 		if cerr := w.conn.closedError(err); cerr != nil {
 			return cerr
