@@ -39,9 +39,9 @@ type Spec struct {
 	// is known to ±5% at 95% confidence, within Rounds and Budget.
 	Repeat int
 	// Rounds is the most rounds when Repeat is 0 (-rounds N; 0 means
-	// DefaultRounds), and Budget the measured time after which no round
-	// starts, once FewestRounds are done (-budget DUR; 0 means
-	// DefaultBudget).
+	// DefaultRounds, or more while the rounds are short), and Budget
+	// the measured time after which no round starts, once FewestRounds
+	// are done (-budget DUR; 0 means DefaultBudget).
 	Rounds int
 	Budget time.Duration
 	Func   string // the task function's name; "" means the cell's last func
@@ -116,7 +116,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	fs.Func("workers", "workers per model, or a list of counts", func(arg string) error { return parseWorkers(arg, &spec) })
 	list := fs.String("models", "", "models to run")
 	fs.IntVar(&spec.Repeat, "repeat", 0, "exactly this many rounds")
-	fs.IntVar(&spec.Rounds, "rounds", DefaultRounds, "at most this many rounds")
+	fs.IntVar(&spec.Rounds, "rounds", 0, "at most this many rounds")
 	fs.DurationVar(&spec.Budget, "budget", DefaultBudget, "no round starts after this much measured time")
 	noTrace := fs.Bool("no-trace", false, "do not record task states")
 	fs.BoolVar(&spec.NoCharts, "no-charts", false, "show the table without charts")
@@ -165,7 +165,7 @@ func ParseSpec(args string, defaultModels []string) (spec Spec, err error) {
 	if set["repeat"] && (spec.Repeat < 1 || spec.Repeat > MaxRounds) {
 		return spec, fmt.Errorf("-repeat %d: choose between 1 and %d", spec.Repeat, MaxRounds)
 	}
-	if spec.Rounds < 1 || spec.Rounds > MaxRounds {
+	if set["rounds"] && (spec.Rounds < 1 || spec.Rounds > MaxRounds) {
 		return spec, fmt.Errorf("-rounds %d: choose between 1 and %d", spec.Rounds, MaxRounds)
 	}
 	if spec.Budget <= 0 {

@@ -66,9 +66,11 @@ func (s *synthetic) run(spec Spec) (reports []models.Report, took int, why strin
 
 // The stopping rule, on a synthetic model with known noise: a quiet one
 // stops as soon as 95% intervals exist and are narrow; a noisy one spends
-// its budget, in rounds (at most 15) or in time (10 s of rounds, but
-// never fewer than 3 rounds); -repeat takes exactly its rounds; a task
-// that fails ends the rounds.
+// its budget, in rounds (at most 15, or up to 100 while they took less
+// than a fifth of the budget and -rounds was not given) or in time (10 s
+// of rounds, but never fewer than 3 rounds); -repeat takes exactly its
+// rounds; a task that fails ends the rounds. wantRounds -1 is more than
+// 15 and fewer than 100.
 func TestStoppingRule(t *testing.T) {
 	adaptive := Spec{Models: []string{"sequential", "threads"}, Modes: []models.Mode{models.Interpreted}}
 	for _, tt := range []struct {
@@ -80,6 +82,9 @@ func TestStoppingRule(t *testing.T) {
 	}{
 		{"quiet: stops at the first 95% interval", adaptive, synthetic{base: 100 * time.Millisecond, noise: 0.005}, 6, "every speedup known to ±5% at 95% confidence"},
 		{"noisy, short rounds: the most rounds", adaptive, synthetic{base: 100 * time.Millisecond, noise: 0.3}, DefaultRounds, "the most rounds, 15"},
+		{"noisy, very short rounds: up to 100", adaptive, synthetic{base: 2 * time.Millisecond, noise: 0.3}, MaxRounds, "100 short rounds, "},
+		{"noisy, short rounds: past 15 until a fifth of the budget", adaptive, synthetic{base: 20 * time.Millisecond, noise: 0.3}, -1, " short rounds, "},
+		{"noisy, very short rounds, -rounds 15: 15", withPlan(adaptive, 0, DefaultRounds, 0), synthetic{base: 2 * time.Millisecond, noise: 0.3}, DefaultRounds, "the most rounds, 15"},
 		{"noisy, long rounds: the time budget", adaptive, synthetic{base: 2 * time.Second, noise: 0.3}, 0, "the time budget spent, 10s of rounds"},
 		{"quiet, rounds longer than the budget: still 3", adaptive, synthetic{base: 20 * time.Second, noise: 0.005}, FewestRounds, "the time budget spent"},
 		{"noisy, -rounds 8", withPlan(adaptive, 0, 8, 0), synthetic{base: 100 * time.Millisecond, noise: 0.3}, 8, "the most rounds, 8"},
@@ -94,7 +99,7 @@ func TestStoppingRule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (tt.wantRounds > 0 && rounds != tt.wantRounds) || !strings.HasPrefix(why, tt.wantWhy) {
+			if (tt.wantRounds > 0 && rounds != tt.wantRounds) || (tt.wantRounds < 0 && (rounds <= DefaultRounds || rounds >= MaxRounds)) || !strings.Contains(why, tt.wantWhy) {
 				t.Errorf("stopped after %d rounds (%s), want %d (%s)", rounds, why, tt.wantRounds, tt.wantWhy)
 			}
 			if tt.wantRounds == 0 {
@@ -127,7 +132,7 @@ func TestStoppingRule(t *testing.T) {
 			}
 			// A warm-up round first, but for a run of one round.
 			warm := strings.Count(strings.Join(s.calls, ","), "warm-up")
-			if want := 2; tt.spec.plan().upTo() == 1 {
+			if want := 2; tt.spec.plan().upTo(0) == 1 {
 				want = 0
 				if warm != want {
 					t.Errorf("%d warm-up runs, want %d", warm, want)

@@ -324,7 +324,7 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 	}
 	p := r.spec.plan()
 	if p.warmUp() {
-		r.hooks.round(0, p.upTo())
+		r.hooks.round(0, p.upTo(0))
 		var warm []models.Report
 		for k := range slots {
 			rep, _, err := r.do(ctx, k, nil)
@@ -342,7 +342,7 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 	}
 	var measured time.Duration
 	for round := 1; ; round++ {
-		r.hooks.round(round, p.upTo())
+		r.hooks.round(round, p.upTo(round))
 		cal := models.Calibrate()
 		failed, ran := false, 0
 		// Each round starts one slot later (A B C, B C A, C A B, ...), so
