@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"atonce/internal/words"
 	"atonce/models/stats"
 )
 
@@ -127,6 +129,11 @@ func Table(reports []Report) (text string, htmlTable string) {
 	}
 	for _, r := range reports {
 		for _, n := range r.Notes {
+			notes = append(notes, r.Model+": "+n)
+		}
+	}
+	for _, r := range reports {
+		if n := hostsNote(r); n != "" {
 			notes = append(notes, r.Model+": "+n)
 		}
 	}
@@ -271,6 +278,40 @@ func tasksPerWorker(r Report) string {
 		return fmt.Sprintf("%.1f", mean)
 	}
 	return fmt.Sprintf("%.1f (%d–%d)", mean, lo, hi)
+}
+
+// hostsNote names the machines a report's workers ran on, with their
+// workers and tasks, when they are not all this one: "workers on b (2
+// workers, 150 tasks), c (2 workers, 150 tasks)".
+func hostsNote(r Report) string {
+	here, _ := os.Hostname()
+	workers, tasks := map[string]int{}, map[string]int{}
+	hostOf := map[int]string{}
+	var hosts []string
+	for _, w := range r.Pool {
+		if w.Host == "" {
+			continue
+		}
+		if workers[w.Host] == 0 {
+			hosts = append(hosts, w.Host)
+		}
+		workers[w.Host]++
+		hostOf[w.Worker] = w.Host
+	}
+	if len(hosts) == 0 || (len(hosts) == 1 && hosts[0] == here) {
+		return ""
+	}
+	for _, t := range r.Tasks {
+		if h, ok := hostOf[t.Worker]; ok && t.Err == "" {
+			tasks[h]++
+		}
+	}
+	slices.Sort(hosts)
+	parts := make([]string, len(hosts))
+	for i, h := range hosts {
+		parts[i] = fmt.Sprintf("%s (%s, %s)", h, words.Plural(workers[h], "worker", "workers"), words.Plural(tasks[h], "task", "tasks"))
+	}
+	return "workers on " + strings.Join(parts, ", ")
 }
 
 // errorsOf sums up a report's run error and failed tasks on one line.

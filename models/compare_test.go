@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -129,5 +130,53 @@ func TestTableNotesContention(t *testing.T) {
 	}
 	if !strings.Contains(html, "<p>note: while threads ran") {
 		t.Errorf("the HTML table lacks the note:\n%s", html)
+	}
+}
+
+// The table names the machines a model's workers ran on, with their
+// workers and finished tasks, unless they all ran on this one.
+func TestHostsNote(t *testing.T) {
+	here, err := os.Hostname()
+	if err != nil {
+		t.Skip("this machine has no host name to tell its workers apart by")
+	}
+	tasks := func(workers ...int) []models.TaskRecord {
+		var out []models.TaskRecord
+		for i, w := range workers {
+			out = append(out, models.TaskRecord{Index: i, Worker: w})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		r    models.Report
+		want string
+	}{
+		{"no pool", models.Report{Model: "threads", Tasks: tasks(0, 1)}, ""},
+		{"all on this machine", models.Report{Model: "distributed", Pool: []models.WorkerRecord{{Worker: 0, Host: here}, {Worker: 1, Host: here}}, Tasks: tasks(0, 1)}, ""},
+		{"two other hosts", models.Report{Model: "distributed",
+			Pool:  []models.WorkerRecord{{Worker: 0, Host: "hostb"}, {Worker: 1, Host: "hosta"}, {Worker: 2, Host: "hostb"}},
+			Tasks: tasks(0, 0, 1, 2, 2)},
+			"distributed: workers on hosta (1 worker, 1 task), hostb (2 workers, 4 tasks)"},
+		{"one other host, a failed task", models.Report{Model: "distributed",
+			Pool:  []models.WorkerRecord{{Worker: 0, Host: "hostb"}},
+			Tasks: append(tasks(0), models.TaskRecord{Index: 1, Worker: 0, Err: "boom"})},
+			"distributed: workers on hostb (1 worker, 1 task)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			text, html := models.Table([]models.Report{tt.r})
+			var got string
+			for line := range strings.Lines(text) {
+				if strings.HasPrefix(line, "note: "+tt.r.Model+": workers on") {
+					got = strings.TrimSpace(strings.TrimPrefix(line, "note: "))
+				}
+			}
+			if got != tt.want {
+				t.Errorf("got note %q, want %q\n%s", got, tt.want, text)
+			}
+			if tt.want != "" && !strings.Contains(html, tt.want) {
+				t.Errorf("the HTML table lacks the note %q", tt.want)
+			}
+		})
 	}
 }

@@ -236,6 +236,12 @@ class Hosts(KernelCase):
         dist, outs = self.finish(msg_id, 6)
         names = {h["hostname"] for h in SPEC["workers"]}
         self.assertEqual({w.get("host") for w in dist["pool"]}, names, "the report names both worker hosts")
+        notes = [line for m in outs if m["msg_type"] in ("display_data", "update_display_data")
+                 for line in m["content"]["data"].get("text/plain", "").splitlines()
+                 if line.startswith("note: distributed: workers on ")]
+        self.assertTrue(notes, "the table names the hosts the workers ran on")
+        for host in names:
+            self.assertRegex(notes[-1], rf"\b{host} \(1 worker, \d+ tasks?\)", "the table's note names each worker host")
         pids = {h["hostname"]: self.worker(h).pid for h in SPEC["workers"]}
         for w in dist["pool"]:
             self.assertEqual(w["pid"], pids[w["host"]], f"worker {w} is the process of its host")
