@@ -12,7 +12,8 @@
 //
 //   - [Sequential]: one goroutine runs the tasks in order (the baseline).
 //   - [EventLoop]: asyncio-like coroutines; one runs at a time and the loop
-//     switches only at await points ([Sleep], [Await]).
+//     switches only at await points ([Sleep], [Await]), on one processor
+//     (GOMAXPROCS is 1 during the run), as asyncio's loop is one thread.
 //   - [GIL]: a small pool of threads, one running at a time, switched
 //     preemptively (GOMAXPROCS is 1 during the run).
 //   - [Threads]: a pool of goroutines on all cores.

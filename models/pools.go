@@ -37,6 +37,11 @@ type Sequential struct{}
 // gives the loop to the next coroutine in line (FIFO) and queues up again
 // once the awaited thing is done. A coroutine also yields between two
 // tasks. A CPU-bound task never yields, so the loop gains nothing on it.
+// The loop runs on one processor (GOMAXPROCS is 1 during the run,
+// restored after), as asyncio's is one thread: handing the loop to the
+// next coroutine is a switch on that processor, not the wake-up of a
+// thread on another, which cost native tasks of 0.1 ms about a sixth of
+// their time (0.83x on fib(22), 1.00x on one processor).
 type EventLoop struct{}
 
 // GIL runs the tasks on a small pool of threads (Options.Workers, default
@@ -99,6 +104,7 @@ var (
 		},
 		workers: func(n int) int { return min(n, maxCoroutines) },
 		loop:    true,
+		procs:   1,
 	}
 	gilSpec = spec{
 		Traits: Traits{
