@@ -98,10 +98,11 @@ func newQueue(t testing.TB, conn *Conn, opt QueueOptions) (*Queue, <-chan Result
 }
 
 // workerRun is a Consume running in a goroutine: done is closed when it
-// returns, then err holds what it returned.
+// returns, then err holds what it returned; stop ends it and waits.
 type workerRun struct {
 	done chan struct{}
 	err  error
+	stop func()
 }
 
 // startWorker runs Consume on conn until the test ends.
@@ -113,14 +114,15 @@ func startWorker(t testing.TB, conn *Conn, name, id string, h Handler, opts ...C
 		defer close(w.done)
 		w.err = Consume(ctx, conn, name, h, append([]ConsumeOption{WithWorkerID(id)}, opts...)...)
 	}()
-	t.Cleanup(func() {
+	w.stop = func() {
 		cancel()
 		select {
 		case <-w.done:
 		case <-time.After(10 * time.Second):
 			t.Errorf("worker %s did not stop", id)
 		}
-	})
+	}
+	t.Cleanup(w.stop)
 	return w
 }
 
@@ -346,9 +348,9 @@ func TestKilledWorkerRedelivered(t *testing.T) {
 // TestKilledWorkerHoldingBatch kills a worker, which takes two tasks at
 // a time, while it holds its second batch: the one it runs and one it
 // has not started. Every task's result arrives exactly once: the first
-// batch's from the dying worker (they are not run again, neither the
-// first, whose ack the worker waited for, nor the last, whose ack went
-// with the next fetch), the two it held from the next worker.
+// batch's from the dying worker (they are not run again: their results
+// were stored, and their acks went to the server ahead of the next
+// fetch), the two it held from the next worker.
 func TestKilledWorkerHoldingBatch(t *testing.T) {
 	s := startServer(t, natsserver.Options{})
 	kernel := connect(t, s.URL(), s.Token())

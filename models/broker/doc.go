@@ -23,7 +23,7 @@
 //   - [Consume] is the worker side: it runs one task at a time, taking
 //     short tasks from the server in batches ([WithMaxBatch]), with
 //     keep-alives for every task it holds, each result published before
-//     its task is acked.
+//     its task is acked, and neither waited for.
 //   - [ServeWorkerInfo] and [ListWorkers] let the kernel see who is there.
 //   - [PutState] and [GetState] carry notebook state by key.
 //
@@ -33,12 +33,17 @@
 //
 //	stream   ATONCE_TASKS_NAME    subjects atonce.NAME.tasks.>  (work queue, memory)
 //	consumer workers              durable pull, explicit ack
-//	stream   ATONCE_RESULTS_NAME  subject  atonce.NAME.results  (limits, memory)
+//	stream   ATONCE_RESULTS_NAME  subjects atonce.NAME.results.>  (limits, memory)
 //	advisory $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ATONCE_TASKS_NAME.workers
 //
 // Tasks are published on atonce.NAME.tasks.run with the headers
 // Nats-Msg-Id and Atonce-Task set to the task id, and Atonce-Ack-Wait (the
-// queue's AckWait, which paces the workers' keep-alives). Results carry the headers
+// queue's AckWait, which paces the workers' keep-alives). Each task's
+// result is published on a subject of its own, atonce.NAME.results.TOKEN
+// ([TaskResultSubject]): TOKEN is the task id when it is letters, digits,
+// '_', '-' and dots between non-empty parts and does not start with "x",
+// else "x" and the id's bytes in hex; so a worker can ask the results
+// stream whether a task's result is stored. Results carry the headers
 // Atonce-Task, Atonce-Delivery, Atonce-Worker and Atonce-Status ("ok" or
 // "error"; for "error" the payload is the error text), and Nats-Msg-Id set
 // to the task id, so the results stream stores one result per task.
@@ -66,20 +71,30 @@
 //
 // # Delivery guarantees
 //
-// A task is delivered at least once: a worker that dies or stalls without
-// acking has its task redelivered after the queue's AckWait — every task
-// it held, the one it ran and those of its batch it had not started — up to
-// MaxDeliver attempts, after which [Queue.Results] reports it as failed. A
-// worker publishes the result before it acks, so a result is never lost;
-// the price is that a task can occasionally run twice (a worker that died
-// after publishing its result, before acking): the results stream drops
-// the second result (its Nats-Msg-Id repeats the first's), and [Queue]
-// keeps only the first result for each task id it reads (see
-// [QueueStats.Duplicates]). On a cluster whose server that led the
-// results stream went away, a worker tries its result again until another
-// leads it (a worker that dies meanwhile takes that result with it: its
-// task is acked already), and the queue reads the stream again from the
-// first result it missed if its reading stalls. A result read twice that
-// way counts once, and so does a task the server gives up on after its
-// result came in (its ack lost while the consumer changed leaders).
+// Every task's result reaches the kernel once; a task whose result the
+// server stored never runs again (unless the worker it comes back to
+// cannot ask the results stream, see below); a task whose worker died
+// before its result left it runs again on another worker.
+//
+// A worker publishes a task's result and then acks the task, on the same
+// connection, and starts its next task without waiting for the server's
+// answers. A worker that dies or stalls has every task it held and had
+// not acked redelivered after the queue's AckWait — the one it ran, those
+// of its batch it had not started, and those whose acks had not reached
+// the server yet — up to MaxDeliver attempts, after which [Queue.Results]
+// reports it as failed. A worker given a task again first looks its
+// result up in the results stream (the last message on the task's
+// subject): if it is there, the task finished and lost only its ack, and
+// the worker acks it without running it. If the lookup fails for another
+// reason than finding nothing, the worker runs the task: the results
+// stream drops the second result (its Nats-Msg-Id repeats the first's),
+// and [Queue] keeps only the first result for each task id it reads (see
+// [QueueStats.Duplicates]), so the kernel still sees one result per task.
+// On a cluster whose server that led the results stream went away, a
+// worker tries its result again until another leads it (a worker that
+// dies meanwhile takes that result with it: its task is acked already),
+// and the queue reads the stream again from the first result it missed
+// if its reading stalls. A result read twice that way counts once, and
+// so does a task the server gives up on after its result came in (its ack
+// lost while the consumer changed leaders).
 package broker

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,8 +61,40 @@ func ResultsStream(name string) string { return "ATONCE_RESULTS_" + name }
 // tasks stream holds atonce.NAME.tasks.>.
 func TasksSubject(name string) string { return "atonce." + name + ".tasks.run" }
 
-// ResultsSubject is the subject workers publish queue name's results on.
-func ResultsSubject(name string) string { return "atonce." + name + ".results" }
+// ResultsSubject is the subject filter that covers every result of
+// queue name, atonce.NAME.results.>: the subjects the results stream
+// holds, and what to subscribe to for watching a queue's results go by.
+// Each task's result has a subject of its own ([TaskResultSubject]).
+func ResultsSubject(name string) string { return resultsPrefix(name) + ">" }
+
+// TaskResultSubject is the subject a worker publishes the result of task
+// taskID of queue name on: atonce.NAME.results.TOKEN, where TOKEN is the
+// task id itself when it is letters, digits, '_', '-' and dots between
+// non-empty parts, not starting with "x", and else "x" followed by the
+// id's bytes in lowercase hex. Distinct ids get distinct subjects, so the
+// results stream can say whether a task's result is stored (the last
+// message on its subject) without reading the others.
+func TaskResultSubject(name, taskID string) string { return resultsPrefix(name) + resultToken(taskID) }
+
+func resultsPrefix(name string) string { return "atonce." + name + ".results." }
+
+// maxTaskID bounds a task id's length, so that its result's subject fits
+// in the line a NATS client sends before a message (4 KiB by default).
+const maxTaskID = 512
+
+// plainTaskID matches the task ids that are their results' subject token
+// as they are.
+var plainTaskID = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// resultToken is the last part of task taskID's result subject: the id,
+// or "x" and its hex when it is not a safe subject suffix or starts with
+// "x" (so that no plain id is read as an encoded one).
+func resultToken(taskID string) string {
+	if plainTaskID.MatchString(taskID) && !strings.HasPrefix(taskID, "x") {
+		return taskID
+	}
+	return "x" + hex.EncodeToString([]byte(taskID))
+}
 
 // MaxDeliveriesAdvisory is the JetStream advisory subject the server
 // publishes on when a task of queue name has used up its deliveries.
@@ -472,6 +505,9 @@ type asyncTask struct {
 func (q *Queue) taskMsg(taskID string, payload []byte) (*nats.Msg, error) {
 	if taskID == "" || strings.ContainsAny(taskID, "\r\n") {
 		return nil, fmt.Errorf("task id %q must be non-empty and on one line", taskID)
+	}
+	if len(taskID) > maxTaskID {
+		return nil, fmt.Errorf("task id %.40q... is %d bytes; task ids are at most %d bytes", taskID, len(taskID), maxTaskID)
 	}
 	if n := int64(len(payload)) + int64(2*len(taskID)) + 64; n > q.maxPayload {
 		return nil, fmt.Errorf("task %s is %d bytes; the NATS server takes at most %d bytes per message", taskID, len(payload), q.maxPayload)

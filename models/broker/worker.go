@@ -31,6 +31,9 @@ type consumeConfig struct {
 	// one judged from the tasks' times: tests take batches they can
 	// count on.
 	fixedBatch int
+	// noAck names tasks whose acks are never sent: tests play a worker
+	// whose ack is lost after its result was stored.
+	noAck map[string]bool
 }
 
 // WithWorkerID sets the worker id results carry ([Result.Worker]); the
@@ -75,11 +78,21 @@ func DefaultWorkerID() string {
 // a time. While it holds tasks (the one running and those of its batch
 // not started yet) it tells the server they are in progress every
 // AckWait/3, so they are not handed to another worker. When handle
-// returns, the result is published and the task acked behind it, and
-// the next task starts once the server confirmed the ack: a worker
-// killed with tasks in hand has them all redelivered to other workers
-// after AckWait, no result is ever lost, and no finished task runs
-// again.
+// returns, the result is published on the task's own subject
+// ([TaskResultSubject]) and the task acked behind it on the same
+// connection, and the next task starts at once, without waiting for the
+// server to answer either.
+//
+// A task given to a worker again (its delivery above 1) is first looked
+// up in the results stream: if its result is stored there, the task
+// finished already (its worker died or stalled after the result left,
+// before the server had the ack), and Consume acks it without running
+// it. So every task's result reaches the kernel once; a task whose
+// result the server stored never runs again (unless that lookup fails
+// otherwise than by finding nothing: then it runs, and its second result
+// is dropped); and a task whose worker died before its result left it
+// (the one running, those of its batch not started) runs again on
+// another worker after AckWait. See the package's "Delivery guarantees".
 //
 // If the queue does not exist yet, or is deleted and created again
 // between runs, Consume waits for it; the same when the server went away
@@ -101,8 +114,9 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 	}
 	cfg.maxBatch = max(cfg.maxBatch, 1)
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
-		log:  conn.log.With("queue", name, "worker", cfg.worker),
-		held: map[jetstream.Msg]*heldTask{}, wake: make(chan struct{}, 1),
+		log:   conn.log.With("queue", name, "worker", cfg.worker),
+		noAck: cfg.noAck,
+		held:  map[jetstream.Msg]*heldTask{}, wake: make(chan struct{}, 1),
 		results: make(chan pendingResult, 2*cfg.maxBatch), stopping: make(chan struct{})}
 
 	// The keep-alives and the check of the results' answers run beside
@@ -204,7 +218,7 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 				w.handBack(msgs[k:])
 				break
 			}
-			if err := w.run(ctx, msg, k == len(msgs)-1); err != nil {
+			if err := w.run(ctx, msg); err != nil {
 				w.handBack(msgs[k+1:])
 				return err
 			}
@@ -268,6 +282,7 @@ type worker struct {
 	handle    Handler
 	log       *slog.Logger
 	keepAlive time.Duration
+	noAck     map[string]bool // tasks not to ack ([withoutAck])
 
 	// results carries the results published, in order, to the
 	// goroutine that checks the server's answers (settle).
@@ -287,7 +302,8 @@ type heldTask struct {
 	due   time.Time
 }
 
-// pendingResult is a result on its way to the server, its task acked.
+// pendingResult is a result on its way to the server, its task acked
+// (or about to be).
 type pendingResult struct {
 	res    *nats.Msg
 	future jetstream.PubAckFuture
@@ -441,7 +457,10 @@ func (w *worker) settle(p pendingResult) {
 	case err == nil:
 		return
 	case w.conn.closedError(err) != nil:
-		// The result went to the server ahead of the ack it confirmed.
+		// The result went to the server ahead of the task's ack: a task
+		// whose ack the server has has its result stored too, and one
+		// whose ack it has not comes back to a worker, which finds its
+		// result stored, or runs it again if the result did not get there.
 		p.log.Debug("the connection closed before the server confirmed a result", "err", err)
 		return
 	case w.conn.streamGone(context.Background(), ResultsStream(w.name), err):
@@ -473,15 +492,15 @@ func (w *worker) settle(p pendingResult) {
 }
 
 // run handles one task of the worker's hands: the handler, then its
-// result published and the task acked. The result goes ahead of the ack
-// on the same connection, so the server has it when it has the ack; the
-// next task starts only once the server has the ack, so a worker that
-// dies later has not left a finished task behind to be run again: run
-// waits for the server to confirm the ack, unless the task is the last
-// of its batch (last), whose ack the next fetch's answer confirms. settle
-// checks the server's answer to the result in the background. It returns
-// an error only when the worker must stop.
-func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
+// result published on the task's subject and the task acked. The result
+// goes ahead of the ack on the same connection, so the server has the
+// result when it has the ack; neither is waited for, and the next task
+// starts at once. settle checks the server's answer to the result in the
+// background. A task delivered again whose result the results stream
+// holds already (its first worker's ack was lost) is acked without
+// running (see [Consume]). It returns an error only when the worker must
+// stop.
+func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 	delivery := 1
 	if meta, err := msg.Metadata(); err == nil {
 		delivery = int(meta.NumDelivered)
@@ -492,6 +511,17 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 		taskID = h.Get(jetstream.MsgIDHeader)
 	}
 	log := w.log.With("task", taskID, "delivery", delivery)
+	if delivery > 1 {
+		stored := w.resultStored(ctx, taskID, log)
+		if ctx.Err() != nil {
+			w.handBack([]jetstream.Msg{msg})
+			return nil
+		}
+		if stored {
+			log.Debug("the task's result is stored already; acking it without running it again")
+			return w.ack(msg, taskID, log)
+		}
+	}
 	log.Debug("task started")
 
 	out, herr := callHandler(ctx, w.handle, taskID, msg.Data(), delivery)
@@ -501,11 +531,11 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 		return nil
 	}
 
-	res := nats.NewMsg(ResultsSubject(w.name))
+	res := nats.NewMsg(TaskResultSubject(w.name, taskID))
 	res.Header.Set(HeaderTask, taskID)
 	// One result per task on the server: a task handed to another worker
-	// after this one published its result but died before acking stores
-	// no second result (the results stream drops a repeated id).
+	// whose lookup of the result came too early stores no second result
+	// (the results stream drops a repeated id).
 	res.Header.Set(jetstream.MsgIDHeader, taskID)
 	res.Header.Set(HeaderDelivery, strconv.Itoa(delivery))
 	res.Header.Set(HeaderWorker, w.id)
@@ -530,28 +560,57 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, last bool) error {
 		log.Warn("could not publish a task's result; the task goes back to the queue", "err", err)
 		return nil
 	}
-	if last {
-		// No task starts before the next fetch is answered, which the
-		// server does after reading this ack: no need to wait for it.
-		err = msg.Ack()
-	} else {
-		actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = msg.DoubleAck(actx)
-		cancel()
-	}
-	w.release(msg)
+	err = w.ack(msg, taskID, log)
 	w.results <- pendingResult{res: res, future: f, sent: sent, log: log}
-	if err != nil {
-		if cerr := w.conn.closedError(err); cerr != nil {
-			return cerr
-		}
-		// The queue is gone (the run ended), or the server is away: the
-		// task comes back to a worker if the run still wants it.
-		log.Debug("could not ack the task", "err", err)
+	if err == nil {
+		log.Debug("task done")
+	}
+	return err
+}
+
+// ack tells the server task taskID (msg) is done, without waiting for its
+// answer, and releases it from the worker's hands. It returns an error
+// only when the connection is closed.
+func (w *worker) ack(msg jetstream.Msg, taskID string, log *slog.Logger) error {
+	defer w.release(msg)
+	if w.noAck[taskID] {
+		log.Debug("not acking the task (a test's lost ack)")
 		return nil
 	}
-	log.Debug("task done")
+	err := msg.Ack()
+	if err == nil {
+		return nil
+	}
+	if cerr := w.conn.closedError(err); cerr != nil {
+		return cerr
+	}
+	// The server is away: the task comes back to a worker if the run
+	// still wants it, and finds its result stored if it got there.
+	log.Debug("could not ack the task", "err", err)
 	return nil
+}
+
+// resultStored reports whether the results stream holds task taskID's
+// result: the last message on the task's subject. A lookup that fails
+// otherwise than by finding nothing reports false, and the task runs
+// again: the results stream and the kernel's queue keep the first result.
+func (w *worker) resultStored(ctx context.Context, taskID string, log *slog.Logger) bool {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := w.conn.js.Stream(lctx, ResultsStream(w.name))
+	if err != nil {
+		log.Debug("could not look the task's result up; running it", "err", err)
+		return false
+	}
+	m, err := s.GetLastMsgForSubject(lctx, TaskResultSubject(w.name, taskID))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false
+	case err != nil:
+		log.Debug("could not look the task's result up; running it", "err", err)
+		return false
+	}
+	return m.Header.Get(HeaderTask) == taskID
 }
 
 // callHandler runs a handler, turning a panic into the task's error.
@@ -578,4 +637,15 @@ func sleep(ctx context.Context, d time.Duration) {
 // times (for tests).
 func withFixedBatch(n int) ConsumeOption {
 	return func(c *consumeConfig) { c.fixedBatch = n }
+}
+
+// withoutAck makes the worker never ack the tasks ids, as if their acks
+// were lost after their results were stored (for tests).
+func withoutAck(ids ...string) ConsumeOption {
+	return func(c *consumeConfig) {
+		c.noAck = map[string]bool{}
+		for _, id := range ids {
+			c.noAck[id] = true
+		}
+	}
 }
