@@ -284,7 +284,7 @@ class Results:
         self.stop()
         self.node, self.conn = self.cluster.connect(avoid)
         self.conn.sock.settimeout(None)
-        self.conn.subscribe("atonce.*.results")
+        self.conn.subscribe("atonce.*.results.>")
         self.thread = threading.Thread(target=self.read, args=(self.conn,), daemon=True)
         self.thread.start()
 
