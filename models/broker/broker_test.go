@@ -814,6 +814,7 @@ func TestExternalServer(t *testing.T) {
 	t.Logf("external nats-server %s", c.NATS().ConnectedServerVersion())
 	t.Run("RoundTrip", func(t *testing.T) { roundTrip(t, url, token) })
 	t.Run("Poison", func(t *testing.T) { poison(t, url, token) })
+	t.Run("LostAck", func(t *testing.T) { lostAck(t, url, token) })
 	if err := PutState(t.Context(), c, "q", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}

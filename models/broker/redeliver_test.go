@@ -100,6 +100,12 @@ func errString(err error) string {
 // its result once.
 func TestLostAckNotRunAgain(t *testing.T) {
 	s := startServer(t, natsserver.Options{})
+	lostAck(t, s.URL(), s.Token())
+}
+
+// lostAck is TestLostAckNotRunAgain on the server at url (also an
+// external one: see TestExternalServer).
+func lostAck(t *testing.T, url, token string) {
 	tests := []struct {
 		name string
 		id   string
@@ -116,10 +122,10 @@ func TestLostAckNotRunAgain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			kernel := connect(t, s.URL(), s.Token())
+			kernel := connect(t, url, token)
 			const ackWait = time.Second
 			q, results := newQueue(t, kernel, QueueOptions{AckWait: ackWait})
-			first := startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "first", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+			first := startWorker(t, connect(t, url, token), q.Name(), "first", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
 				if tt.fail {
 					return nil, errors.New("division by zero")
 				}
@@ -154,7 +160,7 @@ func TestLostAckNotRunAgain(t *testing.T) {
 
 			var mu sync.Mutex
 			var ran []string
-			startWorker(t, connect(t, s.URL(), s.Token()), q.Name(), "second", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
+			startWorker(t, connect(t, url, token), q.Name(), "second", func(ctx context.Context, task string, p []byte, d int) ([]byte, error) {
 				mu.Lock()
 				ran = append(ran, fmt.Sprintf("%s delivery %d", task, d))
 				mu.Unlock()
