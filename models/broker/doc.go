@@ -77,8 +77,8 @@
 // before its result left it runs again on another worker.
 //
 // A worker publishes a task's result and then acks the task, on the same
-// connection, and starts its next task without waiting for the server's
-// answers. A worker that dies or stalls has every task it held and had
+// connection, and starts its next task once both are written to the
+// connection's socket, without waiting for the server's answers. A worker that dies or stalls has every task it held and had
 // not acked redelivered after the queue's AckWait — the one it ran, those
 // of its batch it had not started, and those whose acks had not reached
 // the server yet — up to MaxDeliver attempts, after which [Queue.Results]

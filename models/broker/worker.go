@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -80,8 +81,8 @@ func DefaultWorkerID() string {
 // AckWait/3, so they are not handed to another worker. When handle
 // returns, the result is published on the task's own subject
 // ([TaskResultSubject]) and the task acked behind it on the same
-// connection, and the next task starts at once, without waiting for the
-// server to answer either.
+// connection, and the next task starts as soon as both are written out,
+// without waiting for the server to answer either.
 //
 // A task given to a worker again (its delivery above 1) is first looked
 // up in the results stream: if its result is stored there, the task
@@ -217,6 +218,13 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 			if ctx.Err() != nil {
 				w.handBack(msgs[k:])
 				break
+			}
+			if k > 0 {
+				// The last task's result and ack leave the process
+				// before this task starts (the fetch did that for the
+				// first): a task that kills its worker does not take the
+				// one before with it.
+				w.sent()
 			}
 			if err := w.run(ctx, msg); err != nil {
 				w.handBack(msgs[k+1:])
@@ -493,13 +501,13 @@ func (w *worker) settle(p pendingResult) {
 
 // run handles one task of the worker's hands: the handler, then its
 // result published on the task's subject and the task acked. The result
-// goes ahead of the ack on the same connection, so the server has the
-// result when it has the ack; neither is waited for, and the next task
-// starts at once. settle checks the server's answer to the result in the
-// background. A task delivered again whose result the results stream
-// holds already (its first worker's ack was lost) is acked without
-// running (see [Consume]). It returns an error only when the worker must
-// stop.
+// goes ahead of the ack on the same connection, so the server reads the
+// result before the ack; the server's answers are not waited for
+// (Consume starts the next task once both are written out: see sent),
+// and settle checks the one to the result in the background. A task
+// delivered again whose result the results stream holds already (its
+// first worker's ack was lost) is acked without running (see [Consume]).
+// It returns an error only when the worker must stop.
 func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 	delivery := 1
 	if meta, err := msg.Metadata(); err == nil {
@@ -611,6 +619,29 @@ func (w *worker) resultStored(ctx context.Context, taskID string, log *slog.Logg
 		return false
 	}
 	return m.Header.Get(HeaderTask) == taskID
+}
+
+// sentWait bounds how long [worker.sent] waits: a connection that is
+// getting back to a server keeps what it buffers until it is back.
+const sentWait = 50 * time.Millisecond
+
+// sent waits until what the worker published (the last task's result and
+// ack) has left its connection's buffer for the socket, which is quick:
+// nats.go's writer goroutine writes it out as soon as it runs. It is no
+// round trip to the server, but once a result and its ack are in the
+// socket, the server gets them even if the process dies the next moment.
+func (w *worker) sent() {
+	deadline := time.Now().Add(sentWait)
+	for spins := 0; ; spins++ {
+		if n, err := w.conn.nc.Buffered(); err != nil || n == 0 || !w.conn.nc.IsConnected() || time.Now().After(deadline) {
+			return
+		}
+		if spins < 8 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
 }
 
 // callHandler runs a handler, turning a panic into the task's error.
