@@ -191,7 +191,9 @@ type QueueStats struct {
 	Failed int
 	// Duplicates counts results dropped because the task already had one:
 	// a task that ran twice (its first worker was presumed dead but was
-	// only slow, or died between publishing its result and acking).
+	// only slow, its result stored after the task went to another worker;
+	// or the worker the task went to could not ask the results stream
+	// whether its result was stored).
 	Duplicates int
 }
 
