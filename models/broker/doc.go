@@ -78,23 +78,24 @@
 //
 // A worker publishes a task's result and then acks the task, on the same
 // connection, and starts its next task once both are written to the
-// connection's socket, without waiting for the server's answers. A worker that dies or stalls has every task it held and had
-// not acked redelivered after the queue's AckWait — the one it ran, those
-// of its batch it had not started, and those whose acks had not reached
-// the server yet — up to MaxDeliver attempts, after which [Queue.Results]
-// reports it as failed. A worker given a task again first looks its
-// result up in the results stream (the last message on the task's
-// subject): if it is there, the task finished and lost only its ack, and
-// the worker acks it without running it. If the lookup fails for another
-// reason than finding nothing, the worker runs the task: the results
-// stream drops the second result (its Nats-Msg-Id repeats the first's),
-// and [Queue] keeps only the first result for each task id it reads (see
-// [QueueStats.Duplicates]), so the kernel still sees one result per task.
-// On a cluster whose server that led the results stream went away, a
-// worker tries its result again until another leads it (a worker that
-// dies meanwhile takes that result with it: its task is acked already),
-// and the queue reads the stream again from the first result it missed
-// if its reading stalls. A result read twice that way counts once, and
-// so does a task the server gives up on after its result came in (its ack
-// lost while the consumer changed leaders).
+// connection's socket, without waiting for the server's answers. A worker
+// that dies or stalls has every task it held and had not acked redelivered
+// after the queue's AckWait — the one it ran, those of its batch it had
+// not started, and those whose acks had not reached the server yet — up to
+// MaxDeliver attempts, after which [Queue.Results] reports it as failed. A
+// worker given a task again first looks its result up in the results
+// stream (the last message on the task's subject): if it is there, the
+// task finished and lost only its ack, and the worker acks it without
+// running it. If the lookup fails for another reason than finding nothing,
+// the worker runs the task: the results stream drops the second result
+// (its Nats-Msg-Id repeats the first's), and [Queue] keeps only the first
+// result for each task id it reads (see [QueueStats.Duplicates]), so the
+// kernel still sees one result per task. On a cluster whose server that
+// led the results stream went away, a worker tries its result again until
+// another leads it (a worker that dies meanwhile takes that result with
+// it: its task is acked already), and the queue reads the stream again
+// from the first result it missed if its reading stalls. A result read
+// twice that way counts once, and so does a task the server gives up on
+// after its result came in (its ack lost while the consumer changed
+// leaders).
 package broker
