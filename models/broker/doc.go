@@ -92,9 +92,14 @@
 // result for each task id it reads (see [QueueStats.Duplicates]), so the
 // kernel still sees one result per task. On a cluster whose server that
 // led the results stream went away, a worker tries its result again until
-// another leads it (a worker that dies meanwhile takes that result with
-// it: its task is acked already), and the queue reads the stream again
-// from the first result it missed if its reading stalls. A result read
+// another leads it, and the queue reads the stream again from the first
+// result it missed if its reading stalls. A worker that dies meanwhile
+// takes that result with it, its task acked already; and the server's
+// give-up on a task is an advisory the queue misses while it reconnects.
+// So when no result has come for [QueueOptions.LostAfter] and no task
+// waits or is held, the queue looks for the tasks left without one: a
+// task acked without a result is published again (a new Nats-Msg-Id, the
+// same task id), one the server gave up on is reported failed. A result read
 // twice that way counts once, and so does a task the server gives up on
 // after its result came in (its ack lost while the consumer changed
 // leaders).

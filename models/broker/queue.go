@@ -23,6 +23,7 @@ const (
 	DefaultMaxDeliver    = 3
 	DefaultMaxAckPending = 10000
 	DefaultMaxAge        = 24 * time.Hour
+	DefaultLostAfter     = 90 * time.Second
 )
 
 // DefaultQueue is the work queue a kernel and its workers use unless told
@@ -128,6 +129,17 @@ type QueueOptions struct {
 	// MaxAge is how long tasks and results stay on the server if nobody
 	// takes or reads them (say the kernel died). Default [DefaultMaxAge].
 	MaxAge time.Duration
+
+	// LostAfter is how long the queue waits, with no result coming in
+	// and no task waiting in the queue or held by a worker, before it
+	// looks for the tasks that still have no result and will not get
+	// one: a task the server gave up on whose advisory never reached the
+	// queue (it is reported failed), and a task acked whose result never
+	// reached the results stream (its worker died while the stream
+	// changed leaders; it is published again). Default
+	// [DefaultLostAfter], past the minute a worker spends publishing a
+	// result again.
+	LostAfter time.Duration
 }
 
 func (o QueueOptions) withDefaults() QueueOptions {
@@ -142,6 +154,9 @@ func (o QueueOptions) withDefaults() QueueOptions {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = DefaultMaxAge
+	}
+	if o.LostAfter <= 0 {
+		o.LostAfter = DefaultLostAfter
 	}
 	return o
 }
@@ -209,6 +224,7 @@ type Queue struct {
 	results    jetstream.Stream
 	maxPayload int64
 	ackWait    string // the AckWait tasks carry in HeaderAckWait
+	lostAfter  time.Duration
 
 	adv *nats.Subscription
 
@@ -222,7 +238,11 @@ type Queue struct {
 	mu      sync.Mutex
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
 	taskSeq map[string]uint64 // the reverse, to forget a task's sequence
-	seen    map[string]bool   // task ids that have a result
+	// sent is each task's message until its result comes, to publish
+	// it again if it is lost (recoverLost); again counts those.
+	sent  map[string]*nats.Msg
+	again int
+	seen  map[string]bool // task ids that have a result
 	// readSeq is the results stream's sequence of each task's result
 	// read: a reading started again may bring the same message twice.
 	readSeq map[string]uint64
@@ -236,6 +256,8 @@ type Queue struct {
 	// and lastRead when it was read (or when the queue was created).
 	lastSeq  uint64
 	lastRead time.Time
+	// lastLost is when recoverLost last looked for lost tasks.
+	lastLost time.Time
 
 	notify    chan struct{}
 	closed    chan struct{}
@@ -260,8 +282,10 @@ func NewQueue(ctx context.Context, conn *Conn, name string, opt QueueOptions) (*
 		log:        conn.log.With("queue", name),
 		maxPayload: conn.nc.MaxPayload(),
 		ackWait:    opt.AckWait.String(),
+		lostAfter:  opt.LostAfter,
 		seqTask:    make(map[uint64]string),
 		taskSeq:    make(map[string]uint64),
+		sent:       make(map[string]*nats.Msg),
 		seen:       make(map[string]bool),
 		readSeq:    make(map[string]uint64),
 		notify:     make(chan struct{}, 1),
@@ -372,7 +396,7 @@ const resultsStall = 3 * time.Second
 // the stream moved to another. Results read twice are dropped by task id
 // (deliver).
 func (q *Queue) watchResults() {
-	t := time.NewTicker(resultsStall)
+	t := time.NewTicker(min(resultsStall, q.lostAfter/2))
 	defer t.Stop()
 	for {
 		select {
@@ -386,6 +410,7 @@ func (q *Queue) watchResults() {
 		if !idle {
 			continue
 		}
+		q.recoverLost()
 		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
 		info, err := q.results.Info(ctx)
 		cancel()
@@ -428,6 +453,7 @@ func (q *Queue) Publish(ctx context.Context, taskID string, payload []byte) erro
 	if err != nil {
 		return err
 	}
+	q.keep(taskID, msg)
 	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
 	if err != nil {
 		return q.publishError(taskID, err)
@@ -446,6 +472,7 @@ func (q *Queue) PublishAsync(taskID string, payload []byte) error {
 	if err != nil {
 		return err
 	}
+	q.keep(taskID, msg)
 	// A full window of tasks on their way waits for the server's answers
 	// rather than failing.
 	f, err := q.conn.js.PublishMsgAsync(msg, jetstream.WithExpectStream(TasksStream(q.name)), jetstream.WithStallWait(30*time.Second))
@@ -520,6 +547,113 @@ func (q *Queue) taskMsg(taskID string, payload []byte) (*nats.Msg, error) {
 	msg.Header.Set(HeaderAckWait, q.ackWait)
 	msg.Data = payload
 	return msg, nil
+}
+
+// keep holds task taskID's message until its result comes.
+func (q *Queue) keep(taskID string, msg *nats.Msg) {
+	q.mu.Lock()
+	if !q.seen[taskID] {
+		q.sent[taskID] = msg
+	}
+	q.mu.Unlock()
+}
+
+// recoverLost looks, once the queue has had no result for LostAfter (and
+// had not looked for as long), for tasks that will never have a result,
+// if no task waits in the queue or in a worker's hands: a task still in
+// the work queue then is one the server gave up on (MaxDeliver) whose
+// advisory did not reach the queue — it is reported failed, as
+// onAdvisory does; a task gone from it (acked) without a result lost its
+// result on the way — it is published again, under a new Nats-Msg-Id
+// and the same task id, so another worker runs it (a result of the
+// first run that turns up late is dropped as a duplicate).
+func (q *Queue) recoverLost() {
+	q.mu.Lock()
+	now := time.Now()
+	if now.Sub(q.lastRead) < q.lostAfter || now.Sub(q.lastLost) < q.lostAfter || len(q.taskSeq) == 0 {
+		q.mu.Unlock()
+		return
+	}
+	q.lastLost = now
+	waiting := make(map[string]uint64, len(q.taskSeq))
+	for id, seq := range q.taskSeq {
+		waiting[id] = seq
+	}
+	q.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := q.tasks.Consumer(ctx, ConsumerName)
+	if err != nil {
+		q.log.Debug("looking for lost tasks: no consumer", "err", err)
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		q.log.Debug("looking for lost tasks: no consumer info", "err", err)
+		return
+	}
+	if info.NumPending > 0 || info.NumAckPending > 0 {
+		return // tasks wait for a worker, or a worker holds them: slow, not lost
+	}
+	for id, seq := range waiting {
+		select {
+		case <-q.closed:
+			return
+		default:
+		}
+		_, err := q.tasks.GetMsg(ctx, seq)
+		switch {
+		case err == nil:
+			q.log.Warn("the server gave up on a task without telling the queue; reporting it failed", "task", id)
+			if err := q.tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				q.log.Debug("could not delete a failed task", "task", id, "err", err)
+			}
+			n := info.Config.MaxDeliver
+			q.deliver(Result{
+				TaskID:   id,
+				Delivery: n,
+				Failed:   fmt.Sprintf("no worker could finish this task in %d attempts (each worker that took it died or timed out)", n),
+			}, 0)
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			q.publishAgain(ctx, id, seq)
+		default:
+			q.log.Debug("looking for lost tasks: could not read a task back", "task", id, "err", err)
+		}
+	}
+}
+
+// publishAgain publishes task id, stored at sequence seq and acked
+// without a result coming, again under a new Nats-Msg-Id.
+func (q *Queue) publishAgain(ctx context.Context, id string, seq uint64) {
+	q.mu.Lock()
+	old, ok := q.sent[id]
+	q.again++
+	n := q.again
+	q.mu.Unlock()
+	if !ok {
+		return
+	}
+	msg := nats.NewMsg(old.Subject)
+	for k, v := range old.Header {
+		msg.Header[k] = v
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s#again%d", id, n))
+	msg.Data = old.Data
+	q.log.Warn("a task was acked but its result never came; publishing it again", "task", id)
+	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
+	if err != nil {
+		q.log.Warn("could not publish a lost task again", "task", id, "err", err)
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.seen[id] {
+		return // its result came meanwhile
+	}
+	delete(q.seqTask, seq)
+	q.seqTask[ack.Sequence] = id
+	q.taskSeq[id] = ack.Sequence
 }
 
 // publishError says why task taskID could not be published.
@@ -677,6 +811,7 @@ func (q *Queue) deliver(r Result, seq uint64) {
 		delete(q.taskSeq, r.TaskID)
 		delete(q.seqTask, taskSeq)
 	}
+	delete(q.sent, r.TaskID)
 	q.stats.Results++
 	switch {
 	case r.Failed != "":

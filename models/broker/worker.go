@@ -35,6 +35,10 @@ type consumeConfig struct {
 	// noAck names tasks whose acks are never sent: tests play a worker
 	// whose ack is lost after its result was stored.
 	noAck map[string]bool
+	// noResult names tasks acked without their result: tests play a
+	// result lost on its way (its worker died while the results stream
+	// changed leaders) after its ack was stored.
+	noResult map[string]bool
 }
 
 // WithWorkerID sets the worker id results carry ([Result.Worker]); the
@@ -116,8 +120,8 @@ func Consume(ctx context.Context, conn *Conn, name string, handle Handler, opts 
 	cfg.maxBatch = max(cfg.maxBatch, 1)
 	w := &worker{conn: conn, name: name, id: cfg.worker, handle: handle,
 		log:   conn.log.With("queue", name, "worker", cfg.worker),
-		noAck: cfg.noAck,
-		held:  map[jetstream.Msg]*heldTask{}, wake: make(chan struct{}, 1),
+		noAck: cfg.noAck, noResult: cfg.noResult,
+		held: map[jetstream.Msg]*heldTask{}, wake: make(chan struct{}, 1),
 		results: make(chan pendingResult, 2*cfg.maxBatch), stopping: make(chan struct{})}
 
 	// The keep-alives and the check of the results' answers run beside
@@ -291,6 +295,7 @@ type worker struct {
 	log       *slog.Logger
 	keepAlive time.Duration
 	noAck     map[string]bool // tasks not to ack ([withoutAck])
+	noResult  map[string]bool // tasks whose results are not published ([withoutResult])
 
 	// results carries the results published, in order, to the
 	// goroutine that checks the server's answers (settle).
@@ -539,6 +544,10 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg) error {
 		return nil
 	}
 
+	if w.noResult[taskID] {
+		log.Debug("acking the task without its result (a test's lost result)")
+		return w.ack(msg, taskID, log)
+	}
 	res := nats.NewMsg(TaskResultSubject(w.name, taskID))
 	res.Header.Set(HeaderTask, taskID)
 	// One result per task on the server: a task handed to another worker
@@ -673,10 +682,20 @@ func withFixedBatch(n int) ConsumeOption {
 // withoutAck makes the worker never ack the tasks ids, as if their acks
 // were lost after their results were stored (for tests).
 func withoutAck(ids ...string) ConsumeOption {
-	return func(c *consumeConfig) {
-		c.noAck = map[string]bool{}
-		for _, id := range ids {
-			c.noAck[id] = true
-		}
+	return func(c *consumeConfig) { c.noAck = idSet(ids) }
+}
+
+// withoutResult makes the worker ack tasks ids without publishing their
+// results (for tests).
+func withoutResult(ids ...string) ConsumeOption {
+	return func(c *consumeConfig) { c.noResult = idSet(ids) }
+}
+
+// idSet is ids as a set.
+func idSet(ids []string) map[string]bool {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
 	}
+	return set
 }
