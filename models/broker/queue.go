@@ -410,11 +410,16 @@ func (q *Queue) watchResults() {
 		if !idle {
 			continue
 		}
-		q.recoverLost()
 		ctx, cancel := context.WithTimeout(context.Background(), resultsStall)
 		info, err := q.results.Info(ctx)
 		cancel()
-		if err != nil || info.State.LastSeq < from {
+		if err != nil {
+			continue
+		}
+		if info.State.LastSeq < from {
+			// Every stored result was read: a task still without one
+			// may never get it.
+			q.recoverLost()
 			continue
 		}
 		q.log.Info("the results stream holds results not read; reading it again", "from", from, "last", info.State.LastSeq)
@@ -559,8 +564,9 @@ func (q *Queue) keep(taskID string, msg *nats.Msg) {
 }
 
 // recoverLost looks, once the queue has had no result for LostAfter (and
-// had not looked for as long), for tasks that will never have a result,
-// if no task waits in the queue or in a worker's hands: a task still in
+// had not looked for as long; watchResults calls it when every result
+// stored was read), for tasks that will never have a result, if no task
+// waits in the queue or in a worker's hands: a task still in
 // the work queue then is one the server gave up on (MaxDeliver) whose
 // advisory did not reach the queue — it is reported failed, as
 // onAdvisory does; a task gone from it (acked) without a result lost its
