@@ -577,11 +577,15 @@ func checkKeptTrace(t *testing.T, s *suite) {
 
 // CheckSleepThenSpin checks the states of a task (what) that slept for
 // sleep at an await, then computed: spans in time order within [start,
-// end], none empty, no two alike in a row; not running (blocked, or
-// waiting for a CPU: on a loaded machine a sleeping task may be
-// descheduled on its way into the sleep) for at least the sleep (less a
-// millisecond for slivers dropped), blocked for some of it, then, after
-// the blocked part, running.
+// end], none empty, no two alike in a row; blocked, the blocked part
+// ending at least the sleep (less a millisecond for slivers dropped)
+// after the task started, then running. How long it shows blocked is not
+// checked: a thread the operating system takes off its CPU on the way
+// into the sleep (a loaded machine, a busy virtual machine's host) shows
+// as running until the goroutine blocks — the execution tracer sees
+// goroutines, not threads — so the blocked span can be shorter than the
+// sleep (3 ms slept showed as 2.2 ms running, then 1 ms blocked), but the
+// sleep cannot end sooner than it was asked to.
 func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, end, sleep time.Duration) {
 	t.Helper()
 	var blocked, waiting time.Duration
@@ -605,8 +609,8 @@ func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, 
 			t.Errorf("%s: span %d is %q, want running, waiting or blocked", what, k, st.State)
 		}
 	}
-	if blocked == 0 || blocked+waiting < sleep-time.Millisecond {
-		t.Errorf("%s: blocked for %v and waiting for %v in %v, want blocked, and not running for at least the sleep's %v", what, blocked, waiting, states, sleep)
+	if blocked == 0 || lastBlocked < 0 || states[lastBlocked].End-start < sleep-time.Millisecond {
+		t.Errorf("%s: blocked for %v and waiting for %v in %v, want blocked until at least the sleep's %v after the task's start %v", what, blocked, waiting, states, sleep, start)
 	}
 	if lastBlocked < 0 || !runningAfter {
 		t.Errorf("%s: states %v, want blocked, then running", what, states)
