@@ -120,7 +120,7 @@ func run(ctx context.Context, s spec, t Task, opt Options) (Report, error) {
 	if traceBuf != nil {
 		trace.Stop()
 		raw := traceBuf.Bytes()
-		states, err := parseStates(bytes.NewReader(raw), t.N, gilRun(s))
+		states, err := parseStates(bytes.NewReader(raw), t.N, oneProcWait(s))
 		if err != nil {
 			slog.Warn("models: cannot read the execution trace; reporting no task states", "model", s.Name, "err", err)
 		} else {

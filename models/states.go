@@ -72,9 +72,10 @@ type stateReader struct {
 	index    map[trace.TaskID]int
 	gs       map[trace.GoID]*goroutine
 	tasks    map[int]*taskStates
-	// gil tells that the run's tasks take turns on one processor
-	// (gilRun): runnable while another task runs is waiting for the GIL.
-	gil bool
+	// oneProc, when set, is what a runnable task waits for while
+	// another runs, in a run whose tasks take turns on one processor
+	// (oneProcWait): the GIL, or the event loop.
+	oneProc string
 	// inTask are the goroutines running a task, and running how many of
 	// them are on a CPU.
 	inTask  map[trace.GoID]*goroutine
@@ -90,19 +91,31 @@ type stateReader struct {
 	ended func(i int)
 }
 
-func newStateReader(n int, gil bool) *stateReader {
+func newStateReader(n int, oneProc string) *stateReader {
 	return &stateReader{
-		n: n, gil: gil,
+		n: n, oneProc: oneProc,
 		index: map[trace.TaskID]int{}, gs: map[trace.GoID]*goroutine{}, tasks: map[int]*taskStates{},
 		inTask: map[trace.GoID]*goroutine{}, stw: map[trace.GoID]*rawRuntime{},
 	}
 }
 
-// gilRun tells whether a run of the model spec s stands for threads
-// behind a global interpreter lock: its tasks are switched preemptively
-// one at a time, on one processor (GOMAXPROCS 1 during the run). Its
-// one processor is the lock.
-func gilRun(s spec) bool { return s.Switching == Preempted && s.procs == 1 }
+// oneProcWait is what a runnable task of a run of the model spec s waits
+// for while another task runs, when its tasks take turns on one
+// processor (GOMAXPROCS 1 during the run): the GIL for threads switched
+// preemptively (gil: the one processor is the lock), the event loop for
+// coroutines (eventloop: the one processor is the loop's thread); "" for
+// the others, whose runnable tasks wait for a CPU.
+func oneProcWait(s spec) string {
+	switch {
+	case s.procs != 1:
+		return ""
+	case s.loop:
+		return KindLoop
+	case s.Switching == Preempted:
+		return KindGIL
+	}
+	return ""
+}
 
 func (s *stateReader) goroutine(id trace.GoID) *goroutine {
 	g := s.gs[id]
@@ -141,11 +154,11 @@ func (s *stateReader) classify(g *goroutine) (state, kind string) {
 	return Running, ""
 }
 
-// waitKind is what a runnable task waits for: the GIL while another
-// task of a gil run holds the processor, else a CPU.
+// waitKind is what a runnable task waits for: the GIL or the event loop
+// while another task of a run on one processor holds it, else a CPU.
 func (s *stateReader) waitKind() string {
-	if s.gil && s.running > 0 {
-		return KindGIL
+	if s.oneProc != "" && s.running > 0 {
+		return s.oneProc
 	}
 	return KindCPU
 }
@@ -206,10 +219,10 @@ func (s *stateReader) setState(id trace.GoID, g *goroutine, to trace.GoState, t 
 	}
 }
 
-// rewait, in a gil run, looks again at what the runnable tasks other
-// than id wait for: the number of tasks on a CPU changed.
+// rewait, in a run on one processor, looks again at what the runnable
+// tasks other than id wait for: the number of tasks on a CPU changed.
 func (s *stateReader) rewait(id trace.GoID, t trace.Time) {
-	if !s.gil {
+	if s.oneProc == "" {
 		return
 	}
 	for oid, o := range s.inTask {
@@ -410,14 +423,15 @@ func (s *stateReader) forgetRuntime(t trace.Time) {
 }
 
 // parseStates reads a run's whole execution trace, of tasks 0..n-1 whose
-// times count from the run's start (its one anchor); gil tells that the
-// run was one of a gil model (gilRun).
-func parseStates(r io.Reader, n int, gil bool) (*stateReader, error) {
+// times count from the run's start (its one anchor); oneProc is what a
+// runnable task waits for while another runs, in a run on one processor
+// (oneProcWait).
+func parseStates(r io.Reader, n int, oneProc string) (*stateReader, error) {
 	rd, err := trace.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading the execution trace: %w", err)
 	}
-	s := newStateReader(n, gil)
+	s := newStateReader(n, oneProc)
 	var last trace.Time
 	for {
 		ev, err := rd.ReadEvent()

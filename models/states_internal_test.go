@@ -42,7 +42,11 @@ func TestClassify(t *testing.T) {
 		{"forever", goroutine{state: trace.GoWaiting, reason: "forever"}, false, 0, Blocked, KindOther, "blocked (other)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStateReader(1, tt.gil)
+			one := ""
+			if tt.gil {
+				one = KindGIL
+			}
+			s := newStateReader(1, one)
 			s.running = tt.running
 			state, kind := s.classify(&tt.g)
 			if state != tt.state || kind != tt.kind {

@@ -72,7 +72,7 @@ func StartTaskTracer(keep bool) (*TaskTracer, error) {
 		return nil, errTracerBusy
 	}
 	pr, pw := io.Pipe()
-	tt := &TaskTracer{pw: pw, states: newStateReader(0, false), ended: map[int]chan struct{}{}, failed: make(chan struct{}), id: time.Now().UnixNano()}
+	tt := &TaskTracer{pw: pw, states: newStateReader(0, ""), ended: map[int]chan struct{}{}, failed: make(chan struct{}), id: time.Now().UnixNano()}
 	tt.states.ended = func(i int) {
 		if c, ok := tt.ended[i]; ok {
 			close(c)
