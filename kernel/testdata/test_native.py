@@ -276,8 +276,14 @@ class NoToolchain(NativeCase):
     def setUpClass(cls):
         path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep)
                                if not os.path.exists(os.path.join(d, "go")))
-        env = dict(os.environ, PATH=path, GOROOT=tempfile.mkdtemp(prefix="atonce-no-go-"))
+        cls.goroot = tempfile.mkdtemp(prefix="atonce-no-go-")
+        env = dict(os.environ, PATH=path, GOROOT=cls.goroot)
         cls.km, cls.kc = start_new_kernel(kernel_name="atonce", startup_timeout=60, env=env)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.goroot, ignore_errors=True)
 
     def test_native_says_what_to_install_and_interpreted_still_works(self):
         self.run_cell("func Twice(i int) int { return 2 * i }")
