@@ -100,8 +100,10 @@ class KernelCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A shutdown request, not a kill: the kernel removes its state
+        # directory as it goes.
         cls.kc.stop_channels()
-        cls.km.shutdown_kernel(now=True)
+        cls.km.shutdown_kernel(now=False)
 
     def setUp(self):
         self.flush()

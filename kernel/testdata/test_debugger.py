@@ -35,8 +35,10 @@ class DebuggerCase(unittest.TestCase):
         self.other_iopub = []  # other iopub messages read meanwhile
 
     def tearDown(self):
+        # A shutdown request, not a kill: the kernel removes its state
+        # directory (the debugger's cell files are in it) as it goes.
         self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
+        self.km.shutdown_kernel(now=False)
 
     # --- the protocol ---
 
