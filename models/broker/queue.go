@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -239,10 +240,9 @@ type Queue struct {
 	seqTask map[uint64]string // stream sequence → task id, from PubAcks, until a result comes
 	taskSeq map[string]uint64 // the reverse, to forget a task's sequence
 	// sent is each task's message until its result comes, to publish
-	// it again if it is lost (recoverLost); again counts those.
-	sent  map[string]*nats.Msg
-	again int
-	seen  map[string]bool // task ids that have a result
+	// it again if it is lost (recoverLost).
+	sent map[string]*nats.Msg
+	seen map[string]bool // task ids that have a result
 	// readSeq is the results stream's sequence of each task's result
 	// read: a reading started again may bring the same message twice.
 	readSeq map[string]uint64
@@ -581,10 +581,7 @@ func (q *Queue) recoverLost() {
 		return
 	}
 	q.lastLost = now
-	waiting := make(map[string]uint64, len(q.taskSeq))
-	for id, seq := range q.taskSeq {
-		waiting[id] = seq
-	}
+	waiting := maps.Clone(q.taskSeq)
 	q.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -612,15 +609,7 @@ func (q *Queue) recoverLost() {
 		switch {
 		case err == nil:
 			q.log.Warn("the server gave up on a task without telling the queue; reporting it failed", "task", id)
-			if err := q.tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-				q.log.Debug("could not delete a failed task", "task", id, "err", err)
-			}
-			n := info.Config.MaxDeliver
-			q.deliver(Result{
-				TaskID:   id,
-				Delivery: n,
-				Failed:   fmt.Sprintf("no worker could finish this task in %d attempts (each worker that took it died or timed out)", n),
-			}, 0)
+			q.gaveUp(ctx, id, seq, info.Config.MaxDeliver)
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 			q.publishAgain(ctx, id, seq)
 		default:
@@ -630,22 +619,17 @@ func (q *Queue) recoverLost() {
 }
 
 // publishAgain publishes task id, stored at sequence seq and acked
-// without a result coming, again under a new Nats-Msg-Id.
+// without a result coming, again under a new Nats-Msg-Id (made from seq,
+// which no other message of the stream had).
 func (q *Queue) publishAgain(ctx context.Context, id string, seq uint64) {
 	q.mu.Lock()
 	old, ok := q.sent[id]
-	q.again++
-	n := q.again
 	q.mu.Unlock()
 	if !ok {
 		return
 	}
-	msg := nats.NewMsg(old.Subject)
-	for k, v := range old.Header {
-		msg.Header[k] = v
-	}
-	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s#again%d", id, n))
-	msg.Data = old.Data
+	msg := &nats.Msg{Subject: old.Subject, Header: maps.Clone(old.Header), Data: old.Data}
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s#again@%d", id, seq))
 	q.log.Warn("a task was acked but its result never came; publishing it again", "task", id)
 	ack, err := q.conn.publishStored(ctx, msg, TasksStream(q.name), nil, q.log)
 	if err != nil {
@@ -896,11 +880,16 @@ func (q *Queue) onAdvisory(m *nats.Msg) {
 			id = raw.Header.Get(jetstream.MsgIDHeader)
 		}
 	}
-	// A work queue keeps unacked tasks: remove it so it does not linger.
-	if err := q.tasks.DeleteMsg(ctx, a.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		q.log.Debug("could not delete a failed task", "task", id, "seq", a.StreamSeq, "err", err)
+	q.gaveUp(ctx, id, a.StreamSeq, int(a.Deliveries))
+}
+
+// gaveUp reports task id, stored at sequence seq, as failed after n
+// deliveries, and removes it from the work queue, which keeps unacked
+// tasks: so that it does not linger.
+func (q *Queue) gaveUp(ctx context.Context, id string, seq uint64, n int) {
+	if err := q.tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		q.log.Debug("could not delete a failed task", "task", id, "seq", seq, "err", err)
 	}
-	n := int(a.Deliveries)
 	q.deliver(Result{
 		TaskID:   id,
 		Delivery: n,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -491,10 +492,7 @@ func (w *worker) settle(p pendingResult) {
 	if perr == nil || w.conn.closedError(perr) != nil || errors.Is(perr, errQueueGone) {
 		return
 	}
-	failed := nats.Header{}
-	for k, v := range p.res.Header {
-		failed[k] = v
-	}
+	failed := maps.Clone(p.res.Header)
 	failed.Set(HeaderStatus, statusError)
 	instead := &nats.Msg{Subject: p.res.Subject, Header: failed,
 		Data: fmt.Appendf(nil, "the NATS server refused the task's result: %v", perr)}
