@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -78,8 +79,7 @@ func TestLostTasksRecovered(t *testing.T) {
 // task waiting to be delivered and none delivered and not acked.
 func waitNothingPending(t *testing.T, q *Queue, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	waitQueue(t, timeout, func() (bool, string) {
 		cons, err := q.tasks.Consumer(t.Context(), ConsumerName)
 		if err != nil {
 			t.Fatal(err)
@@ -88,12 +88,7 @@ func waitNothingPending(t *testing.T, q *Queue, timeout time.Duration) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the queue still has %d tasks waiting and %d held after %s", info.NumPending, info.NumAckPending, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer > 0,
+			fmt.Sprintf("the queue still has %d tasks waiting and %d held", info.NumPending, info.NumAckPending)
+	})
 }

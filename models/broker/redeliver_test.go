@@ -198,17 +198,27 @@ func lostAck(t *testing.T, url, token string) {
 // task acked.
 func waitTasksDone(t *testing.T, q *Queue, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	waitQueue(t, timeout, func() (bool, string) {
 		info, err := q.tasks.Info(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.State.Msgs == 0 {
+		return info.State.Msgs == 0, fmt.Sprintf("%d tasks still in the work queue", info.State.Msgs)
+	})
+}
+
+// waitQueue polls done until it says yes, failing the test with what it
+// said last once timeout has passed.
+func waitQueue(t *testing.T, timeout time.Duration, done func() (ok bool, state string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := done()
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d tasks still in the work queue after %s", info.State.Msgs, timeout)
+			t.Fatalf("%s after %s", state, timeout)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
