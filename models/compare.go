@@ -131,8 +131,6 @@ func Table(reports []Report) (text string, htmlTable string) {
 		for _, n := range r.Notes {
 			notes = append(notes, r.Model+": "+n)
 		}
-	}
-	for _, r := range reports {
 		if n := hostsNote(r); n != "" {
 			notes = append(notes, r.Model+": "+n)
 		}

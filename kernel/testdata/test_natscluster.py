@@ -475,8 +475,9 @@ class NATSCluster(unittest.TestCase):
         """What a run that does not end left on the cluster: the tasks
         whose result the test did not see, each stream's state and the
         workers' consumer's."""
-        out = [f"the test saw {len(results.seen)} of {n} results; none for tasks "
-               f"{sorted(set(range(n)) - {int(t.rsplit('.', 1)[-1]) for t in results.seen if t and t.rsplit('.', 1)[-1].isdigit()})}"]
+        indexes = {t.rsplit(".", 1)[-1] for t in results.seen if t}  # a task id is RUN.INDEX
+        missing = sorted(set(range(n)) - {int(i) for i in indexes if i.isdigit()})
+        out = [f"the test saw {len(results.seen)} of {n} results; none for tasks {missing}"]
         for stream in streams:
             try:
                 info = self.cluster.stream(stream)

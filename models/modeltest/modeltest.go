@@ -609,7 +609,7 @@ func CheckSleepThenSpin(t *testing.T, what string, states []models.Span, start, 
 			t.Errorf("%s: span %d is %q, want running, waiting or blocked", what, k, st.State)
 		}
 	}
-	if blocked == 0 || lastBlocked < 0 || states[lastBlocked].End-start < sleep-time.Millisecond {
+	if blocked == 0 || states[lastBlocked].End-start < sleep-time.Millisecond {
 		t.Errorf("%s: blocked for %v and waiting for %v in %v, want blocked until at least the sleep's %v after the task's start %v", what, blocked, waiting, states, sleep, start)
 	}
 	if lastBlocked < 0 || !runningAfter {
