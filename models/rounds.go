@@ -161,19 +161,43 @@ func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)
 // model with no baseline to compare with, its wall time. A comparison
 // may stop taking rounds once it is.
 func Known(reports []Report) bool {
+	_, iv, ok := LeastKnown(reports)
+	return !ok || iv.Known(Precision, Conf)
+}
+
+// LeastKnown returns the report among reports whose figure is known
+// least well, with that figure's interval: its speedup (SpeedupOf), or,
+// for a model with no baseline to compare with, its wall time
+// (WallInterval). An interval of less than Conf confidence counts as
+// less well known than any of Conf; among those of Conf, the widest
+// relative to its estimate (stats.Interval.RelHalfWidth). False when
+// every report is a baseline, whose speedup is 1 by definition.
+func LeastKnown(reports []Report) (Report, stats.Interval, bool) {
+	var least Report
+	var leastIV stats.Interval
+	found := false
 	for _, r := range reports {
 		if r.Baseline {
-			continue // its speedup is 1 by definition
+			continue
 		}
 		iv, ok := SpeedupOf(reports, r)
 		if !ok {
 			iv = r.WallInterval()
 		}
-		if !iv.Known(Precision, Conf) {
-			return false
+		if !found || lessKnown(iv, leastIV) {
+			least, leastIV, found = r, iv, true
 		}
 	}
-	return true
+	return least, leastIV, found
+}
+
+// lessKnown tells whether a is known less well than b: of less than Conf
+// confidence while b is not, or, alike in that, wider (RelHalfWidth).
+func lessKnown(a, b stats.Interval) bool {
+	if aLow, bLow := a.Conf < Conf, b.Conf < Conf; aLow != bLow {
+		return aLow
+	}
+	return a.RelHalfWidth() > b.RelHalfWidth()
 }
 
 // Cores is how many processors r's workers could use: CPUs when set;

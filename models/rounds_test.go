@@ -97,6 +97,38 @@ func TestKnown(t *testing.T) {
 	}
 }
 
+// The least-known figure: an interval of less than 95% confidence before
+// any of 95%, then the widest relative to its estimate; baselines never
+// (their speedup is 1 by definition).
+func TestLeastKnown(t *testing.T) {
+	seq := withRounds("sequential", 1, 100, 101, 99, 100, 102, 100)
+	steady := withRounds("threads", 2, 50, 50.5, 49.5, 50, 51, 50)
+	noisy := withRounds("gil", 4, 100, 130, 80, 100, 120, 90)
+	wider := withRounds("eventloop", 1, 100, 160, 60, 100, 140, 70)
+	for _, tt := range []struct {
+		name    string
+		reports []models.Report
+		want    string // "" for none
+	}{
+		{"the widest of 95%", []models.Report{seq, steady, noisy}, "gil"},
+		{"the widest, whatever the order", []models.Report{seq, wider, steady, noisy}, "eventloop"},
+		{"below 95% first, however narrow", []models.Report{withRounds("sequential", 1, 100, 100, 100), withRounds("threads", 2, 50, 50, 50)}, "threads"},
+		{"a wall time with no baseline", []models.Report{steady}, "threads"},
+		{"only a baseline", []models.Report{seq}, ""},
+		{"nothing", nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, iv, ok := models.LeastKnown(tt.reports)
+			if got := map[bool]string{true: r.Model}[ok]; got != tt.want {
+				t.Fatalf("LeastKnown = %q, want %q", got, tt.want)
+			}
+			if ok && iv.N == 0 {
+				t.Errorf("LeastKnown's interval %+v has no measurements", iv)
+			}
+		})
+	}
+}
+
 // The words follow the interval, not the estimate.
 func TestReading(t *testing.T) {
 	cores := withRounds("threads", 1, 1).Cores()

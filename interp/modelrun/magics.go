@@ -306,7 +306,9 @@ rounds in which the models take turns (so a slow minute of the machine hits them
 known to ±5% at 95% confidence (at least 6 rounds) or the budget is spent: at most 15 rounds (-rounds N), or up
 to 100 while the rounds so far took under a fifth of the budget (short rounds are cheap, and noisy next to their
 length: native code, small tasks), and no round starts that would end past 10 s of measured time (-budget DUR),
-but never fewer than 3 rounds. So a
+but never fewer than 3 rounds. A run that stops before every speedup is known says which is known least, and how
+many rounds (-rounds N -budget DUR) would know it to ±5%: an interval narrows as one over the square root of the
+rounds. So a
 0.5 s round makes a run of 3.5 s (a warm-up and 6 rounds, when the speedups are known by then) to 10.5 s (the
 budget spent), a 2 s round one of 12 s (a warm-up and 5 rounds), a 10 s round one of 40 s (a warm-up and 3):
 -repeat 1 for one round and no warm-up, as fast as it gets; -repeat R for exactly R rounds. Each model's speedup is the median, over the rounds, of the ratio of ` + base + `'s wall time to the

@@ -3,6 +3,8 @@ package modelrun
 import (
 	"context"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +200,64 @@ func TestRemainingAfterACrash(t *testing.T) {
 		if got := strings.Join(remaining(tt.spec, tt.done, tt.crashed), ","); got != tt.want {
 			t.Errorf("%s: remaining = %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A run that stops before every speedup is known says what would know
+// it, and that is true: the same synthetic model run again with the
+// flags it names knows the speedup to about ±5%, or, when that needs
+// more rounds than a run may take, to about the width it promised. An
+// interval of too few rounds for 95% asks for the 6 rounds that give
+// one.
+func TestStopSaysWhatWouldKnowIt(t *testing.T) {
+	adaptive := Spec{Models: []string{"sequential", "threads"}, Modes: []models.Mode{models.Interpreted}}
+	flagsIn := regexp.MustCompile(`: ((?:-rounds \d+ ?)?(?:-budget \S+)?)(?: would narrow it to about ±([\d.]+)%)?$`)
+	for _, tt := range []struct {
+		name     string
+		model    synthetic
+		wantSaid string
+		wantPct  float64 // the width the second run reaches, at most
+		want95   bool    // the second run's interval has 95% confidence
+	}{
+		{"noisy, short rounds", synthetic{base: 100 * time.Millisecond, noise: 0.08}, "about 52 rounds would know it to ±5%: -rounds 52", 6, true},
+		{"too noisy for 100 rounds", synthetic{base: 100 * time.Millisecond, noise: 0.3}, "more than the 100 a run may take: -rounds 100", 0, true},
+		{"long rounds, 75%", synthetic{base: 2 * time.Second, noise: 0.02}, "one of 95% needs at least 6 rounds: -budget", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.model
+			_, _, why, err := s.run(adaptive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(why, tt.wantSaid) {
+				t.Fatalf("stopped saying %q, want it to say %q", why, tt.wantSaid)
+			}
+			m := flagsIn.FindStringSubmatch(why)
+			if m == nil {
+				t.Fatalf("no flags at the end of %q", why)
+			}
+			spec, err := ParseSpec(m[1]+" Task", adaptive.Models)
+			if err != nil {
+				t.Fatalf("the flags %q it names do not parse: %v", m[1], err)
+			}
+			again := withPlan(adaptive, 0, spec.Rounds, spec.Budget)
+			s2 := tt.model
+			reports, _, why2, err := s2.run(again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			iv := reports[1].Speedup
+			limit := tt.wantPct
+			if m[2] != "" {
+				promised, _ := strconv.ParseFloat(m[2], 64)
+				limit = promised * 1.3
+			}
+			if got := 100 * iv.RelHalfWidth(); limit > 0 && got > limit {
+				t.Errorf("with %q the interval is ±%.1f%% (%s), want at most ±%.0f%% (first run: %s)", m[1], got, why2, limit, why)
+			}
+			if tt.want95 && iv.Conf < models.Conf {
+				t.Errorf("with %q the interval has %.0f%% confidence, want 95%%", m[1], 100*iv.Conf)
+			}
+		})
 	}
 }

@@ -370,7 +370,7 @@ func (r *rounds) run(ctx context.Context) ([]models.Report, error) {
 			}
 		}
 		all := r.combined(-1, -1, nil)
-		more, why := p.next(round, measured, models.Known(all), failed)
+		more, why := p.next(round, measured, all, failed)
 		if ran == 0 {
 			more, why, round = false, "every model failed", round-1
 		}

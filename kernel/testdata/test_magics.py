@@ -146,6 +146,28 @@ class Models(KernelCase):
 
     NAP = "func Nap(i int) {\n\ttime.Sleep(100 * time.Millisecond)\n}"
 
+    def finished_line(self, outs, n):
+        lines = [m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "update_display_data" and f"ran {n} model(s)" in m["content"]["data"].get("text/plain", "")]
+        self.assertEqual(len(lines), 1, "the progress line says when the run ended")
+        return lines[0]
+
+    def test_stopped_run_says_what_would_know_it(self):
+        """A run whose budget ends before a 95% interval exists says which
+        speedup is known least and the flags that would know it; run
+        again with them, it gets its 95% intervals."""
+        self.run_cell(self.NAP)
+        content, outs = self.run_cell("%models -n 2 -models sequential,threads -budget 1ms Nap")
+        self.assertOK(content)
+        line = self.finished_line(outs, 2)
+        self.assertIn("3 rounds after a warm-up (the time budget spent", line)
+        m = re.search(r"the interval of threads has 75% confidence after 3 rounds; one of 95% needs at least 6 rounds: (-budget \S+)\)", line)
+        self.assertIsNotNone(m, line)
+        content, outs = self.run_cell(f"%models -n 2 -models sequential,threads {m.group(1)} Nap")
+        self.assertOK(content)
+        reports = reports_of(outs)
+        self.assertGreaterEqual(len(reports["threads"]["rounds"]), 6, self.finished_line(outs, 2))
+        self.assertGreaterEqual(reports["threads"]["speedup"]["conf"], 0.95)
+
     def test_default_run_takes_rounds(self):
         """A run with no flags warms up, then takes rounds until every
         speedup is known to ±5% at 95% (6 rounds at least) or its budget is
