@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -193,4 +195,84 @@ func BenchmarkGC(b *testing.B) {
 			b.ReportMetric(ceil/float64(b.N), "compiled-x")
 		})
 	}
+}
+
+// BenchmarkMachineNoise measures how much identical work moves from one
+// run to the next on this machine, apart from any model: 20 runs back to
+// back of each workload, reported as their relative standard deviation
+// ("sd-%") and that of the ratio of two runs in a row ("pair-sd-%", what
+// a speedup measured in one round inherits). The workloads: the
+// calibration loop's register-only chain (compiled, ~200 ms), random
+// reads in a 1 MiB table (compiled, what the caches and memory do), and
+// 8 x fib(22) interpreted under the collector setting of a comparison
+// (Tune). When the last two move far more than the first, the noise is
+// in the memory system the machine shares, which no calibration loop of
+// registers sees and only more rounds average out: on the machine
+// atonce was measured on, 2%, 9-15% and 10-24% (BENCHMARKS.md).
+func BenchmarkMachineNoise(b *testing.B) {
+	fib := interpretedFib(b)
+	table := make([]uint64, 1<<17) // 1 MiB
+	for i := range table {
+		table[i] = uint64(i) * 2654435761
+	}
+	var sink uint64
+	for _, w := range []struct {
+		name string
+		run  func()
+	}{
+		{"registers", func() { sink += xorshift(40 * calibrationSteps) }},
+		{"memory-1MiB", func() {
+			x := uint64(1)
+			for range 3_000_000 {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				x += table[x%uint64(len(table))]
+			}
+			sink += x
+		}},
+		{"interpreted-fib22x8", func() {
+			for range 8 {
+				sink += uint64(fib(22))
+			}
+		}},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			restore := Tune()
+			defer restore()
+			w.run() // warm up
+			var sd, pair float64
+			for b.Loop() {
+				runs := make([]float64, 20)
+				for i := range runs {
+					runtime.GC()
+					start := time.Now()
+					w.run()
+					runs[i] = time.Since(start).Seconds()
+				}
+				ratios := make([]float64, 0, len(runs)/2)
+				for i := 0; i+1 < len(runs); i += 2 {
+					ratios = append(ratios, runs[i]/runs[i+1])
+				}
+				sd += relSD(runs)
+				pair += relSD(ratios)
+			}
+			b.ReportMetric(100*sd/float64(b.N), "sd-%")
+			b.ReportMetric(100*pair/float64(b.N), "pair-sd-%")
+		})
+	}
+	runtime.KeepAlive(sink)
+}
+
+// relSD is the standard deviation of xs relative to their mean.
+func relSD(xs []float64) float64 {
+	var sum, sq float64
+	for _, x := range xs {
+		sum += x
+	}
+	mean := sum / float64(len(xs))
+	for _, x := range xs {
+		sq += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(sq/float64(len(xs))) / mean
 }

@@ -8,7 +8,8 @@ Targets: the eventloop and gil intervals lie inside 0.85-1.15 and contain 1
 in at least 9 of 10 runs; threads' intervals lie above 1.5 (interpreted)
 and above 1.8 (native).
 
-usage: bench_stats.py [--runs 10] [--fib 22,27] [--modes interpreted,native]
+usage: bench_stats.py [--runs 10] [--fib 22,27] [--modes interpreted,native] [--flags "-budget 40s -rounds 60"]
+--flags adds %%models flags to every run (the defaults are what a new user gets).
 Prints Markdown: a summary row per task and mode, then every run.
 """
 import argparse
@@ -50,7 +51,7 @@ def fmt(iv):
     return f"{iv['mid']:.2f}x [{iv['lo']:.2f}–{iv['hi']:.2f}]{conf}"
 
 
-def measure(runs, fibs, modes):
+def measure(runs, fibs, modes, extra=""):
     """Runs the cell runs times per task and mode; returns the runs."""
     km, kc = start_new_kernel(kernel_name="atonce")
     out = []
@@ -59,7 +60,7 @@ def measure(runs, fibs, modes):
         for n in fibs:
             run(kc, f"func Task(i int) int {{ return fib({n}) }}")
             for mode in modes:
-                flag = " -native" if mode == "native" else ""
+                flag = (" -native" if mode == "native" else "") + (" " + extra if extra else "")
                 for k in range(runs):
                     load = os.getloadavg()[0]
                     reports, text, took = run(kc, f"%%models -n 8{flag} Task\n")
@@ -107,10 +108,13 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--fib", default="22,27")
     ap.add_argument("--modes", default="interpreted,native")
+    ap.add_argument("--flags", default="", help="more %%%%models flags for every run")
     args = ap.parse_args()
     started = time.monotonic()
     load = os.getloadavg()[0]
-    out = measure(args.runs, [int(f) for f in args.fib.split(",")], args.modes.split(","))
+    out = measure(args.runs, [int(f) for f in args.fib.split(",")], args.modes.split(","), args.flags)
+    if args.flags:
+        print(f"Every run with `{args.flags}`.")
     print(f"Load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; {time.monotonic()-started:.0f} s in all.")
     print()
     report(out)
