@@ -23,7 +23,8 @@ import (
 // a CPU-bound interpreted fib and on Sleep-bound tasks; BenchmarkGC the
 // threads model's speedup under each garbage-collector setting tried,
 // next to compiled fib's ("compiled-x", the machine's parallelism at the
-// moment: other processes share its cores).
+// moment: other processes share its cores); BenchmarkMachineNoise how
+// much identical work moves from run to run on this machine.
 
 const fibSrc = `func fib(n int) int { if n < 2 { return n }; return fib(n-1) + fib(n-2) }`
 
