@@ -238,11 +238,17 @@ func (r Report) Ideal() float64 {
 // the interval contains 1, "as fast as the 2 cores allow" when it
 // contains the ideal (Ideal), and so on. It is "" for the baseline, for
 // a report with no speedup, and for one measured in a single round,
-// whose interval says nothing.
+// whose interval says nothing; "cannot tell" for one of too few rounds
+// for a Conf interval.
 func Reading(reports []Report, r Report) string {
 	iv, ok := SpeedupOf(reports, r)
 	if !ok || r.Baseline || iv.N < 2 {
 		return ""
+	}
+	if iv.Conf < Conf {
+		// Too few rounds: what the interval seems to say may be noise,
+		// as the verdict says too (its "Cannot tell").
+		return fmt.Sprintf("cannot tell: too few rounds for %.0f%%", 100*Conf)
 	}
 	base := baselineName(reports)
 	ideal := r.Ideal()

@@ -148,6 +148,7 @@ func TestReading(t *testing.T) {
 		{"between 1 and the ideal", withRounds("threads", cores, at(ideal*0.7), at(ideal*0.72), at(ideal*0.69), at(ideal*0.71), at(ideal*0.7), at(ideal*0.73)), "short of the ideal"},
 		{"above the ideal", withRounds("threads", cores, at(ideal*3), at(ideal*3.1), at(ideal*2.9), at(ideal*3), at(ideal*3.2), at(ideal*3)), "beyond its ideal"},
 		{"not parallel, above 1", withRounds("eventloop", 8, at(7), at(7.5), at(7.2), at(7.9), at(7.1), at(7.3)), "faster than sequential: the tasks wait more than they compute"},
+		{"too few rounds for 95%: cannot tell, however clear", withRounds("eventloop", 8, at(0.8), at(0.81), at(0.79)), "cannot tell: too few rounds for 95%"},
 		{"one round says nothing", withRounds("gil", 4, at(1.5)), ""},
 		{"the baseline says nothing", seq, ""},
 	} {

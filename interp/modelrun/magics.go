@@ -320,7 +320,8 @@ are independent and alike; it needs 6 rounds for 95% ([min, max] of 6 holds the 
 1 - 2/64), and with fewer the table gives [min, max] and the confidence it really has (3 rounds: 75%). The
 table shows the median wall and CPU time over the rounds, each speedup as 1.93x [1.88–1.98], and a reading
 that follows the interval: "no faster than ` + base + `" when it contains 1, "as fast as the cores allow"
-when it contains the ideal (the workers of a parallel model, at most the cores). The speedup chart draws
+when it contains the ideal (the workers of a parallel model, at most the cores), "cannot tell" from fewer than
+6 rounds, as the verdict says. The speedup chart draws
 the intervals as error bars; the task stream draws each model's median round. A calibration loop of
 compiled Go (about 5 ms) is timed before each round: when a model's rounds disagree more than its spread
 and other programs' CPU explain, the table says so. Each report keeps its rounds (-o: Rounds, Speedup).
