@@ -202,36 +202,23 @@ func BenchmarkGC(b *testing.B) {
 // run to the next on this machine, apart from any model: 20 runs back to
 // back of each workload, reported as their relative standard deviation
 // ("sd-%") and that of the ratio of two runs in a row ("pair-sd-%", what
-// a speedup measured in one round inherits). The workloads: the
-// calibration loop's register-only chain (compiled, ~200 ms), random
-// reads in a 1 MiB table (compiled, what the caches and memory do), and
+// a speedup measured in one round inherits). The workloads: a chain of
+// register work (compiled, ~200 ms), the calibration loop's chain of
+// reads in a 1 MiB table (compiled, ten times its work, ~50 ms), and
 // 8 x fib(22) interpreted under the collector setting of a comparison
 // (Tune). When the last two move far more than the first, the noise is
-// in the memory system the machine shares, which no calibration loop of
-// registers sees and only more rounds average out: on the machine
-// atonce was measured on, 2%, 9-15% and 10-24% (BENCHMARKS.md).
+// in the memory system the machine shares, which a loop of registers
+// does not see and only more rounds average out: on the machine atonce
+// was measured on, 2%, 9-15% and 10-24% (BENCHMARKS.md).
 func BenchmarkMachineNoise(b *testing.B) {
 	fib := interpretedFib(b)
-	table := make([]uint64, 1<<17) // 1 MiB
-	for i := range table {
-		table[i] = uint64(i) * 2654435761
-	}
 	var sink uint64
 	for _, w := range []struct {
 		name string
 		run  func()
 	}{
-		{"registers", func() { sink += xorshift(40 * calibrationSteps) }},
-		{"memory-1MiB", func() {
-			x := uint64(1)
-			for range 3_000_000 {
-				x ^= x << 13
-				x ^= x >> 7
-				x ^= x << 17
-				x += table[x%uint64(len(table))]
-			}
-			sink += x
-		}},
+		{"registers", func() { sink += xorshift(120_000_000) }},
+		{"memory-1MiB", func() { sink += chase(10 * calibrationSteps) }},
 		{"interpreted-fib22x8", func() {
 			for range 8 {
 				sink += uint64(fib(22))

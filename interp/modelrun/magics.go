@@ -323,8 +323,9 @@ that follows the interval: "no faster than ` + base + `" when it contains 1, "as
 when it contains the ideal (the workers of a parallel model, at most the cores), "cannot tell" from fewer than
 6 rounds, as the verdict says. The speedup chart draws
 the intervals as error bars; the task stream draws each model's median round. A calibration loop of
-compiled Go (about 5 ms) is timed before each round: when a model's rounds disagree more than its spread
-and other programs' CPU explain, the table says so. Each report keeps its rounds (-o: Rounds, Speedup).
+compiled Go (about 5 ms of reads in a 1 MiB table, which wait on the caches and memory as interpreted code does)
+is timed before each round: when a model's rounds disagree more than its spread and other programs' CPU
+explain, the table says so. Each report keeps its rounds (-o: Rounds, Speedup).
 While a run goes, the table and charts update in place after the models' turns. A task that prints prints
 in every round, the warm-up's included.
 
