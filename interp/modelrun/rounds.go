@@ -179,8 +179,9 @@ func (p plan) toKnow(reports []models.Report, done int, measured time.Duration) 
 // percent writes a fraction as a percentage, with a decimal under 10%
 // (5.3%, 5%, 12%), so that a width just over ±5% does not read as ±5%.
 func percent(f float64) string {
-	if p := 100 * f; p < 9.95 {
+	p := 100 * f
+	if p < 9.95 {
 		return strings.TrimSuffix(strconv.FormatFloat(p, 'f', 1, 64), ".0") + "%"
 	}
-	return strconv.FormatFloat(100*f, 'f', 0, 64) + "%"
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 }

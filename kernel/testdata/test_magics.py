@@ -146,10 +146,15 @@ class Models(KernelCase):
 
     NAP = "func Nap(i int) {\n\ttime.Sleep(100 * time.Millisecond)\n}"
 
+    def finished(self, outs, n):
+        """The one update of the progress display that says the run of n
+        models ended."""
+        msgs = [m for m in outs if m["msg_type"] == "update_display_data" and f"ran {n} model(s)" in m["content"]["data"].get("text/plain", "")]
+        self.assertEqual(len(msgs), 1, "the progress line says when the run ended")
+        return msgs[0]
+
     def finished_line(self, outs, n):
-        lines = [m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "update_display_data" and f"ran {n} model(s)" in m["content"]["data"].get("text/plain", "")]
-        self.assertEqual(len(lines), 1, "the progress line says when the run ended")
-        return lines[0]
+        return self.finished(outs, n)["content"]["data"]["text/plain"]
 
     def test_stopped_run_says_what_would_know_it(self):
         """A run whose budget ends before a 95% interval exists says which
@@ -175,9 +180,7 @@ class Models(KernelCase):
         keeps the rounds in its record."""
         content, outs = self.run_cell("%%models -n 4 -models sequential,eventloop,threads\n" + self.NAP)
         self.assertOK(content)
-        progress = [m for m in outs if m["msg_type"] == "update_display_data" and "ran 3 model(s)" in m["content"]["data"].get("text/plain", "")]
-        self.assertEqual(len(progress), 1, "the progress line says when the run ended")
-        line = progress[0]["content"]["data"]["text/plain"]
+        line = self.finished_line(outs, 3)
         reports = reports_of(outs)
         rounds = len(reports["sequential"]["rounds"])
         self.assertGreaterEqual(rounds, 3)
@@ -207,9 +210,7 @@ class Models(KernelCase):
         that come at most twice a second."""
         content, outs = self.run_cell("%%models -n 4 -repeat 6 -models sequential,eventloop,threads\n" + self.NAP)
         self.assertOK(content)
-        progress = [m for m in outs if m["msg_type"] == "update_display_data" and "ran 3 model(s)" in m["content"]["data"].get("text/plain", "")]
-        self.assertEqual(len(progress), 1, "the progress line says when the run ended")
-        ended = outs.index(progress[0])
+        ended = outs.index(self.finished(outs, 3))
         charts = {}
         for i, m in enumerate(outs):
             c = m["content"]
